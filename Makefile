@@ -1,0 +1,94 @@
+# upager - plain make.  Targets: all check demo bench install clean.
+# SANITIZE=address,undefined or SANITIZE=thread builds everything with
+# that sanitizer; WERROR=1 adds -Werror.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+O ?= build
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS)
+LIBFLAGS := $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden
+PROGFLAGS := $(BASE) $(CFLAGS)
+LDLIBS := -pthread
+
+LIB_SRC := $(wildcard src/*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/src/%.o)
+LIB_HDR := include/upager.h $(wildcard src/*.h)
+TEST_SRC := $(wildcard tests/*.c)
+TESTS := $(TEST_SRC:tests/%.c=$(O)/tests/%)
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(O)/examples/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCHES := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+TOOL := $(O)/upager
+
+all: $(O)/libupager.a $(O)/libupager.so $(TOOL) $(EXAMPLES) $(BENCHES)
+
+$(O)/src/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(O)/libupager.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/libupager.so: $(LIB_OBJ) src/upager.map
+	$(CC) $(LIBFLAGS) -shared -Wl,--version-script=src/upager.map \
+		-Wl,-soname,libupager.so.0 -o $@ $(LIB_OBJ) $(LDLIBS)
+
+# Tests and benchmarks link the static library, so they may reach the
+# internal fault-injection seam in src/sys.c.
+$(O)/tests/%: tests/%.c tests/harness.h $(O)/libupager.a
+	@mkdir -p $(@D)
+	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
+
+$(O)/examples/%: examples/%.c $(O)/libupager.a
+	@mkdir -p $(@D)
+	$(CC) $(PROGFLAGS) -o $@ $< $(O)/libupager.a $(LDLIBS)
+
+$(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(O)/libupager.a
+	@mkdir -p $(@D)
+	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS) -lm
+
+$(TOOL): tools/upager.c $(O)/libupager.a
+	@mkdir -p $(@D)
+	$(CC) $(PROGFLAGS) -o $@ $< $(O)/libupager.a $(LDLIBS) -lm
+
+check: all $(TESTS)
+	@sh tests/run.sh $(O)/tests
+
+demo: all
+	$(O)/examples/demo
+
+bench: all
+	@sh bench/run.sh $(O)/bench
+
+install: $(O)/libupager.a $(O)/libupager.so $(TOOL)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(O)/libupager.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(O)/libupager.so $(DESTDIR)$(PREFIX)/lib/libupager.so.0
+	ln -sf libupager.so.0 $(DESTDIR)$(PREFIX)/lib/libupager.so
+	install -m 644 include/upager.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	-install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed -e 's|@PREFIX@|$(PREFIX)|' upager.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/upager.pc
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all check demo bench install clean
+.SECONDARY:

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upager.h - memory-mapped files served by a user-space pager.
+ *
+ * A pager (struct up_pager) maps files and anonymous memory into the
+ * process and serves every page fault on those mappings itself, from its
+ * own page cache, which never holds more than the configured budget.  The
+ * application gets an ordinary pointer and uses it as memory.
+ *
+ * Two APIs sit on the same machinery:
+ *
+ *  - the explicit API: up_pager_open() makes a pager from a struct
+ *    up_config; up_pager_map() and friends act on it.  Every call returns
+ *    0 or a negative errno and never touches the caller's errno.  Several
+ *    pagers with different configurations may live in one process.
+ *
+ *  - the drop-in API: up_mmap(), up_munmap(), up_msync(), up_mprotect()
+ *    and up_madvise() have the POSIX signatures and the POSIX error
+ *    convention (MAP_FAILED or -1, with errno set).  They act on a
+ *    process-wide default pager, made on first use from the configuration
+ *    given to up_default_configure() (or the defaults).
+ *
+ * Backends.  The "userfaultfd" backend serves faults with Linux
+ * userfaultfd(2).  The "kernel" backend hands each mapping straight to the
+ * kernel's mmap(2), so a program can switch per pager; the budget, the page
+ * size and most statistics then do not apply.
+ *
+ * Thread safety.  Every function may be called from any thread at any
+ * time, except that a pager must not be used once up_pager_close() has
+ * started on it.
+ *
+ * CAVEATS (see also upager(3)):
+ *
+ *  - A fault cannot return an error.  When a page cannot be read from its
+ *    store during a fault (the file was truncated under the mapping, or the
+ *    read failed with EIO), the faulting thread gets SIGBUS (si_code
+ *    BUS_ADRERR, si_addr the faulting page), exactly as with the kernel,
+ *    and every later access to that page raises SIGBUS again until the
+ *    mapping is unmapped.  Upager never fills such a page with zeros.
+ *    up_pager_sync() and up_pager_unmap() of a mapping that took such an
+ *    error return -EIO.  A page that starts at or beyond the end of the file
+ *    raises SIGBUS as it does with the kernel.
+ *  - A failed write-back (msync, eviction, munmap, close) keeps the page
+ *    dirty in memory and makes the next up_pager_sync() or
+ *    up_pager_unmap() of that mapping return -EIO.
+ *  - fork(): with the userfaultfd backend a child process does not inherit
+ *    upager mappings: they are absent in the child (MADV_DONTFORK), and an
+ *    access there raises SIGSEGV rather than showing wrong data.
+ *  - Signals: the pager's service threads block all signals.  A signal
+ *    handler may touch upager memory; the fault is served as usual.
+ *  - Unprivileged use: userfaultfd needs one of /dev/userfaultfd readable
+ *    and writable by the user, the sysctl vm.unprivileged_userfaultfd=1,
+ *    or CAP_SYS_PTRACE.  Without them a pager can still use a user-mode-only
+ *    userfaultfd when UP_CONFIG_USER_MODE_OK is set; then system calls
+ *    (read(2), write(2), ...) that touch a page not yet faulted in fail
+ *    with EFAULT instead of being served.  up_backend_probe() says which
+ *    case applies and what to change.
+ *  - Dirty pages of MAP_SHARED file mappings are found by write-protect
+ *    faults: the first write to a clean page costs one fault.
+ */
+#ifndef UPAGER_H
+#define UPAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UP_VERSION_MAJOR 0
+#define UP_VERSION_MINOR 1
+
+/* An opaque pager.  Made by up_pager_open(), freed by up_pager_close(). */
+struct up_pager;
+
+enum up_backend {
+	UP_BACKEND_AUTO = 0,	/* userfaultfd if permitted, else see flags */
+	UP_BACKEND_UFFD,	/* userfaultfd only; -EPERM if not permitted */
+	UP_BACKEND_KERNEL,	/* pass every mapping to the kernel's mmap */
+};
+
+/* up_config.flags */
+/* AUTO may fall back to the kernel backend when userfaultfd is unusable. */
+#define UP_CONFIG_FALLBACK	(1u << 0)
+/* Accept a user-mode-only userfaultfd (see CAVEATS) rather than failing. */
+#define UP_CONFIG_USER_MODE_OK	(1u << 1)
+
+#define UP_PAGE_MIN	(4096u)
+#define UP_PAGE_MAX	(2u << 20)
+
+struct up_config {
+	/* Most bytes of page cache the pager may hold; at least page_len. */
+	size_t budget;
+	/* The pager's page: a power of two from UP_PAGE_MIN to UP_PAGE_MAX.
+	 * Each fault reads and maps one such page. */
+	size_t page_len;
+	/* Pages read ahead of a sequential fault (0: none). */
+	unsigned readahead_nr;
+	/* Threads that serve faults; at least 1. */
+	unsigned threads_nr;
+	enum up_backend backend;
+	unsigned flags;		/* UP_CONFIG_* */
+	/* Directory for the swap file of anonymous and private memory; NULL
+	 * means "/var/tmp".  The file is unlinked at once and never seen. */
+	const char *swap_dir;
+};
+
+/*
+ * Fill *cfg with the defaults: 256 MiB budget, 64 KiB pages, read-ahead of
+ * 16 pages, 1 thread, UP_BACKEND_AUTO, UP_CONFIG_FALLBACK.
+ */
+void up_config_init(struct up_config *cfg);
+
+/*
+ * Make a pager.  Returns 0 and sets *out, or:
+ *   -EINVAL  a field of cfg is out of range (the budget smaller than one
+ *            page, a page size that is not a power of two in range, no
+ *            threads, an unknown backend or flag);
+ *   -EPERM   UP_BACKEND_UFFD was asked for and userfaultfd is not
+ *            permitted (up_backend_probe() says why), or AUTO without
+ *            UP_CONFIG_FALLBACK found it not permitted;
+ *   -ENOSYS  userfaultfd or a feature upager needs is missing;
+ *   -ENOMEM, -EMFILE, ...  resources ran out.
+ * Nothing is left behind on failure.
+ */
+int up_pager_open(struct up_pager **out, const struct up_config *cfg);
+
+/*
+ * Write back every dirty page, unmap every mapping, stop the service
+ * threads, close every descriptor and free the pager.  Returns 0, or -EIO
+ * if some write-back failed (the pager is freed all the same; that data is
+ * lost).  Accesses to the pager's former mappings raise SIGSEGV.
+ */
+int up_pager_close(struct up_pager *p);
+
+/* "userfaultfd" or "kernel": the backend this pager uses. */
+const char *up_pager_backend(const struct up_pager *p);
+
+/* Why AUTO chose the backend it did ("" when it simply got userfaultfd),
+ * and which features are in use.  Valid until the pager is closed. */
+const char *up_pager_note(const struct up_pager *p);
+
+/*
+ * Would backend b work for this process?  Returns 0 if so, else a negative
+ * errno (-EPERM, -ENOSYS) with an explanation and what to change written
+ * into why (NUL-terminated, truncated to why_len).  For UP_BACKEND_UFFD
+ * with flags containing UP_CONFIG_USER_MODE_OK, a user-mode-only
+ * userfaultfd counts as working.
+ */
+int up_backend_probe(enum up_backend b, unsigned flags, char *why,
+		     size_t why_len);
+
+/*
+ * Map len bytes of fd from off (or anonymous memory with MAP_ANONYMOUS),
+ * as mmap(2) does, through pager p.  *out receives the address.
+ *
+ * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC.
+ * flags: exactly one of MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE; any
+ *   of MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
+ *   MAP_POPULATE.
+ * off: a multiple of the system page size.  len need not be; the tail of
+ *   the last page reads as zero and is never written to the file.
+ *
+ * The fd may be closed as soon as this returns.  Returns 0 or:
+ *   -EBADF   fd is not open (and MAP_ANONYMOUS is not given);
+ *   -EACCES  fd is not open for reading, or MAP_SHARED with PROT_WRITE on
+ *            an fd not open for writing;
+ *   -ENODEV  fd is not a regular file (a directory, a pipe...);
+ *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, flags
+ *            or prot hold unknown bits, or neither/both of shared and
+ *            private are given;
+ *   -EOVERFLOW  off + len overflows;
+ *   -ENOMEM  no address space, or MAP_FIXED over a range outside the
+ *            process's address space;
+ *   -EEXIST  MAP_FIXED_NOREPLACE over an existing mapping.
+ * A MAP_FIXED mapping replaces whatever was mapped in its range; parts of
+ * this pager's mappings that it covers are unmapped first, as by
+ * up_pager_unmap().
+ */
+int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
+		 int flags, int fd, off_t off, void **out);
+
+/*
+ * Unmap [addr, addr+len) as munmap(2) does: addr page-aligned, len > 0,
+ * any part of any mapping.  Dirty pages of MAP_SHARED file mappings in the
+ * range are written back first.  Returns 0, -EINVAL (alignment, zero
+ * length), or -EIO if a write-back failed or the mapping had taken a read
+ * error (the range is unmapped all the same).  Ranges not mapped by this
+ * pager are passed to munmap(2).
+ */
+int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
+
+/*
+ * msync(2).  flags: MS_SYNC or MS_ASYNC (not both), optionally
+ * MS_INVALIDATE.  MS_SYNC writes the dirty pages of MAP_SHARED file
+ * mappings in the range to the file and fdatasyncs it before returning.
+ * MS_ASYNC writes them to the file and starts their write-out without
+ * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
+ * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
+ * not fully mapped) or -EIO (a write-back or an earlier fault read failed).
+ */
+int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
+
+/*
+ * mprotect(2) to PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE (PROT_EXEC
+ * allowed too).  Forbidden accesses then raise SIGSEGV.  Returns 0,
+ * -EINVAL, -ENOMEM (range not mapped), or -EACCES when PROT_WRITE is asked
+ * of a MAP_SHARED mapping whose fd was not open for writing.
+ */
+int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
+
+/*
+ * madvise(2).  MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL
+ * (read-ahead always), MADV_WILLNEED (read the range in the background, up
+ * to half the budget), MADV_DONTNEED (drop the range: shared file pages are
+ * re-read from the cache or the file; private and anonymous changes are
+ * discarded, so the range reads as the file or as zeros again).  Returns 0,
+ * -EINVAL (unknown advice, alignment) or -ENOMEM (range not mapped).
+ */
+int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
+
+/* Statistics, cumulative since the pager (or mapping) was made. */
+struct up_stats {
+	uint64_t faults_read;	/* faults on a read access */
+	uint64_t faults_write;	/* faults on a write access (incl. tracking) */
+	uint64_t fills;		/* pages read from a store or zero-filled */
+	uint64_t evictions;	/* pages dropped to stay within the budget */
+	uint64_t writebacks;	/* pages written to a store */
+	uint64_t bytes_read;	/* bytes read from stores */
+	uint64_t bytes_written;	/* bytes written to stores */
+	uint64_t resident;	/* pages in memory now */
+	uint64_t dirty;		/* of which dirty */
+	uint64_t fill_ns_p50;	/* fault service time, median, ns */
+	uint64_t fill_ns_p99;	/* fault service time, 99th percentile, ns */
+	uint64_t page_len;	/* the pager's page size in bytes */
+	uint64_t budget_pages;	/* the budget in pages */
+};
+
+/* The pager's statistics.  Returns 0 or -EINVAL. */
+int up_pager_stats(struct up_pager *p, struct up_stats *st);
+
+/*
+ * The statistics of the mapping that contains addr (resident and dirty
+ * count that mapping's pages; latencies are the pager's).  Returns 0 or
+ * -EINVAL if no mapping of p contains addr.
+ */
+int up_mapping_stats(struct up_pager *p, const void *addr,
+		     struct up_stats *st);
+
+/* A sentence explaining a negative errno returned by upager. */
+const char *up_strerror(int err);
+
+/*
+ * The drop-in API.  up_default_configure() sets the configuration of the
+ * default pager; it returns -EBUSY once the default pager exists.
+ * up_default_pager() returns the default pager, making it if needed, or
+ * NULL (with errno set) if it cannot be made.  The up_m* calls behave like
+ * their POSIX namesakes; addresses that the default pager does not own are
+ * passed to the kernel.
+ */
+int up_default_configure(const struct up_config *cfg);
+struct up_pager *up_default_pager(void);
+void *up_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int up_munmap(void *addr, size_t len);
+int up_msync(void *addr, size_t len, int flags);
+int up_mprotect(void *addr, size_t len, int prot);
+int up_madvise(void *addr, size_t len, int advice);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UPAGER_H */

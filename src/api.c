@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c - the public entry points: argument checks, the lifetime of pagers
+ * and regions, the statistics, and the drop-in POSIX-style calls on the
+ * default pager.
+ *
+ * Every call takes p->lock for its whole length; the backends and cache.c
+ * assume it is held.  Arguments are checked before the lock is taken and
+ * before anything is allocated, so a rejected call leaves nothing behind.
+ */
+#include "up-int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAP_KNOWN                                                          \
+	(MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | \
+	 MAP_POPULATE)
+#define PROT_KNOWN (PROT_READ | PROT_WRITE | PROT_EXEC)
+
+/* ---- statistics ----------------------------------------------------- */
+
+uint64_t up__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Four buckets per power of two: a figure within 25% of the truth. */
+static unsigned hist_idx(uint64_t ns)
+{
+	unsigned e;
+
+	if (ns < 4)
+		return (unsigned)ns;
+	e = 63u - (unsigned)__builtin_clzll(ns);
+	return (e - 1) * 4 + (unsigned)((ns >> (e - 2)) & 3);
+}
+
+static uint64_t hist_value(unsigned idx)
+{
+	unsigned e = idx / 4 + 1;
+
+	if (idx < 4)
+		return idx;
+	return (uint64_t)(4 + idx % 4) << (e - 2);
+}
+
+void up__hist_add(struct up_pager *p, uint64_t ns)
+{
+	p->hist[hist_idx(ns)]++;
+}
+
+static uint64_t hist_pct(const struct up_pager *p, unsigned pct)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned i;
+
+	for (i = 0; i < HIST_NR; i++)
+		total += p->hist[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < HIST_NR; i++) {
+		seen += p->hist[i];
+		if (seen * 100 >= total * pct)
+			return hist_value(i);
+	}
+	return hist_value(HIST_NR - 1);
+}
+
+void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
+		  uint64_t n)
+{
+	*(uint64_t *)((char *)&p->st + field) += n;
+	if (r)
+		*(uint64_t *)((char *)&r->st + field) += n;
+}
+
+static void fill_common(struct up_pager *p, struct up_stats *st)
+{
+	st->fill_ns_p50 = hist_pct(p, 50);
+	st->fill_ns_p99 = hist_pct(p, 99);
+	st->page_len = p->ops == &up__kernel_ops ? SYS_PAGE : p->cfg.page_len;
+	st->budget_pages = p->frames_nr;
+}
+
+UP_EXPORT int up_pager_stats(struct up_pager *p, struct up_stats *st)
+{
+	size_t i;
+
+	if (!p || !st)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	*st = p->st;
+	if (p->ops == &up__kernel_ops) {
+		st->resident = st->dirty = 0;
+		for (i = 0; i < p->regions_nr; i++)
+			p->ops->count(p, p->regions[i], st);
+	}
+	fill_common(p, st);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+UP_EXPORT int up_mapping_stats(struct up_pager *p, const void *addr,
+			       struct up_stats *st)
+{
+	struct up_region *r;
+
+	if (!p || !st)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	r = up__region_find(p, (uintptr_t)addr);
+	if (r) {
+		*st = r->st;
+		st->resident = st->dirty = 0;
+		p->ops->count(p, r, st);
+		fill_common(p, st);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r ? 0 : -EINVAL;
+}
+
+/* ---- pagers --------------------------------------------------------- */
+
+UP_EXPORT void up_config_init(struct up_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->budget = 256u << 20;
+	cfg->page_len = 64u << 10;
+	cfg->readahead_nr = 16;
+	cfg->threads_nr = 1;
+	cfg->backend = UP_BACKEND_AUTO;
+	cfg->flags = UP_CONFIG_FALLBACK;
+}
+
+static int config_check(const struct up_config *c)
+{
+	if (c->page_len < UP_PAGE_MIN || c->page_len > UP_PAGE_MAX ||
+	    (c->page_len & (c->page_len - 1)))
+		return -EINVAL;
+	if (c->budget < c->page_len || c->threads_nr == 0 ||
+	    c->threads_nr > 64)
+		return -EINVAL;
+	if ((unsigned)c->backend > UP_BACKEND_KERNEL)
+		return -EINVAL;
+	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK))
+		return -EINVAL;
+	return 0;
+}
+
+UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
+{
+	struct up_pager *p;
+	int err;
+
+	if (!out || !cfg)
+		return -EINVAL;
+	err = config_check(cfg);
+	if (err)
+		return err;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	p->event_fd = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	err = up__cache_init(p);
+	if (!err) {
+		err = up__backend_choose(p);
+		if (err)
+			up__cache_fini(p);
+	}
+	if (!err) {
+		err = p->ops->open(p);
+		if (err) {
+			if (p->uffd >= 0)
+				up__close(p->uffd);
+			up__cache_fini(p);
+		}
+	}
+	if (err) {
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+UP_EXPORT const char *up_pager_backend(const struct up_pager *p)
+{
+	return p ? p->ops->name : "none";
+}
+
+UP_EXPORT const char *up_pager_note(const struct up_pager *p)
+{
+	return p ? p->note : "";
+}
+
+/* ---- regions -------------------------------------------------------- */
+
+/* Split r at addr: r keeps [start, at), the new region gets [at, end). */
+static int split(struct up_pager *p, struct up_region *r, uintptr_t at)
+{
+	struct up_region *n = malloc(sizeof(*n));
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	*n = *r;
+	memset(&n->st, 0, sizeof(n->st));
+	n->start = at;
+	n->off = r->off + (off_t)(at - r->start);
+	r->end = at;
+	err = up__region_insert(p, n);
+	if (err) {
+		r->end = n->end;
+		free(n);
+		return err;
+	}
+	n->obj = NULL;
+	if (r->obj)
+		up__obj_attach(r->obj, n);
+	return 0;
+}
+
+static void region_free(struct up_pager *p, struct up_region *r, int *err)
+{
+	int e = 0;
+
+	up__region_remove(p, r);
+	if (r->obj)
+		e = up__obj_detach(p, r->obj, r);
+	if (e && !*err)
+		*err = e;
+	free(r);
+}
+
+/* Unmap [a, b): write back, forget the regions there, then munmap. */
+static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a);
+	int err = 0, e;
+
+	while (i < p->regions_nr && p->regions[i]->start < b) {
+		struct up_region *r = p->regions[i];
+		uintptr_t ra = a > r->start ? a : r->start;
+		uintptr_t rb = b < r->end ? b : r->end;
+
+		if (ra > r->start && rb < r->end) {
+			e = split(p, r, rb);
+			if (e)
+				return e;
+		}
+		e = p->ops->unmap(p, r, ra, rb);
+		if (e && !err)
+			err = e;
+		if (ra == r->start && rb == r->end) {
+			region_free(p, r, &err);
+			continue;
+		}
+		if (ra == r->start) {
+			r->off += (off_t)(rb - r->start);
+			r->start = rb;
+		} else {
+			r->end = ra;
+		}
+		i++;
+	}
+	e = up__munmap((void *)a, b - a);
+	return err ? err : e;
+}
+
+static int check_map(int prot, int flags, int fd, off_t off, size_t len,
+		     void *addr, struct stat *st, bool *writable)
+{
+	int type = flags & MAP_TYPE, fl;
+
+	if (!len || (prot & ~PROT_KNOWN) || (flags & ~(MAP_TYPE | MAP_KNOWN)))
+		return -EINVAL;
+	if (type != MAP_SHARED && type != MAP_PRIVATE &&
+	    type != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && !SYS_ALIGNED(addr))
+		return -EINVAL;
+	if (len > SIZE_MAX - SYS_PAGE)
+		return -ENOMEM;
+	*writable = true;
+	if (flags & MAP_ANONYMOUS)
+		return 0;
+	if (!SYS_ALIGNED(off) || off < 0)
+		return -EINVAL;
+	if ((uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
+		return -EOVERFLOW;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || up__fstat(fd, st))
+		return -EBADF;
+	if (!S_ISREG(st->st_mode))
+		return S_ISDIR(st->st_mode) ? -ENODEV : -EACCES;
+	if ((fl & O_ACCMODE) == O_WRONLY)
+		return -EACCES;
+	*writable = (fl & O_ACCMODE) == O_RDWR && !(fl & O_APPEND);
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !*writable)
+		return -EACCES;
+	return 0;
+}
+
+UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
+			   int prot, int flags, int fd, off_t off, void **out)
+{
+	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	struct up_region *r;
+	bool writable;
+	struct stat st;
+	int err;
+
+	if (!p || !out)
+		return -EINVAL;
+	err = check_map(prot, flags, fd, off, len, addr, &st, &writable);
+	if (err)
+		return err;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE)
+		flags = (flags & ~MAP_TYPE) | MAP_SHARED;
+	r->prot = prot;
+	r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE);
+	r->off = (flags & MAP_ANONYMOUS) ? 0 : off;
+	r->may_write = (flags & MAP_PRIVATE) || writable;
+	r->advice = MADV_NORMAL;
+	r->start = (uintptr_t)addr;
+	r->end = r->start + SYS_UP(len);
+	pthread_mutex_lock(&p->lock);
+	if ((flags & MAP_FIXED) && r->end > r->start)
+		unmap_range(p, r->start, r->end);
+	err = p->ops->map(p, r, fd, addr, mflags);
+	if (!err) {
+		err = up__region_insert(p, r);
+		if (err) {
+			up__munmap((void *)r->start, r->end - r->start);
+			if (r->obj)
+				up__obj_detach(p, r->obj, r);
+		}
+	}
+	if (!err && (flags & MAP_POPULATE) && r->obj)
+		p->ops->advise(p, r, r->start, r->end, MADV_WILLNEED);
+	pthread_mutex_unlock(&p->lock);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = (void *)r->start;
+	return 0;
+}
+
+UP_EXPORT int up_pager_unmap(struct up_pager *p, void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	int err;
+
+	if (!p || !SYS_ALIGNED(a) || !len || len > UINTPTR_MAX - a)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	err = unmap_range(p, a, a + SYS_UP(len));
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+/* Run fn on each region piece of [a, b), which must be fully mapped. */
+static int for_range(struct up_pager *p, uintptr_t a, uintptr_t b,
+		     int (*fn)(struct up_pager *, struct up_region *,
+			       uintptr_t, uintptr_t, int),
+		     int arg)
+{
+	size_t i;
+	int err = 0, e;
+
+	if (!up__range_mapped(p, a, b))
+		return -ENOMEM;
+	for (i = up__region_first(p, a);
+	     i < p->regions_nr && p->regions[i]->start < b; i++) {
+		struct up_region *r = p->regions[i];
+
+		e = fn(p, r, a > r->start ? a : r->start,
+		       b < r->end ? b : r->end, arg);
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+static int range_args(struct up_pager *p, void *addr, size_t len,
+		      uintptr_t *a, uintptr_t *b)
+{
+	*a = (uintptr_t)addr;
+	if (!p || !SYS_ALIGNED(*a) || len > UINTPTR_MAX - *a - SYS_PAGE)
+		return -EINVAL;
+	*b = *a + SYS_UP(len);
+	return 0;
+}
+
+UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
+			    int flags)
+{
+	uintptr_t a, b;
+	int err = range_args(p, addr, len, &a, &b);
+
+	if (err)
+		return err;
+	if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    (flags & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC))
+		return -EINVAL;
+	if (a == b)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	err = for_range(p, a, b, p->ops->sync, flags);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static int protect_check(struct up_pager *p, struct up_region *r,
+			 uintptr_t a, uintptr_t b, int prot)
+{
+	(void)p, (void)a, (void)b;
+	return (prot & PROT_WRITE) && !r->may_write ? -EACCES : 0;
+}
+
+static int protect_set(struct up_pager *p, struct up_region *r, uintptr_t a,
+		       uintptr_t b, int prot)
+{
+	(void)p;
+	if (a == r->start && b == r->end)
+		r->prot = prot;
+	return 0;
+}
+
+UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
+			       int prot)
+{
+	uintptr_t a, b;
+	int err = range_args(p, addr, len, &a, &b);
+
+	if (err)
+		return err;
+	if (prot & ~PROT_KNOWN)
+		return -EINVAL;
+	if (a == b)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	/* Check every piece first, so a refusal changes nothing. */
+	err = for_range(p, a, b, protect_check, prot);
+	if (!err)
+		err = up__mprotect((void *)a, b - a, prot);
+	if (!err)
+		for_range(p, a, b, protect_set, prot);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
+			      int advice)
+{
+	uintptr_t a, b;
+	int err = range_args(p, addr, len, &a, &b);
+
+	if (err)
+		return err;
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (a == b)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	err = for_range(p, a, b, p->ops->advise, advice);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+UP_EXPORT int up_pager_close(struct up_pager *p)
+{
+	int err = 0, e;
+
+	if (!p)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	while (p->regions_nr) {
+		struct up_region *r = p->regions[0];
+
+		e = unmap_range(p, r->start, r->end);
+		if (e && !err)
+			err = e;
+	}
+	pthread_mutex_unlock(&p->lock);
+	p->ops->close(p);
+	while (p->work) {
+		struct up_work *w = p->work;
+
+		p->work = w->next;
+		free(w);
+	}
+	up__cache_fini(p);
+	free(p->regions);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return err == -EIO ? -EIO : 0;
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+UP_EXPORT const char *up_strerror(int err)
+{
+	switch (-err) {
+	case 0:
+		return "success";
+	case EINVAL:
+		return "invalid argument: a length, alignment, flag, advice "
+		       "or configuration value is out of range";
+	case EPERM:
+		return "userfaultfd is not permitted for this user (see "
+		       "up_backend_probe)";
+	case EACCES:
+		return "the file's open mode does not allow this access";
+	case EBADF:
+		return "not an open file descriptor";
+	case ENODEV:
+		return "this kind of file cannot be mapped";
+	case ENOMEM:
+		return "out of memory or address space, or the range is not "
+		       "mapped";
+	case EIO:
+		return "I/O error: a page could not be read or written back";
+	case ENOSYS:
+		return "the kernel lacks a userfaultfd feature upager needs";
+	case EEXIST:
+		return "the range is already mapped";
+	case EBUSY:
+		return "already in use";
+	case EOVERFLOW:
+		return "offset plus length overflows";
+	}
+	return strerror(-err);
+}
+
+/* ---- the drop-in API on the default pager --------------------------- */
+
+static pthread_mutex_t dflt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct up_pager *dflt;
+static struct up_config dflt_cfg;
+static bool dflt_cfg_set;
+
+UP_EXPORT int up_default_configure(const struct up_config *cfg)
+{
+	int err;
+
+	if (!cfg)
+		return -EINVAL;
+	err = config_check(cfg);
+	if (err)
+		return err;
+	pthread_mutex_lock(&dflt_lock);
+	if (dflt) {
+		err = -EBUSY;
+	} else {
+		dflt_cfg = *cfg;
+		dflt_cfg_set = true;
+	}
+	pthread_mutex_unlock(&dflt_lock);
+	return err;
+}
+
+UP_EXPORT struct up_pager *up_default_pager(void)
+{
+	struct up_pager *p;
+	int err = 0;
+
+	pthread_mutex_lock(&dflt_lock);
+	if (!dflt) {
+		if (!dflt_cfg_set)
+			up_config_init(&dflt_cfg);
+		err = up_pager_open(&dflt, &dflt_cfg);
+	}
+	p = dflt;
+	pthread_mutex_unlock(&dflt_lock);
+	if (!p)
+		errno = -err;
+	return p;
+}
+
+/* The default pager if it owns part of [addr, addr+len), else NULL. */
+static struct up_pager *owner(void *addr, size_t len)
+{
+	struct up_pager *p;
+	uintptr_t a = (uintptr_t)addr, b = a + len;
+	size_t i;
+	bool mine;
+
+	pthread_mutex_lock(&dflt_lock);
+	p = dflt;
+	pthread_mutex_unlock(&dflt_lock);
+	if (!p || b < a)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	i = up__region_first(p, a);
+	mine = i < p->regions_nr && p->regions[i]->start < b;
+	pthread_mutex_unlock(&p->lock);
+	return mine ? p : NULL;
+}
+
+static int posix_ret(int err)
+{
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	return 0;
+}
+
+UP_EXPORT void *up_mmap(void *addr, size_t len, int prot, int flags, int fd,
+			off_t off)
+{
+	struct up_pager *p = up_default_pager();
+	void *out;
+	int err;
+
+	if (!p)
+		return MAP_FAILED;
+	err = up_pager_map(p, addr, len, prot, flags, fd, off, &out);
+	if (err) {
+		errno = -err;
+		return MAP_FAILED;
+	}
+	return out;
+}
+
+UP_EXPORT int up_munmap(void *addr, size_t len)
+{
+	struct up_pager *p = owner(addr, len);
+
+	return p ? posix_ret(up_pager_unmap(p, addr, len)) : munmap(addr, len);
+}
+
+UP_EXPORT int up_msync(void *addr, size_t len, int flags)
+{
+	struct up_pager *p = owner(addr, len);
+
+	return p ? posix_ret(up_pager_sync(p, addr, len, flags))
+		 : msync(addr, len, flags);
+}
+
+UP_EXPORT int up_mprotect(void *addr, size_t len, int prot)
+{
+	struct up_pager *p = owner(addr, len);
+
+	return p ? posix_ret(up_pager_protect(p, addr, len, prot))
+		 : mprotect(addr, len, prot);
+}
+
+UP_EXPORT int up_madvise(void *addr, size_t len, int advice)
+{
+	struct up_pager *p = owner(addr, len);
+
+	return p ? posix_ret(up_pager_advise(p, addr, len, advice))
+		 : madvise(addr, len, advice);
+}

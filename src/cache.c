@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.c - objects, their pages, the frame budget, eviction and
+ * write-back.
+ *
+ * Every mapping shows an object.  An object keeps its pages in a memfd at
+ * their object offsets, so that every mapping of it (and, later, every
+ * process) sees the same physical pages.  A MAP_SHARED file has one object
+ * per pager, found by device and inode; its store is the file.  Anonymous
+ * memory and MAP_PRIVATE copies get an object of their own whose store is
+ * the pager's swap file (a private copy reads pages it never wrote from the
+ * file).
+ *
+ * The budget is a table of frames, one per pager page that may be
+ * resident.  Eviction is a clock over that table: a page filled or faulted
+ * gets its reference bit, the hand clears bits and takes the first page
+ * without one.  Dirty victims are written back first; a page is freed by
+ * punching it out of the memfd, which also zaps it from every mapping.
+ *
+ * This file does no userfaultfd work of its own beyond asking
+ * fault-uffd.c to write-protect pages before they are written back, so
+ * that a store racing the write-back faults and re-dirties the page.
+ * Callers hold p->lock.
+ */
+#include "up-int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
+static size_t pl(const struct up_pager *p)
+{
+	return p->cfg.page_len;
+}
+
+int up__cache_init(struct up_pager *p)
+{
+	uint64_t i;
+
+	p->frames_nr = p->cfg.budget / pl(p);
+	if (p->frames_nr > UINT32_MAX - 1)
+		p->frames_nr = UINT32_MAX - 1;
+	p->frames = calloc(p->frames_nr, sizeof(*p->frames));
+	p->free_frames = calloc(p->frames_nr, sizeof(*p->free_frames));
+	p->pinned = calloc(p->frames_nr, sizeof(*p->pinned));
+	if (!p->frames || !p->free_frames || !p->pinned) {
+		up__cache_fini(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->frames_nr; i++)
+		p->free_frames[i] = (uint32_t)(p->frames_nr - 1 - i);
+	p->free_nr = p->frames_nr;
+	p->swap_fd = -1;
+	return 0;
+}
+
+void up__cache_fini(struct up_pager *p)
+{
+	assert(!p->objs);
+	free(p->frames);
+	free(p->free_frames);
+	free(p->pinned);
+	p->frames = NULL;
+	p->free_frames = NULL;
+	p->pinned = NULL;
+	if (p->swap_fd >= 0)
+		up__close(p->swap_fd);
+	p->swap_fd = -1;
+}
+
+/* ---- objects -------------------------------------------------------- */
+
+static int obj_new(struct up_pager *p, enum obj_kind kind,
+		   struct up_obj **out)
+{
+	struct up_obj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->kind = kind;
+	o->fd = -1;
+	o->swap_base = -1;
+	o->memfd = up__memfd(kind == OBJ_FILE ? "upager-file" : "upager-anon");
+	if (o->memfd < 0) {
+		int err = o->memfd;
+
+		free(o);
+		return err;
+	}
+	o->next = p->objs;
+	p->objs = o;
+	*out = o;
+	return 0;
+}
+
+static void obj_free(struct up_pager *p, struct up_obj *o)
+{
+	struct up_work **ww = &p->work, *w;
+	struct up_obj **pp;
+
+	for (pp = &p->objs; *pp != o; pp = &(*pp)->next)
+		;
+	*pp = o->next;
+	/* Queued read-ahead for this object has nothing left to read. */
+	while ((w = *ww)) {
+		if (w->obj == o) {
+			*ww = w->next;
+			free(w);
+		} else {
+			ww = &w->next;
+		}
+	}
+	if (o->view)
+		up__munmap(o->view, o->view_len);
+	up__close(o->memfd);
+	if (o->fd >= 0)
+		up__close(o->fd);
+	if (o->swap_base >= 0 && p->swap_fd >= 0)
+		up__fallocate(p->swap_fd, PUNCH, o->swap_base,
+			      (off_t)(o->pages_nr * pl(p)));
+	free(o->pflags);
+	free(o->frame);
+	free(o);
+}
+
+int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
+		 bool shared, off_t off, struct up_obj **out)
+{
+	int fl = fcntl(fd, F_GETFL);
+	bool writable = (fl & O_ACCMODE) != O_RDONLY;
+	struct up_obj *o;
+	int dfd, err;
+
+	(void)off;
+	for (o = p->objs; shared && o; o = o->next) {
+		if (o->kind != OBJ_FILE || o->dev != st->st_dev ||
+		    o->ino != st->st_ino)
+			continue;
+		if (writable && !o->fd_writable) {
+			/* Keep a descriptor that can write back. */
+			dfd = up__dup(fd);
+			if (dfd < 0)
+				return dfd;
+			up__close(o->fd);
+			o->fd = dfd;
+			o->fd_writable = true;
+		}
+		if (st->st_size > o->file_len)
+			o->file_len = st->st_size;
+		*out = o;
+		return 0;
+	}
+	dfd = up__dup(fd);
+	if (dfd < 0)
+		return dfd;
+	err = obj_new(p, shared ? OBJ_FILE : OBJ_ANON, &o);
+	if (err) {
+		up__close(dfd);
+		return err;
+	}
+	o->fd = dfd;
+	o->fd_writable = writable;
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->file_len = st->st_size;
+	*out = o;
+	return 0;
+}
+
+int up__obj_anon(struct up_pager *p, struct up_obj **out)
+{
+	return obj_new(p, OBJ_ANON, out);
+}
+
+static int grow_array(void **arr, size_t elem, uint64_t old_nr,
+		      uint64_t new_nr)
+{
+	char *n = realloc(*arr, new_nr * elem);
+
+	if (!n)
+		return -ENOMEM;
+	memset(n + old_nr * elem, 0, (new_nr - old_nr) * elem);
+	*arr = n;
+	return 0;
+}
+
+/* Make the object's memfd, view and page tables reach at least `end`. */
+int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
+{
+	uint64_t nr = (uint64_t)(end + (off_t)pl(p) - 1) / pl(p);
+	size_t len = nr * pl(p);
+	void *view;
+	int err;
+
+	if (nr <= o->pages_nr)
+		return 0;
+	/* An anonymous object is covered once; its swap range is fixed. */
+	assert(o->kind == OBJ_FILE || o->pages_nr == 0);
+	err = up__ftruncate(o->memfd, (off_t)len);
+	if (err)
+		return err;
+	if (o->view)
+		err = up__mremap(o->view, o->view_len, len, &view);
+	else
+		err = up__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       o->memfd, 0, &view);
+	if (err)
+		return err;
+	o->view = view;
+	o->view_len = len;
+	madvise(view, len, MADV_DONTFORK);
+	if (grow_array((void **)&o->pflags, 1, o->pages_nr, nr) ||
+	    grow_array((void **)&o->frame, sizeof(uint32_t), o->pages_nr, nr))
+		return -ENOMEM;
+	o->pages_nr = nr;
+	if (o->kind == OBJ_ANON) {
+		o->swap_base = p->swap_next;
+		p->swap_next += (off_t)len;
+	}
+	return 0;
+}
+
+void up__obj_attach(struct up_obj *o, struct up_region *r)
+{
+	r->obj = o;
+	r->obj_next = o->regions;
+	o->regions = r;
+}
+
+/* Detach r; the last region out writes the object back and frees it. */
+int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
+{
+	struct up_region **rr;
+	uint64_t pg;
+	int err = 0;
+
+	for (rr = &o->regions; *rr != r; rr = &(*rr)->obj_next)
+		;
+	*rr = r->obj_next;
+	r->obj = NULL;
+	if (o->regions)
+		return 0;
+	if (o->kind == OBJ_FILE)
+		err = up__writeback(p, o, 0, o->pages_nr);
+	for (pg = 0; pg < o->pages_nr; pg++)
+		if (o->pflags[pg] & PG_RESIDENT) {
+			o->pflags[pg] &= (uint8_t)~PG_DIRTY;
+			up__page_drop(p, o, pg);
+		}
+	obj_free(p, o);
+	return err;
+}
+
+/* The first region of o that shows object offset off, or NULL. */
+struct up_region *up__obj_region(struct up_obj *o, off_t off)
+{
+	struct up_region *r;
+
+	for (r = o->regions; r; r = r->obj_next)
+		if (r->off <= off && off - r->off < (off_t)(r->end - r->start))
+			return r;
+	return NULL;
+}
+
+/* Mark page pgno of o dirty (it must be resident). */
+void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	assert(o->pflags[pg] & PG_RESIDENT);
+	if (!(o->pflags[pg] & PG_DIRTY)) {
+		o->pflags[pg] |= PG_DIRTY;
+		p->st.dirty++;
+	}
+}
+
+/* Where the object's readable content ends: the file size, or no end. */
+off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
+{
+	struct stat st;
+
+	(void)p;
+	if (o->fd < 0)
+		return (off_t)INT64_MAX;
+	if (refresh && up__fstat(o->fd, &st) == 0)
+		o->file_len = st.st_size;
+	return o->file_len;
+}
+
+/* ---- frames --------------------------------------------------------- */
+
+static void frame_release(struct up_pager *p, uint32_t idx)
+{
+	struct up_frame *f = &p->frames[idx];
+
+	f->obj = NULL;
+	f->ref = 0;
+	f->pin = 0;
+	p->free_frames[p->free_nr++] = idx;
+	p->frames_used--;
+	p->st.resident--;
+}
+
+/* Evict the page in frame idx.  Fails if a dirty page cannot be written. */
+static int evict(struct up_pager *p, uint32_t idx)
+{
+	struct up_frame *f = &p->frames[idx];
+	struct up_obj *o = f->obj;
+	uint64_t pg = f->pgno;
+	int err;
+
+	if (o->pflags[pg] & PG_DIRTY) {
+		err = up__writeback(p, o, pg, pg + 1);
+		if (err)
+			return err;
+	}
+	up__page_drop(p, o, pg);
+	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
+	return 0;
+}
+
+/* A free frame, evicting by clock if there is none.  -EBUSY if every
+ * frame is pinned by the running operation. */
+static int frame_get(struct up_pager *p, uint32_t *out)
+{
+	uint64_t scanned;
+
+	for (scanned = 0; !p->free_nr; scanned++) {
+		struct up_frame *f;
+		uint32_t idx;
+
+		if (scanned >= 3 * p->frames_nr)
+			return -EBUSY;
+		idx = (uint32_t)(p->hand++ % p->frames_nr);
+		f = &p->frames[idx];
+		if (f->pin)
+			continue;
+		if (f->ref) {
+			f->ref = 0;
+			continue;
+		}
+		if (evict(p, idx)) {
+			f->ref = 1;	/* its write-back failed: skip it */
+			continue;
+		}
+	}
+	*out = p->free_frames[--p->free_nr];
+	return 0;
+}
+
+/* Release the pins the running operation took (see up__page_fill). */
+void up__frames_unpin(struct up_pager *p)
+{
+	while (p->pinned_nr)
+		p->frames[p->pinned[--p->pinned_nr]].pin = 0;
+}
+
+/* ---- fill, write-back, drop ----------------------------------------- */
+
+static int swap_open(struct up_pager *p)
+{
+	const char *dir = p->cfg.swap_dir ? p->cfg.swap_dir : "/var/tmp";
+	int fd;
+
+	if (p->swap_fd >= 0)
+		return 0;
+	fd = up__open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	p->swap_fd = fd;
+	return 0;
+}
+
+/* Read page pgno's content into its memfd range; returns bytes valid. */
+static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
+			       uint64_t pg)
+{
+	off_t off = (off_t)(pg * pl(p));
+	char *dst = o->view + off;
+
+	if (o->pflags[pg] & PG_INSWAP)
+		return up__pread(p->swap_fd, dst, pl(p), o->swap_base + off);
+	if (o->fd >= 0)
+		return up__pread(o->fd, dst, pl(p), off);
+	/* Zero-fill: allocate the page in the memfd so it can be mapped. */
+	{
+		int err = up__fallocate(o->memfd, 0, off, (off_t)pl(p));
+
+		return err ? err : (ssize_t)pl(p);
+	}
+}
+
+/*
+ * Make page pgno of o resident and pin it.  Returns the bytes of it that
+ * hold content (less than a page at end of file, 0 beyond it), or -errno
+ * (-EIO on a failed read, -EBUSY when no frame could be had).
+ */
+int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		  struct up_region *r)
+{
+	off_t off = (off_t)(pg * pl(p));
+	uint32_t idx;
+	ssize_t n;
+	int err;
+
+	assert(pg < o->pages_nr);
+	if (!(o->pflags[pg] & PG_RESIDENT)) {
+		err = frame_get(p, &idx);
+		if (err)
+			return err;
+		n = fill_from_store(p, o, pg);
+		if (n < 0) {
+			/* Free whatever the failed read allocated. */
+			up__fallocate(o->memfd, PUNCH, off, (off_t)pl(p));
+			p->free_frames[p->free_nr++] = idx;
+			o->err = -EIO;
+			return -EIO;
+		}
+		if (n == 0 && o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP)) {
+			/* Wholly past the end of the file: nothing to keep. */
+			p->free_frames[p->free_nr++] = idx;
+			o->file_len = off < o->file_len ? off : o->file_len;
+			return 0;
+		}
+		if (o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP)) {
+			/* A short read is the end of the file. */
+			if ((size_t)n < pl(p))
+				o->file_len = off + n;
+			else if (off + n > o->file_len)
+				o->file_len = off + n;
+		}
+		if (o->fd >= 0 || (o->pflags[pg] & PG_INSWAP))
+			UP_STAT(p, r, bytes_read, (uint64_t)n);
+		p->frames[idx].obj = o;
+		p->frames[idx].pgno = pg;
+		o->frame[pg] = idx + 1;
+		o->pflags[pg] |= PG_RESIDENT;
+		p->frames_used++;
+		p->st.resident++;
+		UP_STAT(p, r, fills, 1);
+	}
+	idx = o->frame[pg] - 1;
+	p->frames[idx].ref = 1;
+	if (!p->frames[idx].pin) {
+		p->frames[idx].pin = 1;
+		p->pinned[p->pinned_nr++] = idx;
+	}
+	{
+		off_t end = up__obj_valid_end(p, o, false);
+
+		if (end <= off)
+			return 0;
+		return end - off >= (off_t)pl(p) ? (int)pl(p) : (int)(end - off);
+	}
+}
+
+/* Write one run [a, b) of dirty pages to its store. */
+static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
+		     uint64_t b, off_t file_end)
+{
+	off_t off = (off_t)(a * pl(p)), end = (off_t)(b * pl(p));
+	struct up_region *r;
+	ssize_t n = 0;
+	uint64_t pg;
+	int err;
+
+	up__obj_wprotect(p, o, off, end);
+	for (pg = a; pg < b; pg++)
+		o->pflags[pg] &= (uint8_t)~PG_DIRTY;
+	if (o->kind == OBJ_FILE) {
+		/* Never write past the end of the file. */
+		if (end > file_end)
+			end = file_end;
+		if (end > off)
+			n = up__pwrite(o->fd, o->view + off, (size_t)(end - off),
+				       off);
+	} else {
+		err = swap_open(p);
+		n = err ? err
+			: up__pwrite(p->swap_fd, o->view + off,
+				     (size_t)(end - off), o->swap_base + off);
+		for (pg = a; n >= 0 && pg < b; pg++)
+			o->pflags[pg] |= PG_INSWAP;
+	}
+	if (n < 0) {
+		for (pg = a; pg < b; pg++)
+			o->pflags[pg] |= PG_DIRTY;
+		o->err = -EIO;
+		return -EIO;
+	}
+	r = up__obj_region(o, off);
+	p->st.dirty -= b - a;
+	UP_STAT(p, r, writebacks, b - a);
+	UP_STAT(p, r, bytes_written, (uint64_t)n);
+	return 0;
+}
+
+/* Write back the dirty pages among [a, b), in runs of adjacent pages. */
+int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
+		  uint64_t b)
+{
+	off_t file_end = 0;
+	int err = 0;
+
+	if (b > o->pages_nr)
+		b = o->pages_nr;
+	if (o->kind == OBJ_FILE)
+		file_end = up__obj_valid_end(p, o, true);
+	while (a < b) {
+		uint64_t e;
+
+		if (!(o->pflags[a] & PG_DIRTY)) {
+			a++;
+			continue;
+		}
+		for (e = a + 1; e < b && (o->pflags[e] & PG_DIRTY); e++)
+			;
+		if (write_run(p, o, a, e, file_end))
+			err = -EIO;
+		a = e;
+	}
+	return err;
+}
+
+/* Free page pgno (which must not be dirty, or its changes are lost). */
+void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	if (!(o->pflags[pg] & PG_RESIDENT))
+		return;
+	if (o->pflags[pg] & PG_DIRTY)
+		p->st.dirty--;
+	/* Punching the range frees the memory and zaps every mapping of it;
+	 * the next access faults as missing. */
+	up__fallocate(o->memfd, PUNCH, (off_t)(pg * pl(p)), (off_t)pl(p));
+	o->pflags[pg] &= (uint8_t)~(PG_RESIDENT | PG_DIRTY);
+	frame_release(p, o->frame[pg] - 1);
+	o->frame[pg] = 0;
+}
+
+/*
+ * MADV_DONTNEED on an anonymous or private object: [a, b) reads as its
+ * source (zeros, or the file) again.  Whole pages are dropped; the parts
+ * of pages are reset in place.
+ */
+int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	while (a < b) {
+		uint64_t pg = up__pgno(p, a);
+		off_t ps = (off_t)(pg * pl(p)), pe = ps + (off_t)pl(p);
+		off_t e = b < pe ? b : pe;
+
+		if (a == ps && e == pe) {
+			up__page_drop(p, o, pg);
+			o->pflags[pg] &= (uint8_t)~(PG_DIRTY | PG_INSWAP);
+		} else {
+			int n = up__page_fill(p, o, pg, NULL);
+			ssize_t got = 0;
+
+			if (n < 0)
+				return n;
+			if (o->fd >= 0)
+				got = up__pread(o->fd, o->view + a,
+						(size_t)(e - a), a);
+			if (got < 0)
+				return -EIO;
+			memset(o->view + a + got, 0, (size_t)(e - a - got));
+			up__page_dirty(p, o, pg);
+		}
+		a = e;
+	}
+	return 0;
+}
+
+/* For assert(): the frame table and the page tables agree. */
+bool up__cache_check(struct up_pager *p)
+{
+	uint64_t i, used = 0, dirty = 0;
+	struct up_obj *o;
+
+	for (i = 0; i < p->frames_nr; i++) {
+		struct up_frame *f = &p->frames[i];
+
+		if (!f->obj)
+			continue;
+		used++;
+		if (f->obj->frame[f->pgno] != i + 1 ||
+		    !(f->obj->pflags[f->pgno] & PG_RESIDENT))
+			return false;
+	}
+	for (o = p->objs; o; o = o->next)
+		for (i = 0; i < o->pages_nr; i++)
+			dirty += (o->pflags[i] & PG_DIRTY) != 0;
+	return used == p->frames_used && used == p->st.resident &&
+	       dirty == p->st.dirty && used + p->free_nr == p->frames_nr;
+}

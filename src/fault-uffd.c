@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault-uffd.c - the userfaultfd backend.
+ *
+ * Each mapping is a MAP_SHARED mapping of its object's memfd at the
+ * object offset, registered for missing, minor and write-protect faults:
+ *
+ *   missing  the page is not in the memfd: read it in (cache.c), map it;
+ *   minor    the page is in the memfd but not mapped here: map it;
+ *   wp       a write to a clean page: mark it dirty, lift the protection.
+ *
+ * Pages are mapped with UFFDIO_CONTINUE, write-protected while clean, so
+ * the first store to a clean page is seen.  Before a page is written back
+ * it is write-protected again (cache.c calls up__obj_wprotect()), so a
+ * store racing the write-back re-dirties it.  A page with no content (past
+ * the end of the file, or whose read failed) is poisoned with
+ * UFFDIO_POISON, which raises SIGBUS on every access, as the kernel does.
+ *
+ * Service threads read fault messages and handle each under p->lock; they
+ * also run MADV_WILLNEED read-ahead queued by up_pager_advise().
+ */
+#include "up-int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "up-uffd.h"
+
+static size_t pl(const struct up_pager *p)
+{
+	return p->cfg.page_len;
+}
+
+/* Address in r of object offset off (which r must show). */
+static uintptr_t addr_of(const struct up_region *r, off_t off)
+{
+	return r->start + (uintptr_t)(off - r->off);
+}
+
+/* The part of object range [a, b) that r shows, as addresses. */
+static bool clip(const struct up_region *r, off_t a, off_t b, uintptr_t *as,
+		 uintptr_t *ae)
+{
+	off_t rs = r->off, re = r->off + (off_t)(r->end - r->start);
+
+	if (a < rs)
+		a = rs;
+	if (b > re)
+		b = re;
+	if (a >= b)
+		return false;
+	*as = addr_of(r, a);
+	*ae = addr_of(r, b);
+	return true;
+}
+
+static void wake(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	struct uffdio_range rg = { .start = a, .len = b - a };
+
+	up__ioctl(p->uffd, UFFDIO_WAKE, &rg);
+}
+
+int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = a, .len = b - a },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return up__ioctl(p->uffd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	struct up_region *r;
+	uintptr_t as, ae;
+
+	for (r = o->regions; r; r = r->obj_next)
+		if (clip(r, a, b, &as, &ae))
+			up__uffd_wprotect(p, as, ae, true);
+}
+
+/*
+ * Map [a, b) of a region from the memfd without waking anyone.  Pages
+ * already mapped (by another thread's fault, or read-ahead) are skipped.
+ */
+static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp)
+{
+	while (a < b) {
+		struct uffdio_continue c = {
+			.range = { .start = a, .len = b - a },
+			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE |
+				(wp ? UP_UFFDIO_CONTINUE_MODE_WP : 0),
+		};
+		int err = up__ioctl(p->uffd, UFFDIO_CONTINUE, &c);
+
+		if (!err)
+			return 0;
+		if (c.mapped > 0)
+			a += (uintptr_t)c.mapped;
+		if (err == -EEXIST)
+			a += SYS_PAGE;
+		else if (err != -EAGAIN)
+			return err;
+	}
+	return 0;
+}
+
+static void poison(struct up_pager *p, uintptr_t addr)
+{
+	struct up_uffdio_poison po = {
+		.range = { .start = addr, .len = SYS_PAGE },
+	};
+
+	if (up__ioctl(p->uffd, UP_UFFDIO_POISON, &po) == -EEXIST)
+		wake(p, addr, addr + SYS_PAGE);
+}
+
+/* Map page pg of r's object, up to `valid` bytes of it, into r. */
+static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
+		    size_t valid, uintptr_t *as, uintptr_t *ae)
+{
+	struct up_obj *o = r->obj;
+	off_t off = (off_t)(pg * pl(p));
+
+	if (!clip(r, off, off + (off_t)SYS_UP(valid), as, ae))
+		return 0;
+	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY));
+}
+
+/* Read ahead and map up to n pages after pg, stopping at the first page
+ * that is already resident or has no content. */
+static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
+		      unsigned n)
+{
+	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	uintptr_t as, ae;
+
+	while (n-- && ++pg <= last) {
+		int valid;
+
+		if (r->obj->pflags[pg] & PG_RESIDENT)
+			break;
+		valid = up__page_fill(p, r->obj, pg, r);
+		if (valid <= 0)
+			break;
+		map_page(p, r, pg, (size_t)valid, &as, &ae);
+		r->next_pgno = pg + 1;
+	}
+}
+
+static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
+{
+	unsigned n = p->cfg.readahead_nr;
+
+	if (r->advice == MADV_RANDOM)
+		return 0;
+	if (r->advice != MADV_SEQUENTIAL && pg != r->next_pgno)
+		return 0;
+	/* Leave room for the pages the application is using. */
+	if (n > p->frames_nr / 2)
+		n = (unsigned)(p->frames_nr / 2);
+	return n;
+}
+
+static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
+{
+	bool write = flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	bool wp = flags & UFFD_PAGEFAULT_FLAG_WP;
+	uint64_t t0 = up__now_ns(), pg;
+	uintptr_t as = addr, ae = addr + SYS_PAGE;
+	struct up_region *r;
+	off_t off;
+	int valid;
+
+	pthread_mutex_lock(&p->lock);
+	r = up__region_find(p, addr);
+	if (!r || !r->obj) {
+		/* Unmapped while the fault was queued: let it retry. */
+		wake(p, addr, addr + SYS_PAGE);
+		goto out;
+	}
+	if (write)
+		UP_STAT(p, r, faults_write, 1);
+	else
+		UP_STAT(p, r, faults_read, 1);
+	off = r->off + (off_t)(addr - r->start);
+	pg = up__pgno(p, off);
+	valid = up__page_fill(p, r->obj, pg, r);
+	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
+		/* Beyond the end of the file, or unreadable: SIGBUS. */
+		if (valid < 0)
+			r->err = -EIO;
+		poison(p, addr);
+		goto out;
+	}
+	if (write)
+		up__page_dirty(p, r->obj, pg);
+	if (wp) {
+		clip(r, (off_t)(pg * pl(p)), (off_t)((pg + 1) * pl(p)), &as,
+		     &ae);
+		up__uffd_wprotect(p, as, ae, false);
+	} else {
+		map_page(p, r, pg, (size_t)valid, &as, &ae);
+	}
+	wake(p, as, ae);
+	if (!wp) {
+		unsigned n = ra_pages(p, r, pg);
+
+		r->next_pgno = pg + 1;
+		if (n)
+			read_ahead(p, r, pg, n);
+	}
+	up__hist_add(p, up__now_ns() - t0);
+out:
+	up__frames_unpin(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Run one piece of queued MADV_WILLNEED work. */
+static void serve_work(struct up_pager *p)
+{
+	struct up_work *w;
+	unsigned i;
+
+	pthread_mutex_lock(&p->lock);
+	w = p->work;
+	for (i = 0; w && i < 16 && w->pgno < w->end; i++, w->pgno++)
+		if (up__page_fill(p, w->obj, w->pgno, NULL) == -EBUSY)
+			break;
+	if (w && (w->pgno >= w->end || i < 16)) {
+		p->work = w->next;
+		free(w);
+	}
+	up__frames_unpin(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool work_pending(struct up_pager *p)
+{
+	bool any;
+
+	pthread_mutex_lock(&p->lock);
+	any = p->work != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return any;
+}
+
+static void *service(void *arg)
+{
+	struct up_pager *p = arg;
+	struct uffd_msg msgs[16];
+
+	while (!atomic_load(&p->stop)) {
+		struct pollfd pfd[2] = {
+			{ .fd = p->uffd, .events = POLLIN },
+			{ .fd = p->event_fd, .events = POLLIN },
+		};
+		bool busy = work_pending(p);
+		ssize_t n;
+		int i;
+
+		if (poll(pfd, 2, busy ? 0 : -1) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&p->stop))
+			break;
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+
+			/* Only a request for work is read; stop stays set. */
+			if (read(p->event_fd, &v, sizeof(v)) < 0)
+				(void)0;
+		}
+		n = read(p->uffd, msgs, sizeof(msgs));
+		for (i = 0; n > 0 && i < n / (ssize_t)sizeof(msgs[0]); i++)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
+				serve_fault(p, (uintptr_t)msgs[i].arg.pagefault
+						       .address &
+						       ~(SYS_PAGE - 1),
+					    msgs[i].arg.pagefault.flags);
+		if (busy || work_pending(p))
+			serve_work(p);
+	}
+	return NULL;
+}
+
+/* ---- backend operations ------------------------------------------- */
+
+static void uffd_close(struct up_pager *p)
+{
+	unsigned i;
+	uint64_t v = 1;
+
+	atomic_store(&p->stop, true);
+	if (p->event_fd >= 0 && write(p->event_fd, &v, sizeof(v)) < 0)
+		(void)0;
+	for (i = 0; i < p->threads_nr; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	p->threads = NULL;
+	p->threads_nr = 0;
+	if (p->event_fd >= 0)
+		up__close(p->event_fd);
+	p->event_fd = -1;
+	if (p->uffd >= 0)
+		up__close(p->uffd);
+	p->uffd = -1;
+}
+
+static int uffd_open(struct up_pager *p)
+{
+	sigset_t all, old;
+	unsigned i;
+	int err = 0;
+
+	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->event_fd < 0)
+		return -errno;
+	p->threads = calloc(p->cfg.threads_nr, sizeof(*p->threads));
+	if (!p->threads) {
+		uffd_close(p);
+		return -ENOMEM;
+	}
+	/* Service threads take no signals: those are the application's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < p->cfg.threads_nr && !err; i++) {
+		err = -pthread_create(&p->threads[i], NULL, service, p);
+		if (!err)
+			p->threads_nr++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		uffd_close(p);
+	return err;
+}
+
+static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
+		    void *hint, int mflags)
+{
+	size_t len = r->end - r->start;
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
+	};
+	struct up_obj *o;
+	struct stat st;
+	void *addr;
+	int err;
+
+	if (r->flags & MAP_ANONYMOUS) {
+		err = up__obj_anon(p, &o);
+	} else {
+		err = up__fstat(fd, &st);
+		if (!err)
+			err = up__obj_file(p, fd, &st, r->flags & MAP_SHARED,
+					   r->off, &o);
+	}
+	if (err)
+		return err;
+	up__obj_attach(o, r);
+	err = up__obj_cover(p, o, r->off + (off_t)len);
+	if (!err)
+		err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags,
+			       o->memfd, r->off, &addr);
+	if (err) {
+		up__obj_detach(p, o, r);
+		return err;
+	}
+	reg.range.start = (uintptr_t)addr;
+	reg.range.len = len;
+	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+	if (!err)
+		err = up__madvise(addr, len, MADV_DONTFORK);
+	if (err) {
+		up__munmap(addr, len);
+		up__obj_detach(p, o, r);
+		return err;
+	}
+	r->start = (uintptr_t)addr;
+	r->end = r->start + len;
+	r->next_pgno = up__pgno(p, r->off);
+	return 0;
+}
+
+/* Object offsets of [a, b) in r. */
+static void obj_range(const struct up_region *r, uintptr_t a, uintptr_t b,
+		      off_t *oa, off_t *ob)
+{
+	*oa = r->off + (off_t)(a - r->start);
+	*ob = r->off + (off_t)(b - r->start);
+}
+
+/* First and end pager page wholly inside object range [oa, ob). */
+static void whole_pages(struct up_pager *p, off_t oa, off_t ob, uint64_t *pa,
+			uint64_t *pb)
+{
+	*pa = ((uint64_t)oa + pl(p) - 1) / pl(p);
+	*pb = (uint64_t)ob / pl(p);
+}
+
+static int take_err(struct up_region *r)
+{
+	int err = r->err ? r->err : r->obj->err;
+
+	r->obj->err = 0;
+	return err;
+}
+
+static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
+		      uintptr_t b)
+{
+	struct up_obj *o = r->obj;
+	uint64_t pa, pb, pg;
+	off_t oa, ob;
+	int err;
+
+	obj_range(r, a, b, &oa, &ob);
+	if (o->kind == OBJ_FILE) {
+		err = up__writeback(p, o, up__pgno(p, oa),
+				    up__pgno(p, ob - 1) + 1);
+		return err ? err : take_err(r);
+	}
+	/* Anonymous pages there can never be seen again: free them. */
+	whole_pages(p, oa, ob, &pa, &pb);
+	for (pg = pa; pg < pb; pg++) {
+		up__page_drop(p, o, pg);
+		o->pflags[pg] &= (uint8_t)~PG_INSWAP;
+	}
+	return take_err(r);
+}
+
+static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
+		     uintptr_t b, int flags)
+{
+	struct up_obj *o = r->obj;
+	uint64_t pa, pb, pg;
+	off_t oa, ob;
+	int err = 0;
+
+	if (o->kind != OBJ_FILE)
+		return take_err(r);
+	obj_range(r, a, b, &oa, &ob);
+	err = up__writeback(p, o, up__pgno(p, oa), up__pgno(p, ob - 1) + 1);
+	if (!err && (flags & MS_SYNC))
+		err = up__fdatasync(o->fd) ? -EIO : 0;
+	else if (!err && (flags & MS_ASYNC))
+		sync_file_range(o->fd, oa, ob - oa, SYNC_FILE_RANGE_WRITE);
+	if (flags & MS_INVALIDATE) {
+		whole_pages(p, oa, ob, &pa, &pb);
+		for (pg = pa; pg < pb; pg++)
+			if (!(o->pflags[pg] & PG_DIRTY))
+				up__page_drop(p, o, pg);
+	}
+	if (!err)
+		err = take_err(r);
+	return err;
+}
+
+static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
+		       uintptr_t b, int advice)
+{
+	struct up_obj *o = r->obj;
+	struct up_work *w, **ww;
+	uint64_t pa, pb, pg;
+	off_t oa, ob;
+	uint64_t v = 1;
+
+	obj_range(r, a, b, &oa, &ob);
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+		r->advice = advice;
+		return 0;
+	case MADV_WILLNEED:
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		w->obj = o;
+		w->pgno = up__pgno(p, oa);
+		w->end = up__pgno(p, ob - 1) + 1;
+		if (w->end - w->pgno > p->frames_nr / 2)
+			w->end = w->pgno + p->frames_nr / 2;
+		for (ww = &p->work; *ww; ww = &(*ww)->next)
+			;
+		*ww = w;
+		if (write(p->event_fd, &v, sizeof(v)) < 0)
+			(void)0;
+		return 0;
+	case MADV_DONTNEED:
+		if (o->kind != OBJ_FILE)
+			return up__discard(p, o, oa, ob);
+		/* Shared file pages: drop the clean ones, unmap the rest. */
+		whole_pages(p, oa, ob, &pa, &pb);
+		for (pg = pa; pg < pb; pg++)
+			if (!(o->pflags[pg] & PG_DIRTY))
+				up__page_drop(p, o, pg);
+		return up__madvise((void *)a, b - a, MADV_DONTNEED);
+	}
+	return -EINVAL;
+}
+
+static void uffd_count(struct up_pager *p, struct up_region *r,
+		       struct up_stats *st)
+{
+	struct up_obj *o = r->obj;
+	uint64_t pg, last;
+	off_t oa, ob;
+
+	obj_range(r, r->start, r->end, &oa, &ob);
+	last = up__pgno(p, ob - 1);
+	for (pg = up__pgno(p, oa); pg <= last; pg++) {
+		st->resident += (o->pflags[pg] & PG_RESIDENT) != 0;
+		st->dirty += (o->pflags[pg] & PG_DIRTY) != 0;
+	}
+}
+
+const struct up_backend_ops up__uffd_ops = {
+	.name = "userfaultfd",
+	.open = uffd_open,
+	.close = uffd_close,
+	.map = uffd_map,
+	.unmap = uffd_unmap,
+	.sync = uffd_sync,
+	.advise = uffd_advise,
+	.count = uffd_count,
+};

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault.c - choosing a backend at run time, and getting a userfaultfd.
+ *
+ * A userfaultfd can come from three places, tried in this order:
+ * /dev/userfaultfd (Linux 6.1+, access by file permission), the
+ * userfaultfd(2) system call (needs vm.unprivileged_userfaultfd=1 or
+ * CAP_SYS_PTRACE), and the same call with UFFD_USER_MODE_ONLY, which any
+ * user may make but which does not serve faults taken inside system calls.
+ * When none works, the text left in `why` tells the user what to change.
+ */
+#include "up-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "up-uffd.h"
+
+/* Features the userfaultfd backend cannot do without. */
+#define NEED_FEATURES                                                  \
+	(UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |       \
+	 UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UP_UFFD_FEATURE_POISON)
+
+static int uffd_from_dev(void)
+{
+	int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	int fd;
+
+	if (dev < 0)
+		return -errno;
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	fd = fd < 0 ? -errno : fd;
+	close(dev);
+	return fd;
+}
+
+static int uffd_from_syscall(int extra)
+{
+	long fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | extra);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Agree on the API and the features; -ENOSYS names what is missing. */
+static int handshake(int fd, char *why, size_t why_len)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = NEED_FEATURES };
+
+	if (ioctl(fd, UFFDIO_API, &api) == 0)
+		return 0;
+	snprintf(why, why_len,
+		 "this kernel's userfaultfd lacks shared-memory missing, "
+		 "minor or write-protect faults, or UFFDIO_POISON; upager "
+		 "needs Linux 6.6 or later built with CONFIG_USERFAULTFD "
+		 "and CONFIG_PTE_MARKER_UFFD_WP");
+	return -ENOSYS;
+}
+
+int up__uffd_open(unsigned cfg_flags, bool *user_mode_only, char *why,
+		  size_t why_len)
+{
+	int fd, dev_err, sys_err, err;
+
+	*user_mode_only = false;
+	fd = dev_err = uffd_from_dev();
+	if (fd < 0)
+		fd = sys_err = uffd_from_syscall(0);
+	else
+		sys_err = 0;
+	if (fd == -EPERM && (cfg_flags & UP_CONFIG_USER_MODE_OK)) {
+		fd = uffd_from_syscall(UFFD_USER_MODE_ONLY);
+		*user_mode_only = fd >= 0;
+	}
+	if (fd == -ENOSYS) {
+		snprintf(why, why_len,
+			 "userfaultfd(2) is not available: the kernel was "
+			 "built without CONFIG_USERFAULTFD, or a seccomp "
+			 "filter blocks it");
+		return -ENOSYS;
+	}
+	if (fd < 0) {
+		snprintf(why, why_len,
+			 "userfaultfd is not permitted for this user: "
+			 "/dev/userfaultfd: %s, and the userfaultfd(2) call "
+			 "failed (%s) because vm.unprivileged_userfaultfd is 0 "
+			 "and the process lacks CAP_SYS_PTRACE. To allow it, "
+			 "give the user read-write access to /dev/userfaultfd "
+			 "(e.g. a udev rule or ACL), or run "
+			 "'sysctl vm.unprivileged_userfaultfd=1', or set "
+			 "UP_CONFIG_USER_MODE_OK to accept a user-mode-only "
+			 "userfaultfd (system calls on untouched pages then "
+			 "fail with EFAULT)",
+			 strerror(-dev_err), strerror(-sys_err));
+		return fd == -EACCES ? -EPERM : fd;
+	}
+	err = handshake(fd, why, why_len);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (*user_mode_only)
+		snprintf(why, why_len,
+			 "user-mode-only userfaultfd: faults inside system "
+			 "calls are not served (they fail with EFAULT); to "
+			 "serve them, allow /dev/userfaultfd or set "
+			 "vm.unprivileged_userfaultfd=1");
+	else
+		why[0] = '\0';
+	return fd;
+}
+
+UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
+			       size_t why_len)
+{
+	char buf[512];
+	bool umo;
+	int fd;
+
+	if (!why || !why_len) {
+		why = buf;
+		why_len = sizeof(buf);
+	}
+	why[0] = '\0';
+	switch (b) {
+	case UP_BACKEND_KERNEL:
+		return 0;
+	case UP_BACKEND_AUTO:
+		flags |= UP_CONFIG_FALLBACK;
+		/* fall through */
+	case UP_BACKEND_UFFD:
+		fd = up__uffd_open(flags, &umo, why, why_len);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		return b == UP_BACKEND_AUTO ? 0 : fd;
+	}
+	snprintf(why, why_len, "unknown backend %d", (int)b);
+	return -EINVAL;
+}
+
+int up__backend_choose(struct up_pager *p)
+{
+	enum up_backend b = p->cfg.backend;
+	char why[400];
+	int fd;
+
+	p->uffd = -1;
+	if (b == UP_BACKEND_KERNEL) {
+		p->ops = &up__kernel_ops;
+		snprintf(p->note, sizeof(p->note), "kernel backend requested");
+		return 0;
+	}
+	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, why, sizeof(why));
+	if (fd >= 0) {
+		p->uffd = fd;
+		p->ops = &up__uffd_ops;
+		snprintf(p->note, sizeof(p->note), "%s", why);
+		return 0;
+	}
+	if (b == UP_BACKEND_AUTO && (p->cfg.flags & UP_CONFIG_FALLBACK)) {
+		p->ops = &up__kernel_ops;
+		snprintf(p->note, sizeof(p->note),
+			 "fell back to the kernel backend: %s", why);
+		return 0;
+	}
+	snprintf(p->note, sizeof(p->note), "%s", why);
+	return fd;
+}

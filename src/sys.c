@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.c - every raw system call of the library, returning -errno.
+ *
+ * This file owns the seam that tests use to make a chosen call fail
+ * (up__sys_fail).  It does no policy: short reads at end of file are
+ * returned as short counts, and EINTR is retried here so that callers
+ * never see it.
+ */
+#include "up-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fail_rule {
+	atomic_uint after;	/* calls still allowed to succeed */
+	atomic_uint nr;		/* calls to fail after them */
+	atomic_int err;
+};
+
+static struct fail_rule rules[UP_SYS_NR];
+
+void up__sys_fail(enum up_sys_call c, unsigned after, unsigned nr, int err)
+{
+	atomic_store(&rules[c].nr, 0);
+	atomic_store(&rules[c].after, after);
+	atomic_store(&rules[c].err, err);
+	atomic_store(&rules[c].nr, nr);
+}
+
+/* Returns the injected -errno for this call, or 0 to let it run. */
+static int injected(enum up_sys_call c)
+{
+	struct fail_rule *r = &rules[c];
+	unsigned n;
+
+	if (atomic_load_explicit(&r->nr, memory_order_relaxed) == 0)
+		return 0;
+	n = atomic_load(&r->after);
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&r->after, &n, n - 1))
+			return 0;
+	n = atomic_load(&r->nr);
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&r->nr, &n, n - 1))
+			return -atomic_load(&r->err);
+	return 0;
+}
+
+static int neg(long ret)
+{
+	return ret < 0 ? -errno : (int)ret;
+}
+
+ssize_t up__pread(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	int e = injected(UP_SYS_PREAD);
+
+	if (e)
+		return e;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	int e = injected(UP_SYS_PWRITE);
+
+	if (e)
+		return e;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+				   off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int up__fdatasync(int fd)
+{
+	int e = injected(UP_SYS_FDATASYNC);
+
+	return e ? e : neg(fdatasync(fd));
+}
+
+int up__ioctl(int fd, unsigned long req, void *arg)
+{
+	int e = injected(UP_SYS_IOCTL);
+	int ret;
+
+	if (e)
+		return e;
+	do
+		ret = ioctl(fd, req, arg);
+	while (ret < 0 && errno == EINTR);
+	return neg(ret);
+}
+
+int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+	     void **out)
+{
+	int e = injected(UP_SYS_MMAP);
+	void *m;
+
+	if (e)
+		return e;
+	m = mmap(addr, len, prot, flags, fd, off);
+	if (m == MAP_FAILED)
+		return -errno;
+	*out = m;
+	return 0;
+}
+
+int up__munmap(void *addr, size_t len)
+{
+	return neg(munmap(addr, len));
+}
+
+int up__mprotect(void *addr, size_t len, int prot)
+{
+	return neg(mprotect(addr, len, prot));
+}
+
+int up__madvise(void *addr, size_t len, int advice)
+{
+	return neg(madvise(addr, len, advice));
+}
+
+int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
+{
+	void *m = mremap(old, old_len, new_len, MREMAP_MAYMOVE);
+
+	if (m == MAP_FAILED)
+		return -errno;
+	*out = m;
+	return 0;
+}
+
+int up__memfd(const char *name)
+{
+	int e = injected(UP_SYS_MEMFD);
+
+	return e ? e : neg(memfd_create(name, MFD_CLOEXEC));
+}
+
+int up__fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int e = injected(UP_SYS_FALLOCATE);
+
+	return e ? e : neg(fallocate(fd, mode, off, len));
+}
+
+int up__ftruncate(int fd, off_t len)
+{
+	int e = injected(UP_SYS_FTRUNCATE);
+
+	return e ? e : neg(ftruncate(fd, len));
+}
+
+int up__fstat(int fd, struct stat *st)
+{
+	return neg(fstat(fd, st));
+}
+
+int up__open(const char *path, int flags, mode_t mode)
+{
+	int e = injected(UP_SYS_OPEN);
+
+	return e ? e : neg(open(path, flags | O_CLOEXEC, mode));
+}
+
+int up__dup(int fd)
+{
+	return neg(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+}
+
+int up__close(int fd)
+{
+	/* Linux releases the descriptor even when close reports EINTR. */
+	return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}

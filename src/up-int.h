@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * up-int.h - internal types and up__ prototypes shared by src/ files.
+ *
+ * Lock order: a pager has one mutex, p->lock, which guards every field of
+ * the pager, its regions, objects and frames.  Fault service, map, unmap,
+ * sync, protect and advise all run under it.  No code holding it ever
+ * touches memory of a user mapping (which could fault back into the pager):
+ * all I/O goes through each object's private "view" mapping.
+ */
+#ifndef UP_INT_H
+#define UP_INT_H
+
+#include "upager.h"
+#include "up-sys.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define UP_EXPORT __attribute__((visibility("default")))
+
+/* The system page: the unit of mprotect, munmap and userfaultfd. */
+#define SYS_PAGE 4096ul
+#define SYS_ALIGNED(x) ((((uintptr_t)(x)) & (SYS_PAGE - 1)) == 0)
+#define SYS_UP(x) (((x) + SYS_PAGE - 1) & ~(SYS_PAGE - 1))
+
+struct up_pager;
+struct up_region;
+
+/* ---- objects: what a mapping shows, with its page cache ------------- */
+
+/* Page state, one byte per pager page of an object. */
+#define PG_RESIDENT	0x01	/* in the object's memfd, holding a frame */
+#define PG_DIRTY	0x02	/* differs from its store */
+#define PG_INSWAP	0x04	/* the swap file holds a copy (anon objects) */
+
+enum obj_kind {
+	OBJ_FILE,	/* MAP_SHARED file: the file is the store */
+	OBJ_ANON,	/* anonymous or MAP_PRIVATE copy: swap is the store */
+};
+
+struct up_obj {
+	struct up_obj *next;		/* p->objs */
+	enum obj_kind kind;
+	int fd;				/* file (OBJ_FILE), source of a private
+					 * copy, or -1 */
+	bool fd_writable;
+	dev_t dev;
+	ino_t ino;
+	off_t src_off;			/* private copy: file offset of obj 0 */
+	off_t file_len;			/* file size last seen */
+	int memfd;			/* the pages, at their object offsets */
+	char *view;			/* the pager's own mapping of memfd */
+	size_t view_len;
+	uint64_t pages_nr;		/* pager pages covered by memfd */
+	uint8_t *pflags;		/* PG_* per pager page */
+	uint32_t *frame;		/* frame index + 1 per pager page */
+	off_t swap_base;		/* OBJ_ANON: offset in the swap file */
+	struct up_region *regions;	/* regions showing this object */
+	int err;			/* sticky -EIO for all its regions */
+};
+
+/* A frame is the budget's unit: one resident pager page. */
+struct up_frame {
+	struct up_obj *obj;		/* NULL when free */
+	uint64_t pgno;
+	uint8_t ref;			/* clock reference bit */
+	uint8_t pin;			/* in use by the running operation */
+};
+
+/* ---- regions: one per mapping (or piece of a split mapping) -------- */
+
+struct up_region {
+	uintptr_t start, end;		/* [start, end), system-page aligned */
+	off_t off;			/* object offset of start */
+	struct up_obj *obj;		/* NULL on the kernel backend */
+	struct up_region *obj_next;
+	int prot, flags;
+	bool may_write;			/* PROT_WRITE allowed */
+	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
+	uint64_t next_pgno;		/* sequential-fault detector */
+	int err;			/* sticky -EIO */
+	struct up_stats st;		/* counters of this mapping */
+};
+
+/* ---- backends ------------------------------------------------------- */
+
+struct up_backend_ops {
+	const char *name;
+	int (*open)(struct up_pager *p);
+	void (*close)(struct up_pager *p);
+	/* Map region r (start/end/off/prot/flags set; addr hint in start). */
+	int (*map)(struct up_pager *p, struct up_region *r, int fd,
+		   void *hint, int mflags);
+	/* Drop [a, b) of r from the pager; the caller unmaps the memory. */
+	int (*unmap)(struct up_pager *p, struct up_region *r, uintptr_t a,
+		     uintptr_t b);
+	int (*sync)(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b, int flags);
+	int (*advise)(struct up_pager *p, struct up_region *r, uintptr_t a,
+		      uintptr_t b, int advice);
+	/* Fill resident/dirty of st for r. */
+	void (*count)(struct up_pager *p, struct up_region *r,
+		      struct up_stats *st);
+};
+
+extern const struct up_backend_ops up__uffd_ops;
+extern const struct up_backend_ops up__kernel_ops;
+
+/* Latency histogram: 4 buckets per power of two of nanoseconds. */
+#define HIST_NR 256
+
+/* Background work for the service threads (MADV_WILLNEED). */
+struct up_work {
+	struct up_work *next;
+	struct up_obj *obj;
+	uint64_t pgno, end;
+};
+
+struct up_pager {
+	pthread_mutex_t lock;
+	struct up_config cfg;
+	const struct up_backend_ops *ops;
+	char note[512];
+
+	/* registry.c: regions sorted by start */
+	struct up_region **regions;
+	size_t regions_nr, regions_cap;
+
+	/* cache.c */
+	struct up_obj *objs;
+	struct up_frame *frames;
+	uint64_t frames_nr, frames_used, hand;
+	uint32_t *free_frames;		/* stack of free frame indexes */
+	uint64_t free_nr;
+	uint32_t *pinned;		/* frames pinned by this operation */
+	uint64_t pinned_nr;
+	int swap_fd;
+	off_t swap_next;
+	struct up_work *work;		/* WILLNEED queue */
+
+	/* fault-uffd.c */
+	int uffd;
+	bool user_mode_only;
+	uint64_t features;
+	int event_fd;			/* wakes service threads */
+	atomic_bool stop;
+	pthread_t *threads;
+	unsigned threads_nr;
+
+	/* statistics (resident and dirty are counted live) */
+	struct up_stats st;
+	uint64_t hist[HIST_NR];
+};
+
+/* ---- registry.c ----------------------------------------------------- */
+struct up_region *up__region_find(struct up_pager *p, uintptr_t addr);
+size_t up__region_first(struct up_pager *p, uintptr_t addr);
+int up__region_insert(struct up_pager *p, struct up_region *r);
+void up__region_remove(struct up_pager *p, struct up_region *r);
+bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b);
+
+/* ---- cache.c -------------------------------------------------------- */
+int up__cache_init(struct up_pager *p);
+void up__cache_fini(struct up_pager *p);
+int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
+		 bool shared, off_t off, struct up_obj **out);
+int up__obj_anon(struct up_pager *p, struct up_obj **out);
+int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
+void up__obj_attach(struct up_obj *o, struct up_region *r);
+int up__obj_detach(struct up_pager *p, struct up_obj *o,
+		   struct up_region *r);
+int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
+		  struct up_region *r);
+off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o,
+			 bool refresh);
+int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t pg_a,
+		  uint64_t pg_b);
+struct up_region *up__obj_region(struct up_obj *o, off_t off);
+void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
+void up__frames_unpin(struct up_pager *p);
+bool up__cache_check(struct up_pager *p);
+
+static inline uint64_t up__pgno(const struct up_pager *p, off_t off)
+{
+	return (uint64_t)off / p->cfg.page_len;
+}
+
+/* ---- fault.c -------------------------------------------------------- */
+int up__backend_choose(struct up_pager *p);
+int up__uffd_open(unsigned cfg_flags, bool *user_mode_only, char *why,
+		  size_t why_len);
+
+/* ---- fault-uffd.c --------------------------------------------------- */
+int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
+void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
+
+/* ---- api.c / stats ---------------------------------------------------- */
+void up__hist_add(struct up_pager *p, uint64_t ns);
+uint64_t up__now_ns(void);
+void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
+		  uint64_t n);
+#define UP_STAT(p, r, f, n) \
+	up__stat_add((p), (r), offsetof(struct up_stats, f), (n))
+
+#endif /* UP_INT_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * up-sys.h - the seam every system call of the library goes through.
+ *
+ * Each wrapper returns a result >= 0 or a negative errno and leaves errno
+ * alone.  Tests link the static library and call up__sys_fail() to make the
+ * Nth call of one kind fail, so that error paths run.
+ */
+#ifndef UP_SYS_H
+#define UP_SYS_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+enum up_sys_call {
+	UP_SYS_PREAD,		/* reads from a file or swap store */
+	UP_SYS_PWRITE,		/* writes to a file or swap store */
+	UP_SYS_FDATASYNC,
+	UP_SYS_IOCTL,		/* userfaultfd ioctls */
+	UP_SYS_MMAP,
+	UP_SYS_MEMFD,
+	UP_SYS_FALLOCATE,
+	UP_SYS_FTRUNCATE,
+	UP_SYS_OPEN,
+	UP_SYS_NR
+};
+
+/*
+ * Let the next `after` calls of kind c succeed, then fail the `nr` calls
+ * after them with -err.  nr = 0 clears the rule.  Process-wide; for tests.
+ */
+void up__sys_fail(enum up_sys_call c, unsigned after, unsigned nr, int err);
+
+ssize_t up__pread(int fd, void *buf, size_t len, off_t off);
+ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
+int up__fdatasync(int fd);
+int up__ioctl(int fd, unsigned long req, void *arg);
+int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+	     void **out);
+int up__munmap(void *addr, size_t len);
+int up__mprotect(void *addr, size_t len, int prot);
+int up__madvise(void *addr, size_t len, int advice);
+int up__mremap(void *old, size_t old_len, size_t new_len, void **out);
+int up__memfd(const char *name);
+int up__fallocate(int fd, int mode, off_t off, off_t len);
+int up__ftruncate(int fd, off_t len);
+int up__fstat(int fd, struct stat *st);
+int up__open(const char *path, int flags, mode_t mode);
+int up__dup(int fd);
+int up__close(int fd);
+
+#endif /* UP_SYS_H */
