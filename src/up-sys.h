@@ -33,6 +33,8 @@ enum up_sys_call {
 void up__sys_fail(enum up_sys_call c, unsigned after, unsigned nr, int err);
 
 ssize_t up__pread(int fd, void *buf, size_t len, off_t off);
+ssize_t up__copy_in(int in, off_t in_off, int out, off_t out_off,
+		    size_t len);
 ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 int up__fdatasync(int fd);
 int up__ioctl(int fd, unsigned long req, void *arg);
