@@ -32,22 +32,32 @@
  * CAVEATS (see also upager(3)):
  *
  *  - A fault cannot return an error.  When a page cannot be read from its
- *    store during a fault (the file was truncated under the mapping, or the
- *    read failed with EIO), the faulting thread gets SIGBUS (si_code
- *    BUS_ADRERR, si_addr the faulting page), exactly as with the kernel,
- *    and every later access to that page raises SIGBUS again until the
- *    mapping is unmapped.  Upager never fills such a page with zeros.
- *    up_pager_sync() and up_pager_unmap() of a mapping that took such an
- *    error return -EIO.  A page that starts at or beyond the end of the file
- *    raises SIGBUS as it does with the kernel.
+ *    store during a fault (the read failed with EIO, or the file was
+ *    truncated under the mapping), the faulting thread gets SIGBUS with
+ *    si_addr in the faulting page, as with the kernel, and every later
+ *    access to that page raises SIGBUS again until it is unmapped.  Upager
+ *    never fills such a page with zeros.  up_pager_sync() and
+ *    up_pager_unmap() of that mapping then return -EIO.  A page that starts
+ *    at or beyond the end of the file as it was when mapped raises SIGBUS
+ *    too, without the -EIO, as with the kernel.  The signal is raised by a
+ *    userfaultfd poison marker: si_code is BUS_ADRERR, or BUS_MCEERR_AR on
+ *    kernels built with CONFIG_MEMORY_FAILURE.
+ *  - Truncation is seen only by faults: a page already mapped when the
+ *    file shrinks stays readable, and what is stored past the new end of
+ *    the file is not written back.
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
- *    up_pager_unmap() of that mapping return -EIO.
+ *    up_pager_unmap() of a mapping of that file return -EIO, once.
+ *  - Process exit: the default pager writes its dirty pages back at exit
+ *    (atexit).  Other pagers must be closed, or their mappings synced, or
+ *    their changes are lost when the process ends.
  *  - fork(): with the userfaultfd backend a child process does not inherit
  *    upager mappings: they are absent in the child (MADV_DONTFORK), and an
  *    access there raises SIGSEGV rather than showing wrong data.
  *  - Signals: the pager's service threads block all signals.  A signal
- *    handler may touch upager memory; the fault is served as usual.
+ *    handler may touch upager memory, unless the thread it interrupted is
+ *    inside an up_* call on the same pager (which holds the pager's lock):
+ *    that deadlocks.
  *  - Unprivileged use: userfaultfd needs one of /dev/userfaultfd readable
  *    and writable by the user, the sysctl vm.unprivileged_userfaultfd=1,
  *    or CAP_SYS_PTRACE.  Without them a pager can still use a user-mode-only
@@ -57,6 +67,8 @@
  *    case applies and what to change.
  *  - Dirty pages of MAP_SHARED file mappings are found by write-protect
  *    faults: the first write to a clean page costs one fault.
+ *  - One lock per pager serialises fault service and the calls below;
+ *    use several pagers to serve independent files in parallel.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
@@ -98,12 +110,13 @@ struct up_config {
 	size_t page_len;
 	/* Pages read ahead of a sequential fault (0: none). */
 	unsigned readahead_nr;
-	/* Threads that serve faults; at least 1. */
+	/* Threads that serve faults; 1 to 64. */
 	unsigned threads_nr;
 	enum up_backend backend;
 	unsigned flags;		/* UP_CONFIG_* */
 	/* Directory for the swap file of anonymous and private memory; NULL
-	 * means "/var/tmp".  The file is unlinked at once and never seen. */
+	 * means "/var/tmp".  The file is made with O_TMPFILE, so it has no
+	 * name and vanishes with the pager.  The string is copied. */
 	const char *swap_dir;
 };
 
@@ -115,9 +128,10 @@ void up_config_init(struct up_config *cfg);
 
 /*
  * Make a pager.  Returns 0 and sets *out, or:
- *   -EINVAL  a field of cfg is out of range (the budget smaller than one
- *            page, a page size that is not a power of two in range, no
- *            threads, an unknown backend or flag);
+ *   -EINVAL  cfg or out is NULL, or a field of cfg is out of range (the
+ *            budget smaller than one page, a page size that is not a power
+ *            of two in range, threads_nr not in 1..64, an unknown backend
+ *            or flag);
  *   -EPERM   UP_BACKEND_UFFD was asked for and userfaultfd is not
  *            permitted (up_backend_probe() says why), or AUTO without
  *            UP_CONFIG_FALLBACK found it not permitted;
@@ -131,7 +145,8 @@ int up_pager_open(struct up_pager **out, const struct up_config *cfg);
  * Write back every dirty page, unmap every mapping, stop the service
  * threads, close every descriptor and free the pager.  Returns 0, or -EIO
  * if some write-back failed (the pager is freed all the same; that data is
- * lost).  Accesses to the pager's former mappings raise SIGSEGV.
+ * lost).  Accesses to the pager's former mappings raise SIGSEGV.  -EINVAL
+ * if p is NULL.
  */
 int up_pager_close(struct up_pager *p);
 
@@ -147,7 +162,9 @@ const char *up_pager_note(const struct up_pager *p);
  * errno (-EPERM, -ENOSYS) with an explanation and what to change written
  * into why (NUL-terminated, truncated to why_len).  For UP_BACKEND_UFFD
  * with flags containing UP_CONFIG_USER_MODE_OK, a user-mode-only
- * userfaultfd counts as working.
+ * userfaultfd counts as working.  UP_BACKEND_AUTO counts as working when
+ * flags contain UP_CONFIG_FALLBACK (it can always fall back), and is
+ * probed as UP_BACKEND_UFFD otherwise.
  */
 int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 		     size_t why_len);
@@ -157,9 +174,10 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
  * as mmap(2) does, through pager p.  *out receives the address.
  *
  * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC.
- * flags: exactly one of MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE; any
- *   of MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
- *   MAP_POPULATE.
+ * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE (the same here), or
+ *   MAP_PRIVATE; any of MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
+ *   MAP_NORESERVE, MAP_POPULATE (which starts reading the range in the
+ *   background, as MADV_WILLNEED; the kernel backend passes it on).
  * off: a multiple of the system page size.  len need not be; the tail of
  *   the last page reads as zero and is never written to the file.
  *
@@ -169,15 +187,15 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
  *            an fd not open for writing;
  *   -ENODEV  fd is not a regular file (a directory, a pipe...);
  *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, flags
- *            or prot hold unknown bits, or neither/both of shared and
- *            private are given;
+ *            or prot hold unknown bits, or no mapping type is given;
  *   -EOVERFLOW  off + len overflows;
  *   -ENOMEM  no address space, or MAP_FIXED over a range outside the
  *            process's address space;
  *   -EEXIST  MAP_FIXED_NOREPLACE over an existing mapping.
  * A MAP_FIXED mapping replaces whatever was mapped in its range; parts of
  * this pager's mappings that it covers are unmapped first, as by
- * up_pager_unmap().
+ * up_pager_unmap(), and if their write-back fails the call returns -EIO
+ * (that range is then unmapped, and the new mapping not made).
  */
 int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 		 int flags, int fd, off_t off, void **out);
@@ -200,6 +218,7 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
  * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
  * not fully mapped) or -EIO (a write-back or an earlier fault read failed).
+ * Flags of 0 act as MS_ASYNC, as on Linux.
  */
 int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
 
@@ -213,7 +232,8 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 
 /*
  * madvise(2).  MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL
- * (read-ahead always), MADV_WILLNEED (read the range in the background, up
+ * (read-ahead always) set the read-ahead policy of each whole mapping the
+ * range touches, MADV_WILLNEED (read the range in the background, up
  * to half the budget), MADV_DONTNEED (drop the range: shared file pages are
  * re-read from the cache or the file; private and anonymous changes are
  * discarded, so the range reads as the file or as zeros again).  Returns 0,

@@ -173,6 +173,13 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 		return -ENOMEM;
 	p->cfg = *cfg;
 	p->event_fd = -1;
+	if (cfg->swap_dir) {
+		p->cfg.swap_dir = p->swap_dir = strdup(cfg->swap_dir);
+		if (!p->swap_dir) {
+			free(p);
+			return -ENOMEM;
+		}
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	err = up__cache_init(p);
 	if (!err) {
@@ -190,6 +197,7 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 	}
 	if (err) {
 		pthread_mutex_destroy(&p->lock);
+		free(p->swap_dir);
 		free(p);
 		return err;
 	}
@@ -250,18 +258,23 @@ static void region_free(struct up_pager *p, struct up_region *r, int *err)
 static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
 {
 	size_t i = up__region_first(p, a);
+	struct up_region *r;
 	int err = 0, e;
 
+	/* A hole inside one region splits it; do that first, as the one
+	 * step that can fail, so a failure changes nothing. */
+	r = i < p->regions_nr ? p->regions[i] : NULL;
+	if (r && r->start < a && r->end > b) {
+		e = split(p, r, b);
+		if (e)
+			return e;
+	}
 	while (i < p->regions_nr && p->regions[i]->start < b) {
-		struct up_region *r = p->regions[i];
-		uintptr_t ra = a > r->start ? a : r->start;
-		uintptr_t rb = b < r->end ? b : r->end;
+		uintptr_t ra, rb;
 
-		if (ra > r->start && rb < r->end) {
-			e = split(p, r, rb);
-			if (e)
-				return e;
-		}
+		r = p->regions[i];
+		ra = a > r->start ? a : r->start;
+		rb = b < r->end ? b : r->end;
 		e = p->ops->unmap(p, r, ra, rb);
 		if (e && !err)
 			err = e;
@@ -306,7 +319,7 @@ static int check_map(int prot, int flags, int fd, off_t off, size_t len,
 	if (fl < 0 || up__fstat(fd, st))
 		return -EBADF;
 	if (!S_ISREG(st->st_mode))
-		return S_ISDIR(st->st_mode) ? -ENODEV : -EACCES;
+		return -ENODEV;
 	if ((fl & O_ACCMODE) == O_WRONLY)
 		return -EACCES;
 	*writable = (fl & O_ACCMODE) == O_RDWR && !(fl & O_APPEND);
@@ -342,9 +355,12 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 	r->start = (uintptr_t)addr;
 	r->end = r->start + SYS_UP(len);
 	pthread_mutex_lock(&p->lock);
-	if ((flags & MAP_FIXED) && r->end > r->start)
-		unmap_range(p, r->start, r->end);
-	err = p->ops->map(p, r, fd, addr, mflags);
+	/* Replacing part of our own mapping: write it back first, and
+	 * refuse if that fails rather than lose the data. */
+	if (flags & MAP_FIXED)
+		err = unmap_range(p, r->start, r->end);
+	if (!err)
+		err = p->ops->map(p, r, fd, addr, mflags);
 	if (!err) {
 		err = up__region_insert(p, r);
 		if (err) {
@@ -518,6 +534,7 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 	}
 	up__cache_fini(p);
 	free(p->regions);
+	free(p->swap_dir);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	return err == -EIO ? -EIO : 0;
@@ -586,6 +603,25 @@ UP_EXPORT int up_default_configure(const struct up_config *cfg)
 	return err;
 }
 
+/*
+ * The kernel keeps a MAP_SHARED page's changes when the process exits
+ * without msync; so does the default pager, by writing back at exit.  The
+ * mappings stay: other threads may still be running.
+ */
+static void dflt_exit(void)
+{
+	struct up_pager *p = dflt;
+	struct up_obj *o;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	for (o = p->objs; o; o = o->next)
+		if (o->kind == OBJ_FILE)
+			up__writeback(p, o, 0, o->pages_nr);
+	pthread_mutex_unlock(&p->lock);
+}
+
 UP_EXPORT struct up_pager *up_default_pager(void)
 {
 	struct up_pager *p;
@@ -596,6 +632,8 @@ UP_EXPORT struct up_pager *up_default_pager(void)
 		if (!dflt_cfg_set)
 			up_config_init(&dflt_cfg);
 		err = up_pager_open(&dflt, &dflt_cfg);
+		if (!err)
+			atexit(dflt_exit);
 	}
 	p = dflt;
 	pthread_mutex_unlock(&dflt_lock);

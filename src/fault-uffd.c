@@ -116,12 +116,23 @@ static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp)
 	return 0;
 }
 
+/*
+ * Make every access to the page at addr raise SIGBUS.  A page that was
+ * write-protected and then dropped keeps a write-protect marker in its
+ * page table entry, and UFFDIO_POISON refuses any entry that is not
+ * empty: resolving the protection clears the marker first.
+ */
 static void poison(struct up_pager *p, uintptr_t addr)
 {
+	struct uffdio_writeprotect wp = {
+		.range = { .start = addr, .len = SYS_PAGE },
+		.mode = UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
+	};
 	struct up_uffdio_poison po = {
 		.range = { .start = addr, .len = SYS_PAGE },
 	};
 
+	up__ioctl(p->uffd, UFFDIO_WRITEPROTECT, &wp);
 	if (up__ioctl(p->uffd, UP_UFFDIO_POISON, &po) == -EEXIST)
 		wake(p, addr, addr + SYS_PAGE);
 }
@@ -198,8 +209,10 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 	pg = up__pgno(p, off);
 	valid = up__page_fill(p, r->obj, pg, r);
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
-		/* Beyond the end of the file, or unreadable: SIGBUS. */
-		if (valid < 0)
+		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
+		 * that was there when the file was mapped and is gone now
+		 * (the file was truncated) is an I/O error too. */
+		if (valid < 0 || off < r->file_end)
 			r->err = -EIO;
 		poison(p, addr);
 		goto out;
@@ -235,9 +248,14 @@ static void serve_work(struct up_pager *p)
 
 	pthread_mutex_lock(&p->lock);
 	w = p->work;
-	for (i = 0; w && i < 16 && w->pgno < w->end; i++, w->pgno++)
-		if (up__page_fill(p, w->obj, w->pgno, NULL) == -EBUSY)
+	for (i = 0; w && i < 16 && w->pgno < w->end; i++, w->pgno++) {
+		off_t off = (off_t)(w->pgno * pl(p));
+		struct up_region *r = up__obj_region(w->obj, off);
+
+		if (off >= up__obj_valid_end(p, w->obj, false) ||
+		    up__page_fill(p, w->obj, w->pgno, r) == -EBUSY)
 			break;
+	}
 	if (w && (w->pgno >= w->end || i < 16)) {
 		p->work = w->next;
 		free(w);
@@ -390,6 +408,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	r->start = (uintptr_t)addr;
 	r->end = r->start + len;
 	r->next_pgno = up__pgno(p, r->off);
+	r->file_end = up__obj_valid_end(p, o, false);
 	return 0;
 }
 
@@ -409,12 +428,14 @@ static void whole_pages(struct up_pager *p, off_t oa, off_t ob, uint64_t *pa,
 	*pb = (uint64_t)ob / pl(p);
 }
 
-static int take_err(struct up_region *r)
+/* The error to report for r: its own (sticky), or its object's write-back
+ * error, which is reported once. */
+static int take_err(struct up_region *r, int err)
 {
-	int err = r->err ? r->err : r->obj->err;
-
+	if (r->obj->err && !err)
+		err = r->obj->err;
 	r->obj->err = 0;
-	return err;
+	return r->err ? r->err : err;
 }
 
 static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -429,7 +450,7 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	if (o->kind == OBJ_FILE) {
 		err = up__writeback(p, o, up__pgno(p, oa),
 				    up__pgno(p, ob - 1) + 1);
-		return err ? err : take_err(r);
+		return take_err(r, err);
 	}
 	/* Anonymous pages there can never be seen again: free them. */
 	whole_pages(p, oa, ob, &pa, &pb);
@@ -437,7 +458,7 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		up__page_drop(p, o, pg);
 		o->pflags[pg] &= (uint8_t)~PG_INSWAP;
 	}
-	return take_err(r);
+	return take_err(r, 0);
 }
 
 static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -449,12 +470,12 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	int err = 0;
 
 	if (o->kind != OBJ_FILE)
-		return take_err(r);
+		return take_err(r, 0);
 	obj_range(r, a, b, &oa, &ob);
 	err = up__writeback(p, o, up__pgno(p, oa), up__pgno(p, ob - 1) + 1);
 	if (!err && (flags & MS_SYNC))
 		err = up__fdatasync(o->fd) ? -EIO : 0;
-	else if (!err && (flags & MS_ASYNC))
+	else if (!err)
 		sync_file_range(o->fd, oa, ob - oa, SYNC_FILE_RANGE_WRITE);
 	if (flags & MS_INVALIDATE) {
 		whole_pages(p, oa, ob, &pa, &pb);
@@ -462,9 +483,7 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 			if (!(o->pflags[pg] & PG_DIRTY))
 				up__page_drop(p, o, pg);
 	}
-	if (!err)
-		err = take_err(r);
-	return err;
+	return take_err(r, err);
 }
 
 static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,

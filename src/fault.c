@@ -130,15 +130,16 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 	case UP_BACKEND_KERNEL:
 		return 0;
 	case UP_BACKEND_AUTO:
-		flags |= UP_CONFIG_FALLBACK;
-		/* fall through */
 	case UP_BACKEND_UFFD:
 		fd = up__uffd_open(flags, &umo, why, why_len);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
 		}
-		return b == UP_BACKEND_AUTO ? 0 : fd;
+		/* AUTO works anyway when it may fall back. */
+		if (b == UP_BACKEND_AUTO && (flags & UP_CONFIG_FALLBACK))
+			return 0;
+		return fd;
 	}
 	snprintf(why, why_len, "unknown backend %d", (int)b);
 	return -EINVAL;

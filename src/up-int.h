@@ -84,6 +84,7 @@ struct up_region {
 	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
 	uint64_t next_pgno;		/* sequential-fault detector */
 	int err;			/* sticky -EIO */
+	off_t file_end;			/* object's content end when mapped */
 	struct up_stats st;		/* counters of this mapping */
 };
 
@@ -124,6 +125,7 @@ struct up_work {
 struct up_pager {
 	pthread_mutex_t lock;
 	struct up_config cfg;
+	char *swap_dir;			/* our copy of cfg.swap_dir */
 	const struct up_backend_ops *ops;
 	char note[512];
 
