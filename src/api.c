@@ -220,9 +220,16 @@ UP_EXPORT const char *up_pager_note(const struct up_pager *p)
 /* Split r at addr: r keeps [start, at), the new region gets [at, end). */
 static int split(struct up_pager *p, struct up_region *r, uintptr_t at)
 {
-	struct up_region *n = malloc(sizeof(*n));
+	struct up_region *n;
 	int err;
 
+	/* Two regions of one object share its pages through its memfd. */
+	if (r->obj) {
+		err = up__solo_convert(p, r->obj);
+		if (err)
+			return err;
+	}
+	n = malloc(sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	*n = *r;
@@ -448,8 +455,11 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 static int protect_check(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
-	(void)p, (void)a, (void)b;
-	return (prot & PROT_WRITE) && !r->may_write ? -EACCES : 0;
+	(void)a, (void)b;
+	if ((prot & PROT_WRITE) && !r->may_write)
+		return -EACCES;
+	/* A solo mapping's memory must keep read-write protection. */
+	return r->obj ? up__solo_convert(p, r->obj) : 0;
 }
 
 static int protect_set(struct up_pager *p, struct up_region *r, uintptr_t a,

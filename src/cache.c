@@ -301,6 +301,7 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 	f->obj = NULL;
 	f->ref = 0;
 	f->pin = 0;
+	f->mv_a = f->mv_b = 0;
 	p->free_frames[p->free_nr++] = idx;
 	p->frames_used--;
 	p->st.resident--;
@@ -380,10 +381,14 @@ static int swap_open(struct up_pager *p)
  * The copy is made in the kernel (sendfile), which allocates the memfd's
  * pages in bulk: cheaper than taking a fault per page on the view. */
 static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
-			       uint64_t pg)
+			       uint64_t pg, uint32_t idx)
 {
 	off_t off = (off_t)(pg * pl(p));
 	int err;
+
+	if (o->solo)
+		return up__solo_fill(p, o, pg, idx);
+	up__slot_release(p, idx);
 
 	if (o->pflags[pg] & PG_INSWAP)
 		return up__copy_in(p->swap_fd, o->swap_base + off, o->memfd,
@@ -413,7 +418,7 @@ int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		err = frame_get(p, &idx);
 		if (err)
 			return err;
-		n = fill_from_store(p, o, pg);
+		n = fill_from_store(p, o, pg, idx);
 		if (n < 0) {
 			/* Free whatever the failed read allocated. */
 			up__fallocate(o->memfd, PUNCH, off, (off_t)pl(p));
@@ -535,8 +540,13 @@ void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (o->pflags[pg] & PG_DIRTY)
 		p->st.dirty--;
 	/* Punching the range frees the memory and zaps every mapping of it;
-	 * the next access faults as missing. */
-	up__fallocate(o->memfd, PUNCH, (off_t)(pg * pl(p)), (off_t)pl(p));
+	 * the next access faults as missing.  A solo page goes back to its
+	 * frame's slot, whose memory the next read reuses. */
+	if (o->solo)
+		up__solo_unmap_page(p, o, pg);
+	else
+		up__fallocate(o->memfd, PUNCH, (off_t)(pg * pl(p)),
+			      (off_t)pl(p));
 	o->pflags[pg] &= (uint8_t)~(PG_RESIDENT | PG_DIRTY);
 	frame_release(p, o->frame[pg] - 1);
 	o->frame[pg] = 0;
@@ -557,7 +567,7 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 		if (a == ps && e == pe) {
 			up__page_drop(p, o, pg);
 			o->pflags[pg] &= (uint8_t)~(PG_DIRTY | PG_INSWAP);
-		} else {
+		} else if (!o->solo) {	/* solo pages are never written */
 			int n = up__page_fill(p, o, pg, NULL);
 			ssize_t got = 0;
 

@@ -144,6 +144,8 @@ static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 	struct up_obj *o = r->obj;
 	off_t off = (off_t)(pg * pl(p));
 
+	if (o->solo)
+		return up__solo_map(p, r, pg, valid, as, ae);
 	if (!clip(r, off, off + (off_t)SYS_UP(valid), as, ae))
 		return 0;
 	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY));
@@ -207,6 +209,13 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		UP_STAT(p, r, faults_read, 1);
 	off = r->off + (off_t)(addr - r->start);
 	pg = up__pgno(p, off);
+	if (r->obj->solo && (write || wp)) {
+		/* A store to a read-only solo mapping: give it its real
+		 * protection, and the retried store faults as it should. */
+		up__solo_convert(p, r->obj);
+		wake(p, addr, addr + SYS_PAGE);
+		goto out;
+	}
 	valid = up__page_fill(p, r->obj, pg, r);
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
@@ -223,8 +232,13 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		clip(r, (off_t)(pg * pl(p)), (off_t)((pg + 1) * pl(p)), &as,
 		     &ae);
 		up__uffd_wprotect(p, as, ae, false);
-	} else {
-		map_page(p, r, pg, (size_t)valid, &as, &ae);
+	} else if (map_page(p, r, pg, (size_t)valid, &as, &ae) ||
+		   addr < as || addr >= ae) {
+		/* Could not be shown (a solo page whose content ends before
+		 * addr, or a failed move): SIGBUS rather than a loop. */
+		r->err = -EIO;
+		poison(p, addr);
+		goto out;
 	}
 	wake(p, as, ae);
 	if (!wp) {
@@ -330,6 +344,7 @@ static void uffd_close(struct up_pager *p)
 	if (p->event_fd >= 0)
 		up__close(p->event_fd);
 	p->event_fd = -1;
+	up__pool_fini(p);
 	if (p->uffd >= 0)
 		up__close(p->uffd);
 	p->uffd = -1;
@@ -344,6 +359,11 @@ static int uffd_open(struct up_pager *p)
 	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->event_fd < 0)
 		return -errno;
+	err = up__pool_init(p);
+	if (err) {
+		uffd_close(p);
+		return err;
+	}
 	p->threads = calloc(p->cfg.threads_nr, sizeof(*p->threads));
 	if (!p->threads) {
 		uffd_close(p);
@@ -386,8 +406,21 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	if (err)
 		return err;
+	/* A second mapping of a solo object needs its pages shared. */
+	err = up__solo_convert(p, o);
+	if (!err && !o->regions && up__solo_eligible(p, r))
+		o->solo = true;
 	up__obj_attach(o, r);
-	err = up__obj_cover(p, o, r->off + (off_t)len);
+	if (!err)
+		err = up__obj_cover(p, o, r->off + (off_t)len);
+	if (!err && o->solo) {
+		err = up__solo_region(p, r, hint, mflags);
+		if (err) {
+			up__obj_detach(p, o, r);
+			return err;
+		}
+		goto done;
+	}
 	if (!err)
 		err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags,
 			       o->memfd, r->off, &addr);
@@ -407,6 +440,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	r->start = (uintptr_t)addr;
 	r->end = r->start + len;
+done:
 	r->next_pgno = up__pgno(p, r->off);
 	r->file_end = up__obj_valid_end(p, o, false);
 	return 0;
@@ -447,6 +481,12 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	int err;
 
 	obj_range(r, a, b, &oa, &ob);
+	if (o->solo) {
+		/* Its pages must leave the range before it is unmapped. */
+		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++)
+			up__page_drop(p, o, pg);
+		return take_err(r, 0);
+	}
 	if (o->kind == OBJ_FILE) {
 		err = up__writeback(p, o, up__pgno(p, oa),
 				    up__pgno(p, ob - 1) + 1);
@@ -525,7 +565,10 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		for (pg = pa; pg < pb; pg++)
 			if (!(o->pflags[pg] & PG_DIRTY))
 				up__page_drop(p, o, pg);
-		return up__madvise((void *)a, b - a, MADV_DONTNEED);
+		/* (A solo mapping's memory is its pages: nothing else to
+		 * drop.) */
+		return o->solo ? 0
+			       : up__madvise((void *)a, b - a, MADV_DONTNEED);
 	}
 	return -EINVAL;
 }

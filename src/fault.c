@@ -46,11 +46,29 @@ static int uffd_from_syscall(int extra)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Agree on the API and the features; -ENOSYS names what is missing. */
-static int handshake(int fd, char *why, size_t why_len)
+/* Agree on the API and the features; -ENOSYS names what is missing.
+ * UFFDIO_MOVE (Linux 6.8) is used when present. */
+static int handshake(int fd, uint64_t *features)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = NEED_FEATURES | UP_UFFD_FEATURE_MOVE,
+	};
+
+	*features = api.features;
+	if (ioctl(fd, UFFDIO_API, &api) == 0)
+		return 0;
+	/* A failed handshake leaves the descriptor unusable: a new one is
+	 * needed to try again without the optional features. */
+	return -EAGAIN;
+}
+
+static int handshake_min(int fd, uint64_t *features, char *why,
+			 size_t why_len)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = NEED_FEATURES };
 
+	*features = api.features;
 	if (ioctl(fd, UFFDIO_API, &api) == 0)
 		return 0;
 	snprintf(why, why_len,
@@ -61,21 +79,30 @@ static int handshake(int fd, char *why, size_t why_len)
 	return -ENOSYS;
 }
 
-int up__uffd_open(unsigned cfg_flags, bool *user_mode_only, char *why,
-		  size_t why_len)
+static int uffd_new(unsigned cfg_flags, bool *user_mode_only, int *dev_err,
+		    int *sys_err)
 {
-	int fd, dev_err, sys_err, err;
+	int fd;
 
 	*user_mode_only = false;
-	fd = dev_err = uffd_from_dev();
+	fd = *dev_err = uffd_from_dev();
 	if (fd < 0)
-		fd = sys_err = uffd_from_syscall(0);
+		fd = *sys_err = uffd_from_syscall(0);
 	else
-		sys_err = 0;
+		*sys_err = 0;
 	if (fd == -EPERM && (cfg_flags & UP_CONFIG_USER_MODE_OK)) {
 		fd = uffd_from_syscall(UFFD_USER_MODE_ONLY);
 		*user_mode_only = fd >= 0;
 	}
+	return fd;
+}
+
+int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
+		  uint64_t *features, char *why, size_t why_len)
+{
+	int fd, dev_err, sys_err, err;
+
+	fd = uffd_new(cfg_flags, user_mode_only, &dev_err, &sys_err);
 	if (fd == -ENOSYS) {
 		snprintf(why, why_len,
 			 "userfaultfd(2) is not available: the kernel was "
@@ -98,7 +125,14 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only, char *why,
 			 strerror(-dev_err), strerror(-sys_err));
 		return fd == -EACCES ? -EPERM : fd;
 	}
-	err = handshake(fd, why, why_len);
+	err = handshake(fd, features);
+	if (err) {
+		close(fd);
+		fd = uffd_new(cfg_flags, user_mode_only, &dev_err, &sys_err);
+		if (fd < 0)
+			return fd;
+		err = handshake_min(fd, features, why, why_len);
+	}
 	if (err) {
 		close(fd);
 		return err;
@@ -118,6 +152,7 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 			       size_t why_len)
 {
 	char buf[512];
+	uint64_t features;
 	bool umo;
 	int fd;
 
@@ -131,7 +166,7 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 		return 0;
 	case UP_BACKEND_AUTO:
 	case UP_BACKEND_UFFD:
-		fd = up__uffd_open(flags, &umo, why, why_len);
+		fd = up__uffd_open(flags, &umo, &features, why, why_len);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
@@ -157,7 +192,8 @@ int up__backend_choose(struct up_pager *p)
 		snprintf(p->note, sizeof(p->note), "kernel backend requested");
 		return 0;
 	}
-	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, why, sizeof(why));
+	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features, why,
+			   sizeof(why));
 	if (fd >= 0) {
 		p->uffd = fd;
 		p->ops = &up__uffd_ops;

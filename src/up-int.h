@@ -62,6 +62,7 @@ struct up_obj {
 	off_t swap_base;		/* OBJ_ANON: offset in the swap file */
 	struct up_region *regions;	/* regions showing this object */
 	int err;			/* sticky -EIO for all its regions */
+	bool solo;			/* pages in pool frames (solo.c) */
 };
 
 /* A frame is the budget's unit: one resident pager page. */
@@ -70,6 +71,9 @@ struct up_frame {
 	uint64_t pgno;
 	uint8_t ref;			/* clock reference bit */
 	uint8_t pin;			/* in use by the running operation */
+	uint8_t slot_full;		/* its pool slot holds memory */
+	off_t mv_a, mv_b;		/* solo: object range moved into the
+					 * mapping, empty if in the slot */
 };
 
 /* ---- regions: one per mapping (or piece of a split mapping) -------- */
@@ -143,6 +147,8 @@ struct up_pager {
 	uint64_t pinned_nr;
 	int swap_fd;
 	off_t swap_next;
+	char *pool;			/* solo.c: one slot per frame */
+	size_t pool_len;
 	struct up_work *work;		/* WILLNEED queue */
 
 	/* fault-uffd.c */
@@ -194,10 +200,24 @@ static inline uint64_t up__pgno(const struct up_pager *p, off_t off)
 	return (uint64_t)off / p->cfg.page_len;
 }
 
+/* ---- solo.c --------------------------------------------------------- */
+int up__pool_init(struct up_pager *p);
+void up__pool_fini(struct up_pager *p);
+bool up__solo_eligible(struct up_pager *p, const struct up_region *r);
+int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
+		    int mflags);
+ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
+		      uint32_t idx);
+int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
+		 size_t valid, uintptr_t *as, uintptr_t *ae);
+void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+void up__slot_release(struct up_pager *p, uint32_t idx);
+int up__solo_convert(struct up_pager *p, struct up_obj *o);
+
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);
-int up__uffd_open(unsigned cfg_flags, bool *user_mode_only, char *why,
-		  size_t why_len);
+int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
+		  uint64_t *features, char *why, size_t why_len);
 
 /* ---- fault-uffd.c --------------------------------------------------- */
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * solo.c - read-only mappings served from a pool of recycled anonymous
+ * frames moved into place with UFFDIO_MOVE.
+ *
+ * The shared-memory design (cache.c, fault-uffd.c) allocates a fresh
+ * shmem page for every page it reads and frees it on eviction; on this
+ * kind of machine that allocation alone bounds a first-touch scan near
+ * 3 GB/s.  A mapping that is the only one of its object and is read-only
+ * needs no shared memory: its pages can be read into a frame of an
+ * anonymous pool, where memory is reused and huge pages survive, and moved
+ * into the mapping whole.  Eviction moves them back, and the frame's
+ * memory is reused for the next read without being freed.
+ *
+ * Such an object is "solo".  Its mapping is an anonymous private VMA with
+ * read-write protection (UFFDIO_MOVE needs source and destination alike),
+ * registered for missing and write-protect faults; every page moved in is
+ * write-protected at once, so a store the program was not allowed to make
+ * comes back as a write-protect fault.  Anything a solo object cannot do
+ * (a second mapping of the file, a split, mprotect, a store) turns it into
+ * an ordinary shared-memory object first: up__solo_convert().
+ *
+ * Between the move and the write-protect a store by another thread would
+ * land unseen and be dropped; a program storing to memory it mapped
+ * read-only is the only one that can see this.
+ * Callers hold p->lock.
+ */
+#include "up-int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "up-uffd.h"
+
+#define HUGE_LEN (2ul << 20)
+
+static size_t pl(const struct up_pager *p)
+{
+	return p->cfg.page_len;
+}
+
+static char *slot(struct up_pager *p, uint32_t idx)
+{
+	return p->pool + (size_t)idx * pl(p);
+}
+
+/* The pool: one frame-sized slot per frame, 2 MiB aligned for THP. */
+int up__pool_init(struct up_pager *p)
+{
+	size_t len = p->frames_nr * pl(p);
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	void *m;
+	char *a;
+	int err;
+
+	if (!(p->features & UP_UFFD_FEATURE_MOVE))
+		return 0;
+	err = up__mmap(NULL, len + HUGE_LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &m);
+	if (err)
+		return err;
+	a = (char *)(((uintptr_t)m + HUGE_LEN - 1) & ~(HUGE_LEN - 1));
+	if (a > (char *)m)
+		up__munmap(m, (size_t)(a - (char *)m));
+	up__munmap(a + len, HUGE_LEN - (size_t)(a - (char *)m));
+	madvise(a, len, MADV_HUGEPAGE);
+	madvise(a, len, MADV_DONTFORK);
+	/* Moving pages back into the pool needs it registered. */
+	reg.range.start = (uintptr_t)a;
+	reg.range.len = len;
+	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+	if (err) {
+		up__munmap(a, len);
+		return 0;	/* no pool: every object uses shared memory */
+	}
+	p->pool = a;
+	p->pool_len = len;
+	return 0;
+}
+
+void up__pool_fini(struct up_pager *p)
+{
+	if (p->pool)
+		up__munmap(p->pool, p->pool_len);
+	p->pool = NULL;
+}
+
+bool up__solo_eligible(struct up_pager *p, const struct up_region *r)
+{
+	return p->pool && r->prot == PROT_READ && !(r->flags & MAP_ANONYMOUS);
+}
+
+/* Make r's memory: anonymous, placed so that file offsets that are
+ * multiples of 2 MiB land on 2 MiB boundaries (huge pages move whole). */
+int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
+		    int mflags)
+{
+	size_t len = r->end - r->start, lead;
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	char *a;
+	void *m;
+	int err;
+
+	if (mflags) {
+		err = up__mmap(hint, len, PROT_READ | PROT_WRITE,
+			       flags | mflags, -1, 0, &m);
+		a = m;
+	} else {
+		err = up__mmap(hint, len + HUGE_LEN, PROT_READ | PROT_WRITE,
+			       flags, -1, 0, &m);
+		if (err)
+			return err;
+		lead = ((uintptr_t)r->off - (uintptr_t)m) & (HUGE_LEN - 1);
+		a = (char *)m + lead;
+		if (lead)
+			up__munmap(m, lead);
+		up__munmap(a + len, HUGE_LEN - lead);
+	}
+	if (err)
+		return err;
+	madvise(a, len, MADV_HUGEPAGE);
+	reg.range.start = (uintptr_t)a;
+	reg.range.len = len;
+	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+	if (!err)
+		err = up__madvise(a, len, MADV_DONTFORK);
+	if (err) {
+		up__munmap(a, len);
+		return err;
+	}
+	r->start = (uintptr_t)a;
+	r->end = r->start + len;
+	return 0;
+}
+
+/* Read page pg into its frame's slot; returns the bytes of content. */
+ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		      uint32_t idx)
+{
+	off_t off = (off_t)(pg * pl(p));
+	char *s = slot(p, idx);
+	ssize_t n = up__pread(o->fd, s, pl(p), off);
+
+	/* The slot holds an older page: clear the tail of the last system
+	 * page, which the mapping shows as zeros. */
+	if (n >= 0 && (size_t)n < pl(p))
+		memset(s + n, 0, SYS_UP((size_t)n) - (size_t)n);
+	p->frames[idx].slot_full = 1;
+	return n;
+}
+
+static int move(struct up_pager *p, uintptr_t dst, uintptr_t src, size_t len)
+{
+	int tries = 0;
+
+	while (len) {
+		struct up_uffdio_move mv = {
+			.dst = dst, .src = src, .len = len,
+			.mode = UP_UFFDIO_MOVE_MODE_DONTWAKE,
+		};
+		int err = up__ioctl(p->uffd, UP_UFFDIO_MOVE, &mv);
+
+		if (mv.move > 0) {
+			dst += (uintptr_t)mv.move;
+			src += (uintptr_t)mv.move;
+			len -= (size_t)mv.move;
+		}
+		if (!err)
+			return 0;
+		/* A page briefly pinned (direct I/O) is busy: retry. */
+		if ((err != -EAGAIN && err != -EBUSY) || ++tries > 1000)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Show page pg of r's object in r, `valid` bytes of it: move it in from
+ * its slot unless it is there already, and write-protect it.
+ */
+int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
+		 size_t valid, uintptr_t *as, uintptr_t *ae)
+{
+	struct up_obj *o = r->obj;
+	uint32_t idx = o->frame[pg] - 1;
+	struct up_frame *f = &p->frames[idx];
+	off_t off = (off_t)(pg * pl(p)), a, b;
+	int err;
+
+	a = r->off > off ? r->off : off;
+	b = off + (off_t)SYS_UP(valid);
+	if (b > r->off + (off_t)(r->end - r->start))
+		b = r->off + (off_t)(r->end - r->start);
+	if (a >= b)
+		return 0;
+	*as = r->start + (uintptr_t)(a - r->off);
+	*ae = r->start + (uintptr_t)(b - r->off);
+	if (f->mv_b > f->mv_a)
+		return 0;
+	err = move(p, *as, (uintptr_t)slot(p, idx) + (uintptr_t)(a - off),
+		   (size_t)(b - a));
+	if (err)
+		return err;
+	f->mv_a = a;
+	f->mv_b = b;
+	f->slot_full = 0;
+	return up__uffd_wprotect(p, *as, *ae, true);
+}
+
+/* Move page pg back from its mapping into its slot. */
+void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	uint32_t idx = o->frame[pg] - 1;
+	struct up_frame *f = &p->frames[idx];
+	struct up_region *r = o->regions;
+	off_t off = (off_t)(pg * pl(p));
+
+	if (f->mv_b <= f->mv_a)
+		return;
+	/* If the mapping is gone (unmapped behind our back), so are the
+	 * pages: the slot is simply refilled next time. */
+	if (r && move(p, (uintptr_t)slot(p, idx) + (uintptr_t)(f->mv_a - off),
+		      r->start + (uintptr_t)(f->mv_a - r->off),
+		      (size_t)(f->mv_b - f->mv_a)) == 0)
+		f->slot_full = 1;
+	f->mv_a = f->mv_b = 0;
+}
+
+/* A frame about to hold a shared-memory page gives up its slot's memory,
+ * so that the budget counts each resident page once. */
+void up__slot_release(struct up_pager *p, uint32_t idx)
+{
+	if (p->pool && p->frames[idx].slot_full) {
+		madvise(slot(p, idx), pl(p), MADV_DONTNEED);
+		p->frames[idx].slot_full = 0;
+	}
+}
+
+/*
+ * Turn solo object o into a shared-memory one: its pages go into the
+ * memfd, and its one mapping becomes a mapping of the memfd at the same
+ * address.  Callers use this before anything a solo object cannot do.
+ */
+int up__solo_convert(struct up_pager *p, struct up_obj *o)
+{
+	struct up_region *r = o->regions;
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
+	};
+	off_t end = up__obj_valid_end(p, o, false);
+	uint64_t pg;
+	void *m;
+	int err;
+
+	if (!o->solo)
+		return 0;
+	for (pg = 0; pg < o->pages_nr; pg++) {
+		uint32_t idx;
+		off_t off = (off_t)(pg * pl(p)), len;
+
+		if (!(o->pflags[pg] & PG_RESIDENT))
+			continue;
+		idx = o->frame[pg] - 1;
+		up__solo_unmap_page(p, o, pg);
+		len = end - off < (off_t)pl(p) ? end - off : (off_t)pl(p);
+		if (len <= 0 || !p->frames[idx].slot_full ||
+		    up__pwrite(o->memfd, slot(p, idx), SYS_UP((size_t)len),
+			       off) < 0) {
+			/* Lost, or no room in shared memory: it is clean, so
+			 * drop it and read it again when needed. */
+			up__page_drop(p, o, pg);
+			continue;
+		}
+		up__slot_release(p, idx);
+	}
+	o->solo = false;
+	if (!r)
+		return 0;
+	err = up__mmap((void *)r->start, r->end - r->start, r->prot,
+		       MAP_SHARED | MAP_FIXED, o->memfd, r->off, &m);
+	if (err)
+		return err;
+	reg.range.start = r->start;
+	reg.range.len = r->end - r->start;
+	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+	if (!err)
+		err = up__madvise(m, r->end - r->start, MADV_DONTFORK);
+	return err;
+}

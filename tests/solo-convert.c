@@ -1,0 +1,170 @@
+/* solo-convert: a read-only mapping served from moved frames keeps mmap semantics when it is mapped again, split, reprotected or written. */
+#include "harness.h"
+
+#define PAGES 24
+
+static size_t page;
+
+static void adjust(struct up_config *c)
+{
+	c->budget = 8 * c->page_len;	/* a third of the file */
+	page = c->page_len;
+}
+
+static void adjust_4k(struct up_config *c)
+{
+	c->page_len = 4096;
+	adjust(c);
+}
+
+/* Scan twice through the small budget: eviction and refill. */
+static void scan(struct up_pager *p, int fd, size_t len)
+{
+	char *ro = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	struct up_stats st;
+
+	if (!ro)
+		return;
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(h_pat_diff(ro, 1, 0, len), -1);
+	CHECK_OK(up_pager_stats(p, &st));
+	if (h_is_uffd(p))
+		CHECK(st.resident <= st.budget_pages && st.evictions > 0);
+	CHECK_OK(up_pager_unmap(p, ro, len));
+}
+
+/* Read first through a read-only mapping, then map read-write: a store
+ * through the second is seen through the first at once. */
+static void second_mapping(struct up_pager *p, int fd, size_t len)
+{
+	char *ro = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), *rw;
+
+	if (!ro)
+		return;
+	CHECK_EQ(h_pat_diff(ro, 1, 0, 4 * page), -1);
+	rw = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rw) {
+		CHECK_EQ(h_pat_diff(rw, 1, 0, len), -1);
+		rw[10] = 'x';
+		rw[len - 1] = 'y';
+		CHECK_EQ(ro[10], 'x');
+		CHECK_EQ(ro[len - 1], 'y');
+		CHECK_OK(up_pager_unmap(p, rw, len));
+	}
+	CHECK_EQ(ro[10], 'x');
+	CHECK_OK(up_pager_unmap(p, ro, len));
+	{
+		char c[1];
+
+		h_pat_fill(c, 1, 10, 1);	/* restore the pattern */
+		CHECK_EQ(pwrite(fd, c, 1, 10), 1);
+		h_pat_fill(c, 1, len - 1, 1);
+		CHECK_EQ(pwrite(fd, c, 1, (off_t)len - 1), 1);
+	}
+}
+
+/* A store to a read-only mapping raises SIGSEGV, touched page or not. */
+static void store_faults(struct up_pager *p, int fd, size_t len)
+{
+	char *ro = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), v = 'z';
+
+	if (!ro)
+		return;
+	CHECK_EQ(h_access(ro + 3 * page, 0, &v), 0);	/* mapped */
+	CHECK_EQ(h_access(ro + 3 * page, 1, &v), SIGSEGV);
+	CHECK_EQ(h_access(ro + 9 * page, 1, &v), SIGSEGV); /* not yet */
+	CHECK_EQ(h_pat_diff(ro, 1, 0, len), -1);
+	CHECK_OK(up_pager_unmap(p, ro, len));
+}
+
+/* mprotect to read-write, write, sync: the file has it. */
+static void reprotect(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), buf[4];
+
+	if (!m)
+		return;
+	CHECK_EQ(h_pat_diff(m, 1, 0, 2 * page), -1);
+	CHECK_OK(up_pager_protect(p, m, len, PROT_READ | PROT_WRITE));
+	memcpy(m + page + 1, "abc", 3);
+	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
+	CHECK_EQ(pread(fd, buf, 3, (off_t)page + 1), 3);
+	CHECK(!memcmp(buf, "abc", 3));
+	CHECK_EQ(h_pat_diff(m + 2 * page, 1, 2 * page, len - 2 * page), -1);
+	CHECK_OK(up_pager_unmap(p, m, len));
+	h_pat_fill(buf, 1, page + 1, 3);
+	CHECK_EQ(pwrite(fd, buf, 3, (off_t)page + 1), 3);
+}
+
+/* Unmap a hole and both ends; what is left reads right, the hole faults. */
+static void split(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), v;
+
+	if (!m)
+		return;
+	CHECK_EQ(h_pat_diff(m, 1, 0, len), -1);
+	CHECK_OK(up_pager_unmap(p, m, page));
+	CHECK_OK(up_pager_unmap(p, m + len - page, page));
+	CHECK_OK(up_pager_unmap(p, m + 8 * page, 4 * page));
+	CHECK_EQ(h_pat_diff(m + page, 1, page, 7 * page), -1);
+	CHECK_EQ(h_pat_diff(m + 12 * page, 1, 12 * page, len - 13 * page), -1);
+	CHECK_EQ(h_access(m + 9 * page, 0, &v), SIGSEGV);
+	CHECK_OK(up_pager_unmap(p, m + page, 7 * page));
+	CHECK_OK(up_pager_unmap(p, m + 12 * page, len - 13 * page));
+}
+
+/* The file changes behind the mapping: MS_INVALIDATE and DONTNEED show
+ * it; WILLNEED reads ahead. */
+static void invalidate(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), c = 'Q', o;
+
+	if (!m)
+		return;
+	o = m[2 * page];
+	CHECK_EQ(pwrite(fd, &c, 1, (off_t)(2 * page)), 1);
+	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC | MS_INVALIDATE));
+	CHECK_EQ(m[2 * page], 'Q');
+	CHECK_EQ(pwrite(fd, &o, 1, (off_t)(2 * page)), 1);
+	CHECK_OK(up_pager_advise(p, m, len, MADV_DONTNEED));
+	CHECK_EQ(m[2 * page], o);
+	CHECK_OK(up_pager_advise(p, m + 4 * page, 4 * page, MADV_WILLNEED));
+	usleep(20000);
+	CHECK_EQ(h_pat_diff(m, 1, 0, len), -1);
+	CHECK_OK(up_pager_unmap(p, m, len));
+}
+
+/* Does the file hold pattern 1 over [0, len)? */
+static int file_is_pattern(int fd, size_t len)
+{
+	char *buf = malloc(len);
+	int ok = pread(fd, buf, len, 0) == (ssize_t)len &&
+		 h_pat_diff(buf, 1, 0, len) == -1;
+
+	free(buf);
+	return ok;
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+
+	(void)b;
+	scan(p, fd, len);
+	second_mapping(p, fd, len);
+	store_faults(p, fd, len);
+	reprotect(p, fd, len);
+	split(p, fd, len);
+	invalidate(p, fd, len);
+	CHECK(file_is_pattern(fd, len));
+	close(fd);
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	FOR_EACH_BACKEND(adjust_4k, body);
+	h_done();
+}
