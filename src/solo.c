@@ -195,6 +195,11 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	b = off + (off_t)SYS_UP(valid);
 	if (b > r->off + (off_t)(r->end - r->start))
 		b = r->off + (off_t)(r->end - r->start);
+	if (f->mv_b > f->mv_a) {
+		/* Moved in already (by another thread's fault). */
+		a = f->mv_a;
+		b = f->mv_b;
+	}
 	if (a >= b)
 		return 0;
 	*as = r->start + (uintptr_t)(a - r->off);
@@ -207,7 +212,8 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 		return err;
 	f->mv_a = a;
 	f->mv_b = b;
-	f->slot_full = 0;
+	/* What was not moved (past the mapping's ends) still uses memory. */
+	f->slot_full = a != off || b != off + (off_t)pl(p);
 	return up__uffd_wprotect(p, *as, *ae, true);
 }
 
