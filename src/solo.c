@@ -287,8 +287,8 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	o->solo = false;
 	if (!r)
 		return 0;
-	err = up__mmap((void *)r->start, r->end - r->start, r->prot,
-		       MAP_SHARED | MAP_FIXED, o->memfd, r->off, &m);
+	err = up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
+			   MAP_SHARED | MAP_FIXED, o->memfd, r->off, &m);
 	if (err)
 		return err;
 	reg.range.start = r->start;

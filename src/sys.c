@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct fail_rule {
@@ -160,6 +161,27 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	if (m == MAP_FAILED)
 		return -errno;
 	*out = m;
+	return 0;
+}
+
+/*
+ * mmap(2) straight to the kernel, past any interposed mmap.  For replacing
+ * memory in place under a running program (solo.c): ThreadSanitizer's mmap
+ * counts as a write to the range, racing with every later read it cannot
+ * see synchronised by the fault that preceded it.
+ */
+int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off, void **out)
+{
+	int e = injected(UP_SYS_MMAP);
+	long m;
+
+	if (e)
+		return e;
+	m = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	if (m == -1)
+		return -errno;
+	*out = (void *)m;
 	return 0;
 }
 

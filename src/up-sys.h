@@ -40,6 +40,8 @@ int up__fdatasync(int fd);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
+int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off, void **out);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);
