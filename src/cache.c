@@ -325,9 +325,14 @@ static int evict(struct up_pager *p, uint32_t idx)
 	return 0;
 }
 
-/* A free frame, evicting by clock if there is none.  -EBUSY if every
- * frame is pinned by the running operation. */
-static int frame_get(struct up_pager *p, uint32_t *out)
+/*
+ * A free frame, evicting by clock if there is none.  A demand fill sweeps
+ * until it finds a victim; read-ahead takes only a page that has gone
+ * unused for a whole turn of the hand, so that it never pushes out a page
+ * in use (two mappings copied through a two-page budget would otherwise
+ * evict each other's page forever).  -EBUSY if no frame can be had.
+ */
+static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 {
 	uint64_t scanned;
 
@@ -335,14 +340,15 @@ static int frame_get(struct up_pager *p, uint32_t *out)
 		struct up_frame *f;
 		uint32_t idx;
 
-		if (scanned >= 3 * p->frames_nr)
+		if (scanned >= (demand ? 3 : 1) * p->frames_nr)
 			return -EBUSY;
 		idx = (uint32_t)(p->hand++ % p->frames_nr);
 		f = &p->frames[idx];
 		if (f->pin)
 			continue;
 		if (f->ref) {
-			f->ref = 0;
+			if (demand)
+				f->ref = 0;
 			continue;
 		}
 		if (evict(p, idx)) {
@@ -405,8 +411,8 @@ static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
  * hold content (less than a page at end of file, 0 beyond it), or -errno
  * (-EIO on a failed read, -EBUSY when no frame could be had).
  */
-int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		  struct up_region *r)
+static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     struct up_region *r, bool demand)
 {
 	off_t off = (off_t)(pg * pl(p));
 	uint32_t idx;
@@ -415,7 +421,7 @@ int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 
 	assert(pg < o->pages_nr);
 	if (!(o->pflags[pg] & PG_RESIDENT)) {
-		err = frame_get(p, &idx);
+		err = frame_get(p, &idx, demand);
 		if (err)
 			return err;
 		n = fill_from_store(p, o, pg, idx);
@@ -462,6 +468,20 @@ int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			return 0;
 		return end - off >= (off_t)pl(p) ? (int)pl(p) : (int)(end - off);
 	}
+}
+
+int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		  struct up_region *r)
+{
+	return page_fill(p, o, pg, r, true);
+}
+
+/* The same for read-ahead: fails with -EBUSY rather than evict a page
+ * that is in use. */
+int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
+			struct up_region *r)
+{
+	return page_fill(p, o, pg, r, false);
 }
 
 /* Write one run [a, b) of dirty pages to its store. */

@@ -165,7 +165,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 
 		if (r->obj->pflags[pg] & PG_RESIDENT)
 			break;
-		valid = up__page_fill(p, r->obj, pg, r);
+		valid = up__page_fill_ahead(p, r->obj, pg, r);
 		if (valid <= 0)
 			break;
 		map_page(p, r, pg, (size_t)valid, &as, &ae);
@@ -268,7 +268,7 @@ static void serve_work(struct up_pager *p)
 		struct up_region *r = up__obj_region(w->obj, off);
 
 		if (off >= up__obj_valid_end(p, w->obj, false) ||
-		    up__page_fill(p, w->obj, w->pgno, r) == -EBUSY)
+		    up__page_fill_ahead(p, w->obj, w->pgno, r) == -EBUSY)
 			break;
 	}
 	if (w && (w->pgno >= w->end || i < 16)) {
