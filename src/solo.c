@@ -64,7 +64,10 @@ int up__pool_init(struct up_pager *p)
 	if (a > (char *)m)
 		up__munmap(m, (size_t)(a - (char *)m));
 	up__munmap(a + len, HUGE_LEN - (size_t)(a - (char *)m));
-	madvise(a, len, MADV_HUGEPAGE);
+	/* Huge pages only when a pager page is one: a smaller page moved
+	 * out of a huge one splits it, and the next read into the emptied
+	 * range would fault in (and zero) a whole new huge page. */
+	madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	madvise(a, len, MADV_DONTFORK);
 	/* Moving pages back into the pool needs it registered. */
 	reg.range.start = (uintptr_t)a;
@@ -122,7 +125,7 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 	}
 	if (err)
 		return err;
-	madvise(a, len, MADV_HUGEPAGE);
+	madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	reg.range.start = (uintptr_t)a;
 	reg.range.len = len;
 	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
