@@ -47,7 +47,8 @@
  *    the file is not written back.
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
- *    up_pager_unmap() of a mapping of that file return -EIO, once.
+ *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
+ *    -EDQUOT when the store is full), once.
  *  - Process exit: the default pager writes its dirty pages back at exit
  *    (atexit).  Other pagers must be closed, or their mappings synced, or
  *    their changes are lost when the process ends.
@@ -158,8 +159,8 @@ int up_pager_close(struct up_pager *p);
 /* "userfaultfd" or "kernel": the backend this pager uses. */
 const char *up_pager_backend(const struct up_pager *p);
 
-/* Why AUTO chose the backend it did ("" when it simply got userfaultfd),
- * and which features are in use.  Valid until the pager is closed. */
+/* Which backend and features are in use, and why AUTO chose the backend
+ * it did.  Valid until the pager is closed. */
 const char *up_pager_note(const struct up_pager *p);
 
 /*
@@ -209,7 +210,8 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
  * Unmap [addr, addr+len) as munmap(2) does: addr page-aligned, len > 0,
  * any part of any mapping.  Dirty pages of MAP_SHARED file mappings in the
  * range are written back first.  Returns 0, -EINVAL (alignment, zero
- * length), or -EIO if a write-back failed or the mapping had taken a read
+ * length), -ENOSPC or -EDQUOT if the file's filesystem is full, or -EIO if
+ * a write-back failed or the mapping had taken a read
  * error (the range is unmapped all the same).  Ranges not mapped by this
  * pager are passed to munmap(2).
  */
@@ -222,7 +224,8 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * MS_ASYNC writes them to the file and starts their write-out without
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
  * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
- * not fully mapped) or -EIO (a write-back or an earlier fault read failed).
+ * not fully mapped), -ENOSPC or -EDQUOT (the file's filesystem is full) or
+ * -EIO (a write-back or an earlier fault read failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */
 int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
@@ -260,7 +263,7 @@ struct up_stats {
 	uint64_t fill_ns_p50;	/* fault service time, median, ns */
 	uint64_t fill_ns_p99;	/* fault service time, 99th percentile, ns */
 	uint64_t page_len;	/* the pager's page size in bytes */
-	uint64_t budget_pages;	/* the budget in pages */
+	uint64_t budget_pages;	/* the budget in pages (0: kernel backend) */
 };
 
 /* The pager's statistics.  Returns 0 or -EINVAL. */

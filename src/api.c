@@ -87,10 +87,13 @@ void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
 
 static void fill_common(struct up_pager *p, struct up_stats *st)
 {
+	bool kern = p->ops == &up__kernel_ops;
+
 	st->fill_ns_p50 = hist_pct(p, 50);
 	st->fill_ns_p99 = hist_pct(p, 99);
-	st->page_len = p->ops == &up__kernel_ops ? SYS_PAGE : p->cfg.page_len;
-	st->budget_pages = p->frames_nr;
+	/* The kernel backend has no pager pages and no budget. */
+	st->page_len = kern ? SYS_PAGE : p->cfg.page_len;
+	st->budget_pages = kern ? 0 : p->frames_nr;
 }
 
 UP_EXPORT int up_pager_stats(struct up_pager *p, struct up_stats *st)

@@ -327,10 +327,11 @@ static int evict(struct up_pager *p, uint32_t idx)
 
 /*
  * A free frame, evicting by clock if there is none.  A demand fill sweeps
- * until it finds a victim; read-ahead takes only a page that has gone
- * unused for a whole turn of the hand, so that it never pushes out a page
- * in use (two mappings copied through a two-page budget would otherwise
- * evict each other's page forever).  -EBUSY if no frame can be had.
+ * until it finds a victim; read-ahead takes only a page that no fill or
+ * fault used during the last half budget's worth of uses, so that it never
+ * pushes out a page in use (two mappings copied through a two-page budget
+ * would otherwise evict each other's page forever).  -EBUSY if no frame
+ * can be had.
  */
 static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 {
@@ -345,6 +346,8 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 		idx = (uint32_t)(p->hand++ % p->frames_nr);
 		f = &p->frames[idx];
 		if (f->pin)
+			continue;
+		if (!demand && p->tick - f->tick <= p->frames_nr / 2)
 			continue;
 		if (f->ref) {
 			if (demand)
@@ -457,6 +460,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	}
 	idx = o->frame[pg] - 1;
 	p->frames[idx].ref = 1;
+	p->frames[idx].tick = ++p->tick;
 	if (!p->frames[idx].pin) {
 		p->frames[idx].pin = 1;
 		p->pinned[p->pinned_nr++] = idx;
@@ -515,8 +519,9 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (n < 0) {
 		for (pg = a; pg < b; pg++)
 			o->pflags[pg] |= PG_DIRTY;
-		o->err = -EIO;
-		return -EIO;
+		/* A full store is worth telling apart; the rest is EIO. */
+		o->err = n == -ENOSPC || n == -EDQUOT ? (int)n : -EIO;
+		return o->err;
 	}
 	r = up__obj_region(o, off);
 	p->st.dirty -= b - a;
@@ -538,6 +543,7 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		file_end = up__obj_valid_end(p, o, true);
 	while (a < b) {
 		uint64_t e;
+		int e2;
 
 		if (!(o->pflags[a] & PG_DIRTY)) {
 			a++;
@@ -545,8 +551,9 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		}
 		for (e = a + 1; e < b && (o->pflags[e] & PG_DIRTY); e++)
 			;
-		if (write_run(p, o, a, e, file_end))
-			err = -EIO;
+		e2 = write_run(p, o, a, e, file_end);
+		if (e2 && !err)
+			err = e2;
 		a = e;
 	}
 	return err;

@@ -183,7 +183,7 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 int up__backend_choose(struct up_pager *p)
 {
 	enum up_backend b = p->cfg.backend;
-	char why[400];
+	char why[800];
 	int fd;
 
 	p->uffd = -1;
@@ -197,7 +197,13 @@ int up__backend_choose(struct up_pager *p)
 	if (fd >= 0) {
 		p->uffd = fd;
 		p->ops = &up__uffd_ops;
-		snprintf(p->note, sizeof(p->note), "%s", why);
+		snprintf(p->note, sizeof(p->note),
+			 "userfaultfd%s; read-only mappings %s%s%s",
+			 p->user_mode_only ? " (user-mode only)" : "",
+			 (p->features & UP_UFFD_FEATURE_MOVE)
+				 ? "use moved frames (UFFDIO_MOVE)"
+				 : "use shared memory (no UFFDIO_MOVE)",
+			 why[0] ? "; " : "", why);
 		return 0;
 	}
 	if (b == UP_BACKEND_AUTO && (p->cfg.flags & UP_CONFIG_FALLBACK)) {

@@ -72,6 +72,7 @@ struct up_frame {
 	uint8_t ref;			/* clock reference bit */
 	uint8_t pin;			/* in use by the running operation */
 	uint8_t slot_full;		/* its pool slot holds memory */
+	uint64_t tick;			/* p->tick when last filled or faulted */
 	off_t mv_a, mv_b;		/* solo: object range moved into the
 					 * mapping, empty if in the slot */
 };
@@ -131,7 +132,7 @@ struct up_pager {
 	struct up_config cfg;
 	char *swap_dir;			/* our copy of cfg.swap_dir */
 	const struct up_backend_ops *ops;
-	char note[512];
+	char note[1024];
 
 	/* registry.c: regions sorted by start */
 	struct up_region **regions;
@@ -141,6 +142,7 @@ struct up_pager {
 	struct up_obj *objs;
 	struct up_frame *frames;
 	uint64_t frames_nr, frames_used, hand;
+	uint64_t tick;			/* counts page uses */
 	uint32_t *free_frames;		/* stack of free frame indexes */
 	uint64_t free_nr;
 	uint32_t *pinned;		/* frames pinned by this operation */
