@@ -25,6 +25,8 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/src/%.o)
 LIB_HDR := include/upager.h $(wildcard src/*.h)
 TEST_SRC := $(wildcard tests/*.c)
 TESTS := $(TEST_SRC:tests/%.c=$(O)/tests/%)
+# Shell tests of the tool, installed as executables for tests/run.sh.
+TESTS += $(patsubst tests/%.sh,$(O)/tests/%,$(wildcard tests/tool-*.sh))
 EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(O)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -50,6 +52,10 @@ $(O)/libupager.so: $(LIB_OBJ) src/upager.map
 $(O)/tests/%: tests/%.c tests/harness.h $(O)/libupager.a
 	@mkdir -p $(@D)
 	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
+
+$(O)/tests/%: tests/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(O)/examples/%: examples/%.c $(O)/libupager.a
 	@mkdir -p $(@D)

@@ -1,0 +1,167 @@
+/* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does, bad advice is -EINVAL. */
+#include "harness.h"
+
+#define PAGES 32
+
+static size_t page;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = 16384;
+	c->readahead_nr = 0;
+	page = c->page_len;
+}
+
+static void willneed(struct up_pager *p, int fd)
+{
+	size_t len = PAGES * page;
+	char *map = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	struct up_stats st;
+
+	if (!map)
+		return;
+	CHECK_OK(up_pager_advise(p, map, 16 * page, MADV_WILLNEED));
+	for (int i = 0; i < 500; i++) {	/* up to 5 s */
+		CHECK_OK(up_mapping_stats(p, map, &st));
+		if (!h_is_uffd(p) || st.fills >= 16)
+			break;
+		usleep(10000);
+	}
+	if (h_is_uffd(p)) {
+		CHECK_EQ(st.fills, 16);
+		CHECK_EQ(st.resident, 16);
+		CHECK_EQ(st.faults_read, 0);
+		CHECK_EQ(st.faults_write, 0);
+	}
+	CHECK_EQ(h_pat_diff(map, 1, 0, 16 * page), -1);
+	CHECK_OK(up_mapping_stats(p, map, &st));
+	if (h_is_uffd(p))
+		CHECK_EQ(st.fills, 16);	/* nothing read twice */
+	CHECK_OK(up_pager_unmap(p, map, len));
+}
+
+/* MAP_POPULATE starts reading the range as WILLNEED does. */
+static void populate(struct up_pager *p, int fd)
+{
+	size_t len = PAGES * page;
+	char *map = NULL;
+	struct up_stats st;
+	int r = up_pager_map(p, NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+			     fd, 0, (void **)&map);
+
+	CHECK_OK(r);
+	if (r)
+		return;
+	for (int i = 0; i < 500; i++) {	/* up to 5 s */
+		CHECK_OK(up_mapping_stats(p, map, &st));
+		if (!h_is_uffd(p) || st.fills >= PAGES)
+			break;
+		usleep(10000);
+	}
+	if (h_is_uffd(p)) {
+		CHECK_EQ(st.fills, PAGES);
+		CHECK_EQ(st.faults_read, 0);
+	}
+	CHECK_EQ(h_pat_diff(map, 1, 0, len), -1);
+	CHECK_OK(up_pager_unmap(p, map, len));
+}
+
+static void dontneed(struct up_pager *p, int fd)
+{
+	size_t len = PAGES * page;
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *pr = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char *an = h_map(p, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf = malloc(len);
+	struct up_stats st;
+	int zero = 1;
+
+	if (!sh || !pr || !an)
+		goto out;
+	/* shared: written data is not lost, clean data is the file's */
+	h_pat_fill(sh + 2 * page, 2, 2 * page, 4 * page);
+	CHECK_EQ(h_pat_diff(sh + 8 * page, 1, 8 * page, 4 * page), -1);
+	CHECK_OK(up_pager_advise(p, sh, len, MADV_DONTNEED));
+	CHECK_EQ(h_pat_diff(sh + 2 * page, 2, 2 * page, 4 * page), -1);
+	CHECK_EQ(h_pat_diff(sh + 8 * page, 1, 8 * page, 4 * page), -1);
+	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	CHECK(!memcmp(buf, sh, len));
+	CHECK_EQ(h_pat_diff(buf + 2 * page, 2, 2 * page, 4 * page), -1);
+
+	/* private: changes discarded, the file shows again */
+	memset(pr + page, 0x77, 3 * page);
+	memset(pr + 20 * page, 0x66, 10);
+	CHECK_OK(up_pager_advise(p, pr + page, 3 * page, MADV_DONTNEED));
+	CHECK(!memcmp(pr + page, buf + page, 3 * page));
+	CHECK_EQ(pr[20 * page], 0x66);	/* outside the range: kept */
+	CHECK_OK(up_pager_advise(p, pr, len, MADV_DONTNEED));
+	CHECK(!memcmp(pr, buf, len));
+
+	/* anonymous: reads zero again */
+	memset(an, 0x55, len);
+	CHECK_OK(up_pager_advise(p, an + page, len - page, MADV_DONTNEED));
+	CHECK_EQ(an[0], 0x55);
+	for (size_t i = page; i < len; i++)
+		zero &= an[i] == 0;
+	CHECK(zero);
+	CHECK_OK(up_pager_advise(p, an, len, MADV_DONTNEED));
+	CHECK_OK(up_mapping_stats(p, an, &st));
+	if (h_is_uffd(p))
+		CHECK_EQ(st.resident, 0);
+	CHECK_EQ(an[5], 0);
+out:
+	if (sh)
+		CHECK_OK(up_pager_unmap(p, sh, len));
+	if (pr)
+		CHECK_OK(up_pager_unmap(p, pr, len));
+	if (an)
+		CHECK_OK(up_pager_unmap(p, an, len));
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	CHECK_EQ(h_pat_diff(buf + 2 * page, 2, 2 * page, 4 * page), -1);
+	free(buf);
+}
+
+static void hints(struct up_pager *p, int fd)
+{
+	size_t len = PAGES * page;
+	char *map = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), *un;
+	static const int ok[] = { MADV_SEQUENTIAL, MADV_RANDOM, MADV_NORMAL };
+
+	if (!map)
+		return;
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(up_pager_advise(p, map, len, ok[i]));
+		CHECK_EQ(h_pat_diff(map + (size_t)i * 4 * page, 1,
+				    (size_t)i * 4 * page, 4 * page), -1);
+	}
+	CHECK_EQ(up_pager_advise(p, map, len, 12345), -EINVAL);
+	CHECK_EQ(up_pager_advise(p, map, len, -1), -EINVAL);
+	CHECK_EQ(up_pager_advise(p, map + 1, page, MADV_DONTNEED), -EINVAL);
+	/* a range with a hole is not fully mapped */
+	un = map + len - page;
+	CHECK_OK(up_pager_unmap(p, un, page));
+	CHECK_EQ(up_pager_advise(p, map, len, MADV_WILLNEED), -ENOMEM);
+	CHECK_OK(up_pager_unmap(p, map, len - page));
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	void (*const part[])(struct up_pager *, int) = { willneed, populate,
+							  dontneed, hints };
+
+	(void)b;
+	for (int i = 0; i < 4; i++) {
+		int fd = h_file(PAGES * page, 1);
+
+		part[i](p, fd);
+		close(fd);
+	}
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	h_done();
+}

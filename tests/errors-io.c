@@ -1,0 +1,282 @@
+/* errors-io: failed reads raise SIGBUS and make sync/unmap return -EIO; failed write-backs keep the data; setup failures leave nothing behind. */
+#include "harness.h"
+#include "up-sys.h"
+
+#define PAGES 16
+
+static size_t page;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = 16384;
+	c->readahead_nr = 0;
+	page = c->page_len;
+}
+
+static void small_budget(struct up_config *c)
+{
+	adjust(c);
+	c->budget = 4 * c->page_len;
+}
+
+/* Reads and writes of addr raise SIGBUS reported in its page. */
+#define expect_sigbus(addr) expect_sigbus_at(addr, __LINE__)
+static void expect_sigbus_at(char *addr, int line)
+{
+	char v = 0;
+
+	for (int i = 0; i < 2; i++) {
+		int sig = h_access(addr, i, &v);
+
+		if (sig != SIGBUS) {
+			H_FAIL("line %d: %s got signal %d, not SIGBUS", line,
+			       i ? "write" : "read", sig);
+			continue;
+		}
+		CHECK(h_sig_code == BUS_ADRERR || h_sig_code == BUS_MCEERR_AR);
+		CHECK((uintptr_t)h_sig_addr + page > (uintptr_t)addr &&
+		      (uintptr_t)h_sig_addr < (uintptr_t)addr + page);
+	}
+}
+
+static int file_has(int fd, uint64_t seed, size_t off, size_t len)
+{
+	char *buf = malloc(len);
+	int ok = pread(fd, buf, len, (off_t)off) == (ssize_t)len &&
+		 h_pat_diff(buf, seed, off, len) == -1;
+
+	free(buf);
+	return ok;
+}
+
+/* A read error in a fault: SIGBUS, never zeros, and -EIO afterwards. */
+static void read_error(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *pr = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	if (!sh || !pr)
+		return;
+	CHECK_EQ(sh[0], (char)h_pat(1, 0));	/* a good page first */
+	up__sys_fail(UP_SYS_PREAD, 0, 1000000, EIO);
+	expect_sigbus(sh + 2 * page + 10);
+	expect_sigbus(pr + 3 * page);
+	up__sys_fail(UP_SYS_PREAD, 0, 0, 0);
+	/* the bad page stays bad until unmapped; other pages work */
+	expect_sigbus(sh + 2 * page);
+	CHECK_EQ(h_pat_diff(sh + 5 * page, 1, 5 * page, page), -1);
+	CHECK_EQ(h_pat_diff(pr + 6 * page, 1, 6 * page, page), -1);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	CHECK_EQ(up_pager_unmap(p, sh, len), -EIO);
+	CHECK_EQ(up_pager_unmap(p, pr, len), -EIO);
+	/* a new mapping of the same file reads fine */
+	sh = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (sh) {
+		CHECK_EQ(h_pat_diff(sh, 1, 0, len), -1);
+		CHECK_OK(up_pager_unmap(p, sh, len));
+	}
+	close(fd);
+}
+
+/* Anonymous pages that cannot be read back from the swap file. */
+static void swap_read_error(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	char *an = h_map(p, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!an)
+		return;
+	h_pat_fill(an, 3, 0, len);	/* 16 pages through a 4-page budget */
+	/* (fewer failures than elsewhere: a pager that retries the read
+	 * instead of raising SIGBUS gets through them in a few seconds) */
+	up__sys_fail(UP_SYS_PREAD, 0, 200000, EIO);
+	expect_sigbus(an);
+	up__sys_fail(UP_SYS_PREAD, 0, 0, 0);
+	CHECK_EQ(h_pat_diff(an + 10 * page, 3, 10 * page, 4 * page), -1);
+	CHECK_EQ(up_pager_unmap(p, an, len), -EIO);
+}
+
+/* A file page written back (so write-protected) and evicted, then
+ * unreadable: SIGBUS like any other. */
+static void written_read_error(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct up_stats st;
+
+	if (!sh)
+		return;
+	sh[10] = 'w';
+	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
+	CHECK_EQ(h_pat_diff(sh + 4 * page, 1, 4 * page, 12 * page), -1);
+	CHECK_OK(up_mapping_stats(p, sh, &st));
+	CHECK(st.evictions > 0);
+	up__sys_fail(UP_SYS_PREAD, 0, 200000, EIO);
+	expect_sigbus(sh);
+	up__sys_fail(UP_SYS_PREAD, 0, 0, 0);
+	CHECK_EQ(up_pager_unmap(p, sh, len), -EIO);
+	close(fd);
+}
+
+/* The file shrinks under the mapping: pages past the new end SIGBUS. */
+static void truncated(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (!sh)
+		return;
+	CHECK_EQ(ftruncate(fd, 4 * (off_t)page), 0);
+	expect_sigbus(sh + 10 * page);
+	expect_sigbus(sh + 4 * page);
+	CHECK_EQ(h_pat_diff(sh + 2 * page, 1, 2 * page, page), -1);
+	/* data that was there when mapped and is gone: an I/O error (the
+	 * kernel's own mmap reports nothing) */
+	CHECK_EQ(up_pager_unmap(p, sh, len), h_is_uffd(p) ? -EIO : 0);
+	CHECK_EQ(h_file_len(fd), 4 * page);
+	close(fd);
+}
+
+/* Failed write-backs keep the pages dirty; nothing is lost. */
+static void write_error(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (!sh)
+		return;
+	h_pat_fill(sh, 2, 0, 4 * page);
+	up__sys_fail(UP_SYS_PWRITE, 0, 1000000, EIO);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	up__sys_fail(UP_SYS_PWRITE, 0, 0, 0);
+	CHECK_EQ(h_pat_diff(sh, 2, 0, 4 * page), -1);	/* still in memory */
+	CHECK(file_has(fd, 1, 0, 4 * page));
+	/* the error was reported by the failing sync: once is enough */
+	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
+	CHECK(file_has(fd, 2, 0, 4 * page));
+
+	/* fdatasync failing fails MS_SYNC */
+	sh[5 * page] = 'x';
+	up__sys_fail(UP_SYS_FDATASYNC, 0, 1000000, EIO);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	up__sys_fail(UP_SYS_FDATASYNC, 0, 0, 0);
+	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
+	CHECK_OK(up_pager_unmap(p, sh, len));
+	{
+		char c = 0;
+
+		CHECK_EQ(pread(fd, &c, 1, 5 * (off_t)page), 1);
+		CHECK_EQ(c, 'x');
+	}
+	close(fd);
+}
+
+/* Evictions whose write-back fails: reported once, data kept. */
+static void evict_error(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (!sh)
+		return;
+	up__sys_fail(UP_SYS_PWRITE, 0, 3, EIO);
+	h_pat_fill(sh, 2, 0, len);	/* 16 dirty pages, budget 4 */
+	up__sys_fail(UP_SYS_PWRITE, 0, 0, 0);
+	CHECK_EQ(h_pat_diff(sh, 2, 0, len), -1);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
+	CHECK(file_has(fd, 2, 0, len));
+	CHECK_OK(up_pager_unmap(p, sh, len));
+	CHECK(file_has(fd, 2, 0, len));
+	close(fd);
+}
+
+/* Any one failing call while opening and mapping: a clean -errno, and
+ * no fd, thread or mapping left behind. */
+static void setup_errors(void)
+{
+	static const enum up_sys_call calls[] = {
+		UP_SYS_OPEN, UP_SYS_MEMFD, UP_SYS_IOCTL, UP_SYS_MMAP,
+		UP_SYS_FTRUNCATE, UP_SYS_FALLOCATE,
+	};
+	int fd = h_file(PAGES * 16384, 1), fds, threads, failed = 0;
+	struct up_config cfg;
+
+	up_config_init(&cfg);
+	adjust(&cfg);
+	cfg.backend = UP_BACKEND_UFFD;
+	cfg.flags = 0;
+	cfg.swap_dir = h_dir();
+	fds = h_fd_count();
+	threads = (int)h_status("Threads");
+	for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
+		for (unsigned after = 0; after < 6; after++) {
+			struct up_pager *p = NULL;
+			void *map = NULL;
+			int r1, r2 = 0;
+
+			up__sys_fail(calls[c], after, 1, ENOMEM);
+			r1 = up_pager_open(&p, &cfg);
+			if (!r1)
+				r2 = up_pager_map(p, NULL, 4 * 16384, PROT_READ | PROT_WRITE,
+						  MAP_SHARED, fd, 0, &map);
+			if (!r1 && !r2)
+				r2 = up_pager_map(p, NULL, 4 * 16384, PROT_READ | PROT_WRITE,
+						  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &map);
+			up__sys_fail(calls[c], 0, 0, 0);
+			failed += r1 || r2;
+			CHECK(r1 <= 0 && r1 > -4096 && r2 <= 0 && r2 > -4096);
+			if (!r1)
+				CHECK_OK(up_pager_close(p));
+			CHECK_EQ(h_fd_count(), fds);
+			CHECK_EQ(h_threads_settle(threads), threads);
+		}
+	}
+	printf("setup: %d of %d injected failures surfaced as errors\n", failed,
+	       (int)(6 * sizeof(calls) / sizeof(calls[0])));
+	CHECK(failed > 0);
+	close(fd);
+}
+
+int main(void)
+{
+	struct up_pager *p;
+	int fds, threads;
+
+	if (!h_backend_usable(UP_BACKEND_UFFD))
+		SKIP("fault injection needs the userfaultfd backend");
+	if ((p = h_open(UP_BACKEND_UFFD, adjust)))	/* warm up (sanitizers) */
+		CHECK_OK(up_pager_close(p));
+	fds = h_fd_count();
+	threads = (int)h_status("Threads");
+	if ((p = h_open(UP_BACKEND_UFFD, adjust))) {
+		read_error(p);
+		truncated(p);
+		write_error(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	if ((p = h_open(UP_BACKEND_UFFD, small_budget))) {
+		swap_read_error(p);
+		written_read_error(p);
+		evict_error(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	CHECK_EQ(h_fd_count(), fds);
+	CHECK_EQ(h_threads_settle(threads), threads);
+	setup_errors();
+	/* truncation is not injected: the kernel backend must agree */
+	if (h_backend_usable(UP_BACKEND_KERNEL) &&
+	    (p = h_open(UP_BACKEND_KERNEL, adjust))) {
+		truncated(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	h_done();
+}

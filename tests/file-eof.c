@@ -1,0 +1,113 @@
+/* file-eof: the tail past EOF reads zero and is never written; pages past EOF raise SIGBUS; offsets must be aligned. */
+#include "harness.h"
+
+static size_t page, cfg_page;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = cfg_page;
+	page = c->page_len;
+}
+
+/* Reads and writes at addr raise SIGBUS, reported inside addr's page. */
+static void expect_sigbus(char *addr, size_t span)
+{
+	uintptr_t a = (uintptr_t)addr;
+	char v = 0;
+
+	for (int i = 0; i < 2; i++) {	/* raised again on a second access */
+		CHECK_EQ(h_access(addr, 0, &v), SIGBUS);
+		if (h_sig_nr != SIGBUS)
+			continue;
+		CHECK(h_sig_code == BUS_ADRERR || h_sig_code == BUS_MCEERR_AR);
+		CHECK((uintptr_t)h_sig_addr + span > a &&
+		      (uintptr_t)h_sig_addr < a + span);
+	}
+	v = 1;
+	CHECK_EQ(h_access(addr, 1, &v), SIGBUS);
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	size_t flen = 5 * page + 1000, tail_end = (flen + 4095) & ~(size_t)4095;
+	size_t mlen = 8 * page;
+	int fd = h_file(flen, 1);
+	char *map = h_map(p, flen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *big = h_map(p, mlen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *priv = h_map(p, mlen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	void *out = NULL;
+	struct h_model m;
+	int zero = 1;
+
+	(void)b;
+	h_model_init(&m, fd);
+	if (!map || !big || !priv)
+		goto out;
+	CHECK_EQ(h_pat_diff(map, 1, 0, flen), -1);
+	for (size_t i = flen; i < tail_end; i++)
+		zero &= map[i] == 0 && big[i] == 0 && priv[i] == 0;
+	CHECK(zero);
+
+	/* write the last file bytes and the tail; only the former count */
+	memset(map + flen - 10, 0x5a, 10);
+	h_model_write(&m, (off_t)flen - 10, map + flen - 10, 10);
+	memset(map + flen, 0xee, tail_end - flen);
+	memset(big + flen + 1, 0xdd, tail_end - flen - 1);
+	memset(priv + flen, 0xcc, tail_end - flen);
+	CHECK_EQ(big[flen - 1], 0x5a);
+	CHECK_OK(up_pager_sync(p, map, flen, MS_SYNC));
+	CHECK_OK(up_pager_sync(p, big, mlen, MS_SYNC));
+	CHECK_EQ(h_file_len(fd), flen);
+	h_files_equal(fd, m.fd);
+
+	/* pages wholly past EOF raise SIGBUS, shared and private alike */
+	expect_sigbus(big + 6 * page, page);
+	expect_sigbus(big + 7 * page + 123, page);
+	expect_sigbus(priv + 6 * page + 1, page);
+	if (page == 4096)
+		expect_sigbus(big + tail_end, page);
+	/* the rest of the mapping still works */
+	CHECK_EQ(big[3], map[3]);
+	CHECK_EQ(h_pat_diff(priv, 1, 0, flen - 10), -1);
+
+	/* past EOF as it was when mapped: SIGBUS, but no -EIO */
+	CHECK_OK(up_pager_sync(p, big, mlen, MS_SYNC));
+	CHECK_OK(up_pager_unmap(p, map, flen));
+	map = NULL;
+	CHECK_OK(up_pager_unmap(p, big, mlen));
+	big = NULL;
+	CHECK_EQ(h_file_len(fd), flen);
+	h_files_equal(fd, m.fd);
+
+	/* off must be a multiple of the system page size */
+	CHECK_EQ(up_pager_map(p, NULL, 4096, PROT_READ, MAP_SHARED, fd, 100, &out), -EINVAL);
+	CHECK_EQ(up_pager_map(p, NULL, 4096, PROT_READ, MAP_SHARED, fd, 2048, &out), -EINVAL);
+	CHECK_EQ(up_pager_map(p, NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 4097, &out), -EINVAL);
+	/* ... but need not be one of the pager's page */
+	out = h_map(p, 3 * 4096, PROT_READ, MAP_SHARED, fd, 4096);
+	if (out) {
+		CHECK_EQ(h_pat_diff(out, 1, 4096, 3 * 4096), -1);
+		CHECK_OK(up_pager_unmap(p, out, 3 * 4096));
+	}
+out:
+	if (map)
+		CHECK_OK(up_pager_unmap(p, map, flen));
+	if (big)
+		CHECK_OK(up_pager_unmap(p, big, mlen));
+	if (priv)
+		CHECK_OK(up_pager_unmap(p, priv, mlen));
+	close(m.fd);
+	close(fd);
+}
+
+int main(void)
+{
+	static const size_t pages[] = { 4096, 16384 };
+
+	for (size_t i = 0; i < 2; i++) {
+		cfg_page = pages[i];
+		printf("page_len %zu\n", cfg_page);
+		FOR_EACH_BACKEND(adjust, body);
+	}
+	h_done();
+}

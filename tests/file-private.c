@@ -1,0 +1,93 @@
+/* file-private: MAP_PRIVATE is copy-on-write: writes stay in the mapping, across eviction too, and never reach the file. */
+#include "harness.h"
+
+#define PAGES 32
+#define BUDGET_PAGES 4
+
+static size_t page;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = 16384;
+	c->budget = BUDGET_PAGES * c->page_len;
+	page = c->page_len;
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1), ro = h_reopen(fd, O_RDONLY);
+	char *s = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* a private writable mapping of a read-only fd is allowed */
+	char *p1 = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0);
+	char *p2 = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	struct h_model m;
+	struct up_stats st;
+
+	(void)b;
+	close(ro);
+	h_model_init(&m, fd);
+	if (!s || !p1 || !p2)
+		goto out;
+	CHECK_EQ(h_pat_diff(p1, 1, 0, len), -1);
+
+	/* p1 writes: p1 sees them, the file, s and p2 do not */
+	for (size_t i = 0; i < PAGES; i += 2)
+		h_pat_fill(p1 + i * page + 100, 2, i * page + 100, 200);
+	for (size_t i = 0; i < PAGES; i += 2) {
+		CHECK_EQ(h_pat_diff(p1 + i * page + 100, 2, i * page + 100, 200), -1);
+		CHECK_EQ(h_pat_diff(s + i * page + 100, 1, i * page + 100, 200), -1);
+		CHECK_EQ(h_pat_diff(p2 + i * page + 100, 1, i * page + 100, 200), -1);
+	}
+	CHECK_OK(up_pager_sync(p, p1, len, MS_SYNC));
+	CHECK_OK(up_pager_sync(p, s, len, MS_SYNC));
+	h_files_equal(fd, m.fd);
+
+	/* s writes the same pages: p1 keeps its own copy */
+	for (size_t i = 0; i < PAGES; i += 2) {
+		h_pat_fill(s + i * page + 50, 3, i * page + 50, 300);
+		h_model_write(&m, (off_t)(i * page + 50), s + i * page + 50, 300);
+	}
+	for (size_t i = 0; i < PAGES; i += 2)
+		CHECK_EQ(h_pat_diff(p1 + i * page + 100, 2, i * page + 100, 200), -1);
+
+	/* p2 writes every page, more than the budget, then reads them back */
+	for (size_t i = 0; i < PAGES; i++)
+		h_pat_fill(p2 + i * page, 10 + i, i * page, page);
+	for (size_t i = 0; i < PAGES; i++)
+		CHECK_EQ(h_pat_diff(p2 + i * page, 10 + i, i * page, page), -1);
+	CHECK_OK(up_pager_stats(p, &st));
+	if (h_is_uffd(p)) {
+		CHECK(st.resident <= BUDGET_PAGES);
+		CHECK(st.evictions > 0);
+	}
+	for (size_t i = 0; i < PAGES; i += 2)
+		CHECK_EQ(h_pat_diff(p1 + i * page + 100, 2, i * page + 100, 200), -1);
+	CHECK_OK(up_pager_sync(p, p2, len, MS_SYNC));
+	CHECK_OK(up_pager_sync(p, s, len, MS_SYNC));
+	h_files_equal(fd, m.fd);
+	CHECK_OK(up_pager_unmap(p, p1, len));
+	CHECK_OK(up_pager_unmap(p, p2, len));
+	p1 = p2 = NULL;
+	h_files_equal(fd, m.fd);
+	/* a new private mapping sees the file, not old private data */
+	p1 = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p1)
+		CHECK(!memcmp(p1, s, len));
+out:
+	if (s)
+		CHECK_OK(up_pager_unmap(p, s, len));
+	if (p1)
+		CHECK_OK(up_pager_unmap(p, p1, len));
+	if (p2)
+		CHECK_OK(up_pager_unmap(p, p2, len));
+	h_files_equal(fd, m.fd);
+	close(m.fd);
+	close(fd);
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	h_done();
+}

@@ -1,0 +1,533 @@
+/* harness.h - the small harness every upager test program includes. */
+#ifndef UP_TEST_HARNESS_H
+#define UP_TEST_HARNESS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upager.h"
+
+/* H_SANITIZED: scale work down.  H_TSAN: ThreadSanitizer's shadow memory
+ * grows RssAnon with every byte touched, and it runs a thread of its own. */
+#if defined(__SANITIZE_THREAD__)
+#define H_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define H_TSAN 1
+#endif
+#endif
+#ifndef H_TSAN
+#define H_TSAN 0
+#endif
+#if H_TSAN || defined(__SANITIZE_ADDRESS__)
+#define H_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H_SANITIZED 1
+#endif
+#endif
+#ifndef H_SANITIZED
+#define H_SANITIZED 0
+#endif
+
+#define H_U __attribute__((unused))
+#define H_MIB ((size_t)1 << 20)
+
+/* ---- checks and counters (safe from any thread) ---- */
+static H_U int h_pass_nr, h_fail_nr;
+static H_U const char *h_ctx = "-";	/* current backend, in messages */
+
+#define H_PASS() __atomic_fetch_add(&h_pass_nr, 1, __ATOMIC_RELAXED)
+/* Failures are all counted; the first 50 are shown. */
+#define H_FAIL(...)                                                     \
+	do {                                                            \
+		int h_n_ = __atomic_add_fetch(&h_fail_nr, 1, __ATOMIC_RELAXED); \
+		if (h_n_ > 50)                                          \
+			break;                                          \
+		flockfile(stderr);                                      \
+		fprintf(stderr, "%s:%d: [%s] ", __FILE__, __LINE__, h_ctx); \
+		fprintf(stderr, __VA_ARGS__);                           \
+		fputs(h_n_ == 50 ? "\n(more failures not shown)\n" : "\n", stderr); \
+		funlockfile(stderr);                                    \
+	} while (0)
+#define CHECK(c)                                                        \
+	do {                                                            \
+		if (c)                                                  \
+			H_PASS();                                       \
+		else                                                    \
+			H_FAIL("CHECK(%s) failed", #c);                 \
+	} while (0)
+#define CHECK_EQ(a, b)                                                  \
+	do {                                                            \
+		long long h_a_ = (long long)(a), h_b_ = (long long)(b); \
+		if (h_a_ == h_b_)                                       \
+			H_PASS();                                       \
+		else                                                    \
+			H_FAIL("CHECK_EQ(%s, %s): %lld (%#llx) != %lld (%#llx)", \
+			       #a, #b, h_a_, (unsigned long long)h_a_,  \
+			       h_b_, (unsigned long long)h_b_);         \
+	} while (0)
+#define CHECK_OK(call)                                                  \
+	do {                                                            \
+		int h_r_ = (call);                                      \
+		if (h_r_ == 0)                                          \
+			H_PASS();                                       \
+		else                                                    \
+			H_FAIL("%s = %d: %s", #call, h_r_, up_strerror(h_r_)); \
+	} while (0)
+#define SKIP(...)                                                       \
+	do {                                                            \
+		printf("SKIP: ");                                       \
+		printf(__VA_ARGS__);                                    \
+		printf("\n");                                           \
+		exit(77);                                               \
+	} while (0)
+
+static H_U int h_backend_tried, h_backend_ran;
+
+/* Print "N passed, N failed" and exit: 1 on any failure, 77 if the test
+ * wanted a backend and none could run. */
+static inline void h_done(void)
+{
+	if (h_backend_tried && !h_backend_ran && !h_fail_nr)
+		SKIP("no backend usable on this machine");
+	printf("%d passed, %d failed\n", h_pass_nr, h_fail_nr);
+	exit(h_fail_nr ? 1 : 0);
+}
+
+/* ---- backends ---- */
+static const enum up_backend h_backend_list[] = {
+	UP_BACKEND_UFFD, UP_BACKEND_KERNEL,
+};
+
+static inline const char *h_backend_name(enum up_backend b)
+{
+	return b == UP_BACKEND_UFFD ? "uffd" :
+	       b == UP_BACKEND_KERNEL ? "kernel" : "auto";
+}
+
+/* Probe b; say why and return 0 if it cannot run here. */
+static inline int h_backend_usable(enum up_backend b)
+{
+	char why[512] = "";
+	int r;
+
+	h_backend_tried = 1;
+	h_ctx = h_backend_name(b);
+	r = up_backend_probe(b, 0, why, sizeof(why));
+	if (r) {
+		printf("backend %s unusable (%s): %s -- skipped\n", h_ctx,
+		       up_strerror(r), why);
+		return 0;
+	}
+	h_backend_ran++;
+	printf("backend %s\n", h_ctx);
+	fflush(stdout);
+	return 1;
+}
+
+/* for each usable backend b: statement */
+#define FOR_EACH_BACKEND_ID(b)                                          \
+	for (size_t h_bi_ = 0; h_bi_ < 2; h_bi_++)                      \
+		if ((b) = h_backend_list[h_bi_], !h_backend_usable(b)) { \
+		} else
+
+static inline const char *h_dir(void)
+{
+	const char *d = getenv("UPAGER_TEST_DIR");
+
+	return d && *d ? d : "/var/tmp";
+}
+
+/* Open a pager on backend b: defaults, then adjust(cfg) if given. */
+static inline struct up_pager *h_open(enum up_backend b,
+				      void (*adjust)(struct up_config *))
+{
+	struct up_config cfg;
+	struct up_pager *p = NULL;
+	int r;
+
+	up_config_init(&cfg);
+	cfg.backend = b;
+	cfg.flags = 0;
+	cfg.swap_dir = h_dir();
+	if (adjust)
+		adjust(&cfg);
+	r = up_pager_open(&p, &cfg);
+	if (r) {
+		H_FAIL("up_pager_open(%s) = %d: %s", h_backend_name(b), r,
+		       up_strerror(r));
+		return NULL;
+	}
+	H_PASS();
+	return p;
+}
+
+/* Run body(p, b) on a fresh pager of each usable backend, then close it. */
+static inline void h_for_each_backend(void (*adjust)(struct up_config *),
+				      void (*body)(struct up_pager *,
+						   enum up_backend))
+{
+	enum up_backend b;
+
+	FOR_EACH_BACKEND_ID(b) {
+		struct up_pager *p = h_open(b, adjust);
+
+		if (!p)
+			continue;
+		body(p, b);
+		CHECK_OK(up_pager_close(p));
+	}
+	h_ctx = "-";
+}
+#define FOR_EACH_BACKEND(adjust, body) h_for_each_backend(adjust, body)
+
+static inline int h_is_uffd(const struct up_pager *p)
+{
+	return strcmp(up_pager_backend(p), "userfaultfd") == 0;
+}
+
+/* Map through p; NULL (and a failed check) on error. */
+static inline void *h_map(struct up_pager *p, size_t len, int prot, int flags,
+			  int fd, off_t off)
+{
+	void *addr = NULL;
+	int r = up_pager_map(p, NULL, len, prot, flags, fd, off, &addr);
+
+	if (r) {
+		H_FAIL("up_pager_map(len %zu, off %lld) = %d: %s", len,
+		       (long long)off, r, up_strerror(r));
+		return NULL;
+	}
+	H_PASS();
+	return addr;
+}
+
+/* ---- seeded PRNG (xorshift64) ---- */
+static H_U uint64_t h_rng = 1;
+
+static inline uint64_t h_rand_r(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+static inline uint64_t h_rand(void) { return h_rand_r(&h_rng); }
+static inline uint64_t h_below(uint64_t n) { return n ? h_rand() % n : 0; }
+
+/* Seed h_rand() from $UPAGER_SEED or the clock, and print the seed. */
+static inline uint64_t h_seed(void)
+{
+	const char *e = getenv("UPAGER_SEED");
+	uint64_t s = e && *e ? strtoull(e, NULL, 0) :
+		     (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+
+	if (!s)
+		s = 1;
+	printf("seed %llu (UPAGER_SEED=%llu repeats this run)\n",
+	       (unsigned long long)s, (unsigned long long)s);
+	fflush(stdout);
+	h_rng = s;
+	return s;
+}
+
+/* ---- deterministic content: byte off of pattern seed ---- */
+static inline uint64_t h_pat_word(uint64_t seed, uint64_t word)
+{
+	uint64_t x = word * 0x9E3779B97F4A7C15ull ^ (seed + 1) * 0xD1B54A32D192ED03ull;
+
+	x ^= x >> 29;
+	x *= 0xBF58476D1CE4E5B9ull;
+	return x ^ (x >> 32);
+}
+static inline uint8_t h_pat(uint64_t seed, uint64_t off)
+{
+	return (uint8_t)(h_pat_word(seed, off >> 3) >> ((off & 7) * 8));
+}
+static inline void h_pat_fill(void *buf, uint64_t seed, uint64_t off,
+			      size_t len)
+{
+	uint8_t *b = buf;
+	size_t i = 0;
+
+	while (i < len) {
+		uint64_t o = off + i, x = h_pat_word(seed, o >> 3);
+
+		for (unsigned k = o & 7; k < 8 && i < len; k++)
+			b[i++] = (uint8_t)(x >> (k * 8));
+	}
+}
+/* Offset of the first byte of mem that differs from the pattern, or -1. */
+static inline long long h_pat_diff(const void *mem, uint64_t seed,
+				   uint64_t off, size_t len)
+{
+	const volatile uint8_t *b = mem;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != h_pat(seed, off + i))
+			return (long long)i;
+	return -1;
+}
+
+/* ---- temporary files: unlinked at once, so nothing is ever left ---- */
+static inline int h_tmpfile(void)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/upager-test-XXXXXX", h_dir());
+	fd = mkstemp(path);
+	if (fd < 0) {
+		H_FAIL("mkstemp(%s): %s", path, strerror(errno));
+		exit(1);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* A temporary file of len bytes holding pattern seed. */
+static inline int h_file(size_t len, uint64_t seed)
+{
+	int fd = h_tmpfile();
+	size_t chunk = 4 * H_MIB;
+	char *buf = malloc(chunk);
+
+	for (size_t off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		h_pat_fill(buf, seed, off, n);
+		if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+			H_FAIL("pwrite: %s", strerror(errno));
+			exit(1);
+		}
+	}
+	free(buf);
+	return fd;
+}
+
+/* fd opened again with other flags (works for unlinked files). */
+static inline int h_reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags);
+}
+
+static inline off_t h_file_len(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? -1 : st.st_size;
+}
+
+/* ---- reference model: a plain copy that gets the same writes ---- */
+struct h_model {
+	int fd;
+};
+
+static inline void h_model_init(struct h_model *m, int src)
+{
+	off_t len = h_file_len(src), in = 0, out = 0;
+
+	m->fd = h_tmpfile();
+	while (in < len) {
+		ssize_t n = copy_file_range(src, &in, m->fd, &out,
+					    (size_t)(len - in), 0);
+
+		if (n <= 0) {
+			H_FAIL("model copy failed: %s", strerror(errno));
+			exit(1);
+		}
+	}
+}
+
+static inline void h_model_write(struct h_model *m, off_t off,
+				 const void *buf, size_t len)
+{
+	if (pwrite(m->fd, buf, len, off) != (ssize_t)len)
+		H_FAIL("model pwrite: %s", strerror(errno));
+}
+
+/* Check that files a and b hold the same bytes; return 1 if so. */
+static inline int h_files_equal(int a, int b)
+{
+	off_t la = h_file_len(a), lb = h_file_len(b);
+	char *x = malloc(H_MIB), *y = malloc(H_MIB);
+	int ok = la == lb;
+
+	if (!ok)
+		H_FAIL("file sizes differ: %lld != %lld", (long long)la,
+		       (long long)lb);
+	for (off_t off = 0; ok && off < la; off += (off_t)H_MIB) {
+		ssize_t n = pread(a, x, H_MIB, off), m = pread(b, y, H_MIB, off);
+
+		ok = n == m && n > 0;
+		for (ssize_t i = 0; ok && i < n; i++)
+			if (x[i] != y[i]) {
+				H_FAIL("files differ first at byte %lld: %#x != %#x",
+				       (long long)(off + i), x[i] & 0xff, y[i] & 0xff);
+				ok = 0;
+			}
+	}
+	if (ok)
+		H_PASS();
+	free(x);
+	free(y);
+	return ok;
+}
+
+/* ---- signals: one access in-process, or a whole function in a child ---- */
+static H_U sigjmp_buf h_jmp;
+static H_U volatile sig_atomic_t h_sig_nr;
+static H_U void *volatile h_sig_addr;
+static H_U volatile int h_sig_code;
+
+static inline void h_on_sig(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	h_sig_nr = sig;
+	h_sig_addr = si->si_addr;
+	h_sig_code = si->si_code;
+	siglongjmp(h_jmp, 1);
+}
+
+/* Read the byte at addr into *val (write *val there if wr).  Returns 0,
+ * or SIGBUS/SIGSEGV if that was raised (h_sig_addr/h_sig_code say more).
+ * Main thread only. */
+static inline int h_access(volatile char *addr, int wr, char *val)
+{
+	struct sigaction sa, obus, osegv;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = h_on_sig;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGBUS, &sa, &obus);
+	sigaction(SIGSEGV, &sa, &osegv);
+	h_sig_nr = 0;
+	if (!sigsetjmp(h_jmp, 1)) {
+		if (wr)
+			*addr = *val;
+		else
+			*val = *addr;
+	}
+	sigaction(SIGBUS, &obus, NULL);
+	sigaction(SIGSEGV, &osegv, NULL);
+	return h_sig_nr;
+}
+
+static H_U int h_child_fd = -1;
+
+/* In a child of h_fork(): hand the checks counted so far to the parent
+ * (call it before an access that is meant to kill the child). */
+static inline void h_child_sync(void)
+{
+	int c[2] = { h_pass_nr, h_fail_nr };
+
+	if (h_child_fd >= 0 && write(h_child_fd, c, sizeof(c)) < 0)
+		_exit(99);
+}
+
+/* Run fn(arg) in a forked child with default SIGBUS/SIGSEGV actions.
+ * Returns the signal that killed it, 0 if it returned, else 256 + its exit
+ * status; its checks are added to ours.  A child that opens a pager must be
+ * forked while none is open: a pager's mappings are not inherited, and
+ * TSan forbids new threads after forking a process that has threads. */
+static inline int h_fork(void (*fn)(void *), void *arg)
+{
+	int pfd[2], c[2], last[2] = { 0, 0 }, st;
+	struct rlimit no_core = { 0, 0 };
+	pid_t pid;
+
+	if (pipe(pfd))
+		exit(1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		h_child_fd = pfd[1];
+		h_pass_nr = h_fail_nr = 0;
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		fn(arg);
+		h_child_sync();
+		fflush(NULL);
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (read(pfd[0], c, sizeof(c)) == (ssize_t)sizeof(c))
+		memcpy(last, c, sizeof(c));
+	close(pfd[0]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 512;
+	h_pass_nr += last[0];
+	h_fail_nr += last[1];
+	if (WIFSIGNALED(st))
+		return WTERMSIG(st);
+	return WEXITSTATUS(st) ? 256 + WEXITSTATUS(st) : 0;
+}
+
+/* ---- process resources ---- */
+static inline int h_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = -1;	/* the directory's own fd */
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A number field of /proc/self/status ("Threads", "VmRSS" in kB...). */
+static inline long h_status(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t kl = strlen(key);
+	char line[256];
+	long v = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Thread count, waiting up to 2 s for it to come down to want: a joined
+ * thread leaves /proc a moment after pthread_join() returns. */
+static inline long h_threads_settle(long want)
+{
+	long n = h_status("Threads");
+
+	for (int i = 0; i < 200 && n > want; i++) {
+		usleep(10000);
+		n = h_status("Threads");
+	}
+	return n;
+}
+
+#endif /* UP_TEST_HARNESS_H */

@@ -1,0 +1,141 @@
+/* privilege-unprivileged: without userfaultfd rights, probe says why, UFFD is -EPERM, AUTO falls back, USER_MODE_OK works. */
+#include <grp.h>
+#include "harness.h"
+
+#define LEN (256 * 1024)
+
+static int sysctl_on, fd;
+
+static struct up_pager *open_with(enum up_backend b, unsigned flags, int *err)
+{
+	struct up_config cfg;
+	struct up_pager *p = NULL;
+
+	up_config_init(&cfg);
+	cfg.backend = b;
+	cfg.flags = flags;
+	cfg.page_len = 16384;
+	*err = up_pager_open(&p, &cfg);
+	return *err ? NULL : p;
+}
+
+/* Map the file through p: it reads right and writes reach the file. */
+static void works(struct up_pager *p)
+{
+	char *map = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char c = 0;
+
+	if (!map)
+		return;
+	CHECK_EQ(h_pat_diff(map, 1, 0, LEN), -1);
+	map[1000] = 'u';
+	CHECK_OK(up_pager_unmap(p, map, LEN));
+	CHECK_EQ(pread(fd, &c, 1, 1000), 1);
+	CHECK_EQ(c, 'u');
+	c = (char)h_pat(1, 1000);
+	CHECK_EQ(pwrite(fd, &c, 1, 1000), 1);
+}
+
+static void unprivileged(void *arg)
+{
+	char why[1024] = "";
+	struct up_pager *p;
+	int err, pfd[2];
+	char *map, buf[100];
+
+	(void)arg;
+	if (sysctl_on) {	/* the unprivileged case is permitted here */
+		CHECK_OK(up_backend_probe(UP_BACKEND_UFFD, 0, why, sizeof(why)));
+		p = open_with(UP_BACKEND_UFFD, 0, &err);
+		CHECK_OK(err);
+		if (p) {
+			CHECK(!strcmp(up_pager_backend(p), "userfaultfd"));
+			works(p);
+			CHECK_OK(up_pager_close(p));
+		}
+		return;
+	}
+	CHECK_EQ(up_backend_probe(UP_BACKEND_UFFD, 0, why, sizeof(why)), -EPERM);
+	printf("probe says: %s\n", why);
+	CHECK(strstr(why, "vm.unprivileged_userfaultfd") != NULL);
+	CHECK(strstr(why, "/dev/userfaultfd") != NULL);
+	CHECK_OK(up_backend_probe(UP_BACKEND_UFFD, UP_CONFIG_USER_MODE_OK, why, sizeof(why)));
+	CHECK_OK(up_backend_probe(UP_BACKEND_KERNEL, 0, why, sizeof(why)));
+	CHECK_OK(up_backend_probe(UP_BACKEND_AUTO, UP_CONFIG_FALLBACK, why, sizeof(why)));
+	CHECK_EQ(up_backend_probe(UP_BACKEND_AUTO, 0, why, sizeof(why)), -EPERM);
+
+	CHECK(!open_with(UP_BACKEND_UFFD, 0, &err));
+	CHECK_EQ(err, -EPERM);
+	CHECK(!open_with(UP_BACKEND_AUTO, 0, &err));
+	CHECK_EQ(err, -EPERM);
+
+	p = open_with(UP_BACKEND_AUTO, UP_CONFIG_FALLBACK, &err);
+	CHECK_OK(err);
+	if (p) {
+		printf("AUTO fell back: backend %s, note: %s\n",
+		       up_pager_backend(p), up_pager_note(p));
+		CHECK(!strcmp(up_pager_backend(p), "kernel"));
+		CHECK(strlen(up_pager_note(p)) > 0);
+		works(p);
+		CHECK_OK(up_pager_close(p));
+	}
+
+	p = open_with(UP_BACKEND_UFFD, UP_CONFIG_USER_MODE_OK, &err);
+	CHECK_OK(err);
+	if (!p)
+		return;
+	printf("user-mode-only: backend %s, note: %s\n", up_pager_backend(p),
+	       up_pager_note(p));
+	CHECK(!strcmp(up_pager_backend(p), "userfaultfd"));
+	works(p);
+	/* system calls on pages not yet faulted in fail with EFAULT */
+	map = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (map && !pipe(pfd)) {
+		errno = 0;
+		CHECK_EQ(write(pfd[1], map + 5 * 16384, sizeof(buf)), -1);
+		CHECK_EQ(errno, EFAULT);
+		CHECK_EQ(map[5 * 16384], (char)h_pat(1, 5 * 16384));
+		CHECK_EQ(write(pfd[1], map + 5 * 16384, sizeof(buf)), sizeof(buf));
+		CHECK_EQ(read(pfd[0], buf, sizeof(buf)), sizeof(buf));
+		CHECK_EQ(h_pat_diff(buf, 1, 5 * 16384, sizeof(buf)), -1);
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	if (map)
+		CHECK_OK(up_pager_unmap(p, map, LEN));
+	CHECK_OK(up_pager_close(p));
+}
+
+static void drop_privileges(void *arg)
+{
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534)) {
+		H_FAIL("cannot become nobody: %s", strerror(errno));
+		return;
+	}
+	unprivileged(arg);
+}
+
+int main(void)
+{
+	FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
+	char why[1024];
+
+	if (f) {
+		sysctl_on = fgetc(f) == '1';
+		fclose(f);
+	}
+	printf("vm.unprivileged_userfaultfd=%d\n", sysctl_on);
+	fd = h_file(LEN, 1);
+	fchmod(fd, 0666);	/* the child may no longer own it */
+	if (geteuid() == 0) {
+		CHECK_OK(up_backend_probe(UP_BACKEND_UFFD, 0, why, sizeof(why)));
+		CHECK_EQ(h_fork(drop_privileges, NULL), 0);
+	} else if (!sysctl_on &&
+		   !up_backend_probe(UP_BACKEND_UFFD, 0, why, sizeof(why))) {
+		SKIP("this user may use userfaultfd and cannot drop that right");
+	} else {
+		CHECK_EQ(h_fork(unprivileged, NULL), 0);
+	}
+	close(fd);
+	h_done();
+}

@@ -1,0 +1,106 @@
+/* protect-mprotect: mprotect to READ, READ|WRITE and NONE; forbidden accesses raise SIGSEGV; -EACCES on read-only fds. */
+#include "harness.h"
+
+#define PAGES 8
+
+static size_t page;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = 8192;
+	page = c->page_len;
+}
+
+static int rd(char *a) { char v = 0; return h_access(a, 0, &v); }
+static int wr(char *a, char v) { return h_access(a, 1, &v); }
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1), ro = h_reopen(fd, O_RDONLY);
+	char *map = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *rmap = h_map(p, len, PROT_READ, MAP_SHARED, ro, 0);
+	char *pmap = h_map(p, len, PROT_READ, MAP_PRIVATE, ro, 0);
+	char *buf = malloc(len);
+	void *out = NULL;
+
+	(void)b;
+	if (!map || !rmap || !pmap)
+		goto out;
+	map[0] = 'a';			/* page 0 dirty */
+	map[2 * page] = 'b';		/* page 2 dirty, page 3 untouched */
+
+	/* PROT_READ: reads work, also on untouched pages; writes fault */
+	CHECK_OK(up_pager_protect(p, map, 4 * page, PROT_READ));
+	CHECK_EQ(rd(map + 3 * page + 5), 0);
+	CHECK_EQ(map[3 * page + 5], (char)h_pat(1, 3 * page + 5));
+	CHECK_EQ(map[2 * page], 'b');
+	CHECK_EQ(wr(map + 2 * page, 'x'), SIGSEGV);
+	CHECK_EQ(h_sig_code, SEGV_ACCERR);
+	CHECK(h_sig_addr == map + 2 * page);
+	CHECK_EQ(wr(map + 1 * page + 9, 'x'), SIGSEGV);
+	CHECK_EQ(wr(map + 4 * page, 'c'), 0);	/* outside the range */
+	/* dirty pages under PROT_READ are still written back */
+	CHECK_OK(up_pager_sync(p, map, len, MS_SYNC));
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	CHECK_EQ(buf[0], 'a');
+	CHECK_EQ(buf[2 * page], 'b');
+	CHECK_EQ(buf[4 * page], 'c');
+
+	/* PROT_NONE: reads and writes fault */
+	CHECK_OK(up_pager_protect(p, map + page, 2 * page, PROT_NONE));
+	CHECK_EQ(rd(map + page), SIGSEGV);
+	CHECK_EQ(h_sig_code, SEGV_ACCERR);
+	CHECK_EQ(rd(map + 2 * page + 1), SIGSEGV);
+	CHECK_EQ(wr(map + 2 * page + 1, 'y'), SIGSEGV);
+	CHECK_EQ(rd(map), 0);
+
+	/* PROT_READ|PROT_WRITE again: the data is intact, writes work */
+	CHECK_OK(up_pager_protect(p, map, len, PROT_READ | PROT_WRITE));
+	CHECK_EQ(map[2 * page], 'b');
+	CHECK_EQ(h_pat_diff(map + page, 1, page, page), -1);
+	CHECK_EQ(wr(map + 2 * page + 1, 'z'), 0);
+	CHECK_EQ(wr(map + 3 * page, 'w'), 0);
+	CHECK_OK(up_pager_sync(p, map, len, MS_SYNC));
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	CHECK_EQ(buf[2 * page + 1], 'z');
+	CHECK_EQ(buf[3 * page], 'w');
+	CHECK_EQ(rmap[3 * page], 'w');
+
+	/* a shared mapping of a read-only fd cannot be made writable */
+	CHECK_EQ(up_pager_protect(p, rmap, len, PROT_READ | PROT_WRITE), -EACCES);
+	CHECK_EQ(wr(rmap, 'q'), SIGSEGV);
+	CHECK_EQ(up_pager_map(p, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			      ro, 0, &out), -EACCES);
+	/* a private one can: copy-on-write, the file does not change */
+	CHECK_OK(up_pager_protect(p, pmap, len, PROT_READ | PROT_WRITE));
+	CHECK_EQ(wr(pmap + 5 * page, 'P'), 0);
+	CHECK_EQ(pmap[5 * page], 'P');
+	CHECK_EQ(rmap[5 * page], (char)h_pat(1, 5 * page));
+
+	/* errors */
+	CHECK_EQ(up_pager_protect(p, map + 1, page, PROT_READ), -EINVAL);
+	CHECK_EQ(up_pager_protect(p, map, page, 0x1000), -EINVAL);
+	CHECK_OK(up_pager_unmap(p, map + len - page, page));
+	CHECK_EQ(up_pager_protect(p, map, len, PROT_READ), -ENOMEM);
+	CHECK_OK(up_pager_unmap(p, map, len - page));
+	map = NULL;
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	CHECK_EQ(buf[2 * page + 1], 'z');
+out:
+	if (map)
+		CHECK_OK(up_pager_unmap(p, map, len));
+	if (rmap)
+		CHECK_OK(up_pager_unmap(p, rmap, len));
+	if (pmap)
+		CHECK_OK(up_pager_unmap(p, pmap, len));
+	free(buf);
+	close(ro);
+	close(fd);
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	h_done();
+}

@@ -1,0 +1,145 @@
+/* stats-counters: the userfaultfd backend's counters match a known workload; mapping stats count only that mapping. */
+#include "harness.h"
+
+#define N 100	/* pages scanned */
+#define W 10	/* of which written */
+#define M 7	/* pages written cold in a second mapping */
+#define PG 4096
+
+static size_t budget = 16 * H_MIB;
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = PG;
+	c->readahead_nr = 0;
+	c->threads_nr = 1;
+	c->budget = budget;
+}
+
+#define U(x) ((unsigned long long)(x))
+
+static void show(const char *what, const struct up_stats *s)
+{
+	printf("%s: faults r/w %llu/%llu fills %llu evict %llu wb %llu "
+	       "read %llu written %llu resident %llu dirty %llu p50/p99 %llu/%llu ns\n",
+	       what, U(s->faults_read), U(s->faults_write), U(s->fills),
+	       U(s->evictions), U(s->writebacks), U(s->bytes_read),
+	       U(s->bytes_written), U(s->resident), U(s->dirty),
+	       U(s->fill_ns_p50), U(s->fill_ns_p99));
+}
+
+static void counts(struct up_pager *p)
+{
+	int fa = h_file(N * PG, 1), fb = h_file(M * PG, 2);
+	char *a = h_map(p, N * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0);
+	char *b = h_map(p, M * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
+	struct up_stats st, sa, sb;
+
+	if (!a || !b)
+		return;
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK_EQ(st.page_len, PG);
+	CHECK_EQ(st.budget_pages, budget / PG);
+
+	CHECK_EQ(h_pat_diff(a, 1, 0, N * PG), -1);	/* scan */
+	CHECK_OK(up_pager_stats(p, &st));
+	show("scan", &st);
+	CHECK_EQ(st.fills, N);
+	CHECK_EQ(st.bytes_read, N * PG);
+	CHECK_EQ(st.faults_read, N);
+	CHECK_EQ(st.faults_write, 0);
+	CHECK_EQ(st.resident, N);
+	CHECK_EQ(st.dirty, 0);
+	CHECK_EQ(st.evictions, 0);
+	CHECK_EQ(st.writebacks, 0);
+	CHECK_EQ(st.bytes_written, 0);
+
+	for (int round = 1; round <= 2; round++) {
+		for (int i = 0; i < W; i++)	/* one write per page */
+			a[i * 7 * PG + 5] = (char)round;
+		CHECK_OK(up_pager_stats(p, &st));
+		show("write", &st);
+		CHECK_EQ(st.faults_write, round * W);
+		CHECK_EQ(st.dirty, W);
+		CHECK_EQ(st.fills, N);
+		CHECK_OK(up_pager_sync(p, a, N * PG, MS_SYNC));
+		CHECK_OK(up_pager_stats(p, &st));
+		show("sync", &st);
+		CHECK_EQ(st.writebacks, round * W);
+		CHECK_EQ(st.bytes_written, round * W * PG);
+		CHECK_EQ(st.dirty, 0);
+	}
+
+	for (int i = 0; i < M; i++)	/* writes to cold pages */
+		b[i * PG + 9] = 'b';
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK_OK(up_mapping_stats(p, a + 3 * PG, &sa));
+	CHECK_OK(up_mapping_stats(p, b + M * PG - 1, &sb));
+	show("pager", &st);
+	show("mapping a", &sa);
+	show("mapping b", &sb);
+	CHECK_EQ(st.fills, N + M);
+	CHECK_EQ(st.faults_read, N);
+	CHECK_EQ(st.faults_write, 2 * W + M);
+	CHECK_EQ(st.resident, N + M);
+	CHECK_EQ(st.dirty, M);
+	CHECK_EQ(sa.fills, N);
+	CHECK_EQ(sa.resident, N);
+	CHECK_EQ(sa.dirty, 0);
+	CHECK_EQ(sa.faults_read, N);
+	CHECK_EQ(sa.bytes_read, N * PG);
+	CHECK_EQ(sb.fills, M);
+	CHECK_EQ(sb.resident, M);
+	CHECK_EQ(sb.dirty, M);
+	CHECK_EQ(sb.faults_read, 0);
+	CHECK_EQ(sb.faults_write, M);
+	CHECK(st.fill_ns_p50 > 0);
+	CHECK(st.fill_ns_p50 <= st.fill_ns_p99);
+	CHECK_OK(up_pager_unmap(p, b, M * PG));
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK_EQ(st.writebacks, 2 * W + M);
+	CHECK_EQ(st.resident, N);
+	CHECK_OK(up_pager_unmap(p, a, N * PG));
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK_EQ(st.resident, 0);
+	close(fa);
+	close(fb);
+}
+
+/* With a budget of 8 pages, reading 20 evicts 12, writes back none. */
+static void evictions(struct up_pager *p)
+{
+	int fd = h_file(20 * PG, 1);
+	char *a = h_map(p, 20 * PG, PROT_READ, MAP_SHARED, fd, 0);
+	struct up_stats st;
+
+	if (!a)
+		return;
+	CHECK_EQ(h_pat_diff(a, 1, 0, 20 * PG), -1);
+	CHECK_OK(up_pager_stats(p, &st));
+	show("evict", &st);
+	CHECK_EQ(st.fills, 20);
+	CHECK(st.resident <= 8);
+	CHECK_EQ(st.evictions, st.fills - st.resident);
+	CHECK_EQ(st.writebacks, 0);
+	CHECK_OK(up_pager_unmap(p, a, 20 * PG));
+	close(fd);
+}
+
+int main(void)
+{
+	struct up_pager *p;
+
+	if (!h_backend_usable(UP_BACKEND_UFFD))
+		SKIP("the counters are the userfaultfd backend's");
+	if ((p = h_open(UP_BACKEND_UFFD, adjust))) {
+		counts(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	budget = 8 * PG;
+	if ((p = h_open(UP_BACKEND_UFFD, adjust))) {
+		evictions(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	h_done();
+}

@@ -1,0 +1,75 @@
+#!/bin/sh
+# tool-scan.sh - upager scan: statistics, histogram, --write keeps data.
+#
+# Runs from the repository root (as tests/run.sh does); the tool is
+# $UPAGER, else the upager of the build the test was installed into, else
+# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.
+
+U=${UPAGER:-build/upager}
+# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
+[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
+[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# check DESCRIPTION CMD...: CMD succeeds.
+check() {
+	what=$1
+	shift
+	if "$@"; then ok; else no "$what"; fi
+}
+
+# field NAME: the first number on the line NAME of the last scan.
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "$T/out"; }
+
+head -c $((8 * 1048576 + 100)) /dev/urandom >"$T/data"
+cp "$T/data" "$T/orig"
+
+"$U" scan "$T/data" --budget 1M --page-size 64K >"$T/out" 2>"$T/err"
+check "scan: status 0" test $? -eq 0
+for k in file backend pager pattern time faults fills evictions \
+	write-backs resident checksum; do
+	check "scan prints $k" grep -q "^$k " "$T/out"
+done
+check "scan prints a histogram" grep -q '|#' "$T/out"
+if grep -q '^backend *userfaultfd' "$T/out"; then
+	check "seq scan: a fill per page" test "$(field fills)" -eq 129
+	check "seq scan: evictions" test "$(field evictions)" -ge 100
+	check "seq scan: no write-backs" test "$(field write-backs)" -eq 0
+else
+	echo "skip: counters (the backend is not userfaultfd)"
+fi
+
+# Sizes with suffixes; random pattern reproducible by its seed.
+"$U" scan "$T/data" --pattern random --count 3K --seed 5 >"$T/out"
+a=$(field checksum)
+"$U" scan "$T/data" --pattern random --count 3072 --seed 5 --budget 128K \
+	--page-size 4K >"$T/out"
+check "random scan: status 0" test $? -eq 0
+check "random: the same seed reads the same bytes" test "$a" = "$(field checksum)"
+check "random: the seed is printed" grep -q 'seed 5' "$T/out"
+
+# --write stores each byte back: write-backs happen, content unchanged.
+"$U" scan "$T/data" --write --budget 512K >"$T/out" 2>"$T/err"
+check "write scan: status 0" test $? -eq 0
+if grep -q '^backend *userfaultfd' "$T/out"; then
+	check "write scan: write-backs" test "$(field write-backs)" -ge 128
+fi
+check "write scan: the file is unchanged" cmp -s "$T/data" "$T/orig"
+"$U" scan "$T/data" --write --pattern random --budget 256K \
+	--page-size 4K >"$T/out" 2>"$T/err"
+check "random write scan: the file is unchanged" cmp -s "$T/data" "$T/orig"
+
+# The kernel backend: works, says so.
+"$U" scan "$T/data" --backend kernel >"$T/out" 2>"$T/err"
+check "kernel backend: status 0" test $? -eq 0
+check "kernel backend: named" grep -q '^backend *kernel' "$T/out"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
