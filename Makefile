@@ -72,10 +72,10 @@ $(TOOL): tools/upager.c $(O)/libupager.a
 check: all $(TESTS)
 	@sh tests/run.sh $(O)/tests
 
-demo: all
+demo: $(O)/examples/demo
 	$(O)/examples/demo
 
-bench: all
+bench: $(BENCHES)
 	@sh bench/run.sh $(O)/bench
 
 install: $(O)/libupager.a $(O)/libupager.so $(TOOL)
