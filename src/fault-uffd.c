@@ -92,21 +92,30 @@ void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 }
 
 /*
- * Map [a, b) of a region from the memfd without waking anyone.  Pages
- * already mapped (by another thread's fault, or read-ahead) are skipped.
+ * Map [a, b) of a region from the memfd.  Pages already mapped (by another
+ * thread's fault, or read-ahead) are skipped.  If *woken is non-NULL, the
+ * first try also wakes the range, which saves a UFFDIO_WAKE in the common
+ * case; *woken says whether it did.
  */
-static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp)
+static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp,
+		     bool *woken)
 {
+	uint64_t wake_mode = woken ? 0 : UFFDIO_CONTINUE_MODE_DONTWAKE;
+
 	while (a < b) {
 		struct uffdio_continue c = {
 			.range = { .start = a, .len = b - a },
-			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE |
+			.mode = wake_mode |
 				(wp ? UP_UFFDIO_CONTINUE_MODE_WP : 0),
 		};
 		int err = up__ioctl(p->uffd, UFFDIO_CONTINUE, &c);
 
-		if (!err)
+		if (!err) {
+			if (woken)
+				*woken = !wake_mode;
 			return 0;
+		}
+		wake_mode = UFFDIO_CONTINUE_MODE_DONTWAKE;
 		if (c.mapped > 0)
 			a += (uintptr_t)c.mapped;
 		if (err == -EEXIST)
@@ -138,9 +147,10 @@ static void poison(struct up_pager *p, uintptr_t addr)
 		wake(p, addr, addr + SYS_PAGE);
 }
 
-/* Map page pg of r's object, up to `valid` bytes of it, into r. */
+/* Map page pg of r's object, up to `valid` bytes of it, into r; see
+ * map_range() for woken. */
 static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
-		    size_t valid, uintptr_t *as, uintptr_t *ae)
+		    size_t valid, uintptr_t *as, uintptr_t *ae, bool *woken)
 {
 	struct up_obj *o = r->obj;
 	off_t off = (off_t)(pg * pl(p));
@@ -149,7 +159,7 @@ static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 		return up__solo_map(p, r, pg, valid, as, ae);
 	if (!clip(r, off, off + (off_t)SYS_UP(valid), as, ae))
 		return 0;
-	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY));
+	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY), woken);
 }
 
 /* Read ahead and map up to n pages after pg, stopping at the first page
@@ -168,7 +178,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		valid = up__page_fill_ahead(p, r->obj, pg, r);
 		if (valid <= 0)
 			break;
-		map_page(p, r, pg, (size_t)valid, &as, &ae);
+		map_page(p, r, pg, (size_t)valid, &as, &ae, NULL);
 		r->next_pgno = pg + 1;
 	}
 }
@@ -193,6 +203,7 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 	bool wp = flags & UFFD_PAGEFAULT_FLAG_WP;
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
+	bool woken = false;
 	struct up_region *r;
 	off_t off;
 	int valid;
@@ -232,8 +243,9 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 	if (wp) {
 		clip(r, (off_t)(pg * pl(p)), (off_t)((pg + 1) * pl(p)), &as,
 		     &ae);
-		up__uffd_wprotect(p, as, ae, false);
-	} else if (map_page(p, r, pg, (size_t)valid, &as, &ae) ||
+		/* Lifting the protection wakes the range. */
+		woken = up__uffd_wprotect(p, as, ae, false) == 0;
+	} else if (map_page(p, r, pg, (size_t)valid, &as, &ae, &woken) ||
 		   addr < as || addr >= ae) {
 		/* Could not be shown (a solo page whose content ends before
 		 * addr, or a failed move): SIGBUS rather than a loop. */
@@ -241,7 +253,8 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		poison(p, addr);
 		goto out;
 	}
-	wake(p, as, ae);
+	if (!woken)
+		wake(p, as, ae);
 	if (!wp) {
 		unsigned n = ra_pages(p, r, pg);
 
