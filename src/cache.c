@@ -326,6 +326,25 @@ static int evict(struct up_pager *p, uint32_t idx)
 }
 
 /*
+ * Evict page pgno of o now if it is resident, the budget is full and the
+ * running operation does not use it.  For a sequential stream larger than
+ * the cache, the page just passed is the best victim (least likely to be
+ * used again, and its frame's memory is still in the CPU's cache when the
+ * next page is read into it), where the clock would take the oldest.
+ */
+void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	uint32_t idx;
+
+	if (p->free_nr || pg >= o->pages_nr ||
+	    !(o->pflags[pg] & PG_RESIDENT))
+		return;
+	idx = o->frame[pg] - 1;
+	if (!p->frames[idx].pin)
+		evict(p, idx);
+}
+
+/*
  * A free frame, evicting by clock if there is none.  A demand fill sweeps
  * until it finds a victim; read-ahead takes only a page that no fill or
  * fault used during the last half budget's worth of uses, so that it never

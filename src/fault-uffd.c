@@ -148,7 +148,8 @@ static void poison(struct up_pager *p, uintptr_t addr)
 }
 
 /* Map page pg of r's object, up to `valid` bytes of it, into r; see
- * map_range() for woken. */
+ * map_range() for woken.  Without woken (read-ahead), a solo page is left
+ * for the caller to write-protect. */
 static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 		    size_t valid, uintptr_t *as, uintptr_t *ae, bool *woken)
 {
@@ -156,10 +157,25 @@ static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 	off_t off = (off_t)(pg * pl(p));
 
 	if (o->solo)
-		return up__solo_map(p, r, pg, valid, as, ae);
+		return up__solo_map(p, r, pg, valid, as, ae, woken != NULL);
 	if (!clip(r, off, off + (off_t)SYS_UP(valid), as, ae))
 		return 0;
 	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY), woken);
+}
+
+/*
+ * A sequential stream through a full cache recycles the frame of a page
+ * it has passed (see up__evict_behind): far enough behind that the
+ * program is done with it (the read-ahead window plus two pages), and
+ * only within this mapping.
+ */
+static void behind(struct up_pager *p, struct up_region *r, uint64_t pg)
+{
+	uint64_t d = p->cfg.readahead_nr + 2;
+
+	if (r->advice != MADV_RANDOM && pg >= d &&
+	    (off_t)((pg - d) * pl(p)) >= r->off)
+		up__evict_behind(p, r->obj, pg - d);
 }
 
 /* Read ahead and map up to n pages after pg, stopping at the first page
@@ -168,19 +184,26 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		      unsigned n)
 {
 	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
-	uintptr_t as, ae;
+	uintptr_t as, ae, first = 0, end = 0;
 
 	while (n-- && ++pg <= last) {
 		int valid;
 
 		if (r->obj->pflags[pg] & PG_RESIDENT)
 			break;
+		behind(p, r, pg);
 		valid = up__page_fill_ahead(p, r->obj, pg, r);
 		if (valid <= 0)
 			break;
-		map_page(p, r, pg, (size_t)valid, &as, &ae, NULL);
+		if (map_page(p, r, pg, (size_t)valid, &as, &ae, NULL) == 0 &&
+		    ae > as) {
+			first = first ? first : as;
+			end = ae;
+		}
 		r->next_pgno = pg + 1;
 	}
+	if (r->obj->solo && end > first)
+		up__uffd_wprotect(p, first, end, true);
 }
 
 static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
@@ -228,6 +251,8 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		wake(p, addr, addr + SYS_PAGE);
 		goto out;
 	}
+	if (pg == r->next_pgno)
+		behind(p, r, pg);
 	valid = up__page_fill(p, r->obj, pg, r);
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data

@@ -190,10 +190,12 @@ static int move(struct up_pager *p, uintptr_t dst, uintptr_t src, size_t len)
 
 /*
  * Show page pg of r's object in r, `valid` bytes of it: move it in from
- * its slot unless it is there already, and write-protect it.
+ * its slot unless it is there already, and write-protect it unless the
+ * caller will (one protection change, and one TLB flush, for a whole
+ * read-ahead window).
  */
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
-		 size_t valid, uintptr_t *as, uintptr_t *ae)
+		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect)
 {
 	struct up_obj *o = r->obj;
 	uint32_t idx = o->frame[pg] - 1;
@@ -224,7 +226,7 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	f->mv_b = b;
 	/* What was not moved (past the mapping's ends) still uses memory. */
 	f->slot_full = a != off || b != off + (off_t)pl(p);
-	return up__uffd_wprotect(p, *as, *ae, true);
+	return protect ? up__uffd_wprotect(p, *as, *ae, true) : 0;
 }
 
 /* Move page pg back from its mapping into its slot. */

@@ -197,6 +197,7 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__frames_unpin(struct up_pager *p);
+void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);
 
 static inline uint64_t up__pgno(const struct up_pager *p, off_t off)
@@ -213,7 +214,7 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		      uint32_t idx);
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
-		 size_t valid, uintptr_t *as, uintptr_t *ae);
+		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
