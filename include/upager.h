@@ -68,11 +68,11 @@
  *    case applies and what to change.
  *  - Dirty pages of MAP_SHARED file mappings are found by write-protect
  *    faults: the first write to a clean page costs one fault.
- *  - A PROT_READ mapping that is the only mapping of its file is served
- *    from recycled anonymous frames moved into place (UFFDIO_MOVE); a store
- *    to it raises SIGSEGV, except one made by another thread within the
- *    microsecond between a page being moved in and write-protected, which
- *    is lost instead.
+ *  - A mapping that is the only mapping of its object is served from
+ *    recycled anonymous frames moved into place (UFFDIO_MOVE).  If it is
+ *    PROT_READ, a store to it raises SIGSEGV, except one made by another
+ *    thread within the microsecond between a page being moved in and
+ *    write-protected, which is lost instead.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  */

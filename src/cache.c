@@ -507,6 +507,39 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	return page_fill(p, o, pg, r, false);
 }
 
+/*
+ * Write object range [off, end) to fd at fd_off + (off..): from the memfd's
+ * view, or for a solo object page by page from wherever each page is (its
+ * mapping or its slot), skipping what is in neither (outside the mapping).
+ */
+static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
+			   off_t end, int fd, off_t fd_off)
+{
+	off_t off0 = off;
+	ssize_t total = 0, n;
+
+	if (!o->solo)
+		return up__pwrite(fd, o->view + off, (size_t)(end - off),
+				  fd_off);
+	while (off < end) {
+		uint64_t pg = up__pgno(p, off);
+		off_t a, b, x, y;
+		char *src = up__solo_data(p, o, pg, &a, &b);
+
+		x = a > off ? a : off;
+		y = b < end ? b : end;
+		if (y > x) {
+			n = up__pwrite(fd, src + (x - a), (size_t)(y - x),
+				       fd_off + (x - off0));
+			if (n < 0)
+				return n;
+			total += n;
+		}
+		off = (off_t)((pg + 1) * pl(p));
+	}
+	return total;
+}
+
 /* Write one run [a, b) of dirty pages to its store. */
 static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		     uint64_t b, off_t file_end)
@@ -525,13 +558,12 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		if (end > file_end)
 			end = file_end;
 		if (end > off)
-			n = up__pwrite(o->fd, o->view + off, (size_t)(end - off),
-				       off);
+			n = store_write(p, o, off, end, o->fd, off);
 	} else {
 		err = swap_open(p);
 		n = err ? err
-			: up__pwrite(p->swap_fd, o->view + off,
-				     (size_t)(end - off), o->swap_base + off);
+			: store_write(p, o, off, end, p->swap_fd,
+				      o->swap_base + off);
 		for (pg = a; n >= 0 && pg < b; pg++)
 			o->pflags[pg] |= PG_INSWAP;
 	}
@@ -613,10 +645,13 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 		if (a == ps && e == pe) {
 			up__page_drop(p, o, pg);
 			o->pflags[pg] &= (uint8_t)~(PG_DIRTY | PG_INSWAP);
-		} else if (!o->solo) {	/* solo pages are never written */
-			int n = up__page_fill(p, o, pg, NULL);
+		} else {
+			/* Part of a page is reset through the memfd. */
+			int n = o->solo ? up__solo_convert(p, o) : 0;
 			ssize_t got = 0;
 
+			if (n == 0)
+				n = up__page_fill(p, o, pg, NULL);
 			if (n < 0)
 				return n;
 			if (o->fd >= 0)

@@ -195,6 +195,12 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		valid = up__page_fill_ahead(p, r->obj, pg, r);
 		if (valid <= 0)
 			break;
+		/* A writable solo mapping maps a page when it is touched:
+		 * moved in if written, copied if read (see solo.c). */
+		if (r->obj->solo && (r->prot & PROT_WRITE)) {
+			r->next_pgno = pg + 1;
+			continue;
+		}
 		if (map_page(p, r, pg, (size_t)valid, &as, &ae, NULL) == 0 &&
 		    ae > as) {
 			first = first ? first : as;
@@ -244,7 +250,7 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		UP_STAT(p, r, faults_read, 1);
 	off = r->off + (off_t)(addr - r->start);
 	pg = up__pgno(p, off);
-	if (r->obj->solo && (write || wp)) {
+	if (r->obj->solo && (write || wp) && !(r->prot & PROT_WRITE)) {
 		/* A store to a read-only solo mapping: give it its real
 		 * protection, and the retried store faults as it should. */
 		up__solo_convert(p, r->obj);
@@ -548,10 +554,31 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 
 	obj_range(r, a, b, &oa, &ob);
 	if (o->solo) {
-		/* Its pages must leave the range before it is unmapped. */
-		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++)
-			up__page_drop(p, o, pg);
-		return take_err(r, 0);
+		/* Its pages must leave the range before it is unmapped: back
+		 * into their slots.  Pages wholly inside it are then written
+		 * back and freed (an anonymous one is just freed: nothing can
+		 * see it again); pages that straddle its ends stay, in their
+		 * slots, for the rest of the mapping. */
+		err = 0;
+		whole_pages(p, oa, ob, &pa, &pb);
+		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++) {
+			int e = 0;
+
+			if (!(o->pflags[pg] & PG_RESIDENT))
+				continue;
+			up__solo_unmap_page(p, o, pg);
+			if (pg < pa || pg >= pb)
+				continue;
+			if (o->kind == OBJ_FILE)
+				e = up__writeback(p, o, pg, pg + 1);
+			if (e && !err)
+				err = e;
+			if (!e) {
+				up__page_drop(p, o, pg);
+				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
+			}
+		}
+		return take_err(r, err);
 	}
 	if (o->kind == OBJ_FILE) {
 		err = up__writeback(p, o, up__pgno(p, oa),

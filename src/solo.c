@@ -1,28 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * solo.c - read-only mappings served from a pool of recycled anonymous
- * frames moved into place with UFFDIO_MOVE.
+ * solo.c - mappings served from a pool of recycled anonymous frames moved
+ * into place with UFFDIO_MOVE.
  *
  * The shared-memory design (cache.c, fault-uffd.c) allocates a fresh
  * shmem page for every page it reads and frees it on eviction; on this
  * kind of machine that allocation alone bounds a first-touch scan near
- * 3 GB/s.  A mapping that is the only one of its object and is read-only
- * needs no shared memory: its pages can be read into a frame of an
- * anonymous pool, where memory is reused and huge pages survive, and moved
- * into the mapping whole.  Eviction moves them back, and the frame's
- * memory is reused for the next read without being freed.
+ * 3 GB/s.  A mapping that is the only one of its object needs no shared
+ * memory: its pages can be read into a frame of an anonymous pool, where
+ * memory is reused and huge pages survive, and moved into the mapping
+ * whole.  Eviction moves them back (written back first if dirty), and the
+ * frame's memory is reused for the next read without being freed.
  *
  * Such an object is "solo".  Its mapping is an anonymous private VMA with
  * read-write protection (UFFDIO_MOVE needs source and destination alike),
- * registered for missing and write-protect faults; every page moved in is
- * write-protected at once, so a store the program was not allowed to make
- * comes back as a write-protect fault.  Anything a solo object cannot do
- * (a second mapping of the file, a split, mprotect, a store) turns it into
- * an ordinary shared-memory object first: up__solo_convert().
+ * registered for missing and write-protect faults.  How a page goes in:
  *
- * Between the move and the write-protect a store by another thread would
- * land unseen and be dropped; a program storing to memory it mapped
- * read-only is the only one that can see this.
+ *   read-only mapping  moved in, then write-protected, so that a store the
+ *                      program was not allowed to make comes back as a
+ *                      write-protect fault;
+ *   writable, written  moved in (the page is dirty: no protection needed);
+ *   writable, read     copied in with UFFDIO_COPY_MODE_WP, which maps it
+ *                      write-protected in one step, and the slot's copy is
+ *                      freed.  Moving it would map it writable until the
+ *                      write-protect, and a store by another thread in
+ *                      between would go unseen and be lost.
+ *
+ * Anything a solo object cannot do (a second mapping of the file, a split,
+ * mprotect, a store to a read-only mapping, discarding part of a page)
+ * turns it into an ordinary shared-memory object first:
+ * up__solo_convert().
+ *
+ * In a read-only mapping, a store by another thread between a page's move
+ * and its write-protect would land unseen and be dropped; only a program
+ * storing to memory it mapped read-only can see this.
  * Callers hold p->lock.
  */
 #include "up-int.h"
@@ -98,7 +109,10 @@ void up__pool_fini(struct up_pager *p)
 
 bool up__solo_eligible(struct up_pager *p, const struct up_region *r)
 {
-	return p->pool && r->prot == PROT_READ && !(r->flags & MAP_ANONYMOUS);
+	bool shared_anon = (r->flags & MAP_ANONYMOUS) && (r->flags & MAP_SHARED);
+
+	return p->pool && !shared_anon &&
+	       (r->prot == PROT_READ || r->prot == (PROT_READ | PROT_WRITE));
 }
 
 /* Make r's memory: anonymous, placed so that file offsets that are
@@ -153,7 +167,14 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 {
 	off_t off = (off_t)(pg * pl(p));
 	char *s = slot(p, idx);
-	ssize_t n = up__pread(o->fd, s, pl(p), off);
+	ssize_t n;
+
+	if (o->pflags[pg] & PG_INSWAP)
+		n = up__pread(p->swap_fd, s, pl(p), o->swap_base + off);
+	else if (o->fd >= 0)
+		n = up__pread(o->fd, s, pl(p), off);
+	else
+		n = (ssize_t)pl(p), memset(s, 0, pl(p));
 
 	/* The slot holds an older page: clear the tail of the last system
 	 * page, which the mapping shows as zeros. */
@@ -194,6 +215,35 @@ static int move(struct up_pager *p, uintptr_t dst, uintptr_t src, size_t len)
  * caller will (one protection change, and one TLB flush, for a whole
  * read-ahead window).
  */
+/*
+ * Copy [a, b) of the slot into a writable mapping, write-protected in the
+ * same step, and free the slot's copy (so the budget counts the page once
+ * and the page can move back at eviction).  A clean page cannot be moved
+ * into a writable mapping: UFFDIO_MOVE maps it writable, and a store by
+ * another thread before the write-protect would go unseen.
+ */
+static int copy_in(struct up_pager *p, uintptr_t dst, char *src, size_t len)
+{
+	while (len) {
+		struct uffdio_copy c = {
+			.dst = dst, .src = (uintptr_t)src, .len = len,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP,
+		};
+		int err = up__ioctl(p->uffd, UFFDIO_COPY, &c);
+
+		if (c.copy > 0) {
+			dst += (uintptr_t)c.copy;
+			src += c.copy;
+			len -= (size_t)c.copy;
+		}
+		if (!err)
+			break;
+		if (err != -EAGAIN)
+			return err;
+	}
+	return 0;
+}
+
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect)
 {
@@ -218,8 +268,21 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	*ae = r->start + (uintptr_t)(b - r->off);
 	if (f->mv_b > f->mv_a)
 		return 0;
-	err = move(p, *as, (uintptr_t)slot(p, idx) + (uintptr_t)(a - off),
-		   (size_t)(b - a));
+	if ((r->prot & PROT_WRITE) && !(o->pflags[pg] & PG_DIRTY)) {
+		char *src = slot(p, idx) + (a - off);
+
+		err = copy_in(p, *as, src, (size_t)(b - a));
+		if (!err)
+			madvise(src, (size_t)(b - a), MADV_DONTNEED);
+		protect = false;
+	} else {
+		err = move(p, *as,
+			   (uintptr_t)slot(p, idx) + (uintptr_t)(a - off),
+			   (size_t)(b - a));
+		/* A dirty page needs no protection: its next store is no
+		 * news. */
+		protect = protect && !(o->pflags[pg] & PG_DIRTY);
+	}
 	if (err)
 		return err;
 	f->mv_a = a;
@@ -227,6 +290,27 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	/* What was not moved (past the mapping's ends) still uses memory. */
 	f->slot_full = a != off || b != off + (off_t)pl(p);
 	return protect ? up__uffd_wprotect(p, *as, *ae, true) : 0;
+}
+
+/*
+ * Where page pg's content is now: the object range [*a, *b) of it that is
+ * in memory, at the returned address (in the mapping, or in its slot).
+ */
+char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		    off_t *a, off_t *b)
+{
+	uint32_t idx = o->frame[pg] - 1;
+	struct up_frame *f = &p->frames[idx];
+	struct up_region *r = o->regions;
+
+	if (f->mv_b > f->mv_a && r) {
+		*a = f->mv_a;
+		*b = f->mv_b;
+		return (char *)(r->start + (uintptr_t)(f->mv_a - r->off));
+	}
+	*a = (off_t)(pg * pl(p));
+	*b = *a + (off_t)pl(p);
+	return slot(p, idx);
 }
 
 /* Move page pg back from its mapping into its slot. */

@@ -215,6 +215,8 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		      uint32_t idx);
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect);
+char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
+		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
