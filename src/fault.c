@@ -198,7 +198,7 @@ int up__backend_choose(struct up_pager *p)
 		p->uffd = fd;
 		p->ops = &up__uffd_ops;
 		snprintf(p->note, sizeof(p->note),
-			 "userfaultfd%s; read-only mappings %s%s%s",
+			 "userfaultfd%s; mappings of one object %s%s%s",
 			 p->user_mode_only ? " (user-mode only)" : "",
 			 (p->features & UP_UFFD_FEATURE_MOVE)
 				 ? "use moved frames (UFFDIO_MOVE)"

@@ -1,4 +1,4 @@
-/* solo-convert: a read-only mapping served from moved frames keeps mmap semantics when it is mapped again, split, reprotected or written. */
+/* solo-convert: a mapping served from moved frames (the only one of its object) keeps mmap semantics when written, evicted, split, mapped again or reprotected. */
 #include "harness.h"
 
 #define PAGES 24
@@ -135,6 +135,93 @@ static void invalidate(struct up_pager *p, int fd, size_t len)
 	CHECK_OK(up_pager_unmap(p, m, len));
 }
 
+/* Store n random bytes through m and into the model at the same offsets. */
+static void scribble(char *m, size_t len, struct h_model *model, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t off = h_below(len);
+		char c = (char)h_rand();
+
+		m[off] = c;
+		if (model)
+			h_model_write(model, (off_t)off, &c, 1);
+	}
+}
+
+/* A writable mapping, alone: writes through a budget a third of the file,
+ * a hole unmapped with dirty pages on its edges, a second mapping of the
+ * file while pages are dirty; the file ends as the model. */
+static void writable(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), *m2;
+	struct h_model model;
+
+	if (!m)
+		return;
+	h_model_init(&model, fd);
+	scribble(m, len, &model, 3000);
+	CHECK_OK(up_pager_unmap(p, m + 5 * page + 4096, 3 * page));
+	scribble(m, 5 * page, &model, 200);
+	CHECK_OK(up_pager_sync(p, m, 5 * page + 4096, MS_SYNC));
+	CHECK_OK(up_pager_sync(p, m + 8 * page + 4096, len - 8 * page - 4096,
+			       MS_SYNC));
+	CHECK(h_files_equal(fd, model.fd));
+	m2 = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m2) {
+		scribble(m, 5 * page, &model, 200);
+		CHECK(!memcmp(m, m2, 5 * page));
+		m2[1] = 'q';
+		CHECK_EQ(m[1], 'q');
+		h_model_write(&model, 1, "q", 1);
+		CHECK_OK(up_pager_unmap(p, m2, len));
+	}
+	CHECK_OK(up_pager_unmap(p, m, 5 * page + 4096));
+	CHECK_OK(up_pager_unmap(p, m + 8 * page + 4096, len - 8 * page - 4096));
+	CHECK(h_files_equal(fd, model.fd));
+	close(model.fd);
+}
+
+/* Private and anonymous mappings alone: their writes survive eviction and
+ * never reach the file; discarding part of a page shows the source. */
+static void private(struct up_pager *p, int fd, size_t len)
+{
+	char *pr = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char *an = h_map(p, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *copy = malloc(len);
+	struct h_model model;
+	int zero = 1;
+
+	h_model_init(&model, fd);
+	if (!pr || !an || !copy)
+		goto out;
+	h_pat_fill(an, 7, 0, len);
+	memcpy(copy, pr, len);
+	scribble(pr, len, NULL, 2000);
+	for (size_t i = 0; i < len; i += 4096)
+		pr[i] = (char)(i / 4096);
+	CHECK_EQ(h_pat_diff(an, 7, 0, len), -1);
+	for (size_t i = 0; i < len; i += 4096)
+		CHECK_EQ(pr[i], (char)(i / 4096));
+	/* discard 4 KiB inside a pager page: the file shows there again */
+	CHECK_OK(up_pager_advise(p, pr + page + 4096, 4096, MADV_DONTNEED));
+	CHECK(!memcmp(pr + page + 4096, copy + page + 4096, 4096));
+	CHECK_EQ(pr[page], (char)(page / 4096));
+	CHECK_OK(up_pager_advise(p, an + 2 * page, page, MADV_DONTNEED));
+	for (size_t i = 0; i < page; i++)
+		zero &= an[2 * page + i] == 0;
+	CHECK(zero);
+	CHECK_EQ(h_pat_diff(an + 3 * page, 7, 3 * page, len - 3 * page), -1);
+out:
+	if (pr)
+		CHECK_OK(up_pager_unmap(p, pr, len));
+	if (an)
+		CHECK_OK(up_pager_unmap(p, an, len));
+	CHECK(h_files_equal(fd, model.fd));	/* untouched */
+	close(model.fd);
+	free(copy);
+}
+
 /* Does the file hold pattern 1 over [0, len)? */
 static int file_is_pattern(int fd, size_t len)
 {
@@ -159,11 +246,14 @@ static void body(struct up_pager *p, enum up_backend b)
 	split(p, fd, len);
 	invalidate(p, fd, len);
 	CHECK(file_is_pattern(fd, len));
+	private(p, fd, len);
+	writable(p, fd, len);
 	close(fd);
 }
 
 int main(void)
 {
+	h_rng = h_seed();
 	FOR_EACH_BACKEND(adjust, body);
 	FOR_EACH_BACKEND(adjust_4k, body);
 	h_done();
