@@ -529,8 +529,9 @@ static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
 		x = a > off ? a : off;
 		y = b < end ? b : end;
 		if (y > x) {
-			n = up__pwrite(fd, src + (x - a), (size_t)(y - x),
-				       fd_off + (x - off0));
+			n = up__pwrite_mapped(fd, src + (x - a),
+					      (size_t)(y - x),
+					      fd_off + (x - off0));
 			if (n < 0)
 				return n;
 			total += n;

@@ -9,6 +9,8 @@
  */
 #include "up-int.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -108,7 +110,8 @@ ssize_t up__copy_in(int in, off_t in_off, int out, off_t out_off, size_t len)
 	return (ssize_t)done;
 }
 
-ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off)
+static ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off,
+			  bool raw)
 {
 	size_t done = 0;
 	int e = injected(UP_SYS_PWRITE);
@@ -116,8 +119,10 @@ ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off)
 	if (e)
 		return e;
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
-				   off + (off_t)done);
+		const char *b = (const char *)buf + done;
+		ssize_t n = raw ? syscall(SYS_pwrite64, fd, b, len - done,
+					  off + (off_t)done)
+				: pwrite(fd, b, len - done, off + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -127,6 +132,23 @@ ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite_all(fd, buf, len, off, false);
+}
+
+/*
+ * pwrite(2) of memory that the program maps and stores to (a solo page
+ * being written back in place), as a raw system call past any interposed
+ * pwrite.  The page is write-protected first, so the program's stores are
+ * ordered before this read by the protection change; ThreadSanitizer
+ * cannot see that and would call it a race.
+ */
+ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite_all(fd, buf, len, off, true);
 }
 
 int up__fdatasync(int fd)
