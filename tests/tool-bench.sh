@@ -1,31 +1,11 @@
 #!/bin/sh
 # tool-bench.sh - upager bench --quick: results.csv, valid SVG, clean up.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.  A
-# sanitizer build ($UPAGER_SANITIZED set, or found in the binary) uses a
-# smaller file.
+# Runs from the repository root (see tests/toollib.sh).  A sanitizer
+# build uses a smaller file.
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# check DESCRIPTION CMD...: CMD succeeds.
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else no "$what"; fi
-}
+. tests/toollib.sh
+make_tmp
 
 # xml_ok FILE: FILE parses as XML.
 if command -v xmllint >/dev/null; then
@@ -41,10 +21,7 @@ else
 fi
 
 size=
-if [ -n "$UPAGER_SANITIZED" ] || grep -q -a -e __asan_init -e __tsan_init "$U"
-then
-	size="--size 8M"
-fi
+sanitized && size="--size 8M"
 HEADER=workload,engine,backend,page_len,file_len,budget,reads,reps,unit,median,min,max,ratio,checksum,ok,confined
 
 start=$(date +%s)
@@ -77,5 +54,4 @@ check "data files removed" test -z "$(ls -A "$T" | grep upager-bench)"
 cg=$(sed -n 's|.*memory cgroup \(/sys/fs/cgroup/[^ ]*\).*|\1|p' "$T/stdout")
 check "the memory cgroup ${cg:-(none)} removed" test -z "$cg" -o ! -e "$cg"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

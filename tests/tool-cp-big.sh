@@ -1,30 +1,14 @@
 #!/bin/sh
 # tool-cp-big.sh - upager cp: a 1 GiB file, byte-exact, with every method.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.  A
-# sanitizer build ($UPAGER_SANITIZED set, or found in the binary) copies
-# 256 MiB instead.
+# Runs from the repository root (see tests/toollib.sh).  A sanitizer
+# build copies 256 MiB instead.
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. tests/toollib.sh
+make_tmp
 
 mib=1024
-if [ -n "$UPAGER_SANITIZED" ] || grep -q -a -e __asan_init -e __tsan_init "$U"
-then
-	mib=256
-fi
+sanitized && mib=256
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt $((mib * 1024 * 3)) ]; then
 	echo "SKIP: less than $((mib * 3)) MiB free in $T"
@@ -50,5 +34,4 @@ for m in copy_file_range kernel read upager; do
 	rm -f "$T/dst"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

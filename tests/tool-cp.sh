@@ -1,30 +1,11 @@
 #!/bin/sh
 # tool-cp.sh - upager cp: byte-exact copies with every method, holes, mode.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.
+# Runs from the repository root (see tests/toollib.sh).
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-pass=0
-fail=0
+. tests/toollib.sh
+make_tmp
 METHODS="upager kernel read copy_file_range"
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# check DESCRIPTION CMD...: CMD succeeds.
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else no "$what"; fi
-}
 
 blocks() { stat -c %b "$1"; }
 mode() { stat -c %a "$1"; }
@@ -120,5 +101,4 @@ else
 	echo "skip: progress bar on a terminal (no script(1))"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,27 +1,16 @@
 #!/bin/sh
 # tool-errors.sh - upager(1): exit statuses and messages for bad input.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.
+# Runs from the repository root (see tests/toollib.sh).
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
+. tests/toollib.sh
+make_tmp
+# A tmpfs mounted on $T/full for ENOSPC, unmounted on exit.
 mnt=
 cleanup() {
 	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
 	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr
 # matches the grep pattern PATTERN (if not empty).
@@ -40,13 +29,6 @@ expect() {
 	else
 		ok
 	fi
-}
-
-# check DESCRIPTION CMD...: CMD succeeds.
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else no "$what"; fi
 }
 
 printf 'one' >"$T/one"
@@ -207,5 +189,4 @@ else
 	echo "skip: ENOSPC (cannot mount a small tmpfs)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,21 +1,11 @@
 #!/bin/sh
 # tool-info.sh - upager info: every section, consistent with the machine.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.
+# Runs from the repository root (see tests/toollib.sh).
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
+. tests/toollib.sh
 out=$("$U" info 2>&1)
 st=$?
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # has PATTERN: the output has a line matching PATTERN.
 has() {
@@ -47,5 +37,4 @@ if [ -f $thp ]; then
 fi
 [ "$fail" -gt 0 ] && printf '%s\n' "$out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,29 +1,10 @@
 #!/bin/sh
 # tool-scan.sh - upager scan: statistics, histogram, --write keeps data.
 #
-# Runs from the repository root (as tests/run.sh does); the tool is
-# $UPAGER, else the upager of the build the test was installed into, else
-# build/upager.  Temp files go under ${TMPDIR:-/var/tmp}.
+# Runs from the repository root (see tests/toollib.sh).
 
-U=${UPAGER:-build/upager}
-# Installed by make as O/tests/NAME: test the tool of that build, O/upager.
-[ -z "$UPAGER" ] && [ -x "${0%/*}/../upager" ] && U=${0%/*}/../upager
-[ -x "$U" ] || { echo "SKIP: $U is not built"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/upager-tool.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# check DESCRIPTION CMD...: CMD succeeds.
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else no "$what"; fi
-}
+. tests/toollib.sh
+make_tmp
 
 # field NAME: the first number on the line NAME of the last scan.
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "$T/out"; }
@@ -71,5 +52,4 @@ check "random write scan: the file is unchanged" cmp -s "$T/data" "$T/orig"
 check "kernel backend: status 0" test $? -eq 0
 check "kernel backend: named" grep -q '^backend *kernel' "$T/out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
