@@ -678,6 +678,36 @@ BENCH_FN void bench_pager_line(struct engine *e)
 	       st.fill_ns_p50 / 1e3, st.fill_ns_p99 / 1e3);
 }
 
+/* The pager's statistics of each engine, then close them all. */
+BENCH_FN void engines_close(struct engine *eng, int nr)
+{
+	for (int e = 0; e < nr; e++) {
+		bench_pager_line(&eng[e]);
+		engine_close(&eng[e]);
+	}
+}
+
+/*
+ * The five engines of the scan and write benchmarks, in this order: the
+ * kernel's mmap (the base of the ratios), a peer through read() or
+ * write() named peer (the benchmark runs it itself), and upager at 4 KiB,
+ * 64 KiB and 2 MiB pages with read-ahead 16 and the given budget; and a
+ * row named after each.
+ */
+#define STD_NR 5
+BENCH_FN void engines_std(struct engine *eng, struct row *rows,
+			  const char *peer, uint64_t budget)
+{
+	static const size_t pages[] = { 4 * KiB, 64 * KiB, 2 * MiB };
+
+	engine_kernel(&eng[0], "kernel mmap");
+	engine_kernel(&eng[1], peer);
+	for (int i = 0; i < 3; i++)
+		engine_upager(&eng[2 + i], budget, pages[i], 16);
+	for (int e = 0; e < STD_NR; e++)
+		row_init(&rows[e], &eng[e]);
+}
+
 /* A small, fast, seeded PRNG (splitmix64) for random offsets. */
 BENCH_FN inline uint64_t rnd_next(uint64_t *s)
 {

@@ -166,10 +166,7 @@ int main(int argc, char **argv)
 			 median_of(p99[e], rows[e].nr));
 	bench_table("fault", "random 4 KiB read fault", "us/touch", "lower",
 		    rows, E_NR, E_K4K, o.reps);
-	for (int e = 0; e < E_NR; e++) {
-		bench_pager_line(&eng[e]);
-		engine_close(&eng[e]);
-	}
+	engines_close(eng, E_NR);
 	close(fd);
 	close(fd4k);
 	unlink(path);

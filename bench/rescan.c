@@ -15,10 +15,10 @@
 #define WHAT "second scan of a fully resident mapping"
 
 enum { E_KERNEL, E_READ, E_UP4K, E_UP64K, E_UP2M, E_NR };
+_Static_assert(E_NR == STD_NR, "engines_std() makes these, in this order");
 
 int main(int argc, char **argv)
 {
-	static const size_t pages[] = { 4 * KiB, 64 * KiB, 2 * MiB };
 	struct engine eng[E_NR];
 	struct row rows[E_NR];
 	struct bench_opts o;
@@ -39,12 +39,7 @@ int main(int argc, char **argv)
 	fd = bench_file(&o, "rescan", len, 0x7e5ca9, path, sizeof(path),
 			&expect);
 
-	engine_kernel(&eng[E_KERNEL], "kernel mmap");
-	engine_kernel(&eng[E_READ], "read() 2 MiB");
-	for (int i = 0; i < 3; i++)
-		engine_upager(&eng[E_UP4K + i], budget, pages[i], 16);
-	for (int e = 0; e < E_NR; e++)
-		row_init(&rows[e], &eng[e]);
+	engines_std(eng, rows, "read() 2 MiB", budget);
 
 	bench_warm(fd, len);
 	for (int rep = 0; rep <= reps; rep++) {
@@ -83,12 +78,10 @@ int main(int argc, char **argv)
 	}
 	bench_table("rescan", "second scan, all resident", "GB/s", "higher",
 		    rows, E_NR, E_KERNEL, reps);
-	for (int e = 0; e < E_NR; e++) {
+	for (int e = 0; e < E_NR; e++)
 		if (map[e])
 			engine_unmap(&eng[e], map[e], len);
-		bench_pager_line(&eng[e]);
-		engine_close(&eng[e]);
-	}
+	engines_close(eng, E_NR);
 	close(fd);
 	unlink(path);
 	return 0;

@@ -16,6 +16,7 @@
 #define WHAT "first-touch sequential scan of a page-cached file"
 
 enum { E_KERNEL, E_READ, E_UP4K, E_UP64K, E_UP2M, E_NR };
+_Static_assert(E_NR == STD_NR, "engines_std() makes these, in this order");
 
 static uint64_t scan_read(int fd, uint64_t len)
 {
@@ -24,7 +25,6 @@ static uint64_t scan_read(int fd, uint64_t len)
 
 int main(int argc, char **argv)
 {
-	static const size_t pages[] = { 4 * KiB, 64 * KiB, 2 * MiB };
 	struct engine eng[E_NR];
 	struct row rows[E_NR];
 	struct bench_opts o;
@@ -42,12 +42,7 @@ int main(int argc, char **argv)
 	fd = bench_file(&o, "seqscan", len, 0x5eed, path, sizeof(path),
 			&expect);
 
-	engine_kernel(&eng[E_KERNEL], "kernel mmap");
-	engine_kernel(&eng[E_READ], "read() 2 MiB");
-	for (int i = 0; i < 3; i++)
-		engine_upager(&eng[E_UP4K + i], budget, pages[i], 16);
-	for (int e = 0; e < E_NR; e++)
-		row_init(&rows[e], &eng[e]);
+	engines_std(eng, rows, "read() 2 MiB", budget);
 
 	for (int rep = 0; rep <= o.reps; rep++) {
 		for (int e = 0; e < E_NR; e++) {
@@ -78,10 +73,7 @@ int main(int argc, char **argv)
 	}
 	bench_table("seqscan", "first-touch scan", "GB/s", "higher", rows,
 		    E_NR, E_KERNEL, o.reps);
-	for (int e = 0; e < E_NR; e++) {
-		bench_pager_line(&eng[e]);
-		engine_close(&eng[e]);
-	}
+	engines_close(eng, E_NR);
 	close(fd);
 	unlink(path);
 	return 0;

@@ -18,6 +18,7 @@
 #define WHAT "sequential overwrite of a cached file, then msync(MS_SYNC)"
 
 enum { E_KERNEL, E_WRITE, E_UP4K, E_UP64K, E_UP2M, E_NR };
+_Static_assert(E_NR == STD_NR, "engines_std() makes these, in this order");
 
 /* write() peer: fill a 2 MiB buffer with the pattern, pwrite it. */
 static void write_file(int fd, uint64_t len, uint64_t seed)
@@ -35,7 +36,6 @@ static void write_file(int fd, uint64_t len, uint64_t seed)
 
 int main(int argc, char **argv)
 {
-	static const size_t pages[] = { 4 * KiB, 64 * KiB, 2 * MiB };
 	double wsec[E_NR][BENCH_MAX_REPS], ssec[E_NR][BENCH_MAX_REPS];
 	struct engine eng[E_NR];
 	struct row rows[E_NR];
@@ -55,12 +55,7 @@ int main(int argc, char **argv)
 	fd = bench_file(&o, "seqwrite", len, seed, path, sizeof(path),
 			&expect);
 
-	engine_kernel(&eng[E_KERNEL], "kernel mmap");
-	engine_kernel(&eng[E_WRITE], "write() 2 MiB + fdatasync");
-	for (int i = 0; i < 3; i++)
-		engine_upager(&eng[E_UP4K + i], budget, pages[i], 16);
-	for (int e = 0; e < E_NR; e++)
-		row_init(&rows[e], &eng[e]);
+	engines_std(eng, rows, "write() 2 MiB + fdatasync", budget);
 
 	for (int rep = 0; rep <= o.reps; rep++) {
 		for (int e = 0; e < E_NR; e++) {
@@ -109,10 +104,7 @@ int main(int argc, char **argv)
 			 median_of(ssec[e], rows[e].nr));
 	bench_table("seqwrite", "overwrite + MS_SYNC", "GB/s", "higher", rows,
 		    E_NR, E_KERNEL, o.reps);
-	for (int e = 0; e < E_NR; e++) {
-		bench_pager_line(&eng[e]);
-		engine_close(&eng[e]);
-	}
+	engines_close(eng, E_NR);
 	close(fd);
 	unlink(path);
 	return 0;
