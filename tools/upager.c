@@ -139,6 +139,31 @@ static int bad_opt(int c, char **argv)
 	return usage("%s: unknown option", o);
 }
 
+/*
+ * A command's options, from getopt_long() with the short options shorts
+ * and the long ones lo: --help prints the command's help; every other
+ * option goes to take(ctx, c, optarg) (none if take is NULL), which
+ * returns 0, a status, or -1 for an option it does not know: a usage
+ * error, as is one without its value.  Returns -1 when every option was
+ * taken, else the status the command exits with.
+ */
+static int get_opts(int argc, char **argv, const char *shorts,
+		    const struct option *lo,
+		    int (*take)(void *ctx, int c, const char *arg), void *ctx)
+{
+	int c, st;
+
+	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (c == 'h')
+			return help();
+		if (!take || (st = take(ctx, c, optarg)) < 0)
+			return bad_opt(c, argv);
+		if (st)
+			return st;
+	}
+	return -1;
+}
+
 /* ---- numbers, time, text ---------------------------------------------- */
 
 /* N with an optional K, M, G or T suffix (powers of 1024, KiB also). */
@@ -531,7 +556,8 @@ enum { M_UPAGER, M_KERNEL, M_READ, M_CFR, M_NR };
 #define CP_BUF (1 * MiB)	/* read()/write() buffer */
 
 struct cp_opts {
-	struct up_config cfg;
+	struct pager_opts po;
+	struct up_config cfg;	/* made from po */
 	int method;
 	bool force, verify, progress;
 };
@@ -1010,6 +1036,30 @@ static int opt_method(const char *arg, int *m)
 		     "copy_file_range", arg);
 }
 
+/* A cp option for get_opts(). */
+static int cp_opt(void *ctx, int c, const char *arg)
+{
+	struct cp_opts *o = ctx;
+	int st = pager_opt(&o->po, c, arg);
+
+	if (st >= 0)
+		return st;
+	switch (c) {
+	case 'm':
+		return opt_method(arg, &o->method);
+	case 'f':
+		o->force = true;
+		return 0;
+	case 'V':
+		o->verify = true;
+		return 0;
+	case 'P':
+		o->progress = false;
+		return 0;
+	}
+	return -1;
+}
+
 static int cmd_cp(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1022,38 +1072,13 @@ static int cmd_cp(int argc, char **argv)
 		{ 0 }
 	};
 	struct cp_opts o = { .method = CP_DEFAULT, .progress = true };
-	struct pager_opts po = { 0 };
-	int c, st;
+	int st;
 
-	while ((c = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
-		if ((st = pager_opt(&po, c, optarg)) >= 0) {
-			if (st)
-				return st;
-			continue;
-		}
-		switch (c) {
-		case 'm':
-			if ((st = opt_method(optarg, &o.method)))
-				return st;
-			break;
-		case 'f':
-			o.force = true;
-			break;
-		case 'V':
-			o.verify = true;
-			break;
-		case 'P':
-			o.progress = false;
-			break;
-		case 'h':
-			return help();
-		default:
-			return bad_opt(c, argv);
-		}
-	}
+	if ((st = get_opts(argc, argv, ":fh", lo, cp_opt, &o)) >= 0)
+		return st;
 	if (argc - optind != 2)
 		return usage("needs SRC and DST");
-	if ((st = pager_config(&po, CP_BUDGET, &o.cfg)))
+	if ((st = pager_config(&o.po, CP_BUDGET, &o.cfg)))
 		return st;
 	return cp_file(&o, argv[optind], argv[optind + 1]);
 }
@@ -1151,6 +1176,12 @@ static int cat_file(struct up_pager *p, size_t win, const char *path)
 	return status;
 }
 
+/* A cat option (a pager option) for get_opts(). */
+static int cat_opt(void *po, int c, const char *arg)
+{
+	return pager_opt(po, c, arg);
+}
+
 static int cmd_cat(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1162,17 +1193,10 @@ static int cmd_cat(int argc, char **argv)
 	struct up_config cfg;
 	struct up_pager *p;
 	size_t win;
-	int c, st, status = ST_OK;
+	int st, status = ST_OK;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if ((st = pager_opt(&po, c, optarg)) > 0)
-			return st;
-		if (st == 0)
-			continue;
-		if (c == 'h')
-			return help();
-		return bad_opt(c, argv);
-	}
+	if ((st = get_opts(argc, argv, ":h", lo, cat_opt, &po)) >= 0)
+		return st;
 	if (optind == argc)
 		return usage("needs a FILE");
 	if ((st = pager_config(&po, CAT_BUDGET, &cfg)) ||
@@ -1203,7 +1227,8 @@ static int cmd_cat(int argc, char **argv)
 #define HIST_NR 48
 
 struct scan {
-	struct up_config cfg;
+	struct pager_opts po;
+	struct up_config cfg;	/* made from po */
 	const char *path;
 	bool random, write;
 	uint64_t count;		/* accesses; 0: one per system page */
@@ -1395,8 +1420,14 @@ static int scan_file(struct scan *s)
 	return status;
 }
 
-static int scan_opt(struct scan *s, int c, const char *arg)
+/* A scan option for get_opts(). */
+static int scan_opt(void *ctx, int c, const char *arg)
 {
+	struct scan *s = ctx;
+	int st = pager_opt(&s->po, c, arg);
+
+	if (st >= 0)
+		return st;
 	switch (c) {
 	case 'P':
 		if (strcmp(arg, "seq") && strcmp(arg, "random"))
@@ -1429,22 +1460,14 @@ static int cmd_scan(int argc, char **argv)
 		{ 0 }
 	};
 	struct scan s = { .seed = (uint64_t)time(NULL) };
-	struct pager_opts po = { 0 };
-	int c, st;
+	int st;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return help();
-		if ((st = pager_opt(&po, c, optarg)) < 0 &&
-		    (st = scan_opt(&s, c, optarg)) < 0)
-			return bad_opt(c, argv);
-		if (st)
-			return st;
-	}
+	if ((st = get_opts(argc, argv, ":h", lo, scan_opt, &s)) >= 0)
+		return st;
 	if (argc - optind != 1)
 		return usage("needs one FILE");
 	s.path = argv[optind];
-	if ((st = pager_config(&po, 0, &s.cfg)))
+	if ((st = pager_config(&s.po, 0, &s.cfg)))
 		return st;
 	return scan_file(&s);
 }
@@ -1703,10 +1726,10 @@ static int cmd_info(int argc, char **argv)
 		{ 0 }
 	};
 	struct utsname u;
-	int c;
+	int st;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1)
-		return c == 'h' ? help() : bad_opt(c, argv);
+	if ((st = get_opts(argc, argv, ":h", lo, NULL, NULL)) >= 0)
+		return st;
 	if (optind != argc)
 		return usage("takes no operands");
 	uname(&u);
@@ -1792,6 +1815,8 @@ struct cell {
 struct bench {
 	bool quick;
 	const char *out, *dir;
+	uint64_t size;		/* --size; 0: the default */
+	const char *size_arg;	/* --size as given, for its message */
 	uint64_t len;		/* seq-first, rescan, rand, seq-write */
 	uint64_t len4x, budget4x;	/* rand-4x */
 	uint64_t rand_nr, rand4x_nr;
@@ -2637,12 +2662,12 @@ static int bench_report(struct bench *b)
 	return status ? status : all_ok(b) ? ST_OK : ST_FAIL;
 }
 
-static int bench_sizes(struct bench *b, uint64_t size, const char *arg)
+static int bench_sizes(struct bench *b)
 {
-	b->len = size ? size : b->quick ? 32 * MiB : 256 * MiB;
+	b->len = b->size ? b->size : b->quick ? 32 * MiB : 256 * MiB;
 	if (b->len < 4 * MiB || b->len % (2 * MiB))
 		return usage("--size %s: must be a multiple of 2M, at least 4M",
-			     arg);
+			     b->size_arg);
 	b->len4x = 2 * b->len;
 	b->budget4x = b->len / 2;
 	b->rand_nr = 2 * b->len / sys_page();
@@ -2653,8 +2678,10 @@ static int bench_sizes(struct bench *b, uint64_t size, const char *arg)
 	return 0;
 }
 
-static int bench_opt(struct bench *b, int c, const char *arg, uint64_t *size)
+/* A bench option for get_opts(). */
+static int bench_opt(void *ctx, int c, const char *arg)
 {
+	struct bench *b = ctx;
 	uint64_t v;
 
 	switch (c) {
@@ -2668,7 +2695,8 @@ static int bench_opt(struct bench *b, int c, const char *arg, uint64_t *size)
 		b->dir = arg;
 		return 0;
 	case 's':
-		return opt_size("--size", arg, size);
+		b->size_arg = arg;
+		return opt_size("--size", arg, &b->size);
 	case 'r':
 		if (opt_size("--reps", arg, &v))
 			return ST_USAGE;
@@ -2693,26 +2721,16 @@ static int cmd_bench(int argc, char **argv)
 		{ 0 }
 	};
 	static struct bench b;
-	const char *size_arg = "";
-	uint64_t size = 0;
-	int c, st;
+	int st;
 
 	b.out = "upager-bench";
 	b.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	b.fd = -1;
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return help();
-		if (c == 's')
-			size_arg = optarg;
-		if ((st = bench_opt(&b, c, optarg, &size)) < 0)
-			return bad_opt(c, argv);
-		if (st)
-			return st;
-	}
+	if ((st = get_opts(argc, argv, ":h", lo, bench_opt, &b)) >= 0)
+		return st;
 	if (optind != argc)
 		return usage("takes no operands");
-	if ((st = bench_sizes(&b, size, size_arg)) || (st = mkdir_p(b.out)))
+	if ((st = bench_sizes(&b)) || (st = mkdir_p(b.out)))
 		return st;
 	if ((st = make_data(&b))) {
 		remove_data(&b);
