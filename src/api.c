@@ -301,6 +301,7 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
 		i++;
 	}
 	e = up__munmap((void *)a, b - a);
+	assert(up__cache_check(p));
 	return err ? err : e;
 }
 
