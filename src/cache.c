@@ -249,11 +249,10 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 		return 0;
 	if (o->kind == OBJ_FILE)
 		err = up__writeback(p, o, 0, o->pages_nr);
+	/* What could not be written back is lost here (err says so); the
+	 * drop keeps the dirty count right. */
 	for (pg = 0; pg < o->pages_nr; pg++)
-		if (o->pflags[pg] & PG_RESIDENT) {
-			o->pflags[pg] &= (uint8_t)~PG_DIRTY;
-			up__page_drop(p, o, pg);
-		}
+		up__page_drop(p, o, pg);
 	obj_free(p, o);
 	return err;
 }

@@ -228,6 +228,28 @@ static void evict_error(struct up_pager *p)
 
 /* Any one failing call while opening and mapping: a clean -errno, and
  * no fd, thread or mapping left behind. */
+/* The last mapping of a file unmapped while its write-back fails (a full
+ * disk): the error is reported as such, and the pager's accounts of
+ * resident and dirty pages come back to zero. */
+static void unmap_full(struct up_pager *p)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct up_stats st;
+
+	if (!sh)
+		return;
+	memset(sh, 'f', len);
+	up__sys_fail(UP_SYS_PWRITE, 0, 1000000, ENOSPC);
+	CHECK_EQ(up_pager_unmap(p, sh, len), -ENOSPC);
+	up__sys_fail(UP_SYS_PWRITE, 0, 0, 0);
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK_EQ(st.resident, 0);
+	CHECK_EQ(st.dirty, 0);
+	close(fd);
+}
+
 static void setup_errors(void)
 {
 	static const enum up_sys_call calls[] = {
@@ -288,6 +310,7 @@ int main(void)
 		read_error(p);
 		truncated(p);
 		write_error(p);
+		unmap_full(p);
 		CHECK_OK(up_pager_close(p));
 	}
 	if ((p = h_open(UP_BACKEND_UFFD, small_budget))) {
