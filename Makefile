@@ -65,9 +65,9 @@ $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(O)/libupager.a
 	@mkdir -p $(@D)
 	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS) -lm
 
-$(TOOL): tools/upager.c $(O)/libupager.a
+$(TOOL): $(wildcard tools/*.c tools/*.h) $(O)/libupager.a
 	@mkdir -p $(@D)
-	$(CC) $(PROGFLAGS) -o $@ $< $(O)/libupager.a $(LDLIBS) -lm
+	$(CC) $(PROGFLAGS) -o $@ $(wildcard tools/*.c) $(O)/libupager.a $(LDLIBS) -lm
 
 check: all $(TESTS)
 	@sh tests/run.sh $(O)/tests

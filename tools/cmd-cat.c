@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cat maps each file a window at a time through one pager, write(2)s the
+ * window to stdout and unmaps it, so memory stays within the budget
+ * whatever the file's size.  Files that cannot be mapped (pipes, empty
+ * /proc files, "-" for stdin) are read with read(2).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+#define CAT_BUDGET (64 * MiB)
+#define CAT_WINDOW (16 * MiB)
+
+static int cat_stream(int fd, const char *name)
+{
+	static char buf[64 * 1024];
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((err = write_all(STDOUT_FILENO, buf, (size_t)n)))
+			return fail("stdout", err);
+	}
+	return n < 0 ? fail(name, -errno) : ST_OK;
+}
+
+static int cat_window(struct up_pager *p, int fd, const char *path, off_t off,
+		      size_t len)
+{
+	void *m;
+	int err = up_pager_map(p, NULL, len, PROT_READ, MAP_SHARED, fd, off,
+			       &m);
+
+	if (err)
+		return fail_up(path, err);
+	up_pager_advise(p, m, len, MADV_SEQUENTIAL);
+	err = write_all(STDOUT_FILENO, m, len);
+	up_pager_unmap(p, m, len);
+	/* The kernel could not read the mapping: the file shrank. */
+	if (err == -EFAULT)
+		return fail(path, -E_CHANGED);
+	return err ? fail("stdout", err) : ST_OK;
+}
+
+/* Is fd the file stdout writes to?  (cat f >> f would never end.) */
+static bool is_stdout(const struct stat *st)
+{
+	struct stat out;
+
+	return !fstat(STDOUT_FILENO, &out) && S_ISREG(out.st_mode) &&
+	       out.st_dev == st->st_dev && out.st_ino == st->st_ino;
+}
+
+static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
+{
+	struct stat st;
+	int status = ST_OK;
+
+	if (fstat(fd, &st))
+		return fail(path, -errno);
+	if (S_ISDIR(st.st_mode))
+		return fail(path, -EISDIR);
+	if (!S_ISREG(st.st_mode) || !st.st_size)
+		return cat_stream(fd, path);
+	if (is_stdout(&st))
+		return msg("%s: input file is output file", path), ST_FAIL;
+	for (off_t off = 0; !status && off < st.st_size; off += (off_t)win) {
+		size_t n = st.st_size - off < (off_t)win
+				   ? (size_t)(st.st_size - off) : win;
+
+		status = cat_window(p, fd, path, off, n);
+	}
+	return status;
+}
+
+static int cat_file(struct up_pager *p, size_t win, const char *path)
+{
+	int fd, status;
+
+	if (!strcmp(path, "-"))
+		return cat_fd(p, win, STDIN_FILENO, "stdin");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(path, -errno);
+	status = cat_fd(p, win, fd, path);
+	close(fd);
+	return status;
+}
+
+/* A cat option (a pager option) for get_opts(). */
+static int cat_opt(void *po, int c, const char *arg)
+{
+	return pager_opt(po, c, arg);
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		PAGER_LONGOPTS,
+		{ 0 }
+	};
+	struct pager_opts po = { 0 };
+	struct up_config cfg;
+	struct up_pager *p;
+	size_t win;
+	int st, status = ST_OK;
+
+	if ((st = get_opts(argc, argv, ":h", lo, cat_opt, &po)) >= 0)
+		return st;
+	if (optind == argc)
+		return usage("needs a FILE");
+	if ((st = pager_config(&po, CAT_BUDGET, &cfg)) ||
+	    (st = pager_open(&cfg, &p)))
+		return st;
+	/* A window of whole pages, at most the budget. */
+	win = cfg.budget < CAT_WINDOW ? cfg.budget : CAT_WINDOW;
+	win = win / cfg.page_len * cfg.page_len;
+	for (int i = optind; i < argc; i++)
+		if (cat_file(p, win, argv[i]))
+			status = ST_FAIL;
+	if (up_pager_close(p) && !status)
+		status = fail_up("pager", -EIO);
+	return status;
+}
