@@ -333,6 +333,16 @@ static bool work_pending(struct up_pager *p)
 	return any;
 }
 
+/* Wake the service threads (a counter that only grows: an eventfd never
+ * fails to count, and a full one is as good as a new wake-up). */
+static void kick(struct up_pager *p)
+{
+	uint64_t v = 1;
+
+	if (write(p->event_fd, &v, sizeof(v)) < 0)
+		return;
+}
+
 /* Serve the faults queued now; returns how many there were. */
 static int serve_queued(struct up_pager *p)
 {
@@ -386,9 +396,10 @@ static void *service(void *arg)
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
 
-			/* Only a request for work is read; stop stays set. */
+			/* Only a request for work is read; stop stays set.
+			 * (Another thread may have read it first: EAGAIN.) */
 			if (read(p->event_fd, &v, sizeof(v)) < 0)
-				(void)0;
+				v = 0;
 		}
 		if (serve_queued(p) > 0)
 			spin(p);
@@ -403,11 +414,10 @@ static void *service(void *arg)
 static void uffd_close(struct up_pager *p)
 {
 	unsigned i;
-	uint64_t v = 1;
 
 	atomic_store(&p->stop, true);
-	if (p->event_fd >= 0 && write(p->event_fd, &v, sizeof(v)) < 0)
-		(void)0;
+	if (p->event_fd >= 0)
+		kick(p);
 	for (i = 0; i < p->threads_nr; i++)
 		pthread_join(p->threads[i], NULL);
 	free(p->threads);
@@ -626,7 +636,6 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 	struct up_work *w, **ww;
 	uint64_t pa, pb, pg;
 	off_t oa, ob;
-	uint64_t v = 1;
 
 	obj_range(r, a, b, &oa, &ob);
 	switch (advice) {
@@ -647,8 +656,7 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		for (ww = &p->work; *ww; ww = &(*ww)->next)
 			;
 		*ww = w;
-		if (write(p->event_fd, &v, sizeof(v)) < 0)
-			(void)0;
+		kick(p);
 		return 0;
 	case MADV_DONTNEED:
 		if (o->kind != OBJ_FILE)
