@@ -131,14 +131,13 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 }
 
 int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
-		 bool shared, off_t off, struct up_obj **out)
+		 bool shared, struct up_obj **out)
 {
 	int fl = fcntl(fd, F_GETFL);
 	bool writable = (fl & O_ACCMODE) != O_RDONLY;
 	struct up_obj *o;
 	int dfd, err;
 
-	(void)off;
 	for (o = p->objs; shared && o; o = o->next) {
 		if (o->kind != OBJ_FILE || o->dev != st->st_dev ||
 		    o->ino != st->st_ino)

@@ -484,7 +484,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		err = up__fstat(fd, &st);
 		if (!err)
 			err = up__obj_file(p, fd, &st, r->flags & MAP_SHARED,
-					   r->off, &o);
+					   &o);
 	}
 	if (err)
 		return err;

@@ -178,7 +178,7 @@ bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b);
 int up__cache_init(struct up_pager *p);
 void up__cache_fini(struct up_pager *p);
 int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
-		 bool shared, off_t off, struct up_obj **out);
+		 bool shared, struct up_obj **out);
 int up__obj_anon(struct up_pager *p, struct up_obj **out);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
