@@ -104,6 +104,9 @@ enum up_backend {
 #define UP_CONFIG_FALLBACK	(1u << 0)
 /* Accept a user-mode-only userfaultfd (see CAVEATS) rather than failing. */
 #define UP_CONFIG_USER_MODE_OK	(1u << 1)
+/* Share the page cache of MAP_SHARED mappings with other processes and
+ * with children after fork() (see CAVEATS and upager(3)). */
+#define UP_CONFIG_SHARED	(1u << 2)
 
 #define UP_PAGE_MIN	(4096u)
 #define UP_PAGE_MAX	(2u << 20)

@@ -156,7 +156,8 @@ static int config_check(const struct up_config *c)
 		return -EINVAL;
 	if ((unsigned)c->backend > UP_BACKEND_KERNEL)
 		return -EINVAL;
-	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK))
+	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
+			 UP_CONFIG_SHARED))
 		return -EINVAL;
 	return 0;
 }

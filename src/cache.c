@@ -119,7 +119,8 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 	}
 	if (o->view)
 		up__munmap(o->view, o->view_len);
-	up__close(o->memfd);
+	if (o->memfd >= 0)
+		up__close(o->memfd);
 	if (o->fd >= 0)
 		up__close(o->fd);
 	if (o->swap_base >= 0 && p->swap_fd >= 0)
@@ -246,6 +247,12 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 	r->obj = NULL;
 	if (o->regions)
 		return 0;
+	if (o->seg) {
+		atomic_fetch_sub(&p->segs_nr, 1);
+		err = up__seg_detach(p, o);
+		obj_free(p, o);
+		return err;
+	}
 	if (o->kind == OBJ_FILE)
 		err = up__writeback(p, o, 0, o->pages_nr);
 	/* What could not be written back is lost here (err says so); the
@@ -502,6 +509,8 @@ int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			struct up_region *r)
 {
+	if (o->seg)
+		return up__seg_fill(p, o, pg, r, false);
 	return page_fill(p, o, pg, r, false);
 }
 
@@ -683,7 +692,7 @@ bool up__cache_check(struct up_pager *p)
 			return false;
 	}
 	for (o = p->objs; o; o = o->next)
-		for (i = 0; i < o->pages_nr; i++)
+		for (i = 0; !o->seg && i < o->pages_nr; i++)
 			dirty += (o->pflags[i] & PG_DIRTY) != 0;
 	return used == p->frames_used && used == p->st.resident &&
 	       dirty == p->st.dirty && used + p->free_nr == p->frames_nr;

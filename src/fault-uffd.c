@@ -226,6 +226,52 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
 	return n;
 }
 
+/*
+ * A fault on a shared object (shared.c): the segment stays locked from
+ * the fill until the page is mapped.  A page being written is mapped
+ * writable and its protection lifted (this process becomes one of its
+ * writers); any other is mapped write-protected, even if another process
+ * dirtied it, so that this process's first store is seen.
+ */
+static void serve_seg_fault(struct up_pager *p, struct up_region *r,
+			    uintptr_t addr, uint64_t pg, bool write)
+{
+	off_t off = r->off + (off_t)(addr - r->start);
+	off_t ps = (off_t)(pg * pl(p));
+	uintptr_t as = addr, ae = addr + SYS_PAGE, ras, rae;
+	struct up_obj *o = r->obj;
+	bool wp = true;
+	unsigned n;
+	int valid;
+
+	valid = up__seg_begin(p, r, pg, write, &wp);
+	if (valid < 0 || off - ps >= (off_t)SYS_UP(valid)) {
+		if (valid < 0 || off < r->file_end)
+			r->err = -EIO;
+		up__seg_done(o);
+		poison(p, addr);
+		return;
+	}
+	clip(r, ps, ps + (off_t)SYS_UP(valid), &as, &ae);
+	map_range(p, as, ae, wp, NULL);
+	if (!wp)
+		up__uffd_wprotect(p, as, ae, false);
+	n = write ? 0 : ra_pages(p, r, pg);
+	r->next_pgno = pg + 1;
+	while (n--) {
+		int v = up__seg_ahead(p, o, ++pg, r);
+
+		if (v <= 0)
+			break;
+		if (clip(r, (off_t)(pg * pl(p)),
+			 (off_t)(pg * pl(p)) + (off_t)SYS_UP(v), &ras, &rae))
+			map_range(p, ras, rae, true, NULL);
+		r->next_pgno = pg + 1;
+	}
+	up__seg_done(o);
+	wake(p, as, ae);
+}
+
 static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 {
 	bool write = flags & UFFD_PAGEFAULT_FLAG_WRITE;
@@ -250,6 +296,11 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		UP_STAT(p, r, faults_read, 1);
 	off = r->off + (off_t)(addr - r->start);
 	pg = up__pgno(p, off);
+	if (r->obj->seg) {
+		serve_seg_fault(p, r, addr, pg, write || wp);
+		up__hist_add(p, up__now_ns() - t0);
+		goto out;
+	}
 	if (r->obj->solo && (write || wp) && !(r->prot & PROT_WRITE)) {
 		/* A store to a read-only solo mapping: give it its real
 		 * protection, and the retried store faults as it should. */
@@ -388,9 +439,17 @@ static void *service(void *arg)
 			{ .fd = p->event_fd, .events = POLLIN },
 		};
 		bool busy = work_pending(p);
+		/* Other processes ask for write access back through shared
+		 * memory: look every few milliseconds while attached. */
+		int timeout = busy ? 0 : atomic_load(&p->segs_nr) ? 5 : -1;
 
-		if (poll(pfd, 2, busy ? 0 : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
+		if (atomic_load(&p->segs_nr)) {
+			pthread_mutex_lock(&p->lock);
+			up__seg_service(p);
+			pthread_mutex_unlock(&p->lock);
+		}
 		if (atomic_load(&p->stop))
 			break;
 		if (pfd[1].revents & POLLIN) {
@@ -465,6 +524,39 @@ static int uffd_open(struct up_pager *p)
 	return err;
 }
 
+/*
+ * The shared object for a MAP_SHARED mapping of a sharing pager: the
+ * file's segment, or for anonymous memory a segment of its own whose store
+ * is an unnamed file of the mapping's length (shared through fork only).
+ */
+static int shared_obj(struct up_pager *p, struct up_region *r, int fd,
+		      struct up_obj **o)
+{
+	const char *dir = p->cfg.swap_dir ? p->cfg.swap_dir : "/var/tmp";
+	struct stat st;
+	int err, tfd = -1;
+
+	if (r->flags & MAP_ANONYMOUS) {
+		tfd = up__open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC,
+			       0600);
+		if (tfd < 0)
+			return tfd;
+		fd = tfd;
+		err = up__ftruncate(fd, (off_t)(r->end - r->start));
+		if (err)
+			goto out;
+	}
+	err = up__fstat(fd, &st);
+	if (!err)
+		err = up__seg_obj(p, fd, &st, tfd < 0, o);
+	if (!err && !(*o)->regions)
+		atomic_fetch_add(&p->segs_nr, 1);
+out:
+	if (tfd >= 0)
+		up__close(tfd);
+	return err;
+}
+
 static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		    void *hint, int mflags)
 {
@@ -478,7 +570,21 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	void *addr;
 	int err;
 
-	if (r->flags & MAP_ANONYMOUS) {
+	if ((p->cfg.flags & UP_CONFIG_SHARED) && (r->flags & MAP_SHARED)) {
+		err = shared_obj(p, r, fd, &o);
+		if (err)
+			return err;
+		up__obj_attach(o, r);
+		err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags,
+			       o->memfd, up__seg_off(o, r->off), &addr);
+		if (!err && r->off + (off_t)len > (off_t)o->view_len)
+			err = -EFBIG;
+		if (err) {
+			up__obj_detach(p, o, r);
+			return err;
+		}
+		goto reg;
+	} else if (r->flags & MAP_ANONYMOUS) {
 		err = up__obj_anon(p, &o);
 	} else {
 		err = up__fstat(fd, &st);
@@ -510,6 +616,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		up__obj_detach(p, o, r);
 		return err;
 	}
+reg:
 	reg.range.start = (uintptr_t)addr;
 	reg.range.len = len;
 	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
@@ -563,6 +670,9 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	int err;
 
 	obj_range(r, a, b, &oa, &ob);
+	if (o->seg)
+		return take_err(r, up__seg_writeback(p, o, up__pgno(p, oa),
+						     up__pgno(p, ob - 1) + 1));
 	if (o->solo) {
 		/* Its pages must leave the range before it is unmapped: back
 		 * into their slots.  Pages wholly inside it are then written
@@ -615,14 +725,19 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	if (o->kind != OBJ_FILE)
 		return take_err(r, 0);
 	obj_range(r, a, b, &oa, &ob);
-	err = up__writeback(p, o, up__pgno(p, oa), up__pgno(p, ob - 1) + 1);
+	pa = up__pgno(p, oa);
+	pb = up__pgno(p, ob - 1) + 1;
+	err = o->seg ? up__seg_writeback(p, o, pa, pb)
+		     : up__writeback(p, o, pa, pb);
 	if (!err && (flags & MS_SYNC))
 		err = up__fdatasync(o->fd) ? -EIO : 0;
 	else if (!err)
 		sync_file_range(o->fd, oa, ob - oa, SYNC_FILE_RANGE_WRITE);
 	if (flags & MS_INVALIDATE) {
 		whole_pages(p, oa, ob, &pa, &pb);
-		for (pg = pa; pg < pb; pg++)
+		if (o->seg)
+			up__seg_drop_clean(p, o, pa, pb);
+		for (pg = pa; !o->seg && pg < pb; pg++)
 			if (!(o->pflags[pg] & PG_DIRTY))
 				up__page_drop(p, o, pg);
 	}
@@ -663,7 +778,9 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 			return up__discard(p, o, oa, ob);
 		/* Shared file pages: drop the clean ones, unmap the rest. */
 		whole_pages(p, oa, ob, &pa, &pb);
-		for (pg = pa; pg < pb; pg++)
+		if (o->seg)
+			up__seg_drop_clean(p, o, pa, pb);
+		for (pg = pa; !o->seg && pg < pb; pg++)
 			if (!(o->pflags[pg] & PG_DIRTY))
 				up__page_drop(p, o, pg);
 		/* (A solo mapping's memory is its pages: nothing else to
@@ -683,6 +800,10 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 
 	obj_range(r, r->start, r->end, &oa, &ob);
 	last = up__pgno(p, ob - 1);
+	if (o->seg) {
+		up__seg_count(o, up__pgno(p, oa), last + 1, st);
+		return;
+	}
 	for (pg = up__pgno(p, oa); pg <= last; pg++) {
 		st->resident += (o->pflags[pg] & PG_RESIDENT) != 0;
 		st->dirty += (o->pflags[pg] & PG_DIRTY) != 0;

@@ -63,6 +63,8 @@ struct up_obj {
 	struct up_region *regions;	/* regions showing this object */
 	int err;			/* sticky -EIO for all its regions */
 	bool solo;			/* pages in pool frames (solo.c) */
+	struct up_seg *seg;		/* shared with other processes
+					 * (shared.c); pflags point into it */
 };
 
 /* A frame is the budget's unit: one resident pager page. */
@@ -161,6 +163,8 @@ struct up_pager {
 	atomic_bool stop;
 	pthread_t *threads;
 	unsigned threads_nr;
+	atomic_uint segs_nr;		/* shared objects attached */
+	struct up_pager *all_next;	/* api.c: every pager, for fork() */
 
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
@@ -220,6 +224,28 @@ char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
+
+/* ---- shared.c ------------------------------------------------------- */
+int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
+		struct up_obj **out);
+off_t up__seg_off(const struct up_obj *o, off_t off);
+int up__seg_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		 struct up_region *r, bool demand);
+int up__seg_begin(struct up_pager *p, struct up_region *r, uint64_t pg,
+		  bool write, bool *wp);
+int up__seg_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		  struct up_region *r);
+void up__seg_done(struct up_obj *o);
+int up__seg_writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
+		      uint64_t b);
+void up__seg_drop_clean(struct up_pager *p, struct up_obj *o, uint64_t a,
+			uint64_t b);
+void up__seg_service(struct up_pager *p);
+void up__seg_count(struct up_obj *o, uint64_t a, uint64_t b,
+		   struct up_stats *st);
+int up__seg_detach(struct up_pager *p, struct up_obj *o);
+int up__seg_child(struct up_pager *p, struct up_obj *o);
+void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);
