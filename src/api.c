@@ -162,6 +162,74 @@ static int config_check(const struct up_config *c)
 	return 0;
 }
 
+/*
+ * fork().  Every open pager is on one list.  Before a fork the forking
+ * thread takes every pager's lock, so that no fault service or call is
+ * half done (and no shared segment is locked by this process) when the
+ * child is made; the child then gives each pager a userfaultfd and service
+ * threads of its own and maps what it inherits again (see the backend's
+ * fork_child).
+ */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct up_pager *all_pagers;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	struct up_pager *p;
+
+	pthread_mutex_lock(&all_lock);
+	for (p = all_pagers; p; p = p->all_next)
+		pthread_mutex_lock(&p->lock);
+}
+
+static void fork_parent(void)
+{
+	struct up_pager *p;
+
+	for (p = all_pagers; p; p = p->all_next)
+		pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_child(void)
+{
+	struct up_pager *p;
+
+	for (p = all_pagers; p; p = p->all_next) {
+		if (p->ops->fork_child)
+			p->ops->fork_child(p);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_setup(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void all_add(struct up_pager *p)
+{
+	pthread_once(&fork_once, fork_setup);
+	pthread_mutex_lock(&all_lock);
+	p->all_next = all_pagers;
+	all_pagers = p;
+	pthread_mutex_unlock(&all_lock);
+}
+
+static void all_remove(struct up_pager *p)
+{
+	struct up_pager **pp;
+
+	pthread_mutex_lock(&all_lock);
+	for (pp = &all_pagers; *pp && *pp != p; pp = &(*pp)->all_next)
+		;
+	if (*pp)
+		*pp = p->all_next;
+	pthread_mutex_unlock(&all_lock);
+}
+
 UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 {
 	struct up_pager *p;
@@ -205,6 +273,7 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 		free(p);
 		return err;
 	}
+	all_add(p);
 	*out = p;
 	return 0;
 }
@@ -531,6 +600,7 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 
 	if (!p)
 		return -EINVAL;
+	all_remove(p);
 	pthread_mutex_lock(&p->lock);
 	while (p->regions_nr) {
 		struct up_region *r = p->regions[0];

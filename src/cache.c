@@ -675,6 +675,59 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 	return 0;
 }
 
+/*
+ * In a child after fork(): objects that are not shared across processes
+ * were not inherited (their mappings are MADV_DONTFORK), and their memfds
+ * and swap file are the parent's.  Forget them and every region showing
+ * them, without any I/O; the frame table starts empty.
+ */
+void up__cache_child(struct up_pager *p)
+{
+	struct up_obj **oo = &p->objs, *o;
+	struct up_work *w;
+	size_t i = 0;
+	uint64_t f;
+
+	while (i < p->regions_nr) {
+		struct up_region *r = p->regions[i];
+
+		if (r->obj && !r->obj->seg) {
+			up__region_remove(p, r);
+			free(r);
+		} else {
+			i++;
+		}
+	}
+	while ((o = *oo)) {
+		if (o->seg) {
+			oo = &o->next;
+			continue;
+		}
+		*oo = o->next;
+		if (o->memfd >= 0)
+			up__close(o->memfd);
+		if (o->fd >= 0)
+			up__close(o->fd);
+		free(o->pflags);
+		free(o->frame);
+		free(o);
+	}
+	while ((w = p->work)) {
+		p->work = w->next;
+		free(w);
+	}
+	memset(p->frames, 0, p->frames_nr * sizeof(*p->frames));
+	for (f = 0; f < p->frames_nr; f++)
+		p->free_frames[f] = (uint32_t)(p->frames_nr - 1 - f);
+	p->free_nr = p->frames_nr;
+	p->frames_used = p->pinned_nr = 0;
+	p->st.resident = p->st.dirty = 0;
+	if (p->swap_fd >= 0)
+		up__close(p->swap_fd);
+	p->swap_fd = -1;
+	p->swap_next = 0;
+}
+
 /* For assert(): the frame table and the page tables agree. */
 bool up__cache_check(struct up_pager *p)
 {

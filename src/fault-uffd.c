@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -570,6 +571,10 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	void *addr;
 	int err;
 
+	/* A sharing pager leaves private memory to the kernel, whose fork()
+	 * copies it on write. */
+	if ((p->cfg.flags & UP_CONFIG_SHARED) && !(r->flags & MAP_SHARED))
+		return up__kernel_ops.map(p, r, fd, hint, mflags);
 	if ((p->cfg.flags & UP_CONFIG_SHARED) && (r->flags & MAP_SHARED)) {
 		err = shared_obj(p, r, fd, &o);
 		if (err)
@@ -669,6 +674,8 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	off_t oa, ob;
 	int err;
 
+	if (!o)
+		return up__kernel_ops.unmap(p, r, a, b);
 	obj_range(r, a, b, &oa, &ob);
 	if (o->seg)
 		return take_err(r, up__seg_writeback(p, o, up__pgno(p, oa),
@@ -722,6 +729,8 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	off_t oa, ob;
 	int err = 0;
 
+	if (!o)
+		return up__kernel_ops.sync(p, r, a, b, flags);
 	if (o->kind != OBJ_FILE)
 		return take_err(r, 0);
 	obj_range(r, a, b, &oa, &ob);
@@ -752,6 +761,8 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 	uint64_t pa, pb, pg;
 	off_t oa, ob;
 
+	if (!o)
+		return up__kernel_ops.advise(p, r, a, b, advice);
 	obj_range(r, a, b, &oa, &ob);
 	switch (advice) {
 	case MADV_NORMAL:
@@ -798,6 +809,10 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 	uint64_t pg, last;
 	off_t oa, ob;
 
+	if (!o) {
+		up__kernel_ops.count(p, r, st);
+		return;
+	}
 	obj_range(r, r->start, r->end, &oa, &ob);
 	last = up__pgno(p, ob - 1);
 	if (o->seg) {
@@ -810,6 +825,76 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 	}
 }
 
+/* Register a mapping of r's object at r->start for every kind of fault. */
+static int region_register(struct up_pager *p, struct up_region *r)
+{
+	struct uffdio_register reg = {
+		.range = { .start = r->start, .len = r->end - r->start },
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
+	};
+	int err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+
+	return err ? err
+		   : up__madvise((void *)r->start, r->end - r->start,
+				 MADV_DONTFORK);
+}
+
+/*
+ * In the child after fork().  The parent's userfaultfd, event counter and
+ * threads are not ours: make new ones.  Mappings of shared objects were
+ * not inherited (MADV_DONTFORK): map each again at its address from the
+ * segment, which the parent still shares, and register it.  Everything
+ * else is forgotten (up__cache_child).  Failure cannot be reported from
+ * here: the pager's note says what failed, and its mappings fault with
+ * SIGSEGV rather than show wrong data.
+ */
+static void uffd_fork_child(struct up_pager *p)
+{
+	char why[256] = "";
+	struct up_obj *o;
+	size_t i;
+	int fd, err = 0;
+
+	free(p->threads);
+	p->threads = NULL;
+	p->threads_nr = 0;
+	up__close(p->uffd);
+	if (p->event_fd >= 0)
+		up__close(p->event_fd);
+	p->event_fd = -1;
+	p->pool = NULL;		/* not inherited */
+	atomic_store(&p->stop, false);
+	up__cache_child(p);
+	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features,
+			   why, sizeof(why));
+	p->uffd = fd;
+	if (fd < 0) {
+		snprintf(p->note, sizeof(p->note), "after fork: %s", why);
+		return;
+	}
+	for (o = p->objs; o && !err; o = o->next)
+		err = up__seg_child(p, o);
+	for (i = 0; i < p->regions_nr && !err; i++) {
+		struct up_region *r = p->regions[i];
+		void *addr;
+
+		if (!r->obj)
+			continue;
+		err = up__mmap((void *)r->start, r->end - r->start, r->prot,
+			       MAP_SHARED | MAP_FIXED, r->obj->memfd,
+			       up__seg_off(r->obj, r->off), &addr);
+		if (!err)
+			err = region_register(p, r);
+	}
+	if (!err)
+		err = uffd_open(p);
+	if (err)
+		snprintf(p->note, sizeof(p->note),
+			 "after fork: the pager could not be set up again: %s",
+			 strerror(-err));
+}
+
 const struct up_backend_ops up__uffd_ops = {
 	.name = "userfaultfd",
 	.open = uffd_open,
@@ -819,4 +904,5 @@ const struct up_backend_ops up__uffd_ops = {
 	.sync = uffd_sync,
 	.advise = uffd_advise,
 	.count = uffd_count,
+	.fork_child = uffd_fork_child,
 };

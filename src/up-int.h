@@ -114,6 +114,8 @@ struct up_backend_ops {
 	/* Fill resident/dirty of st for r. */
 	void (*count)(struct up_pager *p, struct up_region *r,
 		      struct up_stats *st);
+	/* In the child after fork(), p->lock held; NULL if nothing to do. */
+	void (*fork_child)(struct up_pager *p);
 };
 
 extern const struct up_backend_ops up__uffd_ops;
@@ -203,6 +205,7 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);
+void up__cache_child(struct up_pager *p);
 
 static inline uint64_t up__pgno(const struct up_pager *p, off_t off)
 {

@@ -18,7 +18,7 @@ skip=0
 # Sanitizer findings must fail the test, also in forked children that end
 # with _exit() (UBSan and TSan otherwise only print).
 : "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
-: "${TSAN_OPTIONS:=halt_on_error=1}"
+: "${TSAN_OPTIONS:=halt_on_error=1:die_after_fork=0}"
 export UBSAN_OPTIONS TSAN_OPTIONS
 
 out=$(mktemp "${TMPDIR:-/tmp}/upager-run.XXXXXX") || exit 1
