@@ -52,9 +52,33 @@
  *  - Process exit: the default pager writes its dirty pages back at exit
  *    (atexit).  Other pagers must be closed, or their mappings synced, or
  *    their changes are lost when the process ends.
- *  - fork(): with the userfaultfd backend a child process does not inherit
- *    upager mappings: they are absent in the child (MADV_DONTFORK), and an
- *    access there raises SIGSEGV rather than showing wrong data.
+ *  - fork(): a child inherits every mapping of a pager opened with
+ *    UP_CONFIG_SHARED, and the pager itself (with new service threads):
+ *    MAP_SHARED mappings stay shared with the parent both ways, and
+ *    private ones (which such a pager leaves to the kernel) are copied on
+ *    write.  Without UP_CONFIG_SHARED, a child does not inherit the
+ *    userfaultfd backend's mappings: they are absent there
+ *    (MADV_DONTFORK), and an access raises SIGSEGV rather than showing
+ *    wrong data.
+ *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
+ *    sharing pagers, in any processes, use one page cache, a segment named
+ *    /dev/shm/upager-<dev>-<ino> (hex) made by the first and removed by
+ *    the last after it writes every dirty page back.  Its budget and page
+ *    size are the first pager's; a pager with another page size gets
+ *    -EINVAL.  It is made mode 0600: processes of other users cannot
+ *    attach (-EPERM), and a segment that is not well formed is refused
+ *    (-EBADMSG); up_pager_note() then names it.  A process killed at any
+ *    moment leaves the segment usable, and its stores already in the cache
+ *    reach the file.  If every process using a segment dies without
+ *    detaching, the segment stays with its dirty pages until the next
+ *    process maps the file and detaches again.  Up to 64 pagers attach one
+ *    segment (-EUSERS beyond).  A page another process may still write
+ *    stays dirty after a write-back (it is written again later); eviction
+ *    asks that process to give up write access, which its service thread
+ *    does within a few milliseconds.  Files up to the larger of 64 GiB
+ *    and twice their size at first mapping can be mapped (-EFBIG beyond).
+ *    Private and anonymous private mappings of a sharing pager are the
+ *    kernel's own (no budget, no statistics).
  *  - Signals: the pager's service threads block all signals.  A signal
  *    handler may touch upager memory, unless the thread it interrupted is
  *    inside an up_* call on the same pager (which holds the pager's lock):
@@ -131,7 +155,8 @@ struct up_config {
 
 /*
  * Fill *cfg with the defaults: 256 MiB budget, 64 KiB pages, read-ahead of
- * 16 pages, 1 thread, UP_BACKEND_AUTO, UP_CONFIG_FALLBACK.
+ * 16 pages, 1 thread, UP_BACKEND_AUTO, UP_CONFIG_FALLBACK (not
+ * UP_CONFIG_SHARED: a private cache serves a single process faster).
  */
 void up_config_init(struct up_config *cfg);
 
@@ -259,7 +284,9 @@ int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
  * (whole pages, also at the end of a file); the kernel's own page cache of
  * the files read, page tables and bookkeeping are not counted.  With the
  * kernel backend only resident (system pages, from mincore(2)) and
- * page_len (4096) are filled in; the other fields are 0.
+ * page_len (4096) are filled in; the other fields are 0.  For a cache
+ * shared between processes (UP_CONFIG_SHARED), resident and dirty count
+ * the pages of every process, and the counters only this pager's work.
  */
 struct up_stats {
 	uint64_t faults_read;	/* faults on a read access */

@@ -108,6 +108,13 @@ UP_EXPORT int up_pager_stats(struct up_pager *p, struct up_stats *st)
 		st->resident = st->dirty = 0;
 		for (i = 0; i < p->regions_nr; i++)
 			p->ops->count(p, p->regions[i], st);
+	} else {
+		struct up_obj *o;
+
+		/* Shared caches count every process's pages. */
+		for (o = p->objs; o; o = o->next)
+			if (o->seg)
+				up__seg_totals(o, &st->resident, &st->dirty);
 	}
 	fill_common(p, st);
 	pthread_mutex_unlock(&p->lock);
