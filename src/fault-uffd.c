@@ -471,6 +471,14 @@ static void *service(void *arg)
 
 /* ---- backend operations ------------------------------------------- */
 
+/*
+ * Service threads run on stacks of our own.  A child after fork() makes
+ * new threads while the parent's stacks are still in its memory: with
+ * glibc's cached stacks a new thread could get the id of one of the
+ * parent's, which thread sanitizers take for a thread that still exists.
+ */
+#define STACK_LEN (8ul << 20)
+
 static void uffd_close(struct up_pager *p)
 {
 	unsigned i;
@@ -483,6 +491,9 @@ static void uffd_close(struct up_pager *p)
 	free(p->threads);
 	p->threads = NULL;
 	p->threads_nr = 0;
+	if (p->stacks)
+		up__munmap(p->stacks, p->cfg.threads_nr * STACK_LEN);
+	p->stacks = NULL;
 	if (p->event_fd >= 0)
 		up__close(p->event_fd);
 	p->event_fd = -1;
@@ -494,6 +505,7 @@ static void uffd_close(struct up_pager *p)
 
 static int uffd_open(struct up_pager *p)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	unsigned i;
 	int err = 0;
@@ -511,14 +523,28 @@ static int uffd_open(struct up_pager *p)
 		uffd_close(p);
 		return -ENOMEM;
 	}
+	err = up__mmap(NULL, p->cfg.threads_nr * STACK_LEN,
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		       -1, 0, &p->stacks);
+	if (err) {
+		uffd_close(p);
+		return err;
+	}
 	/* Service threads take no signals: those are the application's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
 	for (i = 0; i < p->cfg.threads_nr && !err; i++) {
-		err = -pthread_create(&p->threads[i], NULL, service, p);
+		char *stack = (char *)p->stacks + i * STACK_LEN;
+
+		mprotect(stack, SYS_PAGE, PROT_NONE);	/* guard page */
+		pthread_attr_setstack(&attr, stack, STACK_LEN);
+		err = -pthread_create(&p->threads[i], &attr, service, p);
 		if (!err)
 			p->threads_nr++;
 	}
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		uffd_close(p);
@@ -859,6 +885,7 @@ static void uffd_fork_child(struct up_pager *p)
 	free(p->threads);
 	p->threads = NULL;
 	p->threads_nr = 0;
+	p->stacks = NULL;	/* kept: another thread's id may live there */
 	up__close(p->uffd);
 	if (p->event_fd >= 0)
 		up__close(p->event_fd);

@@ -165,6 +165,7 @@ struct up_pager {
 	atomic_bool stop;
 	pthread_t *threads;
 	unsigned threads_nr;
+	void *stacks;			/* the threads' stacks */
 	atomic_uint segs_nr;		/* shared objects attached */
 	struct up_pager *all_next;	/* api.c: every pager, for fork() */
 
