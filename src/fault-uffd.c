@@ -551,6 +551,21 @@ static int uffd_open(struct up_pager *p)
 	return err;
 }
 
+/* Register a mapping of r's object at r->start for every kind of fault. */
+static int region_register(struct up_pager *p, struct up_region *r)
+{
+	struct uffdio_register reg = {
+		.range = { .start = r->start, .len = r->end - r->start },
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
+	};
+	int err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+
+	return err ? err
+		   : up__madvise((void *)r->start, r->end - r->start,
+				 MADV_DONTFORK);
+}
+
 /*
  * The shared object for a MAP_SHARED mapping of a sharing pager: the
  * file's segment, or for anonymous memory a segment of its own whose store
@@ -588,34 +603,29 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		    void *hint, int mflags)
 {
 	size_t len = r->end - r->start;
-	struct uffdio_register reg = {
-		.mode = UFFDIO_REGISTER_MODE_MISSING |
-			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
-	};
 	struct up_obj *o;
 	struct stat st;
 	void *addr;
+	off_t moff;
 	int err;
 
 	/* A sharing pager leaves private memory to the kernel, whose fork()
 	 * copies it on write. */
 	if ((p->cfg.flags & UP_CONFIG_SHARED) && !(r->flags & MAP_SHARED))
 		return up__kernel_ops.map(p, r, fd, hint, mflags);
-	if ((p->cfg.flags & UP_CONFIG_SHARED) && (r->flags & MAP_SHARED)) {
+	if (p->cfg.flags & UP_CONFIG_SHARED) {
 		err = shared_obj(p, r, fd, &o);
 		if (err)
 			return err;
 		up__obj_attach(o, r);
-		err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags,
-			       o->memfd, up__seg_off(o, r->off), &addr);
-		if (!err && r->off + (off_t)len > (off_t)o->view_len)
-			err = -EFBIG;
-		if (err) {
+		if (r->off + (off_t)len > (off_t)o->view_len) {
 			up__obj_detach(p, o, r);
-			return err;
+			return -EFBIG;
 		}
-		goto reg;
-	} else if (r->flags & MAP_ANONYMOUS) {
+		moff = up__seg_off(o, r->off);
+		goto map;
+	}
+	if (r->flags & MAP_ANONYMOUS) {
 		err = up__obj_anon(p, &o);
 	} else {
 		err = up__fstat(fd, &st);
@@ -640,26 +650,26 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		}
 		goto done;
 	}
-	if (!err)
-		err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags,
-			       o->memfd, r->off, &addr);
 	if (err) {
 		up__obj_detach(p, o, r);
 		return err;
 	}
-reg:
-	reg.range.start = (uintptr_t)addr;
-	reg.range.len = len;
-	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
-	if (!err)
-		err = up__madvise(addr, len, MADV_DONTFORK);
+	moff = r->off;
+map:
+	err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags, o->memfd,
+		       moff, &addr);
 	if (err) {
-		up__munmap(addr, len);
 		up__obj_detach(p, o, r);
 		return err;
 	}
 	r->start = (uintptr_t)addr;
 	r->end = r->start + len;
+	err = region_register(p, r);
+	if (err) {
+		up__munmap(addr, len);
+		up__obj_detach(p, o, r);
+		return err;
+	}
 done:
 	r->next_pgno = up__pgno(p, r->off);
 	r->file_end = up__obj_valid_end(p, o, false);
@@ -851,21 +861,6 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 	}
 }
 
-/* Register a mapping of r's object at r->start for every kind of fault. */
-static int region_register(struct up_pager *p, struct up_region *r)
-{
-	struct uffdio_register reg = {
-		.range = { .start = r->start, .len = r->end - r->start },
-		.mode = UFFDIO_REGISTER_MODE_MISSING |
-			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
-	};
-	int err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
-
-	return err ? err
-		   : up__madvise((void *)r->start, r->end - r->start,
-				 MADV_DONTFORK);
-}
-
 /*
  * In the child after fork().  The parent's userfaultfd, event counter and
  * threads are not ours: make new ones.  Mappings of shared objects were
@@ -879,8 +874,25 @@ static void uffd_fork_child(struct up_pager *p)
 {
 	char why[256] = "";
 	struct up_obj *o;
-	size_t i;
+	size_t i, holds_nr = 0;
 	int fd, err = 0;
+	/* The ranges of mappings not inherited stay reserved while this runs,
+	 * so that nothing mapped here (thread stacks) lands where the program
+	 * would then read it in place of its mapping. */
+	struct up_region *holds = calloc(p->regions_nr + 1, sizeof(*holds));
+
+	for (i = 0; holds && i < p->regions_nr; i++) {
+		struct up_region *r = p->regions[i];
+		void *m;
+
+		if (!r->obj || r->obj->seg ||
+		    up__mmap((void *)r->start, r->end - r->start, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				     MAP_FIXED_NOREPLACE,
+			     -1, 0, &m))
+			continue;
+		holds[holds_nr++] = *r;
+	}
 
 	free(p->threads);
 	p->threads = NULL;
@@ -898,7 +910,7 @@ static void uffd_fork_child(struct up_pager *p)
 	p->uffd = fd;
 	if (fd < 0) {
 		snprintf(p->note, sizeof(p->note), "after fork: %s", why);
-		return;
+		goto out;
 	}
 	for (o = p->objs; o && !err; o = o->next)
 		err = up__seg_child(p, o);
@@ -920,6 +932,11 @@ static void uffd_fork_child(struct up_pager *p)
 		snprintf(p->note, sizeof(p->note),
 			 "after fork: the pager could not be set up again: %s",
 			 strerror(-err));
+out:
+	while (holds_nr--)
+		up__munmap((void *)holds[holds_nr].start,
+			   holds[holds_nr].end - holds[holds_nr].start);
+	free(holds);
 }
 
 const struct up_backend_ops up__uffd_ops = {
