@@ -241,6 +241,7 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 	off_t ps = (off_t)(pg * pl(p));
 	uintptr_t as = addr, ae = addr + SYS_PAGE, ras, rae;
 	struct up_obj *o = r->obj;
+	uint64_t last;
 	bool wp = true;
 	unsigned n;
 	int valid;
@@ -259,7 +260,8 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 		up__uffd_wprotect(p, as, ae, false);
 	n = write ? 0 : ra_pages(p, r, pg);
 	r->next_pgno = pg + 1;
-	while (n--) {
+	last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	while (n-- && pg < last) {
 		int v = up__seg_ahead(p, o, ++pg, r);
 
 		if (v <= 0)

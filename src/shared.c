@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -473,6 +474,25 @@ static int seg_open(struct up_pager *p, struct up_seg *s,
 }
 
 /*
+ * When the file was made (nanoseconds), or 0 where the file system does
+ * not say.  An inode number is reused as soon as its file is deleted; with
+ * the birth time in its name, a segment left by processes that all died
+ * is never taken for the cache of a new file.
+ */
+static uint64_t birth(int fd)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
+		  &sx) < 0 || !(sx.stx_mask & STATX_BTIME))
+		return 0;
+	return (uint64_t)sx.stx_btime.tv_sec * 1000000000u +
+	       sx.stx_btime.tv_nsec;
+}
+
+static void adopt_orphan(struct up_pager *p, struct up_obj *o);
+
+/*
  * The object of a sharing pager for file fd (MAP_SHARED), or for an
  * anonymous MAP_SHARED mapping when fd is an unnamed file made for it
  * (named = false: the segment is a memfd, shared only through fork).
@@ -516,8 +536,9 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 	}
 	if (named) {
 		snprintf(s->name, sizeof(s->name),
-			 SEG_DIR "/upager-%" PRIx64 "-%" PRIx64,
-			 (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+			 SEG_DIR "/upager-%" PRIx64 "-%" PRIx64 "-%" PRIx64,
+			 (uint64_t)st->st_dev, (uint64_t)st->st_ino,
+			 birth(fd));
 		err = seg_open(p, s, st);
 	} else {
 		s->fd = up__memfd("upager-shared");
@@ -558,6 +579,9 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 	o->swap_base = -1;
 	o->next = p->objs;
 	p->objs = o;
+	seg_lock(s);
+	adopt_orphan(p, o);
+	seg_unlock(s);
 	*out = o;
 	return 0;
 fail_slot:
@@ -593,6 +617,29 @@ static off_t valid_end(struct up_obj *o, bool refresh)
 	return o->file_len;
 }
 
+/*
+ * A descriptor that can write the file.  A pager that mapped it read-only
+ * may still have to write back pages that others dirtied (when they died,
+ * or to evict them): it opens the file again for writing, which works if
+ * its user may write the file.
+ */
+static bool store_writable(struct up_obj *o)
+{
+	char path[64];
+	int fd;
+
+	if (o->fd_writable)
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
+	fd = up__open(path, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	up__close(o->fd);
+	o->fd = fd;
+	o->fd_writable = true;
+	return true;
+}
+
 /* Write back the dirty pages of run [a, b) (all resident).  This
  * process's mappings of them are write-protected first and its writer
  * bits cleared; a page stays dirty while another process may write it. */
@@ -609,6 +656,8 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		s->frames[s->frame_of[pg] - 1].writers &= ~s->bit;
 	if (end > file_end)
 		end = file_end;
+	if (end > off && !store_writable(o))
+		return -EBADF;	/* not an I/O error: see up__seg_detach */
 	if (end > off)
 		n = up__pwrite(o->fd, o->view + off, (size_t)(end - off), off);
 	if (n < 0) {
@@ -677,6 +726,28 @@ static void page_drop(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	(void)p;
 }
 
+/*
+ * A segment whose processes all died before detaching: write its dirty
+ * pages back (their stores must reach the file), then drop every page,
+ * since the file may have changed since (write(2) does not go through the
+ * segment).  Called with the segment locked, this pager's slot taken.
+ */
+static void adopt_orphan(struct up_pager *p, struct up_obj *o)
+{
+	struct up_seg *s = o->seg;
+	uint64_t i;
+	unsigned k;
+
+	for (k = 0; k < SEG_SLOTS; k++)
+		if (k != s->slot && s->h->slots[k].pid)
+			return;
+	if (!s->h->resident || writeback(p, o, 0, s->h->pages_nr))
+		return;
+	for (i = 0; i < s->h->frames_nr; i++)
+		if (s->frames[i].used)
+			page_drop(p, o, s->frames[i].pgno);
+}
+
 /* Give up write access to every page this pager may write. */
 static void release_writes(struct up_pager *p, struct up_obj *o)
 {
@@ -691,6 +762,14 @@ static void release_writes(struct up_pager *p, struct up_obj *o)
 					 (off_t)((f->pgno + 1) * pl(p)));
 			f->writers &= ~s->bit;
 		}
+	}
+	/* The asker may be unable to write the file: write back what
+	 * nobody may write any more, so that it can be evicted. */
+	for (i = 0; i < s->h->frames_nr; i++) {
+		struct seg_frame *f = &s->frames[i];
+
+		if (f->used && !f->writers && (s->flags[f->pgno] & PG_DIRTY))
+			writeback(p, o, f->pgno, f->pgno + 1);
 	}
 }
 
@@ -754,6 +833,12 @@ static int frame_get(struct up_pager *p, struct up_obj *o, uint32_t *out,
 		}
 		if ((s->flags[f->pgno] & PG_DIRTY) &&
 		    writeback(p, o, f->pgno, f->pgno + 1)) {
+			/* Others may write it back where this pager can't. */
+			unsigned k;
+
+			for (k = 0; k < SEG_SLOTS; k++)
+				if (k != s->slot && h->slots[k].pid)
+					atomic_store(&h->slots[k].release, 1);
 			f->ref = 1;
 			continue;
 		}
@@ -870,12 +955,11 @@ int up__seg_begin(struct up_pager *p, struct up_region *r, uint64_t pg,
 	return n;
 }
 
-/* Read ahead page pg while the segment is locked by up__seg_begin(). */
+/* Read ahead page pg while the segment is locked by up__seg_begin().  A
+ * page another process read in is only pinned, to be mapped ahead too. */
 int up__seg_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		  struct up_region *r)
 {
-	if (pg >= o->seg->h->pages_nr || (o->seg->flags[pg] & PG_RESIDENT))
-		return -EEXIST;
 	return page_fill(p, o, pg, r, false);
 }
 
@@ -892,7 +976,9 @@ int up__seg_writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 	seg_lock(o->seg);
 	err = writeback(p, o, a, b);
 	seg_unlock(o->seg);
-	return err;
+	/* Pages others dirtied, that this pager may not write: theirs to
+	 * write back, or the last process's. */
+	return err == -EBADF ? 0 : err;
 }
 
 /* Drop the clean pages among [a, b) that no process may write. */
@@ -958,7 +1044,12 @@ int up__seg_detach(struct up_pager *p, struct up_obj *o)
 		uint64_t i;
 
 		err = writeback(p, o, 0, h->pages_nr);
-		if (!err) {
+		if (err == -EBADF) {
+			/* Pages others dirtied that this pager may not write:
+			 * the segment stays for the next process that maps
+			 * the file (see adopt_orphan). */
+			err = 0;
+		} else if (!err) {
 			/* Nobody left: the name goes, and the memory with
 			 * the last descriptor and mapping. */
 			h->dead = 1;
