@@ -56,6 +56,7 @@
 #include "up-int.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -416,6 +417,47 @@ static void seg_close(struct up_seg *s)
 	free(s);
 }
 
+/*
+ * Remove the segments of earlier files that had this file's inode: their
+ * names differ in the birth time only, and if no process is attached, no
+ * process ever will be (their file is gone).  Only ours are looked at.
+ */
+static void remove_stale(const struct up_seg *s)
+{
+	const char *base = s->name + sizeof(SEG_DIR);
+	size_t prefix = (size_t)(strrchr(base, '-') - base) + 1;
+	struct dirent *e;
+	DIR *d = opendir(SEG_DIR);
+
+	while (d && (e = readdir(d))) {
+		struct seg_hdr h;
+		struct stat st;
+		unsigned k;
+		int fd;
+
+		/* (A name with a dot is one being made.) */
+		if (strncmp(e->d_name, base, prefix) ||
+		    !strcmp(e->d_name, base) || strchr(e->d_name, '.'))
+			continue;
+		fd = openat(dirfd(d), e->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st) && st.st_uid == geteuid() &&
+		    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		    h.magic == SEG_MAGIC && h.version == SEG_VERSION) {
+			for (k = 0; k < SEG_SLOTS; k++)
+				if (slot_alive(&h.slots[k]))
+					break;
+			if (k == SEG_SLOTS)
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Open the named segment of st, or make it.  Retries while a dying one is
  * in the way. */
 static int seg_open(struct up_pager *p, struct up_seg *s,
@@ -459,6 +501,7 @@ static int seg_open(struct up_pager *p, struct up_seg *s,
 			err = -errno;
 		unlink(tmp);
 		if (!err) {
+			remove_stale(s);
 			seg_lock(s);
 			return 0;
 		}
