@@ -62,16 +62,21 @@
  *    wrong data.
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
- *    /dev/shm/upager-<dev>-<ino> (hex) made by the first and removed by
- *    the last after it writes every dirty page back.  Its budget and page
+ *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
+ *    removed by the last after it writes every dirty page back.  Its budget and page
  *    size are the first pager's; a pager with another page size gets
  *    -EINVAL.  It is made mode 0600: processes of other users cannot
- *    attach (-EPERM), and a segment that is not well formed is refused
+ *    attach (-EACCES, or -EPERM for a segment that is not owned by the
+ *    caller or that others may access), and a segment that is not well
+ *    formed is refused
  *    (-EBADMSG); up_pager_note() then names it.  A process killed at any
  *    moment leaves the segment usable, and its stores already in the cache
  *    reach the file.  If every process using a segment dies without
  *    detaching, the segment stays with its dirty pages until the next
- *    process maps the file and detaches again.  Up to 64 pagers attach one
+ *    process maps the file and detaches again (or, if the file was
+ *    deleted, until a new file gets its inode number; on file systems that
+ *    do not record birth times, that new file would then be written the
+ *    old one's dirty pages).  Up to 64 pagers attach one
  *    segment (-EUSERS beyond).  A page another process may still write
  *    stays dirty after a write-back (it is written again later); eviction
  *    asks that process to give up write access, which its service thread

@@ -150,7 +150,8 @@ static void layout(struct seg_hdr *h, uint64_t page_len, uint64_t pages_nr,
 	h->seg_len = h->data_off + pages_nr * page_len;
 }
 
-/* When process pid started (clock ticks since boot), 0 if unknown. */
+/* When process pid started (clock ticks since boot), 0 if unknown;
+ * UINT64_MAX if it has exited (a zombie, whose memory is gone). */
 static uint64_t proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *s;
@@ -170,6 +171,8 @@ static uint64_t proc_start(pid_t pid)
 	/* Fields after the command name, which may hold anything: field 3
 	 * (state) follows the last ')'; start time is field 22. */
 	s = strrchr(buf, ')');
+	if (s && (s[2] == 'Z' || s[2] == 'X'))
+		return UINT64_MAX;
 	for (i = 2; s && i < 22; i++)
 		s = strchr(s + 1, ' ');
 	if (s)
@@ -186,6 +189,8 @@ static bool slot_alive(const struct seg_slot *sl)
 	if (kill(sl->pid, 0) < 0 && errno == ESRCH)
 		return false;
 	start = proc_start(sl->pid);
+	if (start == UINT64_MAX)
+		return false;
 	return !start || !sl->start || start == sl->start;
 }
 
