@@ -440,10 +440,21 @@ static void remove_stale(const struct up_seg *s)
 		unsigned k;
 		int fd;
 
-		/* (A name with a dot is one being made.) */
+		const char *dot = strchr(e->d_name, '.');
+
 		if (strncmp(e->d_name, base, prefix) ||
-		    !strcmp(e->d_name, base) || strchr(e->d_name, '.'))
+		    !strcmp(e->d_name, base))
 			continue;
+		/* A name with a dot is one being made by the process whose
+		 * id follows; if that process died, nobody will finish it. */
+		if (dot) {
+			long pid = strtol(dot + 1, NULL, 10);
+
+			if (pid > 0 && kill((pid_t)pid, 0) < 0 &&
+			    errno == ESRCH)
+				unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
 		fd = openat(dirfd(d), e->d_name,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
