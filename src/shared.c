@@ -70,7 +70,7 @@
 #include <unistd.h>
 
 #define SEG_MAGIC 0x3167657372657075ull	/* "upagerseg1" in spirit */
-#define SEG_VERSION 1
+#define SEG_VERSION 2
 #define SEG_SLOTS 64
 #define SEG_DIR "/dev/shm"
 #define SEG_MIN_CAP (64ull << 30)
@@ -330,6 +330,11 @@ static int seg_init(struct up_pager *p, struct up_seg *s,
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	/* Priority inheritance puts the lock's owner in the kernel's hands:
+	 * it passes a dead owner's lock to a waiter.  A plain robust mutex
+	 * can leave a waiter asleep for good when the process that woke it
+	 * dies before taking the lock. */
+	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
 	pthread_mutex_init(&s->h->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	seg_bind(s);
@@ -929,6 +934,12 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		err = frame_get(p, o, &idx, demand);
 		if (err)
 			return err;
+		/* Another process may have filled it while frame_get()
+		 * waited with the segment unlocked. */
+		if (s->flags[pg] & PG_RESIDENT) {
+			s->free[s->h->free_nr++] = idx;
+			goto have;
+		}
 		f = &s->frames[idx];
 		f->pgno = pg;
 		f->writers = 0;
@@ -959,6 +970,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		UP_STAT(p, r, bytes_read, (uint64_t)n);
 		UP_STAT(p, r, fills, 1);
 	}
+have:
 	f = &s->frames[s->frame_of[pg] - 1];
 	f->ref = 1;
 	if (!f->pin) {
