@@ -8,7 +8,8 @@
  *
  *   a header      identity (device, inode, page size), the budget, a
  *                 robust process-shared mutex, counters, and 64 slots, one
- *                 per attached pager (process id and start time);
+ *                 per attached pager, each held with a file lock on its
+ *                 byte of the segment (see slot_lock());
  *   page flags    one byte per page (PG_RESIDENT, PG_DIRTY), so the
  *                 object's pflags point straight at them;
  *   page frames   per page, frame index + 1;
@@ -70,7 +71,7 @@
 #include <unistd.h>
 
 #define SEG_MAGIC 0x3167657372657075ull	/* "upagerseg1" in spirit */
-#define SEG_VERSION 2
+#define SEG_VERSION 3
 #define SEG_SLOTS 64
 #define SEG_DIR "/dev/shm"
 #define SEG_MIN_CAP (64ull << 30)
@@ -78,9 +79,9 @@
 #define RELEASE_WAIT_NS (10ull * 1000000000)
 
 struct seg_slot {
-	int32_t pid;			/* 0: free */
+	int32_t pid;			/* 0: free; else who took it */
 	uint32_t gen;
-	uint64_t start;			/* process start time, clock ticks */
+	uint64_t pad2;
 	atomic_uint release;		/* asked to give up write access */
 	uint32_t pad;
 };
@@ -150,48 +151,41 @@ static void layout(struct seg_hdr *h, uint64_t page_len, uint64_t pages_nr,
 	h->seg_len = h->data_off + pages_nr * page_len;
 }
 
-/* When process pid started (clock ticks since boot), 0 if unknown;
- * UINT64_MAX if it has exited (a zombie, whose memory is gone). */
-static uint64_t proc_start(pid_t pid)
+/*
+ * A pager holds a lock on byte k of the segment file, through its own open
+ * file description, while it has slot k.  The kernel drops that lock when
+ * the description is closed: when the process ends, however it died (a
+ * zombie included), and at execve(), the descriptor being close-on-exec.
+ * A process id could be reused, and outlives an execve().
+ */
+static int slot_lock(int fd, unsigned k, short type)
 {
-	char path[64], buf[1024], *s;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, i;
+	struct flock fl = {
+		.l_type = type,
+		.l_whence = SEEK_SET,
+		.l_start = k,
+		.l_len = 1,
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* Fields after the command name, which may hold anything: field 3
-	 * (state) follows the last ')'; start time is field 22. */
-	s = strrchr(buf, ')');
-	if (s && (s[2] == 'Z' || s[2] == 'X'))
-		return UINT64_MAX;
-	for (i = 2; s && i < 22; i++)
-		s = strchr(s + 1, ' ');
-	if (s)
-		sscanf(s + 1, "%llu", &start);
-	return start;
+	return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 }
 
-static bool slot_alive(const struct seg_slot *sl)
+static bool slot_alive(int fd, unsigned k, const struct seg_slot *sl)
 {
-	uint64_t start;
+	struct flock fl = {
+		.l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = k,
+		.l_len = 1,
+	};
 
 	if (!sl->pid)
 		return false;
-	if (kill(sl->pid, 0) < 0 && errno == ESRCH)
-		return false;
-	start = proc_start(sl->pid);
-	if (start == UINT64_MAX)
-		return false;
-	return !start || !sl->start || start == sl->start;
+	/* (A lock this description holds does not conflict: fd must not
+	 * be the slot holder's own.) */
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return true;	/* cannot tell: keep it */
+	return fl.l_type != F_UNLCK;
 }
 
 /* Forget slot k (its process is gone): its writer bits go, its dirty
@@ -213,7 +207,7 @@ static void reap_dead(struct up_seg *s)
 
 	for (k = 0; k < SEG_SLOTS; k++)
 		if (k != s->slot && s->h->slots[k].pid &&
-		    !slot_alive(&s->h->slots[k]))
+		    !slot_alive(s->fd, k, &s->h->slots[k]))
 			slot_reap(s, k);
 }
 
@@ -401,6 +395,7 @@ static int slot_take(struct up_seg *s)
 {
 	struct seg_hdr *h = s->h;
 	unsigned k;
+	int err;
 
 	reap_dead(s);
 	for (k = 0; k < SEG_SLOTS; k++)
@@ -408,8 +403,10 @@ static int slot_take(struct up_seg *s)
 			break;
 	if (k == SEG_SLOTS)
 		return -EUSERS;
+	err = slot_lock(s->fd, k, F_WRLCK);
+	if (err)
+		return err;
 	h->slots[k].pid = getpid();
-	h->slots[k].start = proc_start(getpid());
 	h->slots[k].gen++;
 	atomic_store(&h->slots[k].release, 0);
 	s->slot = k;
@@ -468,7 +465,7 @@ static void remove_stale(const struct up_seg *s)
 		    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 		    h.magic == SEG_MAGIC && h.version == SEG_VERSION) {
 			for (k = 0; k < SEG_SLOTS; k++)
-				if (slot_alive(&h.slots[k]))
+				if (slot_alive(fd, k, &h.slots[k]))
 					break;
 			if (k == SEG_SLOTS)
 				unlinkat(dirfd(d), e->d_name, 0);
@@ -1137,6 +1134,7 @@ int up__seg_detach(struct up_pager *p, struct up_obj *o)
 			s->frames[i].writers &= ~s->bit;
 	}
 	h->slots[s->slot].pid = 0;
+	slot_lock(s->fd, s->slot, F_UNLCK);
 	seg_unlock(s);
 	if (o->view)
 		up__munmap(o->view, o->view_len);

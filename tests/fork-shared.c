@@ -1,6 +1,7 @@
 /* fork-shared: a sharing pager's mappings survive fork(): shared ones stay shared both ways, private ones become copy-on-write. */
 #include "harness.h"
 
+#include <dirent.h>
 #include <sys/wait.h>
 
 #define PG 16384
@@ -32,6 +33,25 @@ static void await(int fd)
 
 static char *file_map, *anon_shared, *file_priv, *anon_priv;
 
+/* How many shared cache segments of fd's file exist. */
+static int segments(int fd)
+{
+	char prefix[64];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+
+	if (!d || fstat(fd, &st))
+		return -1;
+	snprintf(prefix, sizeof(prefix), "upager-%llx-%llx-",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
 static void child(struct up_pager *p)
 {
 	/* Pages the parent never touched, and its change to page 0. */
@@ -62,7 +82,7 @@ static void child(struct up_pager *p)
 
 static void body(struct up_pager *p, enum up_backend b)
 {
-	int fd = h_file(LEN, 1), st = 0;
+	int fd = h_file(LEN, 1), st = 0, execed[2];
 	char c = 0;
 	pid_t pid;
 
@@ -98,6 +118,20 @@ static void body(struct up_pager *p, enum up_backend b)
 	send(to_child[1]);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* A child that runs another program leaves the cache when it does:
+	 * while that program still runs, the parent is the last user. */
+	if (pipe2(execed, O_CLOEXEC))
+		exit(1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		file_map[9 * PG] = 'E';	/* a write before the exec */
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(99);
+	}
+	close(execed[1]);
+	CHECK_EQ(read(execed[0], &c, 1), 0);	/* EOF: it has exec'd */
+	close(execed[0]);
 	/* Everything both wrote reaches the file; the private writes do
 	 * not. */
 	CHECK_OK(up_pager_sync(p, file_map, LEN, MS_SYNC));
@@ -109,7 +143,12 @@ static void body(struct up_pager *p, enum up_backend b)
 	CHECK_EQ(c, 'Q');
 	CHECK_EQ(pread(fd, &c, 1, PG), 1);
 	CHECK_EQ(c, (char)h_pat(1, PG));
+	CHECK_EQ(pread(fd, &c, 1, 9 * PG), 1);
+	CHECK_EQ(c, 'E');
 	CHECK_OK(up_pager_unmap(p, file_map, LEN));
+	CHECK_EQ(segments(fd), 0);	/* the last user of it is gone */
+	kill(pid, SIGKILL);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK_OK(up_pager_unmap(p, file_priv, LEN));
 	CHECK_OK(up_pager_unmap(p, anon_shared, LEN));
 	CHECK_OK(up_pager_unmap(p, anon_priv, LEN));
