@@ -485,6 +485,36 @@ static inline int h_fork(void (*fn)(void *), void *arg)
 	return WEXITSTATUS(st) ? 256 + WEXITSTATUS(st) : 0;
 }
 
+/* ---- shared cache segments (UP_CONFIG_SHARED) ---- */
+
+/* The name in /dev/shm of the segment of fd's file, as upager.h names it:
+ * upager-<st_dev>-<st_ino>-<birth time in ns> (hex; 0 where the file
+ * system records no birth time). */
+static inline void h_seg_name(int fd, char *name, size_t len)
+{
+	struct statx sx;
+	struct stat st;
+	unsigned long long birth = 0;
+
+	if (fstat(fd, &st))
+		exit(1);
+	if (!statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
+		   &sx) && (sx.stx_mask & STATX_BTIME))
+		birth = (unsigned long long)sx.stx_btime.tv_sec * 1000000000u +
+			sx.stx_btime.tv_nsec;
+	snprintf(name, len, "upager-%llx-%llx-%llx",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 birth);
+}
+
+/* The same as a path. */
+static inline void h_seg_path(int fd, char *path, size_t len)
+{
+	int n = snprintf(path, len, "/dev/shm/");
+
+	h_seg_name(fd, path + n, len - (size_t)n);
+}
+
 /* ---- process resources ---- */
 static inline int h_fd_count(void)
 {

@@ -340,24 +340,6 @@ struct counts {
 	uint64_t alive_us;
 };
 
-/* The file's segment, as upager.h names it: upager-<dev>-<ino>-<birth
- * time in ns> (hex). */
-static void seg_name(int fd, char *name, size_t len)
-{
-	struct statx sx;
-	struct stat st;
-	uint64_t birth = 0;
-
-	fstat(fd, &st);
-	if (!statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
-		   &sx) && (sx.stx_mask & STATX_BTIME))
-		birth = (uint64_t)sx.stx_btime.tv_sec * 1000000000u +
-			sx.stx_btime.tv_nsec;
-	snprintf(name, len, "upager-%llx-%llx-%llx",
-		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-		 (unsigned long long)birth);
-}
-
 /* Nobody maps the file: its segment must be gone.  At the end, no
  * temporary ("<segment>.<pid>.<n>") of a victim killed while making the
  * segment may be left either (those are reported and removed). */
@@ -368,7 +350,7 @@ static void check_no_segment(int fd, int end, struct counts *cn)
 	struct dirent *e;
 	DIR *d;
 
-	seg_name(fd, name, sizeof(name));
+	h_seg_name(fd, name, sizeof(name));
 	nl = strlen(name);
 	snprintf(path, sizeof(path), "/dev/shm/%s", name);
 	if (access(path, F_OK) == 0)
@@ -398,7 +380,7 @@ static void stale_segment(int fd)
 {
 	char name[96], path[320];
 
-	seg_name(fd, name, sizeof(name));
+	h_seg_name(fd, name, sizeof(name));
 	snprintf(path, sizeof(path), "/dev/shm/%s", name);
 	if (access(path, F_OK) == 0) {
 		H_FAIL("%s exists before the file is mapped: a stale segment "
@@ -693,7 +675,7 @@ int main(void)
 	for (int i = 0; i < 2; i++) {
 		char name[96];
 
-		seg_name(files[i], name, sizeof(name));
+		h_seg_name(files[i], name, sizeof(name));
 		snprintf(seg_paths[i], sizeof(seg_paths[i]), "/dev/shm/%s",
 			 name);
 	}

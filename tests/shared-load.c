@@ -200,8 +200,6 @@ static void run(enum up_backend b, unsigned secs)
 	pid_t pid[PROCS];
 	uint64_t t0 = now_ns(), limit;
 	struct tstats sum;
-	struct statx sx;
-	struct stat fs;
 	char path[160], *fbuf = malloc(FLEN);
 
 	printf("%u s\n", secs);
@@ -260,15 +258,7 @@ static void run(enum up_backend b, unsigned secs)
 			       model[i] & 0xff);
 			break;
 		}
-	/* (named as upager.h says: upager-<dev>-<ino>-<birth time>) */
-	fstat(fd, &fs);
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
-		  &sx) || !(sx.stx_mask & STATX_BTIME))
-		sx.stx_btime.tv_sec = sx.stx_btime.tv_nsec = 0;
-	snprintf(path, sizeof(path), "/dev/shm/upager-%llx-%llx-%llx",
-		 (unsigned long long)fs.st_dev, (unsigned long long)fs.st_ino,
-		 (unsigned long long)sx.stx_btime.tv_sec * 1000000000u +
-			 sx.stx_btime.tv_nsec);
+	h_seg_path(fd, path, sizeof(path));
 	if (access(path, F_OK) == 0) {
 		H_FAIL("%s is left after every process closed", path);
 		unlink(path);

@@ -18,79 +18,11 @@ static void adjust(struct up_config *c)
 
 /* ---- segments -------------------------------------------------------- */
 
-/* Segment names end in "-<birth time>" (ns, hex) as well: set by
- * probe_names() when the library makes them so. */
-static int seg_birth;
-
-/* The name of the segment of the file at fd: the contract's
- * /dev/shm/upager-<st_dev>-<st_ino> (hex), perhaps with the birth time. */
-static void seg_name(int fd, char *name, size_t len)
-{
-	struct statx sx;
-	uint64_t birth = 0;
-	struct stat st;
-	int n;
-
-	if (fstat(fd, &st))
-		exit(1);
-	n = snprintf(name, len, "/dev/shm/upager-%" PRIx64 "-%" PRIx64,
-		     (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-	if (!seg_birth)
-		return;
-	if (!statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
-		   &sx) && (sx.stx_mask & STATX_BTIME))
-		birth = (uint64_t)sx.stx_btime.tv_sec * 1000000000u +
-			sx.stx_btime.tv_nsec;
-	snprintf(name + n, len - (size_t)n, "-%" PRIx64, birth);
-}
-
 static int seg_exists(const char *name)
 {
 	struct stat st;
 
 	return lstat(name, &st) == 0;
-}
-
-/* Learn how the library names segments: map a file through a sharing
- * userfaultfd pager and look for its segment under either name. */
-static void probe_names(void)
-{
-	struct up_config cfg;
-	struct up_pager *p = NULL;
-	int fd = h_file(16384, 1);
-	char name[128];
-	void *addr;
-
-	up_config_init(&cfg);
-	cfg.backend = UP_BACKEND_UFFD;
-	cfg.flags = UP_CONFIG_SHARED;
-	cfg.page_len = 16384;
-	cfg.budget = 4 * 16384;
-	if (up_pager_open(&p, &cfg) ||
-	    up_pager_map(p, NULL, 16384, PROT_READ, MAP_SHARED, fd, 0,
-			 &addr)) {
-		H_FAIL("cannot map a file through a sharing pager: %s",
-		       p ? up_pager_note(p) : "no pager");
-		goto out;
-	}
-	for (seg_birth = 0; seg_birth < 2; seg_birth++) {
-		seg_name(fd, name, sizeof(name));
-		if (seg_exists(name))
-			break;
-	}
-	if (seg_birth == 2) {
-		seg_birth = 0;
-		seg_name(fd, name, sizeof(name));
-		H_FAIL("no segment at %s (or that and -<birth time>)", name);
-	} else {
-		printf("segments are named upager-<dev>-<ino>%s\n",
-		       seg_birth ? "-<birth time>" : "");
-	}
-	up_pager_unmap(p, addr, 16384);
-out:
-	if (p)
-		up_pager_close(p);
-	close(fd);
 }
 
 /* Entries of /dev/shm whose name starts with name's, other than name:
@@ -133,7 +65,7 @@ static void clear_stale(int fd)
 {
 	char name[128];
 
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	if (seg_exists(name)) {
 		printf("a stale %s was in the way: removed\n", name);
 		unlink(name);
@@ -277,7 +209,7 @@ static void bad_headers(void)
 	if (!p)
 		return;
 	printf("bad headers\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
 		fake(name, fakes[i].len, fakes[i].garbage, 0600);
 		refused(p, fd, -EBADMSG, name, fakes[i].what);
@@ -307,8 +239,8 @@ static void wrong_segment(void)
 	if (!a || !b)
 		goto out;
 	printf("real segments in the wrong place\n");
-	seg_name(x, xname, sizeof(xname));
-	seg_name(y, yname, sizeof(yname));
+	h_seg_path(x, xname, sizeof(xname));
+	h_seg_path(y, yname, sizeof(yname));
 	xmap = h_map(a, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, x, 0);
 	if (!xmap)
 		goto out;
@@ -366,7 +298,7 @@ static void not_files(void)
 	if (!p)
 		return;
 	printf("not files\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	snprintf(target, sizeof(target), "%s/upager-perm-XXXXXX", h_dir());
 	tfd = mkstemp(target);
 	CHECK(tfd >= 0);
@@ -402,7 +334,7 @@ static void modes(void)
 	if (!a || !b)
 		goto out;
 	printf("modes\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(what, sizeof(what), "garbage, mode %04o",
 			 (unsigned)bad[i]);
@@ -484,7 +416,7 @@ static void owners(void)
 	if (!a || !b)
 		goto out;
 	printf("owners\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	fake(name, 4096, 1, 0600);
 	CHECK_EQ(chown(name, NOBODY, NOBODY), 0);
 	refused(b, fd, -EPERM, name, "garbage owned by another user");
@@ -568,7 +500,7 @@ static void nobody(void *arg)
 	fd = open(pub, O_RDONLY);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
-		seg_name(fd, name, sizeof(name));
+		h_seg_path(fd, name, sizeof(name));
 		fds = h_fd_count();
 		maps = maps_count();
 		r = up_pager_map(p, NULL, LEN, PROT_READ, MAP_SHARED, fd, 0,
@@ -638,8 +570,8 @@ static void another_user(void)
 	pid_t pid;
 
 	printf("another user\n");
-	seg_name(pfd, name, sizeof(name));
-	seg_name(p2fd, name2, sizeof(name2));
+	h_seg_path(pfd, name, sizeof(name));
+	h_seg_path(p2fd, name2, sizeof(name2));
 	if (pipe(to) || pipe(from) || pipe(res))
 		exit(1);
 	/* Forked before the parent opens a pager. */
@@ -732,7 +664,6 @@ int main(void)
 	h_seed();
 	if (!h_backend_usable(UP_BACKEND_UFFD))
 		h_done();	/* skips: segments are the uffd backend's */
-	probe_names();
 	bad_headers();
 	wrong_segment();
 	not_files();

@@ -190,77 +190,9 @@ static void unlink_all(void)
 		unlink(paths[--paths_nr]);
 }
 
-/* Segment names end in "-<birth time>" (ns, hex) as well: set by
- * probe_names() when the library makes them so. */
-static int seg_birth;
-
-/* The name of the segment of the file at fd: the contract's
- * /dev/shm/upager-<st_dev>-<st_ino> (hex), perhaps with the birth time. */
-static void seg_name(int fd, char *name, size_t len)
-{
-	struct statx sx;
-	uint64_t birth = 0;
-	struct stat st;
-	int n;
-
-	if (fstat(fd, &st))
-		exit(1);
-	n = snprintf(name, len, "/dev/shm/upager-%" PRIx64 "-%" PRIx64,
-		     (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-	if (!seg_birth)
-		return;
-	if (!statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BTIME,
-		   &sx) && (sx.stx_mask & STATX_BTIME))
-		birth = (uint64_t)sx.stx_btime.tv_sec * 1000000000u +
-			sx.stx_btime.tv_nsec;
-	snprintf(name + n, len - (size_t)n, "-%" PRIx64, birth);
-}
-
 static int seg_exists(const char *name)
 {
 	return access(name, F_OK) == 0;
-}
-
-/* Learn how the library names segments: map a file through a sharing
- * userfaultfd pager and look for its segment under either name. */
-static void probe_names(void)
-{
-	struct up_config cfg;
-	struct up_pager *p = NULL;
-	int fd = h_file(16384, 1);
-	char name[128];
-	void *addr;
-
-	up_config_init(&cfg);
-	cfg.backend = UP_BACKEND_UFFD;
-	cfg.flags = UP_CONFIG_SHARED;
-	cfg.page_len = 16384;
-	cfg.budget = 4 * 16384;
-	if (up_pager_open(&p, &cfg) ||
-	    up_pager_map(p, NULL, 16384, PROT_READ, MAP_SHARED, fd, 0,
-			 &addr)) {
-		H_FAIL("cannot map a file through a sharing pager: %s",
-		       p ? up_pager_note(p) : "no pager");
-		goto out;
-	}
-	for (seg_birth = 0; seg_birth < 2; seg_birth++) {
-		seg_name(fd, name, sizeof(name));
-		if (seg_exists(name))
-			break;
-	}
-	if (seg_birth == 2) {
-		seg_birth = 0;
-		seg_name(fd, name, sizeof(name));
-		H_FAIL("no segment at %s (or that and -<birth time>)", name);
-	} else {
-		printf("segments are named upager-<dev>-<ino>%s\n",
-		       seg_birth ? "-<birth time>" : "");
-	}
-	up_pager_unmap(p, addr, 16384);
-out:
-	if (p)
-		up_pager_close(p);
-	close(fd);
 }
 
 /* A segment of a file just made can only be stale: left by processes
@@ -270,7 +202,7 @@ static void clear_stale(int fd)
 {
 	char name[128];
 
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	if (seg_exists(name)) {
 		printf("a stale %s was in the way: removed\n", name);
 		unlink(name);
@@ -418,7 +350,7 @@ static void once_kid1(void *arg)
 				   MAP_SHARED, fd, 0) : NULL;
 	if (!map)
 		return;
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	close(fd);
 	CHECK_EQ(h_pat_diff(map, 1, 0, ONCE_LEN), -1);
 	if (uffd()) {
@@ -489,7 +421,7 @@ static void once(void)
 		goto out;
 	}
 	snprintf(paths[paths_nr++], sizeof(paths[0]), "%s", once_link);
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(once_kid1, NULL);
 	spawn(once_kid2, NULL);
 	if (!ask(0, 'G', 'M'))
@@ -641,7 +573,7 @@ static void pagelen(void)
 	void *addr = NULL;
 
 	printf("pagelen: page size mismatch, the segment's budget\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(pl_kid1, NULL);
 	spawn(pl_kid2, NULL);
 	if (!ask(0, 'G', 'M'))
@@ -952,7 +884,7 @@ static void mix(const struct mix *m)
 	fflush(stdout);
 	mx = m;
 	me = 0;
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	model = malloc(m->pages * PG);
 	h_pat_fill(model, 1, 0, m->pages * PG);
 	for (int i = 1; i < m->procs; i++)
@@ -1013,7 +945,7 @@ static void dead(enum dead_survivor how)
 
 	printf("dead: a killed writer, %s\n", what[how]);
 	fflush(stdout);
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(dead_kid, NULL);
 	p = sharing_pager(PG, 8, 0);
 	if (!p)
@@ -1080,7 +1012,7 @@ static void stale(void)
 	printf("stale: a segment left by killed processes, a new file on its "
 	       "inode\n");
 	fflush(stdout);
-	seg_name(fd, xname, sizeof(xname));
+	h_seg_path(fd, xname, sizeof(xname));
 	fstat(fd, &xs);
 	spawn(dead_kid, NULL);
 	if (!ask(0, 'G', 'w'))
@@ -1108,7 +1040,7 @@ static void stale(void)
 		       "soon: not checked\n", h_dir());
 		goto out;
 	}
-	seg_name(yfd, yname, sizeof(yname));
+	h_seg_path(yfd, yname, sizeof(yname));
 	h_pat_fill(buf, 7, 0, STALE_LEN);
 	CHECK_EQ(pwrite(yfd, buf, STALE_LEN, 0), STALE_LEN);
 	p = sharing_pager(PG, 8, 0);
@@ -1204,7 +1136,7 @@ static void reader(void)
 	printf("reader: a read-only process evicts a writer's dirty pages\n");
 	reader_stuck = 0;
 	fflush(stdout);
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(rdr_writer, NULL);
 	spawn(rdr_reader, NULL);
 	if (!ask(0, 'G', 'w'))
@@ -1276,7 +1208,7 @@ static void private(void)
 	char *map = NULL;
 
 	printf("private: private mappings stay private\n");
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(priv_kid, NULL);
 	if (!ask(0, 'G', 'M'))
 		goto out;
@@ -1404,7 +1336,7 @@ static void shm(void)
 	}
 	CHECK_OK(ftruncate(fd, SHM_LEN));
 	clear_stale(fd);
-	seg_name(fd, name, sizeof(name));
+	h_seg_path(fd, name, sizeof(name));
 	spawn(shm_kid, NULL);
 	p = sharing_pager(PG, 8, 0);
 	map = p ? h_map(p, SHM_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
@@ -1446,9 +1378,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	mix_seed = h_seed();
 	atexit(unlink_all);
-	if (!up_backend_probe(UP_BACKEND_UFFD, 0, NULL, 0))
-		probe_names();
-	FOR_EACH_BACKEND_ID(backend) {
+		FOR_EACH_BACKEND_ID(backend) {
 		once();
 		pagelen();
 		reader();
