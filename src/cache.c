@@ -589,31 +589,36 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	return 0;
 }
 
+/* The first run [*a, *e) of adjacent dirty pages of o at or after *a and
+ * before b; false if there is none. */
+bool up__dirty_run(const struct up_obj *o, uint64_t *a, uint64_t b,
+		   uint64_t *e)
+{
+	while (*a < b && !(o->pflags[*a] & PG_DIRTY))
+		++*a;
+	if (*a >= b)
+		return false;
+	for (*e = *a + 1; *e < b && (o->pflags[*e] & PG_DIRTY); ++*e)
+		;
+	return true;
+}
+
 /* Write back the dirty pages among [a, b), in runs of adjacent pages. */
 int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		  uint64_t b)
 {
 	off_t file_end = 0;
-	int err = 0;
+	uint64_t e;
+	int err = 0, e2;
 
 	if (b > o->pages_nr)
 		b = o->pages_nr;
 	if (o->kind == OBJ_FILE)
 		file_end = up__obj_valid_end(p, o, true);
-	while (a < b) {
-		uint64_t e;
-		int e2;
-
-		if (!(o->pflags[a] & PG_DIRTY)) {
-			a++;
-			continue;
-		}
-		for (e = a + 1; e < b && (o->pflags[e] & PG_DIRTY); e++)
-			;
+	for (; up__dirty_run(o, &a, b, &e); a = e) {
 		e2 = write_run(p, o, a, e, file_end);
 		if (e2 && !err)
 			err = e2;
-		a = e;
 	}
 	return err;
 }

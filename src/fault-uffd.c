@@ -432,9 +432,13 @@ static void spin(struct up_pager *p)
 	}
 }
 
+/* How often service threads look for requests from other processes. */
+#define SEG_POLL_MS 5
+
 static void *service(void *arg)
 {
 	struct up_pager *p = arg;
+	uint64_t looked = 0;
 
 	while (!atomic_load(&p->stop)) {
 		struct pollfd pfd[2] = {
@@ -444,11 +448,13 @@ static void *service(void *arg)
 		bool busy = work_pending(p);
 		/* Other processes ask for write access back through shared
 		 * memory: look every few milliseconds while attached. */
-		int timeout = busy ? 0 : atomic_load(&p->segs_nr) ? 5 : -1;
+		bool segs = atomic_load(&p->segs_nr);
+		int timeout = busy ? 0 : segs ? SEG_POLL_MS : -1;
 
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
-		if (atomic_load(&p->segs_nr)) {
+		if (segs && up__now_ns() - looked >= SEG_POLL_MS * 1000000ull) {
+			looked = up__now_ns();
 			pthread_mutex_lock(&p->lock);
 			up__seg_service(p);
 			pthread_mutex_unlock(&p->lock);

@@ -201,6 +201,29 @@ static void slot_reap(struct up_seg *s, unsigned k)
 	atomic_store(&h->slots[k].release, 0);
 }
 
+/* The slots other pagers hold, as bits. */
+static uint64_t others_attached(const struct up_seg *s)
+{
+	uint64_t m = 0;
+	unsigned k;
+
+	for (k = 0; k < SEG_SLOTS; k++)
+		if (k != s->slot && s->h->slots[k].pid)
+			m |= 1ull << k;
+	return m;
+}
+
+/* Ask the pagers of these slots to give up write access (and to write
+ * back what nobody may write any more): see up__seg_service(). */
+static void ask_release(struct up_seg *s, uint64_t slots)
+{
+	unsigned k;
+
+	for (k = 0; k < SEG_SLOTS; k++)
+		if (slots & (1ull << k))
+			atomic_store(&s->h->slots[k].release, 1);
+}
+
 static void reap_dead(struct up_seg *s)
 {
 	unsigned k;
@@ -740,26 +763,16 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 static int writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		     uint64_t b)
 {
-	struct up_seg *s = o->seg;
 	off_t file_end = valid_end(o, true);
-	int err = 0;
+	uint64_t e;
+	int err = 0, e2;
 
-	if (b > s->h->pages_nr)
-		b = s->h->pages_nr;
-	while (a < b) {
-		uint64_t e;
-		int e2;
-
-		if (!(s->flags[a] & PG_DIRTY)) {
-			a++;
-			continue;
-		}
-		for (e = a + 1; e < b && (s->flags[e] & PG_DIRTY); e++)
-			;
+	if (b > o->pages_nr)
+		b = o->pages_nr;
+	for (; up__dirty_run(o, &a, b, &e); a = e) {
 		e2 = write_run(p, o, a, e, file_end);
 		if (e2 && !err)
 			err = e2;
-		a = e;
 	}
 	return err;
 }
@@ -797,12 +810,8 @@ static void adopt_orphan(struct up_pager *p, struct up_obj *o)
 {
 	struct up_seg *s = o->seg;
 	uint64_t i;
-	unsigned k;
 
-	for (k = 0; k < SEG_SLOTS; k++)
-		if (k != s->slot && s->h->slots[k].pid)
-			return;
-	if (!s->h->resident || writeback(p, o, 0, s->h->pages_nr))
+	if (others_attached(s) || !s->h->resident || writeback(p, o, 0, s->h->pages_nr))
 		return;
 	for (i = 0; i < s->h->frames_nr; i++)
 		if (s->frames[i].used)
@@ -885,21 +894,13 @@ static int frame_get(struct up_pager *p, struct up_obj *o, uint32_t *out,
 		}
 		others = f->writers & ~s->bit;
 		if (others) {
-			unsigned k;
-
-			for (k = 0; k < SEG_SLOTS; k++)
-				if (others & (1ull << k))
-					atomic_store(&h->slots[k].release, 1);
+			ask_release(s, others);
 			continue;
 		}
 		if ((s->flags[f->pgno] & PG_DIRTY) &&
 		    writeback(p, o, f->pgno, f->pgno + 1)) {
 			/* Others may write it back where this pager can't. */
-			unsigned k;
-
-			for (k = 0; k < SEG_SLOTS; k++)
-				if (k != s->slot && h->slots[k].pid)
-					atomic_store(&h->slots[k].release, 1);
+			ask_release(s, others_attached(s));
 			f->ref = 1;
 			continue;
 		}
@@ -1101,16 +1102,10 @@ int up__seg_detach(struct up_pager *p, struct up_obj *o)
 	struct up_seg *s = o->seg;
 	struct seg_hdr *h = s->h;
 	int err = 0;
-	unsigned k;
 
 	seg_lock(s);
 	reap_dead(s);
-	for (k = 0; k < SEG_SLOTS; k++)
-		if (k != s->slot && h->slots[k].pid)
-			break;
-	if (k == SEG_SLOTS) {
-		uint64_t i;
-
+	if (!others_attached(s)) {
 		err = writeback(p, o, 0, h->pages_nr);
 		if (err == -EBADF) {
 			/* Pages others dirtied that this pager may not write:
@@ -1124,16 +1119,9 @@ int up__seg_detach(struct up_pager *p, struct up_obj *o)
 			if (s->name[0])
 				unlink(s->name);
 		}
-		for (i = 0; i < h->frames_nr; i++)
-			s->frames[i].writers &= ~s->bit;
-	} else {
-		uint64_t i;
-
-		/* The mappings are gone: so is this pager's write access. */
-		for (i = 0; i < h->frames_nr; i++)
-			s->frames[i].writers &= ~s->bit;
 	}
-	h->slots[s->slot].pid = 0;
+	/* The mappings are gone: so is this pager's write access. */
+	slot_reap(s, s->slot);
 	slot_lock(s->fd, s->slot, F_UNLCK);
 	seg_unlock(s);
 	if (o->view)

@@ -197,6 +197,8 @@ off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o,
 			 bool refresh);
 int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t pg_a,
 		  uint64_t pg_b);
+bool up__dirty_run(const struct up_obj *o, uint64_t *a, uint64_t b,
+		   uint64_t *e);
 int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 			struct up_region *r);
 struct up_region *up__obj_region(struct up_obj *o, off_t off);
