@@ -345,6 +345,29 @@ BENCH_FN double bench_drop(int fd, uint64_t len)
 	return cached_fraction(fd, len);
 }
 
+/*
+ * Keep fd cached in 4 KiB folios: if anything was dropped, drop the rest
+ * and rewrite it 4 KiB at a time (a buffered write allocates folios the
+ * size of the write); else re-read it so the reclaimer leaves it alone.
+ */
+BENCH_FN void bench_warm_4k(int fd, uint64_t len, uint64_t seed)
+{
+	static uint64_t buf[SYS_PAGE / 8];
+
+	if (cached_fraction(fd, len) >= 0.999) {
+		bench_warm(fd, len);
+		return;
+	}
+	bench_drop(fd, len);
+	for (uint64_t off = 0; off < len; off += SYS_PAGE) {
+		pat_fill(buf, SYS_PAGE, off, seed);
+		if (pwrite(fd, buf, SYS_PAGE, (off_t)off) != SYS_PAGE)
+			die("pwrite: %s", strerror(errno));
+	}
+	if (fdatasync(fd))
+		die("fdatasync: %s", strerror(errno));
+}
+
 /* ---- engines ------------------------------------------------------------ */
 
 /*
@@ -716,6 +739,22 @@ BENCH_FN inline uint64_t rnd_next(uint64_t *s)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
+}
+
+/* nr distinct random pages out of pages_nr into pgno (all: scratch for
+ * pages_nr entries): a partial Fisher-Yates. */
+BENCH_FN void bench_pick(uint64_t *pgno, size_t nr, uint64_t *all,
+			 uint64_t pages_nr, uint64_t seed)
+{
+	for (uint64_t i = 0; i < pages_nr; i++)
+		all[i] = i;
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t k = i + rnd_next(&seed) % (pages_nr - i), x = all[i];
+
+		all[i] = all[k];
+		all[k] = x;
+		pgno[i] = all[i];
+	}
 }
 
 #endif /* UP_BENCH_H */

@@ -31,21 +31,6 @@ struct touches {
 	size_t nr;
 };
 
-/* N distinct random pages out of pages_nr: a partial Fisher-Yates. */
-static void pick(struct touches *t, uint64_t *all, uint64_t pages_nr,
-		 uint64_t seed)
-{
-	for (uint64_t i = 0; i < pages_nr; i++)
-		all[i] = i;
-	for (size_t i = 0; i < t->nr; i++) {
-		uint64_t j = i + rnd_next(&seed) % (pages_nr - i), x = all[i];
-
-		all[i] = all[j];
-		all[j] = x;
-		t->pgno[i] = all[i];
-	}
-}
-
 /* Touch every page of t; returns the number of wrong words read. */
 static size_t touch(struct touches *t, const char *p, uint64_t seed)
 {
@@ -61,29 +46,6 @@ static size_t touch(struct touches *t, const char *p, uint64_t seed)
 		bad += v != ((off / 8) ^ seed);
 	}
 	return bad;
-}
-
-/*
- * Keep fd cached in 4 KiB folios: if anything was dropped, drop the rest
- * and rewrite it 4 KiB at a time (a buffered write allocates folios the
- * size of the write); else re-read it so the reclaimer leaves it alone.
- */
-static void warm_4k(int fd, uint64_t len, uint64_t seed)
-{
-	static uint64_t buf[SYS_PAGE / 8];
-
-	if (cached_fraction(fd, len) >= 0.999) {
-		bench_warm(fd, len);
-		return;
-	}
-	bench_drop(fd, len);
-	for (uint64_t off = 0; off < len; off += SYS_PAGE) {
-		pat_fill(buf, SYS_PAGE, off, seed);
-		if (pwrite(fd, buf, SYS_PAGE, (off_t)off) != SYS_PAGE)
-			die("pwrite: %s", strerror(errno));
-	}
-	if (fdatasync(fd))
-		die("fdatasync: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -125,7 +87,8 @@ int main(int argc, char **argv)
 		row_init(&rows[e], &eng[e]);
 
 	for (int rep = 0; rep <= o.reps; rep++) {
-		pick(&t, all, len / SYS_PAGE, seed + (uint64_t)rep);
+		bench_pick(t.pgno, t.nr, all, len / SYS_PAGE,
+			   seed + (uint64_t)rep);
 		for (int e = 0; e < E_NR; e++) {
 			uint64_t t0, t1, f0;
 			size_t bad;
@@ -136,7 +99,7 @@ int main(int argc, char **argv)
 			if (e == E_KRAND)
 				bench_warm(fd, len);
 			else
-				warm_4k(fd4k, len, seed);
+				bench_warm_4k(fd4k, len, seed);
 			p = engine_map(&eng[e], len, PROT_READ, MAP_SHARED,
 				       e == E_KRAND ? fd : fd4k);
 			engine_advise(&eng[e], p, len, MADV_RANDOM);

@@ -280,45 +280,6 @@ static void holder(void *arg)
 	child_close(p, j->r);
 }
 
-/*
- * Keep fd cached in 4 KiB folios: if anything was dropped, drop the rest
- * and rewrite it 4 KiB at a time (a buffered write allocates folios the
- * size of the write); else re-read it so the reclaimer leaves it alone.
- * (As in fault.c.)
- */
-static void warm_4k(int fd, uint64_t len, uint64_t seed)
-{
-	static uint64_t buf[SYS_PAGE / 8];
-
-	if (cached_fraction(fd, len) >= 0.999) {
-		bench_warm(fd, len);
-		return;
-	}
-	bench_drop(fd, len);
-	for (uint64_t off = 0; off < len; off += SYS_PAGE) {
-		pat_fill(buf, SYS_PAGE, off, seed);
-		if (pwrite(fd, buf, SYS_PAGE, (off_t)off) != SYS_PAGE)
-			die("pwrite: %s", strerror(errno));
-	}
-	if (fdatasync(fd))
-		die("fdatasync: %s", strerror(errno));
-}
-
-/* N distinct random pages out of pages_nr: a partial Fisher-Yates. */
-static void pick(uint64_t *pgno, size_t nr, uint64_t *all, uint64_t pages_nr,
-		 uint64_t seed)
-{
-	for (uint64_t i = 0; i < pages_nr; i++)
-		all[i] = i;
-	for (size_t i = 0; i < nr; i++) {
-		uint64_t k = i + rnd_next(&seed) % (pages_nr - i), x = all[i];
-
-		all[i] = all[k];
-		all[k] = x;
-		pgno[i] = all[i];
-	}
-}
-
 enum { T_K4K, T_K2M, T_COLD, T_UNSHARED, T_XPROC, T_REMAP, T_NR };
 
 struct touch_rows {
@@ -430,8 +391,8 @@ static void part_touch(const struct bench_opts *o, int fd, int fd4k,
 		row_init(&t.rows[e], &eng[e]);
 	}
 	for (int rep = 0; rep <= o->reps; rep++) {
-		pick(j.pgno, j.nr, all, len / SYS_PAGE,
-		     seed + (uint64_t)rep);
+		bench_pick(j.pgno, j.nr, all, len / SYS_PAGE,
+			   seed + (uint64_t)rep);
 		for (int e = 0; e < T_NR; e++) {
 			uint64_t t0;
 
@@ -448,7 +409,7 @@ static void part_touch(const struct bench_opts *o, int fd, int fd4k,
 			if (e == T_K2M)
 				bench_warm(fd, len);
 			else
-				warm_4k(fd4k, len, seed);
+				bench_warm_4k(fd4k, len, seed);
 			if (e == T_XPROC) {
 				run_xproc(&t, &j, expect, rep);
 				continue;
