@@ -70,8 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEG_MAGIC 0x3167657372657075ull	/* "upagerseg1" in spirit */
-#define SEG_VERSION 3
+#define SEG_MAGIC 0x3167657372657075ull	/* "uperseg1" in memory */
+#define SEG_VERSION 4
 #define SEG_SLOTS 64
 #define SEG_DIR "/dev/shm"
 #define SEG_MIN_CAP (64ull << 30)
@@ -80,10 +80,7 @@
 
 struct seg_slot {
 	int32_t pid;			/* 0: free; else who took it */
-	uint32_t gen;
-	uint64_t pad2;
 	atomic_uint release;		/* asked to give up write access */
-	uint32_t pad;
 };
 
 struct seg_frame {
@@ -430,7 +427,6 @@ static int slot_take(struct up_seg *s)
 	if (err)
 		return err;
 	h->slots[k].pid = getpid();
-	h->slots[k].gen++;
 	atomic_store(&h->slots[k].release, 0);
 	s->slot = k;
 	s->bit = 1ull << k;
