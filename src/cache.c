@@ -312,8 +312,14 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 	p->st.resident--;
 }
 
-/* Evict the page in frame idx.  Fails if a dirty page cannot be written. */
-static int evict(struct up_pager *p, uint32_t idx)
+/*
+ * Evict the page in frame idx.  Fails if a dirty page cannot be written.
+ * With `start`, a dirty file page's write-out to disk starts at once: a
+ * page left behind by a sequential stream will not be written again soon,
+ * and the disk then works while the program goes on, instead of in the
+ * msync that ends the stream.
+ */
+static int evict(struct up_pager *p, uint32_t idx, bool start)
 {
 	struct up_frame *f = &p->frames[idx];
 	struct up_obj *o = f->obj;
@@ -324,6 +330,9 @@ static int evict(struct up_pager *p, uint32_t idx)
 		err = up__writeback(p, o, pg, pg + 1);
 		if (err)
 			return err;
+		if (start && o->kind == OBJ_FILE)
+			up__sync_range(o->fd, (off_t)(pg * pl(p)),
+				       (off_t)pl(p));
 	}
 	up__page_drop(p, o, pg);
 	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
@@ -346,7 +355,7 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		return;
 	idx = o->frame[pg] - 1;
 	if (!p->frames[idx].pin)
-		evict(p, idx);
+		evict(p, idx, true);
 }
 
 /*
@@ -378,7 +387,7 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 				f->ref = 0;
 			continue;
 		}
-		if (evict(p, idx)) {
+		if (evict(p, idx, false)) {
 			f->ref = 1;	/* its write-back failed: skip it */
 			continue;
 		}

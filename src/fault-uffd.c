@@ -785,7 +785,7 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	if (!err && (flags & MS_SYNC))
 		err = up__fdatasync(o->fd) ? -EIO : 0;
 	else if (!err)
-		sync_file_range(o->fd, oa, ob - oa, SYNC_FILE_RANGE_WRITE);
+		up__sync_range(o->fd, oa, ob - oa);
 	if (flags & MS_INVALIDATE) {
 		whole_pages(p, oa, ob, &pa, &pb);
 		if (o->seg)

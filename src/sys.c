@@ -158,6 +158,13 @@ int up__fdatasync(int fd)
 	return e ? e : neg(fdatasync(fd));
 }
 
+/* Start write-out of [off, off + len) of fd's page cache to its disk and
+ * return without waiting (a hint: nothing depends on its result). */
+int up__sync_range(int fd, off_t off, off_t len)
+{
+	return neg(sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE));
+}
+
 int up__ioctl(int fd, unsigned long req, void *arg)
 {
 	int e = injected(UP_SYS_IOCTL);

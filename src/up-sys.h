@@ -38,6 +38,7 @@ ssize_t up__copy_in(int in, off_t in_off, int out, off_t out_off,
 ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
 int up__fdatasync(int fd);
+int up__sync_range(int fd, off_t off, off_t len);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
