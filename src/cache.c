@@ -313,11 +313,30 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 }
 
 /*
+ * Start the disk write-out of [off, off + len) of o's file, just written
+ * back.  Ranges that follow each other are gathered and started 2 MiB at
+ * a time or more, since each call costs about as much for 4 KiB as for
+ * 2 MiB.
+ */
+#define WRITEOUT_LEN ((off_t)2 << 20)
+
+static void writeout(struct up_obj *o, off_t off, off_t len)
+{
+	if (o->wo_b != off) {
+		if (o->wo_b > o->wo_a)
+			up__sync_range(o->fd, o->wo_a, o->wo_b - o->wo_a);
+		o->wo_a = off;
+	}
+	o->wo_b = off + len;
+	if (o->wo_b - o->wo_a >= WRITEOUT_LEN) {
+		up__sync_range(o->fd, o->wo_a, o->wo_b - o->wo_a);
+		o->wo_a = o->wo_b;
+	}
+}
+
+/*
  * Evict the page in frame idx.  Fails if a dirty page cannot be written.
- * With `start`, a dirty file page's write-out to disk starts at once: a
- * page left behind by a sequential stream will not be written again soon,
- * and the disk then works while the program goes on, instead of in the
- * msync that ends the stream.
+ * With `start`, a dirty file page's write-out to disk starts at once.
  */
 static int evict(struct up_pager *p, uint32_t idx, bool start)
 {
@@ -326,13 +345,18 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	uint64_t pg = f->pgno;
 	int err;
 
+	/* A solo page moved back into its slot first is out of the
+	 * program's reach: its write-back then needs no write-protection
+	 * (on a VM, each change to a mapping the program is running on is a
+	 * TLB shootdown that costs tens of microseconds). */
+	if (o->solo)
+		up__solo_unmap_page(p, o, pg);
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
 		if (err)
 			return err;
 		if (start && o->kind == OBJ_FILE)
-			up__sync_range(o->fd, (off_t)(pg * pl(p)),
-				       (off_t)pl(p));
+			writeout(o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	}
 	up__page_drop(p, o, pg);
 	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
@@ -344,7 +368,10 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
  * running operation does not use it.  For a sequential stream larger than
  * the cache, the page just passed is the best victim (least likely to be
  * used again, and its frame's memory is still in the CPU's cache when the
- * next page is read into it), where the clock would take the oldest.
+ * next page is read into it), where the clock would take the oldest.  If
+ * it is dirty, its write-out to disk starts at once: it will not be
+ * written again soon, and the disk then works while the program goes on
+ * instead of all in the msync that ends the stream.
  */
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {

@@ -62,6 +62,7 @@ struct up_obj {
 	off_t swap_base;		/* OBJ_ANON: offset in the swap file */
 	struct up_region *regions;	/* regions showing this object */
 	int err;			/* sticky -EIO for all its regions */
+	off_t wo_a, wo_b;		/* written back, write-out not started */
 	bool solo;			/* pages in pool frames (solo.c) */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */

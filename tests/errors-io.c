@@ -19,6 +19,16 @@ static void small_budget(struct up_config *c)
 	c->budget = 4 * c->page_len;
 }
 
+/* Pages large enough for a single mapping to be served from moved frames
+ * (which are moved back to their slots before they are written back). */
+static void small_budget_moved(struct up_config *c)
+{
+	small_budget(c);
+	c->page_len = 65536;
+	c->budget = 4 * c->page_len;
+	page = c->page_len;
+}
+
 /* Reads and writes of addr raise SIGBUS reported in its page. */
 #define expect_sigbus(addr) expect_sigbus_at(addr, __LINE__)
 static void expect_sigbus_at(char *addr, int line)
@@ -316,6 +326,10 @@ int main(void)
 	if ((p = h_open(UP_BACKEND_UFFD, small_budget))) {
 		swap_read_error(p);
 		written_read_error(p);
+		evict_error(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	if ((p = h_open(UP_BACKEND_UFFD, small_budget_moved))) {
 		evict_error(p);
 		CHECK_OK(up_pager_close(p));
 	}
