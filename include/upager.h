@@ -130,6 +130,11 @@
  *  - upager's handler blocks every signal while it runs.  A handler that
  *    calls up_fault_handle() should block the signals whose own handlers
  *    touch upager memory (sa_mask), or these deadlock on the pager's lock.
+ *  - A thread that blocks SIGBUS (pthread_sigmask, or a signal handler
+ *    whose sa_mask holds it) must not touch a page of such a pager that
+ *    may fault: the kernel does not deliver a blocked SIGBUS raised by a
+ *    fault, it kills the process.  (ThreadSanitizer runs the handlers of
+ *    asynchronous signals with every signal blocked.)
  *  - System calls (read(2), write(2), ...) that touch a page of such a
  *    pager not yet faulted in fail with EFAULT, as with a user-mode-only
  *    userfaultfd.
