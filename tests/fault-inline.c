@@ -320,6 +320,44 @@ static void handler_after(void)
 	close(fd);
 }
 
+/* Two inline pagers at once: each fault goes to its own, and one closed
+ * leaves the other serving. */
+static void two_pagers(void)
+{
+	size_t len = 16 * PAGE;
+	int fa = h_file(len, 5), fb = h_file(len, 6);
+	struct up_pager *a = h_open(UP_BACKEND_UFFD, no_readahead);
+	struct up_pager *b = h_open(UP_BACKEND_UFFD, no_readahead);
+	struct up_stats sa, sb;
+	char *ma = NULL, *mb = NULL;
+
+	if (a)
+		ma = h_map(a, len, PROT_READ, MAP_SHARED, fa, 0);
+	if (b)
+		mb = h_map(b, len, PROT_READ, MAP_SHARED, fb, 0);
+	if (ma && mb) {
+		for (size_t i = 0; i < 16; i += 2) {
+			CHECK_EQ(h_pat_diff(ma + i * PAGE, 5, i * PAGE, PAGE), -1);
+			CHECK_EQ(h_pat_diff(mb + i * PAGE, 6, i * PAGE, PAGE), -1);
+		}
+		CHECK_OK(up_pager_stats(a, &sa));
+		CHECK_OK(up_pager_stats(b, &sb));
+		CHECK_EQ(sa.faults_read, 8);
+		CHECK_EQ(sb.faults_read, 8);
+		CHECK_OK(up_pager_close(a));
+		a = NULL;
+		CHECK_EQ(h_pat_diff(mb, 6, 0, len), -1);
+		CHECK_OK(up_pager_stats(b, &sb));
+		CHECK_EQ(sb.faults_read, 16);
+	}
+	if (a)
+		CHECK_OK(up_pager_close(a));
+	if (b)
+		CHECK_OK(up_pager_close(b));
+	close(fa);
+	close(fb);
+}
+
 /* ---- previous actions that end the process (in children) -------------- */
 
 /* Touch a page past the end of a file; must not come back. */
@@ -433,6 +471,7 @@ int main(void)
 	maps = maps_count();
 	handler_before();
 	handler_after();
+	two_pagers();
 	/* (sanitizers' allocators map memory as they go) */
 	if (!H_SANITIZED)
 		CHECK_EQ(maps_count(), maps);
