@@ -289,8 +289,7 @@ enum { FAULT_SIGBUS = -1, FAULT_NONE = 0, FAULT_SERVED = 1 };
  * wp: from a service thread, or in the faulting thread itself (inline
  * faults), which is why nothing here allocates memory or uses stdio.
  */
-static int serve_fault(struct up_pager *p, uintptr_t addr, bool write,
-		       bool wp)
+static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 {
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
