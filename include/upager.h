@@ -383,7 +383,9 @@ int up_mapping_stats(struct up_pager *p, const void *addr,
  * if it is one of an inline pager's.  Returns 1 if it was served (the
  * handler should then return at once: the access runs again), 0 if it is
  * not upager's to serve (another fault, a page that must raise SIGBUS, a
- * signal sent by a process).  Async-signal-safe; leaves errno alone.
+ * signal sent by a process).  Meant for a SIGBUS handler: it allocates
+ * nothing and takes only the pager's lock, which upager never holds while
+ * touching user memory.  Leaves errno alone.
  */
 int up_fault_handle(const siginfo_t *si, void *uc);
 
