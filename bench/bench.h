@@ -406,26 +406,30 @@ BENCH_FN const char *page_name(size_t len)
  * back to the kernel backend: that would print the kernel's figures under
  * upager's name.  When userfaultfd is not usable the rows are skipped.
  */
-BENCH_FN int engine_upager(struct engine *e, size_t budget, size_t page_len,
-			 unsigned readahead_nr)
+/* A pager with these settings and config flags (UP_CONFIG_FAULT_INLINE:
+ * "inline" in its name). */
+BENCH_FN int engine_upager_flags(struct engine *e, size_t budget,
+				 size_t page_len, unsigned readahead_nr,
+				 unsigned flags)
 {
 	struct up_config cfg;
 	int err;
 
 	memset(e, 0, sizeof(*e));
-	snprintf(e->name, sizeof(e->name), "upager %s ra%u", page_name(page_len),
-		 readahead_nr);
+	snprintf(e->name, sizeof(e->name), "upager %s ra%u%s",
+		 page_name(page_len), readahead_nr,
+		 (flags & UP_CONFIG_FAULT_INLINE) ? " inline" : "");
 	up_config_init(&cfg);
 	cfg.budget = budget;
 	cfg.page_len = page_len;
 	cfg.readahead_nr = readahead_nr;
 	cfg.backend = UP_BACKEND_UFFD;
-	cfg.flags = 0;
+	cfg.flags = flags;
 	err = up_pager_open(&e->pager, &cfg);
 	if (err) {
 		char why[256] = "";
 
-		up_backend_probe(UP_BACKEND_UFFD, 0, why, sizeof(why));
+		up_backend_probe(UP_BACKEND_UFFD, flags, why, sizeof(why));
 		printf("   %s: skipped: %s %s\n", e->name, up_strerror(err),
 		       why);
 		e->pager = NULL;
@@ -433,6 +437,12 @@ BENCH_FN int engine_upager(struct engine *e, size_t budget, size_t page_len,
 	}
 	e->ok = 1;
 	return 0;
+}
+
+BENCH_FN int engine_upager(struct engine *e, size_t budget, size_t page_len,
+			 unsigned readahead_nr)
+{
+	return engine_upager_flags(e, budget, page_len, readahead_nr, 0);
 }
 
 BENCH_FN void engine_close(struct engine *e)

@@ -7,8 +7,10 @@
  * every engine of that rep), timing every touch.  The figure is the mean
  * time per touch; p50 and p99 of the single touches are shown beside it.
  * Every word read is checked against the pattern.  upager runs with 4 KiB
- * pages and no read-ahead, and a budget as large as the file so nothing is
- * evicted; the base is the kernel's mmap with MADV_RANDOM.
+ * and 64 KiB pages and no read-ahead, and a budget as large as the file so
+ * nothing is evicted, with faults served by its service thread and, in
+ * the "inline" rows, in the faulting thread (UP_CONFIG_FAULT_INLINE); the
+ * base is the kernel's mmap with MADV_RANDOM.
  *
  * The kernel's cost depends on the folios its page cache holds.  A file
  * written in large chunks is cached in 2 MiB folios on ext4, and the
@@ -23,7 +25,7 @@
 
 #define WHAT "random 4 KiB read faults on a cold mapping of a cached file"
 
-enum { E_K4K, E_KRAND, E_UP4K, E_UP64K, E_NR };
+enum { E_K4K, E_KRAND, E_UP4K, E_UP64K, E_IN4K, E_IN64K, E_NR };
 
 struct touches {
 	uint64_t *pgno;		/* the pages, in order */
@@ -83,6 +85,10 @@ int main(int argc, char **argv)
 	engine_kernel(&eng[E_KRAND], "kernel mmap RANDOM, 2M folios");
 	engine_upager(&eng[E_UP4K], len, 4 * KiB, 0);
 	engine_upager(&eng[E_UP64K], len, 64 * KiB, 0);
+	engine_upager_flags(&eng[E_IN4K], len, 4 * KiB, 0,
+			    UP_CONFIG_FAULT_INLINE);
+	engine_upager_flags(&eng[E_IN64K], len, 64 * KiB, 0,
+			    UP_CONFIG_FAULT_INLINE);
 	for (int e = 0; e < E_NR; e++)
 		row_init(&rows[e], &eng[e]);
 

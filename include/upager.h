@@ -104,10 +104,59 @@
  *    write-protected, which is lost instead.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
+ *
+ * Inline faults (UP_CONFIG_FAULT_INLINE).  By default a faulting thread
+ * sleeps in the kernel until a service thread has read its page in, and
+ * the wake-up, usually from another CPU, costs more than the rest of the
+ * fault.  With UP_CONFIG_FAULT_INLINE the pager's userfaultfd raises
+ * SIGBUS in the faulting thread instead (UFFD_FEATURE_SIGBUS), and
+ * upager's SIGBUS handler serves the fault right there and returns, so the
+ * access runs again and finds its page.  The contract:
+ *
+ *  - up_pager_open() of the first such pager installs upager's handler
+ *    for SIGBUS with sigaction(2), unless it is the current action already
+ *    (say, after fork()).  The action it replaces becomes the previous
+ *    action: every SIGBUS the handler does not serve goes there (a fault
+ *    outside inline pagers, a page past the end of a file or whose read
+ *    failed, a signal sent by kill(2)).  A previous SA_SIGINFO or plain
+ *    handler is called with the previous action's sa_mask and SA_NODEFER
+ *    honoured; SIG_DFL and SIG_IGN restore the default action, so the
+ *    process dies of SIGBUS as it would without upager.  The handler stays
+ *    installed after the last inline pager is closed.
+ *  - A program that installs a SIGBUS handler of its own after that must
+ *    either call the previous action from it for signals it does not
+ *    want, or call up_fault_handle() first and return at once if it
+ *    returns 1.
+ *  - upager's handler blocks every signal while it runs.  A handler that
+ *    calls up_fault_handle() should block the signals whose own handlers
+ *    touch upager memory (sa_mask), or these deadlock on the pager's lock.
+ *  - A thread that blocks SIGBUS (pthread_sigmask, or a signal handler
+ *    whose sa_mask holds it) must not touch a page of such a pager that
+ *    may fault: the kernel does not deliver a blocked SIGBUS raised by a
+ *    fault, it kills the process.  (ThreadSanitizer runs the handlers of
+ *    asynchronous signals with every signal blocked.)
+ *  - System calls (read(2), write(2), ...) that touch a page of such a
+ *    pager not yet faulted in fail with EFAULT, as with a user-mode-only
+ *    userfaultfd.
+ *  - A page whose read failed raises SIGBUS in every mapping of its file
+ *    (or its private or anonymous mapping) in that pager until all of them
+ *    are unmapped; a page past the end of the file is looked at again on
+ *    each access, and is served if the file has grown.
+ *  - Not with UP_CONFIG_SHARED (-EOPNOTSUPP), and only on x86-64 and
+ *    i386, where the signal says whether the access was a store
+ *    (-EOPNOTSUPP elsewhere).  On the kernel backend (asked for, or
+ *    chosen by AUTO falling back) the flag has no effect.
+ *  - Up to 64 inline pagers may be open at once (-EMFILE beyond).
+ *  - After fork() the child has no mappings of such a pager (see above).
+ *  - Closing a pager waits for handlers that are serving one of its
+ *    faults in other threads; a fault on its mappings after close raises
+ *    SIGSEGV, or SIGBUS if it raced with up_pager_close() or
+ *    up_pager_unmap() of its mapping.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -136,6 +185,10 @@ enum up_backend {
 /* Share the page cache of MAP_SHARED mappings with other processes and
  * with children after fork() (see CAVEATS and upager(3)). */
 #define UP_CONFIG_SHARED	(1u << 2)
+/* Serve faults in the faulting thread, from a SIGBUS handler, rather than
+ * in a service thread (userfaultfd backend only; see "Inline faults"
+ * below and up_fault_handle()). */
+#define UP_CONFIG_FAULT_INLINE	(1u << 3)
 
 #define UP_PAGE_MIN	(4096u)
 #define UP_PAGE_MAX	(2u << 20)
@@ -171,6 +224,9 @@ void up_config_init(struct up_config *cfg);
  *            budget smaller than one page, a page size that is not a power
  *            of two in range, threads_nr not in 1..64, an unknown backend
  *            or flag);
+ *   -EOPNOTSUPP  UP_CONFIG_FAULT_INLINE with UP_CONFIG_SHARED, or on an
+ *            architecture where it is not supported;
+ *   -EMFILE  UP_CONFIG_FAULT_INLINE and 64 inline pagers are open;
  *   -EPERM   UP_BACKEND_UFFD was asked for and userfaultfd is not
  *            permitted (up_backend_probe() says why), or AUTO without
  *            UP_CONFIG_FALLBACK found it not permitted;
@@ -319,6 +375,19 @@ int up_pager_stats(struct up_pager *p, struct up_stats *st);
  */
 int up_mapping_stats(struct up_pager *p, const void *addr,
 		     struct up_stats *st);
+
+/*
+ * For a program's own SIGBUS handler, installed after an inline pager was
+ * opened (UP_CONFIG_FAULT_INLINE): serve the fault described by si and uc
+ * (the handler's second and third arguments, from an SA_SIGINFO handler)
+ * if it is one of an inline pager's.  Returns 1 if it was served (the
+ * handler should then return at once: the access runs again), 0 if it is
+ * not upager's to serve (another fault, a page that must raise SIGBUS, a
+ * signal sent by a process).  Meant for a SIGBUS handler: it allocates
+ * nothing and takes only the pager's lock, which upager never holds while
+ * touching user memory.  Leaves errno alone.
+ */
+int up_fault_handle(const siginfo_t *si, void *uc);
 
 /* A sentence explaining a negative errno returned by upager. */
 const char *up_strerror(int err);

@@ -164,8 +164,13 @@ static int config_check(const struct up_config *c)
 	if ((unsigned)c->backend > UP_BACKEND_KERNEL)
 		return -EINVAL;
 	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
-			 UP_CONFIG_SHARED))
+			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
 		return -EINVAL;
+	/* Inline faults in a cache shared between processes are not done;
+	 * nor where the signal does not tell a store from a load. */
+	if ((c->flags & UP_CONFIG_FAULT_INLINE) &&
+	    ((c->flags & UP_CONFIG_SHARED) || !up__sigbus_supported()))
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -664,6 +669,13 @@ UP_EXPORT const char *up_strerror(int err)
 		return "already in use";
 	case EOVERFLOW:
 		return "offset plus length overflows";
+	case EOPNOTSUPP:
+		return "not supported: UP_CONFIG_FAULT_INLINE cannot be "
+		       "combined with UP_CONFIG_SHARED, nor used on this "
+		       "architecture (see up_backend_probe)";
+	case EMFILE:
+		return "too many open files, or 64 pagers with "
+		       "UP_CONFIG_FAULT_INLINE are open already";
 	}
 	return strerror(-err);
 }

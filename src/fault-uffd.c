@@ -17,7 +17,10 @@
  * UFFDIO_POISON, which raises SIGBUS on every access, as the kernel does.
  *
  * Service threads read fault messages and handle each under p->lock; they
- * also run MADV_WILLNEED read-ahead queued by up_pager_advise().
+ * also run MADV_WILLNEED read-ahead queued by up_pager_advise().  With
+ * UP_CONFIG_FAULT_INLINE the userfaultfd queues no messages: it raises
+ * SIGBUS in the faulting thread, whose handler (sigbus.c) runs the same
+ * serve_fault() there, and nobody ever sleeps on the userfaultfd.
  */
 #include "up-int.h"
 
@@ -69,6 +72,8 @@ static void wake(struct up_pager *p, uintptr_t a, uintptr_t b)
 {
 	struct uffdio_range rg = { .start = a, .len = b - a };
 
+	if (p->inline_faults)
+		return;		/* no thread waits: they take SIGBUS */
 	up__ioctl(p->uffd, UFFDIO_WAKE, &rg);
 }
 
@@ -190,7 +195,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 	while (n-- && ++pg <= last) {
 		int valid;
 
-		if (r->obj->pflags[pg] & PG_RESIDENT)
+		if (r->obj->pflags[pg] & (PG_RESIDENT | PG_BAD))
 			break;
 		behind(p, r, pg);
 		valid = up__page_fill_ahead(p, r->obj, pg, r);
@@ -275,12 +280,20 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 	wake(p, as, ae);
 }
 
-static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
+/* What serve_fault() did: the access may run again, or no mapping holds
+ * the address, or it must raise SIGBUS (the page was poisoned). */
+enum { FAULT_SIGBUS = -1, FAULT_NONE = 0, FAULT_SERVED = 1 };
+
+/*
+ * Serve the fault of a write (or read) at addr, a write-protect fault if
+ * wp: from a service thread, or in the faulting thread itself (inline
+ * faults), which is why nothing here allocates memory or uses stdio.
+ */
+static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 {
-	bool write = flags & UFFD_PAGEFAULT_FLAG_WRITE;
-	bool wp = flags & UFFD_PAGEFAULT_FLAG_WP;
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
+	int ret = FAULT_SERVED;
 	bool woken = false;
 	struct up_region *r;
 	off_t off;
@@ -291,6 +304,7 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 	if (!r || !r->obj) {
 		/* Unmapped while the fault was queued: let it retry. */
 		wake(p, addr, addr + SYS_PAGE);
+		ret = FAULT_NONE;
 		goto out;
 	}
 	if (write)
@@ -311,16 +325,27 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		wake(p, addr, addr + SYS_PAGE);
 		goto out;
 	}
+	if (r->obj->pflags[pg] & PG_BAD) {
+		/* Inline: a poisoned page's SIGBUS comes back here. */
+		poison(p, addr);
+		ret = FAULT_SIGBUS;
+		goto out;
+	}
 	if (pg == r->next_pgno)
 		behind(p, r, pg);
 	valid = up__page_fill(p, r->obj, pg, r);
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
 		 * that was there when the file was mapped and is gone now
-		 * (the file was truncated) is an I/O error too. */
+		 * (the file was truncated) is an I/O error too.  Inline, a
+		 * page that failed stays failed: its next fault must not read
+		 * it again and map it over the poison. */
 		if (valid < 0 || off < r->file_end)
 			r->err = -EIO;
+		if (valid < 0 && p->inline_faults)
+			r->obj->pflags[pg] |= PG_BAD;
 		poison(p, addr);
+		ret = FAULT_SIGBUS;
 		goto out;
 	}
 	if (write)
@@ -336,6 +361,7 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 		 * addr, or a failed move): SIGBUS rather than a loop. */
 		r->err = -EIO;
 		poison(p, addr);
+		ret = FAULT_SIGBUS;
 		goto out;
 	}
 	if (!woken)
@@ -351,6 +377,21 @@ static void serve_fault(struct up_pager *p, uintptr_t addr, uint64_t flags)
 out:
 	up__frames_unpin(p);
 	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/*
+ * A fault taken in the faulting thread (sigbus.c).  Returns 1 if the
+ * access may run again, 0 if no mapping of p holds addr, -1 if it must
+ * raise SIGBUS.  The hull of p's mappings passes over other pagers'
+ * addresses without taking p's lock.
+ */
+int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
+{
+	if (addr < atomic_load_explicit(&p->lo, memory_order_acquire) ||
+	    addr >= atomic_load_explicit(&p->hi, memory_order_acquire))
+		return FAULT_NONE;
+	return serve_fault(p, addr & ~(SYS_PAGE - 1), write, wp);
 }
 
 /* Run one piece of queued MADV_WILLNEED work. */
@@ -408,7 +449,10 @@ static int serve_queued(struct up_pager *p)
 		if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
 			serve_fault(p, (uintptr_t)msgs[i].arg.pagefault.address &
 					       ~(SYS_PAGE - 1),
-				    msgs[i].arg.pagefault.flags);
+				    msgs[i].arg.pagefault.flags &
+					    UFFD_PAGEFAULT_FLAG_WRITE,
+				    msgs[i].arg.pagefault.flags &
+					    UFFD_PAGEFAULT_FLAG_WP);
 	return nr;
 }
 
@@ -491,6 +535,8 @@ static void uffd_close(struct up_pager *p)
 {
 	unsigned i;
 
+	if (p->inline_faults)
+		up__sigbus_del(p);
 	atomic_store(&p->stop, true);
 	if (p->event_fd >= 0)
 		kick(p);
@@ -554,6 +600,8 @@ static int uffd_open(struct up_pager *p)
 	}
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err && p->inline_faults)
+		err = up__sigbus_add(p);
 	if (err)
 		uffd_close(p);
 	return err;
@@ -605,6 +653,18 @@ out:
 	if (tfd >= 0)
 		up__close(tfd);
 	return err;
+}
+
+/* Widen the hull of p's mappings to r (only ever widened: a pager's
+ * inline faults look at it without the lock). */
+static void hull_add(struct up_pager *p, const struct up_region *r)
+{
+	uintptr_t lo = atomic_load(&p->lo), hi = atomic_load(&p->hi);
+
+	if (!lo || r->start < lo)
+		atomic_store_explicit(&p->lo, r->start, memory_order_release);
+	if (r->end > hi)
+		atomic_store_explicit(&p->hi, r->end, memory_order_release);
 }
 
 static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
@@ -681,6 +741,7 @@ map:
 done:
 	r->next_pgno = up__pgno(p, r->off);
 	r->file_end = up__obj_valid_end(p, o, false);
+	hull_add(p, r);
 	return 0;
 }
 
@@ -912,6 +973,7 @@ static void uffd_fork_child(struct up_pager *p)
 	p->event_fd = -1;
 	p->pool = NULL;		/* not inherited */
 	atomic_store(&p->stop, false);
+	up__sigbus_child();
 	up__cache_child(p);
 	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features,
 			   why, sizeof(why));

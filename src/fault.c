@@ -46,13 +46,20 @@ static int uffd_from_syscall(int extra)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/* The features a configuration adds: inline faults want SIGBUS rather
+ * than messages (Linux 4.14). */
+static uint64_t cfg_features(unsigned cfg_flags)
+{
+	return (cfg_flags & UP_CONFIG_FAULT_INLINE) ? UFFD_FEATURE_SIGBUS : 0;
+}
+
 /* Agree on the API and the features; -ENOSYS names what is missing.
  * UFFDIO_MOVE (Linux 6.8) is used when present. */
-static int handshake(int fd, uint64_t *features)
+static int handshake(int fd, uint64_t extra, uint64_t *features)
 {
 	struct uffdio_api api = {
 		.api = UFFD_API,
-		.features = NEED_FEATURES | UP_UFFD_FEATURE_MOVE,
+		.features = NEED_FEATURES | UP_UFFD_FEATURE_MOVE | extra,
 	};
 
 	*features = api.features;
@@ -63,10 +70,13 @@ static int handshake(int fd, uint64_t *features)
 	return -EAGAIN;
 }
 
-static int handshake_min(int fd, uint64_t *features, char *why,
-			 size_t why_len)
+static int handshake_min(int fd, uint64_t extra, uint64_t *features,
+			 char *why, size_t why_len)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = NEED_FEATURES };
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = NEED_FEATURES | extra,
+	};
 
 	*features = api.features;
 	if (ioctl(fd, UFFDIO_API, &api) == 0)
@@ -125,13 +135,14 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 			 strerror(-dev_err), strerror(-sys_err));
 		return fd == -EACCES ? -EPERM : fd;
 	}
-	err = handshake(fd, features);
+	err = handshake(fd, cfg_features(cfg_flags), features);
 	if (err) {
 		close(fd);
 		fd = uffd_new(cfg_flags, user_mode_only, &dev_err, &sys_err);
 		if (fd < 0)
 			return fd;
-		err = handshake_min(fd, features, why, why_len);
+		err = handshake_min(fd, cfg_features(cfg_flags), features, why,
+				    why_len);
 	}
 	if (err) {
 		close(fd);
@@ -161,6 +172,15 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 		why_len = sizeof(buf);
 	}
 	why[0] = '\0';
+	if ((flags & UP_CONFIG_FAULT_INLINE) &&
+	    ((flags & UP_CONFIG_SHARED) || !up__sigbus_supported())) {
+		snprintf(why, why_len,
+			 "UP_CONFIG_FAULT_INLINE %s",
+			 (flags & UP_CONFIG_SHARED)
+				 ? "cannot be combined with UP_CONFIG_SHARED"
+				 : "is not supported on this architecture");
+		return -EOPNOTSUPP;
+	}
 	switch (b) {
 	case UP_BACKEND_KERNEL:
 		return 0;
@@ -180,6 +200,13 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 	return -EINVAL;
 }
 
+static const char *inline_moot(const struct up_pager *p)
+{
+	return (p->cfg.flags & UP_CONFIG_FAULT_INLINE)
+		       ? " (UP_CONFIG_FAULT_INLINE has no effect on it)"
+		       : "";
+}
+
 int up__backend_choose(struct up_pager *p)
 {
 	enum up_backend b = p->cfg.backend;
@@ -189,7 +216,8 @@ int up__backend_choose(struct up_pager *p)
 	p->uffd = -1;
 	if (b == UP_BACKEND_KERNEL) {
 		p->ops = &up__kernel_ops;
-		snprintf(p->note, sizeof(p->note), "kernel backend requested");
+		snprintf(p->note, sizeof(p->note), "kernel backend requested%s",
+			 inline_moot(p));
 		return 0;
 	}
 	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features, why,
@@ -197,9 +225,15 @@ int up__backend_choose(struct up_pager *p)
 	if (fd >= 0) {
 		p->uffd = fd;
 		p->ops = &up__uffd_ops;
+		p->inline_faults = p->cfg.flags & UP_CONFIG_FAULT_INLINE;
 		snprintf(p->note, sizeof(p->note),
-			 "userfaultfd%s; mappings of one object %s%s%s",
+			 "userfaultfd%s; %s; mappings of one object %s%s%s",
 			 p->user_mode_only ? " (user-mode only)" : "",
+			 p->inline_faults
+				 ? "faults served in the faulting thread "
+				   "(SIGBUS handler; system calls on pages not "
+				   "yet faulted in fail with EFAULT)"
+				 : "faults served by service threads",
 			 (p->features & UP_UFFD_FEATURE_MOVE)
 				 ? "use moved frames (UFFDIO_MOVE)"
 				 : "use shared memory (no UFFDIO_MOVE)",
@@ -209,7 +243,8 @@ int up__backend_choose(struct up_pager *p)
 	if (b == UP_BACKEND_AUTO && (p->cfg.flags & UP_CONFIG_FALLBACK)) {
 		p->ops = &up__kernel_ops;
 		snprintf(p->note, sizeof(p->note),
-			 "fell back to the kernel backend: %s", why);
+			 "fell back to the kernel backend%s: %s",
+			 inline_moot(p), why);
 		return 0;
 	}
 	snprintf(p->note, sizeof(p->note), "%s", why);

@@ -37,6 +37,7 @@ struct up_region;
 #define PG_RESIDENT	0x01	/* in the object's memfd, holding a frame */
 #define PG_DIRTY	0x02	/* differs from its store */
 #define PG_INSWAP	0x04	/* the swap file holds a copy (anon objects) */
+#define PG_BAD		0x08	/* inline faults: its read failed, SIGBUS */
 
 enum obj_kind {
 	OBJ_FILE,	/* MAP_SHARED file: the file is the store */
@@ -168,6 +169,10 @@ struct up_pager {
 	unsigned threads_nr;
 	void *stacks;			/* the threads' stacks */
 	atomic_uint segs_nr;		/* shared objects attached */
+	bool inline_faults;		/* UP_CONFIG_FAULT_INLINE in use */
+	/* The hull of every mapping ever made, for sigbus.c to pass over
+	 * pagers without taking their locks (written under p->lock). */
+	atomic_uintptr_t lo, hi;
 	struct up_pager *all_next;	/* api.c: every pager, for fork() */
 
 	/* statistics (resident and dirty are counted live) */
@@ -262,6 +267,13 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 /* ---- fault-uffd.c --------------------------------------------------- */
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
+int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
+
+/* ---- sigbus.c ------------------------------------------------------- */
+bool up__sigbus_supported(void);
+int up__sigbus_add(struct up_pager *p);
+void up__sigbus_del(struct up_pager *p);
+void up__sigbus_child(void);
 
 /* ---- api.c / stats ---------------------------------------------------- */
 void up__hist_add(struct up_pager *p, uint64_t ns);

@@ -12,7 +12,7 @@ static void child(void *arg)
 
 	up_config_init(&cfg);
 	cfg.backend = b;
-	cfg.flags = 0;
+	cfg.flags = h_flags;
 	cfg.page_len = 16384;
 	cfg.swap_dir = h_dir();
 	CHECK_OK(up_default_configure(&cfg));

@@ -272,7 +272,7 @@ static void setup_errors(void)
 	up_config_init(&cfg);
 	adjust(&cfg);
 	cfg.backend = UP_BACKEND_UFFD;
-	cfg.flags = 0;
+	cfg.flags = h_flags;
 	cfg.swap_dir = h_dir();
 	fds = h_fd_count();
 	threads = (int)h_status("Threads");
@@ -305,7 +305,8 @@ static void setup_errors(void)
 	close(fd);
 }
 
-int main(void)
+/* Every injected error, on a pager of the current round (h_flags). */
+static void uffd_round(void)
 {
 	struct up_pager *p;
 	int fds, threads;
@@ -336,6 +337,16 @@ int main(void)
 	CHECK_EQ(h_fd_count(), fds);
 	CHECK_EQ(h_threads_settle(threads), threads);
 	setup_errors();
+}
+
+int main(void)
+{
+	struct up_pager *p;
+
+	uffd_round();
+	h_flags = UP_CONFIG_FAULT_INLINE;	/* faults served inline */
+	uffd_round();
+	h_flags = 0;
 	/* truncation is not injected: the kernel backend must agree */
 	if (h_backend_usable(UP_BACKEND_KERNEL) &&
 	    (p = h_open(UP_BACKEND_KERNEL, adjust))) {

@@ -110,14 +110,28 @@ static inline void h_done(void)
 }
 
 /* ---- backends ---- */
-static const enum up_backend h_backend_list[] = {
-	UP_BACKEND_UFFD, UP_BACKEND_KERNEL,
+/* The rounds of FOR_EACH_BACKEND: userfaultfd with service threads, the
+ * kernel, and userfaultfd with faults served in the faulting thread. */
+static const struct h_round {
+	enum up_backend r_backend;
+	unsigned r_flags;
+} h_rounds[] = {
+	{ UP_BACKEND_UFFD, 0 },
+	{ UP_BACKEND_KERNEL, 0 },
+	{ UP_BACKEND_UFFD, UP_CONFIG_FAULT_INLINE },
 };
+/* Flags of the current round, added to every pager h_open() makes (a test
+ * may set them for a round of its own). */
+static H_U unsigned h_flags;
+/* Rounds to run: a test sets 2 to leave out the inline round. */
+static H_U size_t h_rounds_nr = 3;
 
 static inline const char *h_backend_name(enum up_backend b)
 {
-	return b == UP_BACKEND_UFFD ? "uffd" :
-	       b == UP_BACKEND_KERNEL ? "kernel" : "auto";
+	if (b == UP_BACKEND_UFFD)
+		return (h_flags & UP_CONFIG_FAULT_INLINE) ? "uffd-inline"
+							  : "uffd";
+	return b == UP_BACKEND_KERNEL ? "kernel" : "auto";
 }
 
 /* Probe b; say why and return 0 if it cannot run here. */
@@ -128,7 +142,7 @@ static inline int h_backend_usable(enum up_backend b)
 
 	h_backend_tried = 1;
 	h_ctx = h_backend_name(b);
-	r = up_backend_probe(b, 0, why, sizeof(why));
+	r = up_backend_probe(b, h_flags, why, sizeof(why));
 	if (r) {
 		printf("backend %s unusable (%s): %s -- skipped\n", h_ctx,
 		       up_strerror(r), why);
@@ -140,10 +154,14 @@ static inline int h_backend_usable(enum up_backend b)
 	return 1;
 }
 
-/* for each usable backend b: statement */
+/* for each usable round, with backend b: statement (h_flags is set
+ * during each round, and 0 after the last) */
 #define FOR_EACH_BACKEND_ID(b)                                          \
-	for (size_t h_bi_ = 0; h_bi_ < 2; h_bi_++)                      \
-		if ((b) = h_backend_list[h_bi_], !h_backend_usable(b)) { \
+	for (size_t h_bi_ = 0; h_bi_ < h_rounds_nr || (h_flags = 0);    \
+	     h_bi_++)                                                   \
+		if ((b) = h_rounds[h_bi_].r_backend,                    \
+		    h_flags = h_rounds[h_bi_].r_flags,                  \
+		    !h_backend_usable(b)) {                             \
 		} else
 
 static inline const char *h_dir(void)
@@ -167,6 +185,12 @@ static inline struct up_pager *h_open(enum up_backend b,
 	cfg.swap_dir = h_dir();
 	if (adjust)
 		adjust(&cfg);
+	cfg.flags |= h_flags;
+	if ((cfg.flags & UP_CONFIG_FAULT_INLINE) &&
+	    (cfg.flags & UP_CONFIG_SHARED)) {
+		printf("%s: not with UP_CONFIG_SHARED -- skipped\n", h_ctx);
+		return NULL;
+	}
 	r = up_pager_open(&p, &cfg);
 	if (r) {
 		H_FAIL("up_pager_open(%s) = %d: %s", h_backend_name(b), r,
@@ -177,7 +201,7 @@ static inline struct up_pager *h_open(enum up_backend b,
 	return p;
 }
 
-/* Run body(p, b) on a fresh pager of each usable backend, then close it. */
+/* Run body(p, b) on a fresh pager of each usable round, then close it. */
 static inline void h_for_each_backend(void (*adjust)(struct up_config *),
 				      void (*body)(struct up_pager *,
 						   enum up_backend))
@@ -400,9 +424,12 @@ static H_U volatile sig_atomic_t h_sig_nr;
 static H_U void *volatile h_sig_addr;
 static H_U volatile int h_sig_code;
 
+/* Installed after upager's own handler, so inline faults are served
+ * through up_fault_handle() first. */
 static inline void h_on_sig(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
+	if (sig == SIGBUS && up_fault_handle(si, uc))
+		return;
 	h_sig_nr = sig;
 	h_sig_addr = si->si_addr;
 	h_sig_code = si->si_code;

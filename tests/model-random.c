@@ -120,8 +120,11 @@ int main(void)
 	struct up_pager *p;
 
 	h_seed();
-	for (size_t i = 0; i < 3; i++) {
-		page = pages[i];
+	/* service threads, then inline faults (not with 2 MiB pages: the
+	 * same code as 64 KiB, and the longest round) */
+	for (size_t i = 0; i < 5; i++) {
+		page = pages[i % 3];
+		h_flags = i < 3 ? 0 : UP_CONFIG_FAULT_INLINE;
 		printf("page_len %zu\n", page);
 		if (!h_backend_usable(UP_BACKEND_UFFD))
 			break;
@@ -130,6 +133,7 @@ int main(void)
 			CHECK_OK(up_pager_close(p));
 		}
 	}
+	h_flags = 0;
 	page = 65536;
 	if (h_backend_usable(UP_BACKEND_KERNEL) &&
 	    (p = h_open(UP_BACKEND_KERNEL, adjust))) {

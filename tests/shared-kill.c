@@ -164,7 +164,7 @@ static void victim(const struct vcmd *vc, enum up_backend b, int ready_fd)
 
 static void spawn_round(const struct cmd *c)
 {
-	enum up_backend b = h_backend_list[c->backend_i];
+	enum up_backend b = h_rounds[c->backend_i].r_backend;
 	uint64_t t_fork[VICTIMS], deadline[VICTIMS], hard[VICTIMS];
 	int rfd[VICTIMS], alive[VICTIMS], left = c->nv;
 	struct report rp;
@@ -662,6 +662,8 @@ int main(void)
 {
 	enum up_backend b;
 
+	/* Sharing pagers have no inline round (UP_CONFIG_FAULT_INLINE). */
+	h_rounds_nr = 2;
 	for (size_t c = 0; c < CHUNKS; c++) {
 		unsigned o = owner_of(c);
 

@@ -303,6 +303,8 @@ int main(void)
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (model == MAP_FAILED || tstats == MAP_FAILED)
 		SKIP("no shared memory");
+	/* Sharing pagers have no inline round (UP_CONFIG_FAULT_INLINE). */
+	h_rounds_nr = 2;
 	FOR_EACH_BACKEND_ID(b)
 		run(b, b == UP_BACKEND_UFFD ?
 			       (secs > kernel_secs ? secs - kernel_secs : 1) :

@@ -68,6 +68,11 @@ out:
 
 int main(void)
 {
+	/* ThreadSanitizer runs the handler of an asynchronous signal later,
+	 * with every signal blocked: a fault served inline (a SIGBUS) in it
+	 * then kills the process, so that round is left out there. */
+	if (H_TSAN)
+		h_rounds_nr = 2;
 	FOR_EACH_BACKEND(adjust, body);
 	h_done();
 }

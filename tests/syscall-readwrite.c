@@ -1,4 +1,4 @@
-/* syscall-readwrite: write(2) from and read(2) into mapped pages never touched before. */
+/* syscall-readwrite: write(2) from and read(2) into mapped pages never touched before (EFAULT with inline faults). */
 #include "harness.h"
 
 #define PAGES 16
@@ -10,6 +10,48 @@ static void adjust(struct up_config *c)
 	c->page_len = 65536;
 	c->readahead_nr = 0;
 	page = c->page_len;
+}
+
+/* Touch every system page of [m, m+len): a load, or a store of what is
+ * there. */
+static void touch(char *m, size_t len, int store)
+{
+	volatile char *v = m;
+
+	for (size_t i = 0; i < len; i += 4096) {
+		char c = v[i];
+
+		if (store)
+			v[i] = c;
+	}
+}
+
+/*
+ * Inline faults are served by a signal handler, which a system call
+ * cannot run: it fails with EFAULT on a page not yet loaded from
+ * (write(2)) or not yet stored to (read(2)), even one already loaded
+ * from.  Once the program has touched them, the calls work.
+ */
+static void inline_efault(char *ro, char *rw, char *an, int src, int pfd[2])
+{
+	char small[1000];
+
+	errno = 0;
+	CHECK_EQ(write(pfd[1], ro + 3 * page + 100, sizeof(small)), -1);
+	CHECK_EQ(errno, EFAULT);
+	errno = 0;
+	CHECK_EQ(pread(src, rw + 11 * page - 50, 3 * page, 0), -1);
+	CHECK_EQ(errno, EFAULT);
+	touch(rw + 10 * page, page, 0);
+	errno = 0;
+	CHECK_EQ(pread(src, rw + 11 * page - 50, 3 * page, 0), -1);
+	CHECK_EQ(errno, EFAULT);
+	errno = 0;
+	CHECK_EQ(pread(src, an + page / 2, 4 * page, page), -1);
+	CHECK_EQ(errno, EFAULT);
+	touch(ro, PAGES * page, 0);
+	touch(rw, PAGES * page, 1);
+	touch(an, PAGES * page, 1);
 }
 
 static void body(struct up_pager *p, enum up_backend b)
@@ -26,6 +68,8 @@ static void body(struct up_pager *p, enum up_backend b)
 	(void)b;
 	if (!ro || !rw || !an || pipe(pfd))
 		goto out;
+	if (h_flags & UP_CONFIG_FAULT_INLINE)
+		inline_efault(ro, rw, an, src, pfd);
 	/* write(2) from untouched pages: to a pipe, and to a file across
 	 * several pages at once */
 	CHECK_EQ(write(pfd[1], ro + 3 * page + 100, sizeof(small)), sizeof(small));
