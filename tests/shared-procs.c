@@ -155,25 +155,39 @@ static void reap(void)
 	kids_nr = 0;
 }
 
+/* Read /proc/PID/NAME into buf (empty if it cannot be read). */
+static void proc_read(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	f = fopen(path, "r");
+	n = f ? fread(buf, 1, len - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+}
+
 /* Kill kid i and wait until it is a zombie (not reaped: it still has a
- * process id, but no memory). */
+ * process id, but no memory).  The leader turns 'Z' while its other
+ * threads may still be exiting, holding the files (and the file locks)
+ * they share: wait for them to be gone too. */
 static void kill_kid(int i)
 {
-	char path[64], buf[512], *s;
+	char buf[2048], *s;
 
 	kids[i].sig = SIGKILL;
 	kill(kids[i].pid, SIGKILL);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kids[i].pid);
 	for (int k = 0; k < 5000; k++) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-		if (f)
-			fclose(f);
-		buf[n] = 0;
+		proc_read(kids[i].pid, "stat", buf, sizeof(buf));
 		s = strrchr(buf, ')');
-		if (s && s[1] == ' ' && s[2] == 'Z')
-			return;
+		if (s && s[1] == ' ' && s[2] == 'Z') {
+			proc_read(kids[i].pid, "status", buf, sizeof(buf));
+			if (strstr(buf, "\nThreads:\t1\n"))
+				return;
+		}
 		usleep(1000);
 	}
 	H_FAIL("kid %d did not die", i + 1);
