@@ -166,10 +166,7 @@ static int config_check(const struct up_config *c)
 	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
 			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
 		return -EINVAL;
-	/* Inline faults in a cache shared between processes are not done;
-	 * nor where the signal does not tell a store from a load. */
-	if ((c->flags & UP_CONFIG_FAULT_INLINE) &&
-	    ((c->flags & UP_CONFIG_SHARED) || !up__sigbus_supported()))
+	if (up__inline_refused(c->flags))
 		return -EOPNOTSUPP;
 	return 0;
 }

@@ -159,6 +159,20 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 	return fd;
 }
 
+/* Why flags cannot have UP_CONFIG_FAULT_INLINE, or NULL if they can:
+ * inline faults in a cache shared between processes are not done, nor
+ * where the signal does not tell a store from a load. */
+const char *up__inline_refused(unsigned flags)
+{
+	if (!(flags & UP_CONFIG_FAULT_INLINE))
+		return NULL;
+	if (flags & UP_CONFIG_SHARED)
+		return "cannot be combined with UP_CONFIG_SHARED";
+	if (!up__sigbus_supported())
+		return "is not supported on this architecture";
+	return NULL;
+}
+
 UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 			       size_t why_len)
 {
@@ -172,13 +186,9 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 		why_len = sizeof(buf);
 	}
 	why[0] = '\0';
-	if ((flags & UP_CONFIG_FAULT_INLINE) &&
-	    ((flags & UP_CONFIG_SHARED) || !up__sigbus_supported())) {
-		snprintf(why, why_len,
-			 "UP_CONFIG_FAULT_INLINE %s",
-			 (flags & UP_CONFIG_SHARED)
-				 ? "cannot be combined with UP_CONFIG_SHARED"
-				 : "is not supported on this architecture");
+	if (up__inline_refused(flags)) {
+		snprintf(why, why_len, "UP_CONFIG_FAULT_INLINE %s",
+			 up__inline_refused(flags));
 		return -EOPNOTSUPP;
 	}
 	switch (b) {

@@ -261,6 +261,7 @@ void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);
+const char *up__inline_refused(unsigned flags);
 int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 		  uint64_t *features, char *why, size_t why_len);
 
