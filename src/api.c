@@ -254,6 +254,7 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 		return -ENOMEM;
 	p->cfg = *cfg;
 	p->event_fd = -1;
+	p->mover_fd = -1;
 	if (cfg->swap_dir) {
 		p->cfg.swap_dir = p->swap_dir = strdup(cfg->swap_dir);
 		if (!p->swap_dir) {

@@ -306,6 +306,7 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 	f->obj = NULL;
 	f->ref = 0;
 	f->pin = 0;
+	f->borrowed = 0;
 	f->mv_a = f->mv_b = 0;
 	p->free_frames[p->free_nr++] = idx;
 	p->frames_used--;

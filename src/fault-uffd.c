@@ -207,12 +207,20 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			r->next_pgno = pg + 1;
 			continue;
 		}
-		if (map_page(p, r, pg, (size_t)valid, &as, &ae, NULL) == 0 &&
-		    ae > as) {
-			first = first ? first : as;
-			end = ae;
-		}
 		r->next_pgno = pg + 1;
+		if (map_page(p, r, pg, (size_t)valid, &as, &ae, NULL) ||
+		    ae <= as)
+			continue;
+		if (r->obj->solo && up__solo_borrowed(p, r->obj, pg)) {
+			/* The file's pages: not ours to protect, and the
+			 * range to protect must not span them. */
+			if (end > first)
+				up__uffd_wprotect(p, first, end, true);
+			first = end = 0;
+			continue;
+		}
+		first = first ? first : as;
+		end = ae;
 	}
 	if (r->obj->solo && end > first)
 		up__uffd_wprotect(p, first, end, true);
@@ -280,6 +288,13 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 	wake(p, as, ae);
 }
 
+/* Inline faults: the last fault this thread took on a page mapped from
+ * the page cache, and that page's last use (see serve_fault()). */
+static __thread uintptr_t borrowed_at
+	__attribute__((tls_model("initial-exec")));
+static __thread uint64_t borrowed_use
+	__attribute__((tls_model("initial-exec")));
+
 /* What serve_fault() did: the access may run again, or no mapping holds
  * the address, or it must raise SIGBUS (the page was poisoned). */
 enum { FAULT_SIGBUS = -1, FAULT_NONE = 0, FAULT_SERVED = 1 };
@@ -323,6 +338,25 @@ static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		 * protection, and the retried store faults as it should. */
 		up__solo_convert(p, r->obj);
 		wake(p, addr, addr + SYS_PAGE);
+		goto out;
+	}
+	if (p->inline_faults && r->obj->solo &&
+	    up__solo_borrowed(p, r->obj, pg)) {
+		/* The file's own pages are mapped there now, outside the
+		 * userfaultfd.  Raised before another thread mapped them,
+		 * the access may run again; raised again there, it is the
+		 * kernel's (the file was truncated under them, or could not
+		 * be read), and stands. */
+		uint64_t use = p->frames[r->obj->frame[pg] - 1].tick;
+
+		if (borrowed_at != addr || borrowed_use != use) {
+			borrowed_at = addr;
+			borrowed_use = use;
+			goto out;
+		}
+		borrowed_at = 0;
+		r->err = -EIO;
+		ret = FAULT_SIGBUS;
 		goto out;
 	}
 	if (r->obj->pflags[pg] & PG_BAD) {
@@ -793,13 +827,20 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		 * slots, for the rest of the mapping. */
 		err = 0;
 		whole_pages(p, oa, ob, &pa, &pb);
+		if (up__solo_truncated(p, o, up__pgno(p, oa),
+				       up__pgno(p, ob - 1) + 1))
+			r->err = -EIO;
 		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++) {
+			bool borrowed;
 			int e = 0;
 
 			if (!(o->pflags[pg] & PG_RESIDENT))
 				continue;
+			/* A page of the file's own (clean) has no copy in a
+			 * slot to stay in: it goes. */
+			borrowed = up__solo_borrowed(p, o, pg);
 			up__solo_unmap_page(p, o, pg);
-			if (pg < pa || pg >= pb)
+			if ((pg < pa || pg >= pb) && !borrowed)
 				continue;
 			if (o->kind == OBJ_FILE)
 				e = up__writeback(p, o, pg, pg + 1);
@@ -841,6 +882,8 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	obj_range(r, a, b, &oa, &ob);
 	pa = up__pgno(p, oa);
 	pb = up__pgno(p, ob - 1) + 1;
+	if (up__solo_truncated(p, o, pa, pb))
+		r->err = -EIO;
 	err = o->seg ? up__seg_writeback(p, o, pa, pb)
 		     : up__writeback(p, o, pa, pb);
 	if (!err && (flags & MS_SYNC))
@@ -972,6 +1015,7 @@ static void uffd_fork_child(struct up_pager *p)
 		up__close(p->event_fd);
 	p->event_fd = -1;
 	p->pool = NULL;		/* not inherited */
+	up__solo_child(p);
 	atomic_store(&p->stop, false);
 	up__sigbus_child();
 	up__cache_child(p);

@@ -59,7 +59,8 @@ static int handshake(int fd, uint64_t extra, uint64_t *features)
 {
 	struct uffdio_api api = {
 		.api = UFFD_API,
-		.features = NEED_FEATURES | UP_UFFD_FEATURE_MOVE | extra,
+		.features = NEED_FEATURES | UP_UFFD_FEATURE_MOVE |
+			    UFFD_FEATURE_EVENT_REMAP | extra,
 	};
 
 	*features = api.features;

@@ -65,6 +65,7 @@ struct up_obj {
 	int err;			/* sticky -EIO for all its regions */
 	off_t wo_a, wo_b;		/* written back, write-out not started */
 	bool solo;			/* pages in pool frames (solo.c) */
+	bool no_borrow;			/* its file cannot be mapped */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 };
@@ -76,6 +77,8 @@ struct up_frame {
 	uint8_t ref;			/* clock reference bit */
 	uint8_t pin;			/* in use by the running operation */
 	uint8_t slot_full;		/* its pool slot holds memory */
+	uint8_t borrowed;		/* solo: the file's page-cache pages are
+					 * mapped in its place (solo.c) */
 	uint64_t tick;			/* p->tick when last filled or faulted */
 	off_t mv_a, mv_b;		/* solo: object range moved into the
 					 * mapping, empty if in the slot */
@@ -157,6 +160,13 @@ struct up_pager {
 	off_t swap_next;
 	char *pool;			/* solo.c: one slot per frame */
 	size_t pool_len;
+	char *spare;			/* registered memory to put back over a
+					 * borrowed page */
+	int mover_fd;			/* wakes the mover thread */
+	pthread_t mover;
+	atomic_int mover_job;		/* MV_* (solo.c) */
+	atomic_int mover_err;
+	uintptr_t mover_to;
 	struct up_work *work;		/* WILLNEED queue */
 
 	/* fault-uffd.c */
@@ -234,8 +244,12 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
 char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+bool up__solo_truncated(struct up_pager *p, struct up_obj *o, uint64_t a,
+			uint64_t b);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
+void up__solo_child(struct up_pager *p);
 
 /* ---- shared.c ------------------------------------------------------- */
 int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,

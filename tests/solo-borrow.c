@@ -1,0 +1,247 @@
+/* solo-borrow: whole pages (512 KiB and up) of a read-only file mapping are the kernel's page-cache pages: they show the file's changes at once, stay within the budget, fault again once evicted (never showing anything but the file to other threads), are absent in a child, and raise SIGBUS with EIO when truncated or unreadable. */
+#include "harness.h"
+#include "up-sys.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#define PAGES 16
+
+static size_t page;
+
+/* Pages are mapped from the page cache from 512 KiB up. */
+static void adjust(struct up_config *c)
+{
+	c->page_len = 512u << 10;
+	c->budget = 4 * c->page_len;	/* a quarter of the file */
+	c->readahead_nr = 1;
+	page = c->page_len;
+}
+
+static void adjust_2m(struct up_config *c)
+{
+	adjust(c);
+	c->page_len = UP_PAGE_MAX;
+	c->budget = 4 * c->page_len;
+	page = c->page_len;
+}
+
+/* Does p map page-cache pages (its note says so)?  Then, as with the
+ * kernel's mmap, the mapping is the file's own memory. */
+static int borrows(struct up_pager *p)
+{
+	return strstr(up_pager_note(p), "page-cache pages") != NULL;
+}
+
+/* A change to the file by pwrite(2) shows in a page already mapped. */
+static void coherent(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), q = 'Q', o;
+	int at_once = borrows(p) || !h_is_uffd(p);
+	off_t off = (off_t)(3 * page + 5);
+
+	if (!m)
+		return;
+	o = m[off];
+	CHECK_EQ(o, (char)h_pat(1, (uint64_t)off));
+	CHECK_EQ(pwrite(fd, &q, 1, off), 1);
+	CHECK_EQ(m[off], at_once ? 'Q' : o);
+	CHECK_EQ(pwrite(fd, &o, 1, off), 1);
+	CHECK_EQ(m[off], o);
+	CHECK_OK(up_pager_unmap(p, m, len));
+}
+
+/* 4 KiB pages of [m, m + len) that mincore(2) sees in memory (for a file
+ * mapping: in the page cache), or -1. */
+static long in_core(char *m, size_t len)
+{
+	unsigned char vec[PAGES * (UP_PAGE_MAX / 4096)];
+	size_t i, n = len / 4096;
+	long c = 0;
+
+	if (n > sizeof(vec) || mincore(m, len, vec))
+		return -1;
+	for (i = 0; i < n; i++)
+		c += vec[i] & 1;
+	return c;
+}
+
+/* Two scans through a budget a quarter of the file: the content is right,
+ * no more than the budget is mapped at any time, and pages evicted in the
+ * first scan fault to the pager again in the second. */
+static void budget(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	struct up_stats st0, st1;
+	long most = 0;
+
+	if (!m)
+		return;
+	for (int scan = 0; scan < 2; scan++) {
+		CHECK_OK(up_mapping_stats(p, m, &st0));
+		for (size_t pg = 0; pg < PAGES; pg++) {
+			long c;
+
+			CHECK_EQ(h_pat_diff(m + pg * page, 1, pg * page, page),
+				 -1);
+			c = in_core(m, len);
+			most = c > most ? c : most;
+		}
+		CHECK_OK(up_mapping_stats(p, m, &st1));
+		if (!h_is_uffd(p))
+			continue;
+		CHECK(st1.resident <= st1.budget_pages);
+		/* every page but the last few was evicted and read again */
+		CHECK(st1.faults_read - st0.faults_read >= PAGES / 4);
+		CHECK(st1.fills - st0.fills >= PAGES - 4);
+	}
+	if (h_is_uffd(p))
+		CHECK(most >= 1 && most <= (long)(4 * page / 4096));
+	CHECK_OK(up_pager_unmap(p, m, len));
+}
+
+static char *child_map;
+
+static void child(void *arg)
+{
+	(void)arg;
+	/* uffd: absent (SIGSEGV); kernel: an ordinary inherited mapping */
+	CHECK_EQ(child_map[page + 1], (char)h_pat(1, page + 1));
+}
+
+/* A child does not inherit the mapping, page-cache pages included. */
+static void forked(struct up_pager *p, int fd, size_t len)
+{
+	char v = 'x';
+
+	child_map = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (!child_map)
+		return;
+	CHECK_EQ(child_map[page + 1], (char)h_pat(1, page + 1));
+	CHECK_EQ(h_fork(child, NULL), h_is_uffd(p) ? SIGSEGV : 0);
+	/* a store is refused in the parent too, and reaches nothing */
+	CHECK_EQ(h_access(child_map + page + 1, 1, &v), SIGSEGV);
+	CHECK_EQ(h_pat_diff(child_map, 1, 0, len), -1);
+	CHECK_OK(up_pager_unmap(p, child_map, len));
+}
+
+/* The file shrinks under mapped pages: past its new end they raise SIGBUS
+ * and the mapping reports EIO, as data that was there is gone. */
+static void truncated(struct up_pager *p, size_t len)
+{
+	int fd = h_file(len, 1);
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0), v;
+	int gone = borrows(p);
+
+	if (!m)
+		goto out;
+	CHECK_EQ(h_pat_diff(m, 1, 0, 3 * page), -1);	/* mapped */
+	CHECK_OK(ftruncate(fd, (off_t)page));
+	CHECK_EQ(h_pat_diff(m, 1, 0, page), -1);
+	if (gone || !h_is_uffd(p))
+		CHECK_EQ(h_access(m + 2 * page, 0, &v), SIGBUS);
+	if (gone) {
+		CHECK_EQ(up_pager_sync(p, m, len, MS_SYNC), -EIO);
+		CHECK_EQ(up_pager_unmap(p, m, len), -EIO);
+	} else {
+		up_pager_sync(p, m, len, MS_SYNC);
+		up_pager_unmap(p, m, len);
+	}
+out:
+	close(fd);
+}
+
+/* The file cannot be read: SIGBUS, never zeros, and EIO afterwards. */
+static void read_error(struct up_pager *p, int fd, size_t len)
+{
+	char *m, v;
+
+	if (!h_is_uffd(p))
+		return;		/* the kernel's reads cannot be made to fail */
+	m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (!m)
+		return;
+	CHECK_EQ(m[0], (char)h_pat(1, 0));
+	up__sys_fail(UP_SYS_PREAD, 0, 1000000, EIO);
+	CHECK_EQ(h_access(m + 2 * page + 10, 0, &v), SIGBUS);
+	up__sys_fail(UP_SYS_PREAD, 0, 0, 0);
+	CHECK_EQ(h_pat_diff(m + 5 * page, 1, 5 * page, page), -1);
+	CHECK_EQ(up_pager_sync(p, m, len, MS_SYNC), -EIO);
+	CHECK_EQ(up_pager_unmap(p, m, len), -EIO);
+}
+
+struct reader {
+	pthread_t t;
+	const volatile char *m;
+	size_t len;
+	uint64_t seed;
+	int reads, wrong;
+};
+
+static void *reader(void *arg)
+{
+	struct reader *rd = arg;
+
+	for (int i = 0; i < rd->reads; i++) {
+		size_t off = h_rand_r(&rd->seed) % rd->len;
+
+		rd->wrong += (uint8_t)rd->m[off] != h_pat(1, off);
+	}
+	return NULL;
+}
+
+/* Threads read at random through a budget a quarter of the file, so pages
+ * come and go under them: every byte read is the file's (a page being
+ * put back must never show anything else, even for an instant). */
+static void race(struct up_pager *p, int fd, size_t len)
+{
+	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+	struct reader rd[4];
+	struct up_stats st;
+	int i, wrong = 0;
+
+	if (!m)
+		return;
+	for (i = 0; i < 4; i++) {
+		rd[i] = (struct reader){ .m = m, .len = len,
+					 .seed = h_rand() | 1,
+					 .reads = H_SANITIZED ? 300 : 3000 };
+		CHECK_OK(pthread_create(&rd[i].t, NULL, reader, &rd[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(rd[i].t, NULL);
+		wrong += rd[i].wrong;
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK_OK(up_mapping_stats(p, m, &st));
+	if (h_is_uffd(p))
+		CHECK(st.evictions > 0 && st.resident <= st.budget_pages);
+	CHECK_OK(up_pager_unmap(p, m, len));
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+
+	(void)b;
+	/* Wherever pages are moved in whole (UFFDIO_MOVE), these are mapped
+	 * from the page cache. */
+	if (strstr(up_pager_note(p), "use moved frames"))
+		CHECK(borrows(p));
+	coherent(p, fd, len);
+	budget(p, fd, len);
+	forked(p, fd, len);
+	truncated(p, len);
+	read_error(p, fd, len);
+	race(p, fd, len);
+	close(fd);
+}
+
+int main(void)
+{
+	h_seed();
+	FOR_EACH_BACKEND(adjust, body);
+	FOR_EACH_BACKEND(adjust_2m, body);
+	h_done();
+}
