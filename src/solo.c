@@ -100,24 +100,42 @@ static int own(struct up_pager *p, char *a, size_t len);
  */
 enum { MV_IDLE, MV_ASKED, MV_DONE, MV_STOP };
 
-/* A fresh spare: anonymous memory of one page, registered. */
+/*
+ * A fresh spare: anonymous memory of one page, registered, between two
+ * inaccessible guard pages.  Next to another anonymous mapping it would
+ * merge with it and share its anon_vma, and then keep an offset that
+ * stops it from merging where it is moved: every page put back would stay
+ * a mapping of its own.  Alone, it takes the offset of where it lands.
+ */
 static int spare_new(struct up_pager *p)
 {
-	void *m;
+	size_t len = pl(p) + 2 * SYS_PAGE;
+	void *res, *m;
 	int err;
 
-	err = up__mmap_raw(NULL, pl(p), PROT_READ | PROT_WRITE,
+	err = up__mmap_raw(NULL, len, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0,
-			   &m);
+			   &res);
 	if (err)
 		return err;
-	err = own(p, m, pl(p));
+	err = up__mmap_raw((char *)res + SYS_PAGE, pl(p),
+			   PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+			   -1, 0, &m);
+	if (!err)
+		err = own(p, m, pl(p));
 	if (err) {
-		up__munmap(m, pl(p));
+		up__munmap(res, len);
 		return err;
 	}
 	p->spare = m;
 	return 0;
+}
+
+/* The guards of a spare gone (moved away, or unused). */
+static void spare_free(struct up_pager *p, char *spare)
+{
+	up__munmap(spare - SYS_PAGE, pl(p) + 2 * SYS_PAGE);
 }
 
 static void *mover(void *arg)
@@ -127,8 +145,12 @@ static void *mover(void *arg)
 	void *m;
 
 	for (;;) {
-		if (read(p->mover_fd, &v, sizeof(v)) < 0 && errno != EINTR)
-			break;
+		if (read(p->mover_fd, &v, sizeof(v)) < 0 && errno != EINTR) {
+			/* Cannot wait for work: say so, and leave. */
+			atomic_store(&p->mover_err, -EIO);
+			atomic_store(&p->mover_job, MV_STOP);
+			return NULL;
+		}
 		switch (atomic_load(&p->mover_job)) {
 		case MV_STOP:
 			return NULL;
@@ -173,7 +195,7 @@ static int mover_start(struct up_pager *p)
 	up__close(p->mover_fd);
 	p->mover_fd = -1;
 fail:
-	up__munmap(p->spare, pl(p));
+	spare_free(p, p->spare);
 	p->spare = NULL;
 	return err;
 }
@@ -190,7 +212,7 @@ static void mover_stop(struct up_pager *p)
 	up__close(p->mover_fd);
 	p->mover_fd = -1;
 	if (p->spare)
-		up__munmap(p->spare, pl(p));
+		spare_free(p, p->spare);
 	p->spare = NULL;
 }
 
@@ -220,23 +242,31 @@ static void drain(struct up_pager *p)
 static int spare_move(struct up_pager *p, uintptr_t a)
 {
 	uint64_t one = 1;
-	int err;
+	char *spare;
+	int err, job;
 
-	if (p->mover_fd < 0 || !p->spare)
-		return -ENOSYS;
+	if (p->mover_fd < 0 || atomic_load(&p->mover_job) == MV_STOP)
+		return -ESRCH;
+	if (!p->spare && (err = spare_new(p)))
+		return err;
 	p->mover_to = a;
 	atomic_store(&p->mover_job, MV_ASKED);
 	if (write(p->mover_fd, &one, sizeof(one)) != sizeof(one))
 		return -EIO;
-	while (atomic_load(&p->mover_job) != MV_DONE) {
+	while ((job = atomic_load(&p->mover_job)) != MV_DONE &&
+	       job != MV_STOP) {
 		drain(p);
 		sched_yield();
 	}
+	if (job == MV_STOP)
+		return -ESRCH;
 	atomic_store(&p->mover_job, MV_IDLE);
 	err = atomic_load(&p->mover_err);
 	if (err)
 		return err;
+	spare = p->spare;
 	p->spare = NULL;
+	spare_free(p, spare);
 	spare_new(p);
 	return 0;
 }
@@ -379,21 +409,33 @@ static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	const struct up_region *r = o->regions;
 	off_t off = (off_t)(pg * pl(p)), end = off + (off_t)pl(p);
 
-	return p->spare && pl(p) >= BORROW_MIN_PAGE && !o->no_borrow &&
+	return p->mover_fd >= 0 && !o->no_borrow &&
 	       o->kind == OBJ_FILE &&
 	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
 		       BORROW_MAX &&
 	       o->fd >= 0 && r && !r->obj_next && r->prot == PROT_READ &&
 	       off >= r->off && end <= r->off + (off_t)(r->end - r->start) &&
-	       end <= up__obj_valid_end(p, o, false);
+	       end <= up__obj_valid_end(p, o, false) &&
+	       (p->spare || spare_new(p) == 0);
 }
 
-/* Put the region's own memory back over the page at a (see spare_move()).
- * Should that fail (no memory for a spare), the file's pages stay mapped
- * there: the content is right, but no longer counted. */
+/*
+ * Put the region's own memory back over the page at a (see spare_move()).
+ * Should that fail (no memory for a spare or for the move), it is mapped
+ * and registered in two steps: right, but a thread reading the page in
+ * between could see zeros.  Only out of memory does this.
+ */
 static void restore(struct up_pager *p, uintptr_t a)
 {
-	spare_move(p, a);
+	void *m;
+
+	if (spare_move(p, a) == 0)
+		return;
+	if (up__mmap_raw((void *)a, pl(p), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_FIXED,
+			 -1, 0, &m) == 0)
+		own(p, m, pl(p));
 }
 
 /* Map page pg of o from its file in its mapping; -EAGAIN if it could
@@ -709,5 +751,7 @@ void up__solo_child(struct up_pager *p)
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);
 	p->mover_fd = -1;
+	if (p->spare)
+		spare_free(p, p->spare);	/* its guards were inherited */
 	p->spare = NULL;
 }

@@ -190,6 +190,24 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* Kernel mappings (lines of /proc/self/maps) that overlap [m, m + len). */
+static int maps_in(char *m, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long a, b;
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 &&
+		    a < (uintptr_t)m + len && b > (uintptr_t)m)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* Threads read at random through a budget a quarter of the file, so pages
  * come and go under them: every byte read is the file's (a page being
  * put back must never show anything else, even for an instant). */
@@ -198,7 +216,7 @@ static void race(struct up_pager *p, int fd, size_t len)
 	char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
 	struct reader rd[4];
 	struct up_stats st;
-	int i, wrong = 0;
+	int i, n, wrong = 0;
 
 	if (!m)
 		return;
@@ -214,8 +232,16 @@ static void race(struct up_pager *p, int fd, size_t len)
 	}
 	CHECK_EQ(wrong, 0);
 	CHECK_OK(up_mapping_stats(p, m, &st));
-	if (h_is_uffd(p))
+	if (h_is_uffd(p)) {
 		CHECK(st.evictions > 0 && st.resident <= st.budget_pages);
+		/* pages put back merge again: at most the budget's pages
+		 * and the gaps between them stay apart */
+		n = maps_in(m, len);
+		if (n > (int)(2 * st.budget_pages + 1))
+			H_FAIL("%d mappings over %zu pages", n, len / page);
+		else
+			H_PASS();
+	}
 	CHECK_OK(up_pager_unmap(p, m, len));
 }
 
