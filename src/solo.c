@@ -132,10 +132,19 @@ static int spare_new(struct up_pager *p)
 	return 0;
 }
 
-/* The guards of a spare gone (moved away, or unused). */
+/* Unmap a spare that was not moved, with its guards. */
 static void spare_free(struct up_pager *p, char *spare)
 {
 	up__munmap(spare - SYS_PAGE, pl(p) + 2 * SYS_PAGE);
+}
+
+/* Unmap the guards of a spare moved away.  Only them: the range between
+ * them is free address space, where another thread may have mapped
+ * something since. */
+static void guards_free(struct up_pager *p, char *spare)
+{
+	up__munmap(spare - SYS_PAGE, SYS_PAGE);
+	up__munmap(spare + pl(p), SYS_PAGE);
 }
 
 static void *mover(void *arg)
@@ -266,7 +275,7 @@ static int spare_move(struct up_pager *p, uintptr_t a)
 		return err;
 	spare = p->spare;
 	p->spare = NULL;
-	spare_free(p, spare);
+	guards_free(p, spare);
 	spare_new(p);
 	return 0;
 }
