@@ -165,7 +165,8 @@ static void *mover(void *arg)
 			return NULL;
 		case MV_ASKED:
 			/* Straight to the kernel, as up__mmap_raw(). */
-			m = (void *)syscall(SYS_mremap, p->spare, pl(p), pl(p),
+			m = (void *)syscall(SYS_mremap, p->mover_from,
+					    p->mover_len, p->mover_len,
 					    MREMAP_MAYMOVE | MREMAP_FIXED,
 					    (void *)p->mover_to);
 			atomic_store(&p->mover_err,
@@ -177,17 +178,16 @@ static void *mover(void *arg)
 	return NULL;
 }
 
-/* Borrowing needs the remap event, a spare and the mover. */
+/* The mover, if the kernel has the remap event; a spare too if pages
+ * are large enough to be borrowed. */
 static int mover_start(struct up_pager *p)
 {
 	sigset_t all, old;
 	int err;
 
-	if (!(p->features & UFFD_FEATURE_EVENT_REMAP) ||
-	    pl(p) < BORROW_MIN_PAGE)
+	if (!(p->features & UFFD_FEATURE_EVENT_REMAP))
 		return -ENOSYS;
-	err = spare_new(p);
-	if (err)
+	if (pl(p) >= BORROW_MIN_PAGE && (err = spare_new(p)))
 		return err;
 	p->mover_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->mover_fd < 0) {
@@ -204,7 +204,8 @@ static int mover_start(struct up_pager *p)
 	up__close(p->mover_fd);
 	p->mover_fd = -1;
 fail:
-	spare_free(p, p->spare);
+	if (p->spare)
+		spare_free(p, p->spare);
 	p->spare = NULL;
 	return err;
 }
@@ -247,18 +248,19 @@ static void drain(struct up_pager *p)
 	}
 }
 
-/* Move the spare over the page at a (in one step), and make a new one. */
-static int spare_move(struct up_pager *p, uintptr_t a)
+/* Move the registered mapping [src, src + len) over [dst, dst + len),
+ * replacing what is there in one step; -ESRCH if there is no mover. */
+static int move_mapping(struct up_pager *p, void *src, size_t len,
+			uintptr_t dst)
 {
 	uint64_t one = 1;
-	char *spare;
-	int err, job;
+	int job;
 
 	if (p->mover_fd < 0 || atomic_load(&p->mover_job) == MV_STOP)
 		return -ESRCH;
-	if (!p->spare && (err = spare_new(p)))
-		return err;
-	p->mover_to = a;
+	p->mover_from = src;
+	p->mover_len = len;
+	p->mover_to = dst;
 	atomic_store(&p->mover_job, MV_ASKED);
 	if (write(p->mover_fd, &one, sizeof(one)) != sizeof(one))
 		return -EIO;
@@ -270,7 +272,20 @@ static int spare_move(struct up_pager *p, uintptr_t a)
 	if (job == MV_STOP)
 		return -ESRCH;
 	atomic_store(&p->mover_job, MV_IDLE);
-	err = atomic_load(&p->mover_err);
+	return atomic_load(&p->mover_err);
+}
+
+/* Move the spare over the page at a, and make a new one. */
+static int spare_move(struct up_pager *p, uintptr_t a)
+{
+	char *spare;
+	int err;
+
+	if (pl(p) < BORROW_MIN_PAGE)
+		return -ENOSYS;
+	if (!p->spare && (err = spare_new(p)))
+		return err;
+	err = move_mapping(p, p->spare, pl(p), a);
 	if (err)
 		return err;
 	spare = p->spare;
@@ -314,7 +329,7 @@ int up__pool_init(struct up_pager *p)
 	}
 	p->pool = a;
 	p->pool_len = len;
-	if (mover_start(p) == 0) {
+	if (mover_start(p) == 0 && pl(p) >= BORROW_MIN_PAGE) {
 		size_t n = strlen(p->note);
 
 		snprintf(p->note + n, sizeof(p->note) - n,
@@ -418,7 +433,7 @@ static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	const struct up_region *r = o->regions;
 	off_t off = (off_t)(pg * pl(p)), end = off + (off_t)pl(p);
 
-	return p->mover_fd >= 0 && !o->no_borrow &&
+	return p->mover_fd >= 0 && pl(p) >= BORROW_MIN_PAGE && !o->no_borrow &&
 	       o->kind == OBJ_FILE &&
 	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
 		       BORROW_MAX &&
@@ -712,6 +727,7 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	};
 	off_t end = up__obj_valid_end(p, o, false);
 	uint64_t pg;
+	size_t rlen;
 	void *m;
 	int err;
 
@@ -739,15 +755,35 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	o->solo = false;
 	if (!r)
 		return 0;
-	err = up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
+	/* The mapping of the memfd is made and registered out of the
+	 * program's sight, then moved over the region in one step: made in
+	 * place, it would show the memfd's holes as zeros to a thread
+	 * reading there before it is registered (and keep them).  Without
+	 * a mover (no remap event), it is made in place. */
+	rlen = r->end - r->start;
+	err = up__mmap_raw(NULL, rlen, r->prot, MAP_SHARED, o->memfd,
+			   r->off, &m);
+	if (!err) {
+		reg.range.start = (uintptr_t)m;
+		reg.range.len = rlen;
+		err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+		if (!err)
+			err = up__madvise(m, rlen, MADV_DONTFORK);
+		if (!err)
+			err = move_mapping(p, m, rlen, r->start);
+		if (!err)
+			return 0;
+		up__munmap(m, rlen);
+	}
+	err = up__mmap_raw((void *)r->start, rlen, r->prot,
 			   MAP_SHARED | MAP_FIXED, o->memfd, r->off, &m);
 	if (err)
 		return err;
 	reg.range.start = r->start;
-	reg.range.len = r->end - r->start;
+	reg.range.len = rlen;
 	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
 	if (!err)
-		err = up__madvise(m, r->end - r->start, MADV_DONTFORK);
+		err = up__madvise(m, rlen, MADV_DONTFORK);
 	return err;
 }
 

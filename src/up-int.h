@@ -166,6 +166,8 @@ struct up_pager {
 	pthread_t mover;
 	atomic_int mover_job;		/* MV_* (solo.c) */
 	atomic_int mover_err;
+	void *mover_from;		/* the move asked for */
+	size_t mover_len;
 	uintptr_t mover_to;
 	struct up_work *work;		/* WILLNEED queue */
 

@@ -1,5 +1,8 @@
-/* solo-convert: a mapping served from moved frames (the only one of its object) keeps mmap semantics when written, evicted, split, mapped again or reprotected. */
+/* solo-convert: a mapping served from moved frames (the only one of its object) keeps mmap semantics when written, evicted, split, mapped again or reprotected, also while other threads read it. */
 #include "harness.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define PAGES 24
 
@@ -233,6 +236,68 @@ static int file_is_pattern(int fd, size_t len)
 	return ok;
 }
 
+struct reader {
+	pthread_t t;
+	const volatile char *m;
+	size_t len;
+	uint64_t seed;
+	atomic_int *stop;
+	int wrong;
+};
+
+static void *reader(void *arg)
+{
+	struct reader *rd = arg;
+
+	while (!atomic_load(rd->stop)) {
+		size_t off = h_rand_r(&rd->seed) % rd->len;
+
+		rd->wrong += (uint8_t)rd->m[off] != h_pat(1, off);
+	}
+	return NULL;
+}
+
+/* Other threads read while the mapping turns into a shared-memory one
+ * (mprotect): they see the file's bytes, never the memfd's holes, and so
+ * does everyone after. */
+static void readers_convert(struct up_pager *p)
+{
+	int rounds = H_SANITIZED ? 20 : 100, wrong = 0;
+	size_t len = 256 * page;	/* mostly pages not yet read */
+	int fd = h_file(len, 1);
+
+	for (int k = 0; k < rounds; k++) {
+		char *m = h_map(p, len, PROT_READ, MAP_SHARED, fd, 0);
+		struct reader rd[2];
+		atomic_int stop = 0;
+		int i;
+
+		if (!m)
+			return;
+		for (i = 0; i < 2; i++) {
+			rd[i] = (struct reader){ .m = m, .len = len,
+						 .seed = h_rand() | 1,
+						 .stop = &stop };
+			CHECK_OK(pthread_create(&rd[i].t, NULL, reader,
+						&rd[i]));
+		}
+		usleep(200);
+		CHECK_OK(up_pager_protect(p, m, len, PROT_READ | PROT_WRITE));
+		usleep(200);
+		atomic_store(&stop, 1);
+		for (i = 0; i < 2; i++) {
+			pthread_join(rd[i].t, NULL);
+			wrong += rd[i].wrong;
+		}
+		/* a page of zeros stays: one word of each shows it */
+		for (size_t off = 0; off < len; off += 4096)
+			wrong += h_pat_diff(m + off, 1, off, 8) != -1;
+		CHECK_OK(up_pager_unmap(p, m, len));
+	}
+	CHECK_EQ(wrong, 0);
+	close(fd);
+}
+
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t len = PAGES * page;
@@ -245,6 +310,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	reprotect(p, fd, len);
 	split(p, fd, len);
 	invalidate(p, fd, len);
+	readers_convert(p);
 	CHECK(file_is_pattern(fd, len));
 	private(p, fd, len);
 	writable(p, fd, len);
@@ -253,6 +319,7 @@ static void body(struct up_pager *p, enum up_backend b)
 
 int main(void)
 {
+	h_seed();
 	h_rng = h_seed();
 	FOR_EACH_BACKEND(adjust, body);
 	FOR_EACH_BACKEND(adjust_4k, body);
