@@ -98,20 +98,21 @@
  *  - Dirty pages of MAP_SHARED file mappings are found by write-protect
  *    faults: the first write to a clean page costs one fault.
  *  - A mapping that is the only mapping of its object is served from
- *    recycled anonymous frames moved into place (UFFDIO_MOVE).  If it is
- *    PROT_READ, a store to it raises SIGSEGV, except one made by another
- *    thread within the microsecond between a page being moved in and
- *    write-protected, which is lost instead.
+ *    recycled anonymous frames moved into place (UFFDIO_MOVE); a pager
+ *    that does this (pages of 64 KiB or more) has one more thread, which
+ *    moves mappings into place with mremap(2).  If it is PROT_READ, a
+ *    store to it raises SIGSEGV, except one made by another thread within
+ *    the microsecond between a page being moved in and write-protected,
+ *    which is lost instead.
  *  - In such a mapping of a file with PROT_READ and MAP_SHARED, with
  *    pager pages of 512 KiB or more, a whole page inside the file is not
  *    copied: the file's pages in the kernel's page cache are mapped in its
  *    place, under the budget, until it is evicted (up to 8192 such pages
  *    in the process at a time; up_pager_note() says when a pager does
- *    this, and such a pager has one more thread).  Those pages show
- *    changes made to the file by write(2) at once, and raise SIGBUS as
- *    soon as the file is truncated under them (sync and unmap of the
- *    mapping then return -EIO), as the kernel's mmap does.  Do not
- *    mremap(2) a pager's mappings.
+ *    this).  Those pages show changes made to the file by write(2) at
+ *    once, and raise SIGBUS as soon as the file is truncated under them
+ *    (sync and unmap of the mapping then return -EIO), as the kernel's
+ *    mmap does.  Do not mremap(2) a pager's mappings.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  *
