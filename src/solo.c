@@ -237,14 +237,12 @@ static void drain(struct up_pager *p)
 
 	n = read(p->uffd, msgs, sizeof(msgs));
 	for (i = 0; n > 0 && i < (int)(n / (ssize_t)sizeof(msgs[0])); i++) {
-		struct uffdio_range rg = {
-			.start = msgs[i].arg.pagefault.address &
-				 ~(SYS_PAGE - 1),
-			.len = SYS_PAGE,
-		};
+		struct uffdio_range rg = { .len = SYS_PAGE };
 
-		if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
-			up__ioctl(p->uffd, UFFDIO_WAKE, &rg);
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		rg.start = msgs[i].arg.pagefault.address & ~(SYS_PAGE - 1);
+		up__ioctl(p->uffd, UFFDIO_WAKE, &rg);
 	}
 }
 
@@ -507,15 +505,15 @@ bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pg)
 bool up__solo_truncated(struct up_pager *p, struct up_obj *o, uint64_t a,
 			uint64_t b)
 {
-	off_t end;
+	uint64_t last = 0;
 
 	if (!o->solo)
 		return false;
-	end = up__obj_valid_end(p, o, true);
 	for (; a < b && a < o->pages_nr; a++)
-		if (up__solo_borrowed(p, o, a) && (off_t)((a + 1) * pl(p)) > end)
-			return true;
-	return false;
+		if (up__solo_borrowed(p, o, a))
+			last = a + 1;
+	/* The file's size is asked for only if such a page is there. */
+	return last && (off_t)(last * pl(p)) > up__obj_valid_end(p, o, true);
 }
 
 /* Read page pg into its frame's slot; returns the bytes of content. */
@@ -713,6 +711,32 @@ void up__slot_release(struct up_pager *p, uint32_t idx)
 	}
 }
 
+/* Map r's range of o's memfd at `at` (anywhere if NULL), registered for
+ * missing, minor and write-protect faults and left out of fork(). */
+static int memfd_map(struct up_pager *p, struct up_obj *o,
+		     const struct up_region *r, void *at, void **out)
+{
+	size_t len = r->end - r->start;
+	struct uffdio_register reg = {
+		.range = { .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING |
+			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
+	};
+	int err;
+
+	err = up__mmap_raw(at, len, r->prot, MAP_SHARED | (at ? MAP_FIXED : 0),
+			   o->memfd, r->off, out);
+	if (err)
+		return err;
+	reg.range.start = (uintptr_t)*out;
+	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
+	if (!err)
+		err = up__madvise(*out, len, MADV_DONTFORK);
+	if (err && !at)
+		up__munmap(*out, len);
+	return err;
+}
+
 /*
  * Turn solo object o into a shared-memory one: its pages go into the
  * memfd, and its one mapping becomes a mapping of the memfd at the same
@@ -721,15 +745,9 @@ void up__slot_release(struct up_pager *p, uint32_t idx)
 int up__solo_convert(struct up_pager *p, struct up_obj *o)
 {
 	struct up_region *r = o->regions;
-	struct uffdio_register reg = {
-		.mode = UFFDIO_REGISTER_MODE_MISSING |
-			UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP,
-	};
 	off_t end = up__obj_valid_end(p, o, false);
 	uint64_t pg;
-	size_t rlen;
 	void *m;
-	int err;
 
 	if (!o->solo)
 		return 0;
@@ -760,31 +778,12 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	 * place, it would show the memfd's holes as zeros to a thread
 	 * reading there before it is registered (and keep them).  Without
 	 * a mover (no remap event), it is made in place. */
-	rlen = r->end - r->start;
-	err = up__mmap_raw(NULL, rlen, r->prot, MAP_SHARED, o->memfd,
-			   r->off, &m);
-	if (!err) {
-		reg.range.start = (uintptr_t)m;
-		reg.range.len = rlen;
-		err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
-		if (!err)
-			err = up__madvise(m, rlen, MADV_DONTFORK);
-		if (!err)
-			err = move_mapping(p, m, rlen, r->start);
-		if (!err)
+	if (memfd_map(p, o, r, NULL, &m) == 0) {
+		if (move_mapping(p, m, r->end - r->start, r->start) == 0)
 			return 0;
-		up__munmap(m, rlen);
+		up__munmap(m, r->end - r->start);
 	}
-	err = up__mmap_raw((void *)r->start, rlen, r->prot,
-			   MAP_SHARED | MAP_FIXED, o->memfd, r->off, &m);
-	if (err)
-		return err;
-	reg.range.start = r->start;
-	reg.range.len = rlen;
-	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
-	if (!err)
-		err = up__madvise(m, rlen, MADV_DONTFORK);
-	return err;
+	return memfd_map(p, o, r, (void *)r->start, &m);
 }
 
 /* In a child after fork(): no page of a pager that does not share is
