@@ -104,15 +104,19 @@
  *    store to it raises SIGSEGV, except one made by another thread within
  *    the microsecond between a page being moved in and write-protected,
  *    which is lost instead.
- *  - In such a mapping of a file with PROT_READ and MAP_SHARED, with
- *    pager pages of 512 KiB or more, a whole page inside the file is not
- *    copied: the file's pages in the kernel's page cache are mapped in its
- *    place, under the budget, until it is evicted (up to 8192 such pages
- *    in the process at a time; up_pager_note() says when a pager does
- *    this).  Those pages show changes made to the file by write(2) at
- *    once, and raise SIGBUS as soon as the file is truncated under them
- *    (sync and unmap of the mapping then return -EIO), as the kernel's
- *    mmap does.  Do not mremap(2) a pager's mappings.
+ *  - In such a MAP_SHARED mapping of a file (PROT_READ, or PROT_READ |
+ *    PROT_WRITE), with pager pages of 512 KiB or more, a whole page inside
+ *    the file is not copied: the file's pages in the kernel's page cache
+ *    are mapped in its place, under the budget, until it is evicted (up to
+ *    8192 such pages in the process at a time; up_pager_note() says when a
+ *    pager does this).  Those pages show changes made to the file by
+ *    write(2) at once, and raise SIGBUS as soon as the file is truncated
+ *    under them (sync and unmap of the mapping then return -EIO), as the
+ *    kernel's mmap does.  Stores to them go into the page cache, so
+ *    read(2) sees them at once; the kernel tracks them and writes them to
+ *    disk (msync waits for that as usual), and the pager's statistics do
+ *    not count them as dirty pages or write-backs.  Do not mremap(2) a
+ *    pager's mappings.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  *

@@ -274,10 +274,13 @@ struct up_region *up__obj_region(struct up_obj *o, off_t off)
 	return NULL;
 }
 
-/* Mark page pgno of o dirty (it must be resident). */
+/* Mark page pgno of o dirty (it must be resident).  A page mapped from
+ * the kernel's page cache is the kernel's to track (solo.c). */
 void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
 	assert(o->pflags[pg] & PG_RESIDENT);
+	if (o->solo && up__solo_borrowed(p, o, pg))
+		return;
 	if (!(o->pflags[pg] & PG_DIRTY)) {
 		o->pflags[pg] |= PG_DIRTY;
 		p->st.dirty++;
@@ -344,6 +347,11 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	struct up_frame *f = &p->frames[idx];
 	struct up_obj *o = f->obj;
 	uint64_t pg = f->pgno;
+	/* A page of a writable mapping mapped from the page cache may have
+	 * been written there: its write-out starts as a written-back page's
+	 * would, once it is unmapped (so the kernel need not protect it). */
+	bool kernel_dirty = f->borrowed && o->regions &&
+			    (o->regions->prot & PROT_WRITE);
 	int err;
 
 	/* A solo page moved back into its slot first is out of the
@@ -352,6 +360,8 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * TLB shootdown that costs tens of microseconds). */
 	if (o->solo)
 		up__solo_unmap_page(p, o, pg);
+	if (kernel_dirty && start)
+		writeout(o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
 		if (err)

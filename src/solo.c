@@ -24,7 +24,9 @@
  *                      write-protected in one step, and the slot's copy is
  *                      freed.  Moving it would map it writable until the
  *                      write-protect, and a store by another thread in
- *                      between would go unseen and be lost.
+ *                      between would go unseen and be lost;
+ *   whole page of a    not copied at all from 512 KiB up: the file's own
+ *   MAP_SHARED file    page-cache pages are mapped there (see borrow()).
  *
  * Anything a solo object cannot do (a second mapping of the file, a split,
  * mprotect, a store to a read-only mapping, discarding part of a page)
@@ -331,7 +333,7 @@ int up__pool_init(struct up_pager *p)
 		size_t n = strlen(p->note);
 
 		snprintf(p->note + n, sizeof(p->note) - n,
-			 "; whole pages of read-only file mappings are the "
+			 "; whole pages of shared file mappings are the "
 			 "kernel's page-cache pages, mapped in place (up to %u "
 			 "in the process at a time)",
 			 BORROW_MAX);
@@ -410,14 +412,19 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 }
 
 /*
- * A whole page of a read-only mapping of a file needs no frame memory: the
- * file's own page-cache pages are mapped in its place (a file mapping over
- * the page's range), as the kernel's mmap would show them, without the
- * copy that bounds every other fill.  The pager still decides what is
- * resident: the page holds a frame of the budget, and leaving the mapping
- * (eviction, a drop) puts the region's own registered memory back over it,
- * so that its next access faults to the pager again.  A store to it raises
- * SIGSEGV straight from the kernel, as it should.
+ * A whole page of a MAP_SHARED mapping of a file needs no frame memory:
+ * the file's own page-cache pages are mapped in its place (a file mapping
+ * over the page's range, with the region's protection), as the kernel's
+ * mmap would show them, without the copy that bounds every other fill.
+ * The pager still decides what is resident: the page holds a frame of the
+ * budget, and leaving the mapping (eviction, a drop) puts the region's own
+ * registered memory back over it, so that its next access faults to the
+ * pager again.  In a read-only mapping a store to it raises SIGSEGV
+ * straight from the kernel, as it should.  In a writable one, stores go
+ * into the page cache and the kernel tracks them (the page is never
+ * PG_DIRTY here): they are in the file for read(2) at once, fdatasync(2)
+ * in msync writes them to disk, and a sequential writer's page starts its
+ * write-out when it is evicted, as a written-back page does.
  *
  * Each borrowed range is a mapping of its own (neighbours merge), and
  * splits the mapping around it, so no more than BORROW_MAX pages are
@@ -435,7 +442,9 @@ static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	       o->kind == OBJ_FILE &&
 	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
 		       BORROW_MAX &&
-	       o->fd >= 0 && r && !r->obj_next && r->prot == PROT_READ &&
+	       o->fd >= 0 && r && !r->obj_next &&
+	       (r->prot == PROT_READ ||
+		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable)) &&
 	       off >= r->off && end <= r->off + (off_t)(r->end - r->start) &&
 	       end <= up__obj_valid_end(p, o, false) &&
 	       (p->spare || spare_new(p) == 0);
@@ -472,7 +481,7 @@ static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	int err;
 
 	up__slot_release(p, idx);
-	err = up__map_file((void *)a, pl(p), o->fd, off);
+	err = up__map_file((void *)a, pl(p), r->prot, o->fd, off);
 	if (!err) {
 		atomic_fetch_add_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);

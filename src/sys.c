@@ -215,9 +215,12 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 }
 
 /*
- * Map [off, off + len) of file fd at addr, read-only, in place of what is
- * there, and read it in: the program then sees the kernel's page-cache
- * pages themselves, with no copy (solo.c).  The mapping is left out of
+ * Map [off, off + len) of file fd at addr with protection prot, shared,
+ * in place of what is there, and read it in: the program then sees the
+ * kernel's page-cache pages themselves, with no copy (solo.c).  Pages are
+ * mapped for reading only, even in a writable mapping: the first store to
+ * each (large) page cache page faults in the kernel, which marks it dirty,
+ * as with mmap(2).  The mapping is left out of
  * fork(), as the pager's own are.  Counts as a read for fault injection.
  * Returns 0; -EIO if the file could not be read there (past its end, or an
  * I/O error); -ENODEV and the like if the file cannot be mapped at all.
@@ -227,15 +230,15 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 #define MADV_POPULATE_READ 22
 #endif
 
-int up__map_file(void *addr, size_t len, int fd, off_t off)
+int up__map_file(void *addr, size_t len, int prot, int fd, off_t off)
 {
 	int e = injected(UP_SYS_PREAD);
 	long m;
 
 	if (e)
 		return e;
-	m = syscall(SYS_mmap, addr, len, PROT_READ, MAP_SHARED | MAP_FIXED,
-		    fd, off);
+	m = syscall(SYS_mmap, addr, len, prot, MAP_SHARED | MAP_FIXED, fd,
+		    off);
 	if (m == -1)
 		return -errno;
 	if (madvise(addr, len, MADV_DONTFORK))

@@ -1,4 +1,4 @@
-/* solo-borrow: whole pages (512 KiB and up) of a read-only file mapping are the kernel's page-cache pages: they show the file's changes at once, stay within the budget, fault again once evicted (never showing anything but the file to other threads), are absent in a child, and raise SIGBUS with EIO when truncated or unreadable. */
+/* solo-borrow: whole pages (512 KiB and up) of a shared file mapping are the kernel's page-cache pages: they show the file's changes at once (and a writable mapping's stores are in the file at once, ending as pwrite on a copy), stay within the budget, fault again once evicted (never showing anything but the file to other threads), are absent in a child, and raise SIGBUS with EIO when truncated or unreadable. */
 #include "harness.h"
 #include "up-sys.h"
 
@@ -246,6 +246,102 @@ static void race(struct up_pager *p, int fd, size_t len)
 	CHECK_OK(up_pager_unmap(p, m, len));
 }
 
+/* Compare [m, m + len) with the model's file; 1 if equal. */
+static int same_as_model(const char *m, struct h_model *md, size_t len)
+{
+	char *want = malloc(page);
+	int ok = 1;
+
+	for (size_t off = 0; ok && off < len; off += page) {
+		CHECK_EQ(pread(md->fd, want, page, (off_t)off), (ssize_t)page);
+		if (memcmp(m + off, want, page)) {
+			H_FAIL("mapping differs from the model in page %zu",
+			       off / page);
+			ok = 0;
+		}
+	}
+	free(want);
+	return ok;
+}
+
+/*
+ * A writable mapping's whole pages are the page cache's too: a store is in
+ * the file at once (pread(2) sees it), pages come and go within the budget
+ * as a sequential writer and random writes pass through, and the file ends
+ * as pwrite(2) on a copy leaves it, through msync, eviction, MADV_DONTNEED,
+ * a change of protection (which turns the mapping into shared memory) and
+ * unmap.
+ */
+static void writable(struct up_pager *p, size_t len)
+{
+	int fd = h_file(len, 1), ops = H_SANITIZED ? 200 : 2000;
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int at_once = borrows(p) || !h_is_uffd(p);
+	char buf[8192], got[8192];
+	struct h_model md;
+	struct up_stats st;
+
+	if (!m)
+		goto out;
+	h_model_init(&md, fd);
+	/* a sequential overwrite, 4 KiB at a time, twice the budget */
+	for (size_t off = 0; off < len; off += sizeof(buf) / 2) {
+		for (size_t k = 0; k < sizeof(buf) / 2; k++)
+			buf[k] = (char)h_pat(2, off + k);
+		memcpy(m + off, buf, sizeof(buf) / 2);
+		h_model_write(&md, (off_t)off, buf, sizeof(buf) / 2);
+	}
+	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
+	h_files_equal(fd, md.fd);
+	for (int op = 0; op < ops; op++) {
+		size_t off = h_below(len), n = 1 + h_below(sizeof(buf));
+		size_t pg = h_below(PAGES);
+
+		n = n < len - off ? n : len - off;
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (char)h_rand();
+		memcpy(m + off, buf, n);
+		h_model_write(&md, (off_t)off, buf, n);
+		if (at_once) {
+			CHECK_EQ(pread(fd, got, n, (off_t)off), (ssize_t)n);
+			if (memcmp(got, buf, n)) {
+				H_FAIL("op %d: a store at %zu is not in the file",
+				       op, off);
+				break;
+			}
+		}
+		switch (op % 16) {
+		case 3:
+			CHECK_OK(up_pager_sync(p, m + pg * page, page,
+					       MS_ASYNC));
+			break;
+		case 7:
+			CHECK_OK(up_pager_advise(p, m + pg * page, page,
+						 MADV_DONTNEED));
+			break;
+		case 11:
+			CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
+			break;
+		}
+		if (h_is_uffd(p)) {
+			CHECK_OK(up_mapping_stats(p, m, &st));
+			if (st.resident > st.budget_pages) {
+				H_FAIL("op %d: %llu pages resident", op,
+				       (unsigned long long)st.resident);
+				break;
+			}
+		}
+	}
+	same_as_model(m, &md, len);
+	CHECK_OK(up_pager_protect(p, m, len, PROT_READ));
+	same_as_model(m, &md, len);
+	CHECK_OK(up_pager_unmap(p, m, len));
+	h_files_equal(fd, md.fd);
+	close(md.fd);
+out:
+	close(fd);
+}
+
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t len = PAGES * page;
@@ -262,6 +358,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	truncated(p, len);
 	read_error(p, fd, len);
 	race(p, fd, len);
+	writable(p, len);
 	close(fd);
 }
 
