@@ -48,7 +48,13 @@
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
  *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
- *    -EDQUOT when the store is full), once.
+ *    -EDQUOT when the store is full), once.  Stores to pages mapped from
+ *    the kernel's page cache (below) follow mmap(2)'s rules instead: the
+ *    kernel writes them, and a failure is reported once, by the next
+ *    up_pager_sync() with MS_SYNC (or fsync(2) of the file, whichever
+ *    comes first); the kernel does not keep such pages dirty.  They are
+ *    only mapped where a store needs no disk space (no hole, on ext2/3/4
+ *    or tmpfs), so a full disk never raises SIGBUS there.
  *  - Process exit: the default pager writes its dirty pages back at exit
  *    (atexit).  Other pagers must be closed, or their mappings synced, or
  *    their changes are lost when the process ends.
@@ -105,9 +111,10 @@
  *    the microsecond between a page being moved in and write-protected,
  *    which is lost instead.
  *  - In such a MAP_SHARED mapping of a file (PROT_READ, or PROT_READ |
- *    PROT_WRITE), with pager pages of 512 KiB or more, a whole page inside
- *    the file is not copied: the file's pages in the kernel's page cache
- *    are mapped in its place, under the budget, until it is evicted (up to
+ *    PROT_WRITE where the page has no hole and the file is on ext2/3/4 or
+ *    tmpfs), with pager pages of 512 KiB or more, a whole page inside the
+ *    file is not copied: the file's pages in the kernel's page cache are
+ *    mapped in its place, under the budget, until it is evicted (up to
  *    8192 such pages in the process at a time; up_pager_note() says when a
  *    pager does this).  Those pages show changes made to the file by
  *    write(2) at once, and raise SIGBUS as soon as the file is truncated
@@ -254,8 +261,8 @@ int up_pager_open(struct up_pager **out, const struct up_config *cfg);
 /*
  * Write back every dirty page, unmap every mapping, stop the service
  * threads, close every descriptor and free the pager.  Returns 0, or -EIO
- * if some write-back failed (the pager is freed all the same; that data is
- * lost).  Accesses to the pager's former mappings raise SIGSEGV.  -EINVAL
+ * (-ENOSPC, -EDQUOT when the store was full) if some write-back failed
+ * (the pager is freed all the same; that data is lost).  Accesses to the pager's former mappings raise SIGSEGV.  -EINVAL
  * if p is NULL.
  */
 int up_pager_close(struct up_pager *p);

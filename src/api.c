@@ -632,7 +632,8 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 	free(p->swap_dir);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
-	return err == -EIO ? -EIO : 0;
+	/* A full store loses data as surely as an I/O error. */
+	return err == -EIO || err == -ENOSPC || err == -EDQUOT ? err : 0;
 }
 
 /* ---- errors --------------------------------------------------------- */

@@ -625,8 +625,7 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (n < 0) {
 		for (pg = a; pg < b; pg++)
 			o->pflags[pg] |= PG_DIRTY;
-		/* A full store is worth telling apart; the rest is EIO. */
-		o->err = n == -ENOSPC || n == -EDQUOT ? (int)n : -EIO;
+		o->err = up__store_err(n);
 		return o->err;
 	}
 	r = up__obj_region(o, off);

@@ -887,7 +887,7 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	err = o->seg ? up__seg_writeback(p, o, pa, pb)
 		     : up__writeback(p, o, pa, pb);
 	if (!err && (flags & MS_SYNC))
-		err = up__fdatasync(o->fd) ? -EIO : 0;
+		err = up__store_err(up__fdatasync(o->fd));
 	else if (!err)
 		up__sync_range(o->fd, oa, ob - oa);
 	if (flags & MS_INVALIDATE) {

@@ -741,7 +741,7 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (end > off)
 		n = up__pwrite(o->fd, o->view + off, (size_t)(end - off), off);
 	if (n < 0) {
-		o->err = n == -ENOSPC || n == -EDQUOT ? (int)n : -EIO;
+		o->err = up__store_err(n);
 		return o->err;
 	}
 	for (pg = a; pg < b; pg++) {

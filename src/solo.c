@@ -433,6 +433,22 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
  * Past it, pages are read into frames as usual.
  */
 
+/*
+ * Stores to borrowed pages are the kernel's: one that needs disk space
+ * the disk does not have raises SIGBUS, where the pager would keep the page
+ * dirty and report ENOSPC.  So a writable mapping's page is borrowed only
+ * where a store never needs space: data already on disk (no hole), on a
+ * file system that overwrites it in place.
+ */
+static bool stores_in_place(struct up_obj *o, off_t off, off_t end)
+{
+	if (!o->fs_known) {
+		o->fs_in_place = up__fs_in_place(o->fd);
+		o->fs_known = true;
+	}
+	return o->fs_in_place && !up__has_hole(o->fd, off, end);
+}
+
 static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
 	const struct up_region *r = o->regions;
@@ -447,6 +463,7 @@ static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable)) &&
 	       off >= r->off && end <= r->off + (off_t)(r->end - r->start) &&
 	       end <= up__obj_valid_end(p, o, false) &&
+	       (r->prot == PROT_READ || stores_in_place(o, off, end)) &&
 	       (p->spare || spare_new(p) == 0);
 }
 

@@ -13,10 +13,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -163,6 +165,30 @@ int up__fdatasync(int fd)
 int up__sync_range(int fd, off_t off, off_t len)
 {
 	return neg(sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE));
+}
+
+/* Whether [off, end) of file fd has a hole (a range with no data on
+ * disk, whose first store must allocate); an error counts as one. */
+int up__has_hole(int fd, off_t off, off_t end)
+{
+	off_t h = lseek(fd, off, SEEK_HOLE);
+
+	return h < 0 || h < end;
+}
+
+/*
+ * Whether fd's file system overwrites allocated data in place, so that a
+ * store through a shared mapping to a block that has data never needs
+ * space (ext2/3/4, tmpfs).  Elsewhere (btrfs, XFS with shared extents,
+ * NFS) such a store may need space, and the kernel answers a full disk
+ * with SIGBUS.
+ */
+bool up__fs_in_place(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 &&
+	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == TMPFS_MAGIC);
 }
 
 int up__ioctl(int fd, unsigned long req, void *arg)

@@ -14,6 +14,7 @@
 #include "upager.h"
 #include "up-sys.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,6 +67,8 @@ struct up_obj {
 	off_t wo_a, wo_b;		/* written back, write-out not started */
 	bool solo;			/* pages in pool frames (solo.c) */
 	bool no_borrow;			/* its file cannot be mapped */
+	bool fs_known, fs_in_place;	/* solo: whether its file system is
+					 * known to overwrite data in place */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 };
@@ -227,6 +230,15 @@ void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);
 void up__cache_child(struct up_pager *p);
+
+/* The error a failed write to a store (or its sync) reports: a full
+ * store is worth telling apart; anything else is EIO. */
+static inline int up__store_err(long err)
+{
+	if (err >= 0)
+		return 0;
+	return err == -ENOSPC || err == -EDQUOT ? (int)err : -EIO;
+}
 
 static inline uint64_t up__pgno(const struct up_pager *p, off_t off)
 {

@@ -9,6 +9,7 @@
 #ifndef UP_SYS_H
 #define UP_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -39,6 +40,8 @@ ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
+int up__has_hole(int fd, off_t off, off_t end);
+bool up__fs_in_place(int fd);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);

@@ -305,6 +305,26 @@ static void setup_errors(void)
 	close(fd);
 }
 
+/* A pager closed with dirty pages that a full disk refuses: the data is
+ * lost, and close says why. */
+static void close_full(void)
+{
+	size_t len = PAGES * page;
+	int fd = h_file(len, 1);
+	struct up_pager *p = h_open(UP_BACKEND_UFFD, adjust);
+	char *sh = p ? h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			     0)
+		     : NULL;
+
+	if (sh)
+		memset(sh, 'f', len);
+	up__sys_fail(UP_SYS_PWRITE, 0, 1000000, ENOSPC);
+	if (p)
+		CHECK_EQ(up_pager_close(p), sh ? -ENOSPC : 0);
+	up__sys_fail(UP_SYS_PWRITE, 0, 0, 0);
+	close(fd);
+}
+
 /* Every injected error, on a pager of the current round (h_flags). */
 static void uffd_round(void)
 {
@@ -334,6 +354,7 @@ static void uffd_round(void)
 		evict_error(p);
 		CHECK_OK(up_pager_close(p));
 	}
+	close_full();
 	CHECK_EQ(h_fd_count(), fds);
 	CHECK_EQ(h_threads_settle(threads), threads);
 	setup_errors();

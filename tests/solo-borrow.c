@@ -2,8 +2,10 @@
 #include "harness.h"
 #include "up-sys.h"
 
+#include <linux/magic.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 
 #define PAGES 16
 
@@ -264,6 +266,16 @@ static int same_as_model(const char *m, struct h_model *md, size_t len)
 	return ok;
 }
 
+/* Whether stores to fd's data never need disk space (ext2/3/4, tmpfs):
+ * only there are a writable mapping's pages mapped from the page cache. */
+static int in_place(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && (sf.f_type == EXT4_SUPER_MAGIC ||
+					 sf.f_type == TMPFS_MAGIC);
+}
+
 /*
  * A writable mapping's whole pages are the page cache's too: a store is in
  * the file at once (pread(2) sees it), pages come and go within the budget
@@ -276,7 +288,7 @@ static void writable(struct up_pager *p, size_t len)
 {
 	int fd = h_file(len, 1), ops = H_SANITIZED ? 200 : 2000;
 	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	int at_once = borrows(p) || !h_is_uffd(p);
+	int at_once = (borrows(p) && in_place(fd)) || !h_is_uffd(p);
 	char buf[8192], got[8192];
 	struct h_model md;
 	struct up_stats st;
@@ -342,6 +354,32 @@ out:
 	close(fd);
 }
 
+/*
+ * A page with a hole is not mapped from the page cache, even in place: a
+ * store there needs disk space, and on a full disk the kernel would raise
+ * SIGBUS where the pager keeps the page and reports ENOSPC.  So a store to
+ * a sparse file is not in the file until it is written back.
+ */
+static void sparse(struct up_pager *p, size_t len)
+{
+	int fd = h_tmpfile();
+	char *m, got = 'x';
+
+	CHECK_OK(ftruncate(fd, (off_t)len));
+	m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!m)
+		goto out;
+	m[2 * page + 7] = 'S';
+	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);
+	CHECK_EQ(got, h_is_uffd(p) ? 0 : 'S');
+	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
+	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);
+	CHECK_EQ(got, 'S');
+	CHECK_OK(up_pager_unmap(p, m, len));
+out:
+	close(fd);
+}
+
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t len = PAGES * page;
@@ -359,6 +397,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	read_error(p, fd, len);
 	race(p, fd, len);
 	writable(p, len);
+	sparse(p, len);
 	close(fd);
 }
 
