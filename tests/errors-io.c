@@ -203,6 +203,10 @@ static void write_error(struct up_pager *p)
 	sh[5 * page] = 'x';
 	up__sys_fail(UP_SYS_FDATASYNC, 0, 1000000, EIO);
 	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -EIO);
+	/* ... and a full disk found only then (the kernel's own write-back
+	 * of pages it tracks) says so */
+	up__sys_fail(UP_SYS_FDATASYNC, 0, 1000000, ENOSPC);
+	CHECK_EQ(up_pager_sync(p, sh, len, MS_SYNC), -ENOSPC);
 	up__sys_fail(UP_SYS_FDATASYNC, 0, 0, 0);
 	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
 	CHECK_OK(up_pager_unmap(p, sh, len));
