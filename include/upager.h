@@ -385,6 +385,9 @@ struct up_stats {
 	uint64_t fill_ns_p99;	/* fault service time, 99th percentile, ns */
 	uint64_t page_len;	/* the pager's page size in bytes */
 	uint64_t budget_pages;	/* the budget in pages (0: kernel backend) */
+	uint64_t page_cache;	/* of resident, the kernel's page-cache pages
+				 * mapped in place (stores to them are the
+				 * kernel's to track: see the CAVEATS) */
 };
 
 /* The pager's statistics.  Returns 0 or -EINVAL. */

@@ -132,7 +132,7 @@ UP_EXPORT int up_mapping_stats(struct up_pager *p, const void *addr,
 	r = up__region_find(p, (uintptr_t)addr);
 	if (r) {
 		*st = r->st;
-		st->resident = st->dirty = 0;
+		st->resident = st->dirty = st->page_cache = 0;
 		p->ops->count(p, r, st);
 		fill_common(p, st);
 	}

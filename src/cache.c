@@ -309,7 +309,7 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 	f->obj = NULL;
 	f->ref = 0;
 	f->pin = 0;
-	f->borrowed = 0;
+	assert(!f->borrowed);	/* given back by up__solo_unmap_page() */
 	f->mv_a = f->mv_b = 0;
 	p->free_frames[p->free_nr++] = idx;
 	p->frames_used--;
@@ -772,7 +772,7 @@ void up__cache_child(struct up_pager *p)
 		p->free_frames[f] = (uint32_t)(p->frames_nr - 1 - f);
 	p->free_nr = p->frames_nr;
 	p->frames_used = p->pinned_nr = 0;
-	p->st.resident = p->st.dirty = 0;
+	p->st.resident = p->st.dirty = p->st.page_cache = 0;
 	if (p->swap_fd >= 0)
 		up__close(p->swap_fd);
 	p->swap_fd = -1;
@@ -782,7 +782,7 @@ void up__cache_child(struct up_pager *p)
 /* For assert(): the frame table and the page tables agree. */
 bool up__cache_check(struct up_pager *p)
 {
-	uint64_t i, used = 0, dirty = 0;
+	uint64_t i, used = 0, dirty = 0, cached = 0;
 	struct up_obj *o;
 
 	for (i = 0; i < p->frames_nr; i++) {
@@ -791,6 +791,7 @@ bool up__cache_check(struct up_pager *p)
 		if (!f->obj)
 			continue;
 		used++;
+		cached += f->borrowed;
 		if (f->obj->frame[f->pgno] != i + 1 ||
 		    !(f->obj->pflags[f->pgno] & PG_RESIDENT))
 			return false;
@@ -799,5 +800,6 @@ bool up__cache_check(struct up_pager *p)
 		for (i = 0; !o->seg && i < o->pages_nr; i++)
 			dirty += (o->pflags[i] & PG_DIRTY) != 0;
 	return used == p->frames_used && used == p->st.resident &&
-	       dirty == p->st.dirty && used + p->free_nr == p->frames_nr;
+	       dirty == p->st.dirty && cached == p->st.page_cache &&
+	       used + p->free_nr == p->frames_nr;
 }

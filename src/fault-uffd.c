@@ -970,6 +970,7 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 	for (pg = up__pgno(p, oa); pg <= last; pg++) {
 		st->resident += (o->pflags[pg] & PG_RESIDENT) != 0;
 		st->dirty += (o->pflags[pg] & PG_DIRTY) != 0;
+		st->page_cache += o->solo && up__solo_borrowed(p, o, pg);
 	}
 }
 

@@ -503,6 +503,7 @@ static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		atomic_fetch_add_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);
 		f->borrowed = 1;
+		p->st.page_cache++;
 		f->mv_a = off;
 		f->mv_b = off + (off_t)pl(p);
 		return (ssize_t)pl(p);
@@ -715,6 +716,7 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		atomic_fetch_sub_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);
 		f->borrowed = 0;
+		p->st.page_cache--;
 		f->mv_a = f->mv_b = 0;
 		return;
 	}

@@ -90,6 +90,8 @@ static void budget(struct up_pager *p, int fd, size_t len)
 			most = c > most ? c : most;
 		}
 		CHECK_OK(up_mapping_stats(p, m, &st1));
+		/* the statistics say which pages are the page cache's */
+		CHECK_EQ(st1.page_cache, borrows(p) ? st1.resident : 0);
 		if (!h_is_uffd(p))
 			continue;
 		CHECK(st1.resident <= st1.budget_pages);
@@ -305,6 +307,9 @@ static void writable(struct up_pager *p, size_t len)
 	}
 	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
 	h_files_equal(fd, md.fd);
+	CHECK_OK(up_mapping_stats(p, m, &st));
+	CHECK_EQ(st.page_cache, at_once && h_is_uffd(p) ? st.resident : 0);
+	CHECK_EQ(st.dirty, 0);	/* the kernel's to track */
 	for (int op = 0; op < ops; op++) {
 		size_t off = h_below(len), n = 1 + h_below(sizeof(buf));
 		size_t pg = h_below(PAGES);
@@ -364,6 +369,7 @@ static void sparse(struct up_pager *p, size_t len)
 {
 	int fd = h_tmpfile();
 	char *m, got = 'x';
+	struct up_stats st;
 
 	CHECK_OK(ftruncate(fd, (off_t)len));
 	m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -372,6 +378,9 @@ static void sparse(struct up_pager *p, size_t len)
 	m[2 * page + 7] = 'S';
 	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);
 	CHECK_EQ(got, h_is_uffd(p) ? 0 : 'S');
+	CHECK_OK(up_mapping_stats(p, m, &st));
+	CHECK_EQ(st.page_cache, 0);
+	CHECK_EQ(st.dirty, h_is_uffd(p) ? 1 : 0);
 	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
 	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);
 	CHECK_EQ(got, 'S');

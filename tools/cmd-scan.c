@@ -154,8 +154,10 @@ static void print_scan(const struct scan *s, const struct up_stats *st)
 	printf("write-backs  %llu (%llu bytes written)\n",
 	       (unsigned long long)st->writebacks,
 	       (unsigned long long)st->bytes_written);
-	printf("resident     %llu pages, %llu dirty\n",
-	       (unsigned long long)st->resident, (unsigned long long)st->dirty);
+	printf("resident     %llu pages, %llu dirty, %llu the kernel's page "
+	       "cache mapped in place\n",
+	       (unsigned long long)st->resident, (unsigned long long)st->dirty,
+	       (unsigned long long)st->page_cache);
 	printf("fault time   p50 %s, p99 %s (measured by the pager)\n",
 	       fmt_ns(a, sizeof(a), (double)st->fill_ns_p50),
 	       fmt_ns(b, sizeof(b), (double)st->fill_ns_p99));
