@@ -69,9 +69,9 @@
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
  *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
- *    removed by the last after it writes every dirty page back.  Its budget and page
- *    size are the first pager's; a pager with another page size gets
- *    -EINVAL.  It is made mode 0600: processes of other users cannot
+ *    removed by the last after it writes every dirty page back.  Its
+ *    budget and page size are the first pager's; a pager with another
+ *    page size gets -EINVAL.  It is made mode 0600: processes of other users cannot
  *    attach (-EACCES, or -EPERM for a segment that is not owned by the
  *    caller or that others may access), and a segment that is not well
  *    formed is refused
@@ -262,8 +262,8 @@ int up_pager_open(struct up_pager **out, const struct up_config *cfg);
  * Write back every dirty page, unmap every mapping, stop the service
  * threads, close every descriptor and free the pager.  Returns 0, or -EIO
  * (-ENOSPC, -EDQUOT when the store was full) if some write-back failed
- * (the pager is freed all the same; that data is lost).  Accesses to the pager's former mappings raise SIGSEGV.  -EINVAL
- * if p is NULL.
+ * (the pager is freed all the same; that data is lost).  Accesses to the
+ * pager's former mappings raise SIGSEGV.  -EINVAL if p is NULL.
  */
 int up_pager_close(struct up_pager *p);
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -167,12 +168,33 @@ int up__sync_range(int fd, off_t off, off_t len)
 	return neg(sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE));
 }
 
-/* Whether [off, end) of file fd has a hole (a range with no data on
- * disk, whose first store must allocate); an error counts as one. */
+/*
+ * Whether [off, end) of file fd has a hole (a range with no data on
+ * disk, whose first store must allocate); an error counts as one.
+ * SEEK_HOLE moves the file offset, and fd shares the program's (it is a
+ * dup of the program's descriptor), so the file is opened again for the
+ * question.  No stdio: this may run in a signal handler (inline faults).
+ */
 int up__has_hole(int fd, off_t off, off_t end)
 {
-	off_t h = lseek(fd, off, SEEK_HOLE);
+	char path[32] = "/proc/self/fd/", digits[12];
+	size_t n = 0, len = strlen(path);
+	off_t h;
+	int pfd;
 
+	if (fd < 0)
+		return 1;
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) && n < sizeof(digits));
+	while (n && len < sizeof(path) - 1)
+		path[len++] = digits[--n];
+	path[len] = 0;
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return 1;
+	h = lseek(pfd, off, SEEK_HOLE);
+	up__close(pfd);
 	return h < 0 || h < end;
 }
 

@@ -298,6 +298,8 @@ static void writable(struct up_pager *p, size_t len)
 	if (!m)
 		goto out;
 	h_model_init(&md, fd);
+	/* the program's file offset is its own: faults never move it */
+	CHECK_EQ(lseek(fd, 12345, SEEK_SET), 12345);
 	/* a sequential overwrite, 4 KiB at a time, twice the budget */
 	for (size_t off = 0; off < len; off += sizeof(buf) / 2) {
 		for (size_t k = 0; k < sizeof(buf) / 2; k++)
@@ -350,6 +352,7 @@ static void writable(struct up_pager *p, size_t len)
 		}
 	}
 	same_as_model(m, &md, len);
+	CHECK_EQ(lseek(fd, 0, SEEK_CUR), 12345);
 	CHECK_OK(up_pager_protect(p, m, len, PROT_READ));
 	same_as_model(m, &md, len);
 	CHECK_OK(up_pager_unmap(p, m, len));
