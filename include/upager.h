@@ -71,11 +71,11 @@
  *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
  *    removed by the last after it writes every dirty page back.  Its
  *    budget and page size are the first pager's; a pager with another
- *    page size gets -EINVAL.  It is made mode 0600: processes of other users cannot
- *    attach (-EACCES, or -EPERM for a segment that is not owned by the
- *    caller or that others may access), and a segment that is not well
- *    formed is refused
- *    (-EBADMSG); up_pager_note() then names it.  A process killed at any
+ *    page size gets -EINVAL.  It is made mode 0600: processes of other
+ *    users cannot attach (-EACCES, or -EPERM for a segment that is not
+ *    owned by the caller or that others may access), and a segment that
+ *    is not well formed is refused (-EBADMSG); up_pager_note() then names
+ *    it.  A process killed at any
  *    moment leaves the segment usable, and its stores already in the cache
  *    reach the file.  If every process using a segment dies without
  *    detaching, the segment stays with its dirty pages until the next
