@@ -75,9 +75,8 @@
  *    users cannot attach (-EACCES, or -EPERM for a segment that is not
  *    owned by the caller or that others may access), and a segment that
  *    is not well formed is refused (-EBADMSG); up_pager_note() then names
- *    it.  A process killed at any
- *    moment leaves the segment usable, and its stores already in the cache
- *    reach the file.  If every process using a segment dies without
+ *    it.  A process killed at any moment leaves the segment usable, and
+ *    its stores already in the cache reach the file.  If every process using a segment dies without
  *    detaching, the segment stays with its dirty pages until the next
  *    process maps the file and detaches again (or, if the file was
  *    deleted, until a new file gets its inode number; on file systems that
