@@ -69,26 +69,26 @@
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
  *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
- *    removed by the last after it writes every dirty page back.  Its
- *    budget and page size are the first pager's; a pager with another
- *    page size gets -EINVAL.  It is made mode 0600: processes of other
- *    users cannot attach (-EACCES, or -EPERM for a segment that is not
- *    owned by the caller or that others may access), and a segment that
- *    is not well formed is refused (-EBADMSG); up_pager_note() then names
- *    it.  A process killed at any moment leaves the segment usable, and
- *    its stores already in the cache reach the file.  If every process using a segment dies without
- *    detaching, the segment stays with its dirty pages until the next
- *    process maps the file and detaches again (or, if the file was
+ *    removed by the last after it writes every dirty page back.  Its budget
+ *    and page size are the first pager's; a pager with another page size
+ *    gets -EINVAL.  It is made mode 0600: processes of other users cannot
+ *    attach (-EACCES, or -EPERM for a segment that is not owned by the
+ *    caller or that others may access), and a segment that is not well
+ *    formed is refused (-EBADMSG); up_pager_note() then names it.  A
+ *    process killed at any moment leaves the segment usable, and its stores
+ *    already in the cache reach the file.  If every process using a segment
+ *    dies without detaching, the segment stays with its dirty pages until
+ *    the next process maps the file and detaches again (or, if the file was
  *    deleted, until a new file gets its inode number; on file systems that
- *    do not record birth times, that new file would then be written the
- *    old one's dirty pages).  Up to 64 pagers attach one
- *    segment (-EUSERS beyond).  A page another process may still write
- *    stays dirty after a write-back (it is written again later); eviction
- *    asks that process to give up write access, which its service thread
- *    does within a few milliseconds.  Files up to the larger of 64 GiB
- *    and twice their size at first mapping can be mapped (-EFBIG beyond).
- *    Private and anonymous private mappings of a sharing pager are the
- *    kernel's own (no budget, no statistics).
+ *    do not record birth times, that new file would then be written the old
+ *    one's dirty pages).  Up to 64 pagers attach one segment (-EUSERS
+ *    beyond).  A page another process may still write stays dirty after a
+ *    write-back (it is written again later); eviction asks that process to
+ *    give up write access, which its service thread does within a few
+ *    milliseconds.  Files up to the larger of 64 GiB and twice their size
+ *    at first mapping can be mapped (-EFBIG beyond).  Private and anonymous
+ *    private mappings of a sharing pager are the kernel's own (no budget,
+ *    no statistics).
  *  - Signals: the pager's service threads block all signals.  A signal
  *    handler may touch upager memory, unless the thread it interrupted is
  *    inside an up_* call on the same pager (which holds the pager's lock):
