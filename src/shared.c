@@ -705,13 +705,11 @@ static off_t valid_end(struct up_obj *o, bool refresh)
  */
 static bool store_writable(struct up_obj *o)
 {
-	char path[64];
 	int fd;
 
 	if (o->fd_writable)
 		return true;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
-	fd = up__open(path, O_RDWR | O_CLOEXEC, 0);
+	fd = up__reopen(o->fd, O_RDWR);
 	if (fd < 0)
 		return false;
 	up__close(o->fd);
@@ -1139,12 +1137,10 @@ int up__seg_detach(struct up_pager *p, struct up_obj *o)
 int up__seg_child(struct up_pager *p, struct up_obj *o)
 {
 	struct up_seg *s = o->seg;
-	char path[64];
 	int fd, err;
 
 	(void)p;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
-	fd = up__open(path, O_RDWR | O_CLOEXEC, 0);
+	fd = up__reopen(s->fd, O_RDWR);
 	if (fd < 0)
 		return fd;
 	up__close(s->fd);

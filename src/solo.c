@@ -459,11 +459,11 @@ static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
 		       BORROW_MAX &&
 	       o->fd >= 0 && r && !r->obj_next &&
-	       (r->prot == PROT_READ ||
-		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable)) &&
 	       off >= r->off && end <= r->off + (off_t)(r->end - r->start) &&
 	       end <= up__obj_valid_end(p, o, false) &&
-	       (r->prot == PROT_READ || stores_in_place(o, off, end)) &&
+	       (r->prot == PROT_READ ||
+		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable &&
+		 stores_in_place(o, off, end))) &&
 	       (p->spare || spare_new(p) == 0);
 }
 

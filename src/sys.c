@@ -169,28 +169,39 @@ int up__sync_range(int fd, off_t off, off_t len)
 }
 
 /*
- * Whether [off, end) of file fd has a hole (a range with no data on
- * disk, whose first store must allocate); an error counts as one.
- * SEEK_HOLE moves the file offset, and fd shares the program's (it is a
- * dup of the program's descriptor), so the file is opened again for the
- * question.  No stdio: this may run in a signal handler (inline faults).
+ * Open the file of descriptor fd again, as a new open file with its own
+ * offset and the given flags (through /proc/self/fd, which works if the
+ * caller may open the file so).  No stdio: this may run in a signal
+ * handler (inline faults).
  */
-int up__has_hole(int fd, off_t off, off_t end)
+int up__reopen(int fd, int flags)
 {
 	char path[32] = "/proc/self/fd/", digits[12];
 	size_t n = 0, len = strlen(path);
-	off_t h;
-	int pfd;
 
 	if (fd < 0)
-		return 1;
+		return -EBADF;
 	do
 		digits[n++] = (char)('0' + fd % 10);
 	while ((fd /= 10) && n < sizeof(digits));
 	while (n && len < sizeof(path) - 1)
 		path[len++] = digits[--n];
 	path[len] = 0;
-	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	return up__open(path, flags, 0);
+}
+
+/*
+ * Whether [off, end) of file fd has a hole (a range with no data on
+ * disk, whose first store must allocate); an error counts as one.
+ * SEEK_HOLE moves the file offset, and fd shares the program's (it is a
+ * dup of the program's descriptor), so the file is opened again for the
+ * question.
+ */
+int up__has_hole(int fd, off_t off, off_t end)
+{
+	int pfd = up__reopen(fd, O_RDONLY);
+	off_t h;
+
 	if (pfd < 0)
 		return 1;
 	h = lseek(pfd, off, SEEK_HOLE);

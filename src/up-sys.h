@@ -40,6 +40,7 @@ ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
+int up__reopen(int fd, int flags);
 int up__has_hole(int fd, off_t off, off_t end);
 bool up__fs_in_place(int fd);
 int up__ioctl(int fd, unsigned long req, void *arg);
