@@ -25,17 +25,6 @@ static void check_budget(struct up_pager *p)
 }
 
 /* The mapping's [off, off+len) equals the model's. */
-static void check_range(const char *map, struct h_model *m, size_t off,
-			size_t len)
-{
-	char *buf = malloc(len);
-
-	CHECK_EQ(pread(m->fd, buf, len, (off_t)off), len);
-	if (memcmp(map + off, buf, len))
-		H_FAIL("mapping differs from the model in [%zu, +%zu)", off, len);
-	free(buf);
-}
-
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t flen = 16 * budget_pages * page - 777;	/* not page-aligned */
@@ -70,12 +59,12 @@ static void body(struct up_pager *p, enum up_backend b)
 		if (i % 50 == 0) {
 			check_budget(p);
 			off = h_below(flen);
-			check_range(map, &m, off, flen - off < 2 * page ? flen - off : 2 * page);
+			h_model_check(map, &m, off, flen - off < 2 * page ? flen - off : 2 * page);
 		}
 	}
 	/* scan again against the model, then sync */
 	for (size_t off = 0; off < flen; off += 16 * page)
-		check_range(map, &m, off, flen - off < 16 * page ? flen - off : 16 * page);
+		h_model_check(map, &m, off, flen - off < 16 * page ? flen - off : 16 * page);
 	check_budget(p);
 	CHECK_OK(up_pager_sync(p, map, flen, MS_SYNC));
 	h_files_equal(fd, m.fd);

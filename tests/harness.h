@@ -390,6 +390,23 @@ static inline void h_model_write(struct h_model *m, off_t off,
 		H_FAIL("model pwrite: %s", strerror(errno));
 }
 
+/* Check that [map + off, + len) holds what the model's file holds there;
+ * return 1 if so. */
+static inline int h_model_check(const char *map, struct h_model *m,
+				size_t off, size_t len)
+{
+	char *buf = malloc(len);
+	int ok;
+
+	CHECK_EQ(pread(m->fd, buf, len, (off_t)off), (ssize_t)len);
+	ok = !memcmp(map + off, buf, len);
+	if (!ok)
+		H_FAIL("mapping differs from the model in [%zu, +%zu)", off,
+		       len);
+	free(buf);
+	return ok;
+}
+
 /* Check that files a and b hold the same bytes; return 1 if so. */
 static inline int h_files_equal(int a, int b)
 {

@@ -250,24 +250,6 @@ static void race(struct up_pager *p, int fd, size_t len)
 	CHECK_OK(up_pager_unmap(p, m, len));
 }
 
-/* Compare [m, m + len) with the model's file; 1 if equal. */
-static int same_as_model(const char *m, struct h_model *md, size_t len)
-{
-	char *want = malloc(page);
-	int ok = 1;
-
-	for (size_t off = 0; ok && off < len; off += page) {
-		CHECK_EQ(pread(md->fd, want, page, (off_t)off), (ssize_t)page);
-		if (memcmp(m + off, want, page)) {
-			H_FAIL("mapping differs from the model in page %zu",
-			       off / page);
-			ok = 0;
-		}
-	}
-	free(want);
-	return ok;
-}
-
 /* Whether stores to fd's data never need disk space (ext2/3/4, tmpfs):
  * only there are a writable mapping's pages mapped from the page cache. */
 static int in_place(int fd)
@@ -351,10 +333,10 @@ static void writable(struct up_pager *p, size_t len)
 			}
 		}
 	}
-	same_as_model(m, &md, len);
+	h_model_check(m, &md, 0, len);
 	CHECK_EQ(lseek(fd, 0, SEEK_CUR), 12345);
 	CHECK_OK(up_pager_protect(p, m, len, PROT_READ));
-	same_as_model(m, &md, len);
+	h_model_check(m, &md, 0, len);
 	CHECK_OK(up_pager_unmap(p, m, len));
 	h_files_equal(fd, md.fd);
 	close(md.fd);
