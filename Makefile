@@ -1,4 +1,4 @@
-# upager - plain make.  Targets: all check demo bench install clean.
+# upager - plain make.  Targets: all check demo bench install clean fuzz.
 # SANITIZE=address,undefined or SANITIZE=thread builds everything with
 # that sanitizer; WERROR=1 adds -Werror.
 
@@ -72,6 +72,15 @@ $(TOOL): $(wildcard tools/*.c tools/*.h) $(O)/libupager.a
 check: all $(TESTS)
 	@sh tests/run.sh $(O)/tests
 
+# The differential tester against the kernel, as long as asked:
+# make fuzz N=5000 SEED=1 [CLASSES=map,mem,...] [LEN=40]
+N ?= 1000
+SEED ?= 1
+CLASSES ?= all
+LEN ?= 40
+fuzz: $(O)/tests/oracle-diff
+	$(O)/tests/oracle-diff -q -n $(N) -s $(SEED) -c $(CLASSES) -l $(LEN)
+
 demo: $(O)/examples/demo
 	$(O)/examples/demo
 
@@ -96,5 +105,5 @@ install: $(O)/libupager.a $(O)/libupager.so $(TOOL)
 clean:
 	rm -rf $(O)
 
-.PHONY: all check demo bench install clean
+.PHONY: all check demo bench install clean fuzz
 .SECONDARY:
