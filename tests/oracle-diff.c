@@ -17,6 +17,7 @@
  *     -c CLASSES the kinds of call to make: all, or a list such as
  *                map,mem,file (see class_names[]); default all
  *     -k         kernel against kernel: the tester's self-check
+ *     -F FLAGS   add UP_CONFIG_* FLAGS to the default pager's configuration
  *     -v         one seed, verbosely: the calls, both traces, the diff
  *     -x         shrink each diverging seed to a minimal sequence
  *
@@ -587,6 +588,10 @@ static const struct calls upager_calls = {
 	"upager", up_mmap, up_munmap, up_msync, up_mprotect, up_madvise,
 };
 
+/* Flags added to the default pager's configuration (-F), to compare
+ * modes; the tester's verdicts are about the defaults. */
+static unsigned pager_flags;
+
 /* State of one run (in its own process). */
 static const struct calls *cl;
 static int tr_fd;
@@ -956,6 +961,14 @@ static void run_child(const struct seq *s, const struct calls *c,
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	files_make(s, dir);
+	if (c == &upager_calls && pager_flags) {
+		struct up_config cfg;
+
+		up_config_init(&cfg);
+		cfg.flags |= pager_flags;
+		if (up_default_configure(&cfg))
+			_exit(93);
+	}
 	fds_open(dir);
 	run_ops(s, 0, s->n);
 	exit(0);
@@ -1312,13 +1325,15 @@ int main(int argc, char **argv)
 	bool verbose = false, self = false, quiet = false;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "n:s:l:c:kvxq")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:l:c:F:kvxq")) != -1) {
 		switch (c) {
 		case 'n': nr = atoi(optarg); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'l': len = atoi(optarg); break;
 		case 'c': classes = parse_classes(optarg); break;
 		case 'k': self = true; break;
+		case 'F': pager_flags = (unsigned)strtoul(optarg, NULL, 0);
+			break;
 		case 'v': verbose = true; break;
 		case 'x': shrink_nr = 1000000; break;
 		case 'q': quiet = true; break;
