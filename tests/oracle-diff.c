@@ -30,6 +30,7 @@
 #include "harness.h"
 
 #include <err.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/uio.h>
@@ -1298,20 +1299,80 @@ static void remove_base_dir(void)
 	rmdir(base_dir);
 }
 
-/* What `make check` runs: the self-check over every class, then upager
- * over the classes where it must agree with the kernel already, then
- * upager over every class, for the record. */
+/* The default pager's backend for this process, asked in a child so
+ * that the tester's own process never makes one. */
+static void say_backend(void)
+{
+	int pfd[2], st;
+	char name[64] = "?";
+	ssize_t n;
+
+	if (pipe(pfd))
+		return;
+	if (fork() == 0) {
+		struct up_pager *p = up_default_pager();
+		const char *b = p ? up_pager_backend(p) : "none";
+
+		n = write(pfd[1], b, strlen(b));
+		_exit(n < 0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], name, sizeof(name) - 1);
+	name[n > 0 ? n : 0] = 0;
+	close(pfd[0]);
+	wait(&st);
+	printf("the default pager's backend here: %s\n", name);
+}
+
+/* Run a sweep as an ordinary user (nobody), where the default pager gets
+ * the backend such a user gets; returns its divergences, or -1. */
+static int sweep_unprivileged(int nr, unsigned classes)
+{
+	int pfd[2], st, bad = -1;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(1);
+		make_base_dir();
+		atexit(remove_base_dir);
+		printf("as user nobody: ");
+		say_backend();
+		bad = sweep(1, nr, 40, classes, true, 1);
+		_exit(write(pfd[1], &bad, sizeof(bad)) != sizeof(bad));
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &bad, sizeof(bad)) != sizeof(bad))
+		bad = -1;
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	return bad;
+}
+
+/* What `make check` runs: the self-check over every class; upager over the
+ * classes where it must agree with the kernel already; as an ordinary user
+ * (if we are root), every class; then, for the record, upager here over
+ * every class. */
 static const unsigned check_classes = 0;
+static const unsigned check_classes_nobody = 0;
 
 static void check_mode(void)
 {
-	int nr = H_SANITIZED ? 40 : 200;
+	int nr = H_SANITIZED ? 30 : 100;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);
 	test_calls = &upager_calls;
+	say_backend();
 	if (check_classes)
 		CHECK_EQ(sweep(1, nr, 40, check_classes, true, 1), 0);
+	if (geteuid() == 0 && check_classes_nobody)
+		CHECK_EQ(sweep_unprivileged(nr, check_classes_nobody), 0);
 	printf("not yet required, every class:\n");
 	sweep(1, nr, 40, C_ALL, true, 0);
 	h_done();
