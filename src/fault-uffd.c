@@ -598,9 +598,9 @@ static int uffd_open(struct up_pager *p)
 	unsigned i;
 	int err = 0;
 
-	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->event_fd = up__eventfd(EFD_NONBLOCK);
 	if (p->event_fd < 0)
-		return -errno;
+		return p->event_fd;
 	err = up__pool_init(p);
 	if (err) {
 		uffd_close(p);

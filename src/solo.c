@@ -191,9 +191,9 @@ static int mover_start(struct up_pager *p)
 		return -ENOSYS;
 	if (pl(p) >= BORROW_MIN_PAGE && (err = spare_new(p)))
 		return err;
-	p->mover_fd = eventfd(0, EFD_CLOEXEC);
+	p->mover_fd = up__eventfd(0);
 	if (p->mover_fd < 0) {
-		err = -errno;
+		err = p->mover_fd;
 		goto fail;
 	}
 	atomic_store(&p->mover_job, MV_IDLE);
