@@ -287,31 +287,51 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 
 /*
  * Map len bytes of fd from off (or anonymous memory with MAP_ANONYMOUS),
- * as mmap(2) does, through pager p.  *out receives the address.
+ * as mmap(2) does, through pager p.  *out receives the address.  The
+ * arguments get the answers the kernel's mmap(2) gives them, checked in
+ * the kernel's order.
  *
- * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC.
- * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE (the same here), or
- *   MAP_PRIVATE; any of MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
- *   MAP_NORESERVE, MAP_POPULATE (which starts reading the range in the
- *   background, as MADV_WILLNEED; the kernel backend passes it on).
+ * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC (other bits
+ *   are ignored, as by mmap(2)).
+ * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE or MAP_PRIVATE; any of
+ *   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
+ *   MAP_POPULATE (which starts reading the range in the background, as
+ *   MADV_WILLNEED).  Flags that change nothing for a pager's mapping
+ *   (MAP_STACK, MAP_NONBLOCK, MAP_DENYWRITE...) and unknown flags are
+ *   ignored, except that MAP_SHARED_VALIDATE refuses unknown flags.
  * off: a multiple of the system page size.  len need not be; the tail of
- *   the last page reads as zero and is never written to the file.
+ *   the last page reads as zero and is never written to the file.  A page
+ *   at or past the end of the file raises SIGBUS when touched.
+ *
+ * The pager serves regular files and anonymous memory, and /dev/zero as
+ * anonymous memory (shared with MAP_SHARED).  Everything else is mapped by
+ * the kernel's own mmap(2), which gives its answer, the mapping or the
+ * error, and then owns the mapping (no budget, no statistics): MAP_LOCKED
+ * (locked and resident, as the kernel does), MAP_GROWSDOWN, MAP_HUGETLB,
+ * MAP_SYNC, MAP_32BIT, MAP_DROPPABLE and other types, other devices,
+ * pipes, directories, /proc and /sys files, and flags MAP_SHARED_VALIDATE
+ * refuses.  The kernel backend maps everything so.
  *
  * The fd may be closed as soon as this returns.  Returns 0 or:
- *   -EBADF   fd is not open (and MAP_ANONYMOUS is not given);
+ *   -EBADF   fd is not open, or is an O_PATH descriptor (and MAP_ANONYMOUS
+ *            is not given);
  *   -EACCES  fd is not open for reading, or MAP_SHARED with PROT_WRITE on
  *            an fd not open for writing;
- *   -ENODEV  fd is not a regular file (a directory, a pipe...);
- *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, flags
- *            or prot hold unknown bits, or no mapping type is given;
- *   -EOVERFLOW  off + len overflows;
- *   -ENOMEM  no address space, or MAP_FIXED over a range outside the
- *            process's address space;
+ *   -ENODEV  fd's file cannot be mapped (a directory, a pipe...);
+ *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, no
+ *            mapping type (or MAP_SHARED_VALIDATE with MAP_ANONYMOUS) is
+ *            given, or p or out is NULL;
+ *   -EOPNOTSUPP  MAP_SHARED_VALIDATE with a flag it does not know, or
+ *            MAP_SYNC on a file that cannot do it;
+ *   -EOVERFLOW  off is negative, or off + len overflows;
+ *   -ENOMEM  no address space, len larger than the address space, or
+ *            MAP_FIXED over a range outside it;
  *   -EEXIST  MAP_FIXED_NOREPLACE over an existing mapping.
  * A MAP_FIXED mapping replaces whatever was mapped in its range; parts of
  * this pager's mappings that it covers are unmapped first, as by
  * up_pager_unmap(), and if their write-back fails the call returns -EIO
- * (that range is then unmapped, and the new mapping not made).
+ * (that range is then unmapped, and the new mapping not made).  They are
+ * also unmapped when the kernel then refuses a mapping it was given.
  */
 int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 		 int flags, int fd, off_t off, void **out);
