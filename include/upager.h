@@ -369,13 +369,39 @@ int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
 int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 
 /*
- * madvise(2).  MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL
- * (read-ahead always) set the read-ahead policy of each whole mapping the
- * range touches, MADV_WILLNEED (read the range in the background, up
- * to half the budget), MADV_DONTNEED (drop the range: shared file pages are
- * re-read from the cache or the file; private and anonymous changes are
- * discarded, so the range reads as the file or as zeros again).  Returns 0,
- * -EINVAL (unknown advice, alignment) or -ENOMEM (range not mapped).
+ * madvise(2): every advice the kernel takes, with the kernel's answer for
+ * the kind of mapping (-EINVAL for MADV_FREE and MADV_WIPEONFORK on any
+ * but private anonymous memory, for MADV_REMOVE on private anonymous
+ * memory and for MADV_POPULATE_* the protection does not allow; -EACCES
+ * for MADV_REMOVE on a private or read-only shared file mapping; -EINVAL
+ * for MADV_DONTNEED, FREE, REMOVE, COLD, PAGEOUT and GUARD_INSTALL on a
+ * range mlock(2) locked).  What each does here:
+ *   MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL (read-ahead
+ *     always) set the read-ahead policy of each whole mapping the range
+ *     touches;
+ *   MADV_WILLNEED reads the range in the background, up to half the budget;
+ *   MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE drop the range: shared
+ *     file pages are found again in the cache or the file; private and
+ *     anonymous changes are discarded, so the range reads as the file or
+ *     as zeros again;
+ *   MADV_REMOVE punches the range out of a shared mapping's file (the file
+ *     system's error, such as -EOPNOTSUPP, is returned) and the range reads
+ *     as zeros, dirty or not; in shared anonymous memory it reads as zeros;
+ *   MADV_POPULATE_READ, MADV_POPULATE_WRITE fault the range in (writable,
+ *     and dirty, for WRITE), and stop with -EFAULT at a page that raises
+ *     SIGBUS (past the end of the file, or unreadable);
+ *   MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_DONTDUMP, MADV_DODUMP,
+ *     MADV_COLLAPSE, MADV_HWPOISON, MADV_SOFT_OFFLINE are the kernel's, on
+ *     the pager's mapping (a guard drops the range first, as DONTNEED);
+ *   MADV_COLD, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+ *     MADV_MERGEABLE, MADV_UNMERGEABLE tune the kernel's paging, which a
+ *     pager's memory is not under, and MADV_DOFORK, MADV_DONTFORK,
+ *     MADV_WIPEONFORK, MADV_KEEPONFORK change nothing (a pager's mappings
+ *     that a child does not inherit stay out of it, see fork() in CAVEATS):
+ *     they return 0.
+ * Mappings that the kernel made (see up_pager_map()) get madvise(2)
+ * itself.  Returns 0, -EINVAL (unknown advice, alignment), -ENOMEM (range
+ * not mapped) or the errors above.
  */
 int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
 

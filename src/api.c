@@ -604,6 +604,13 @@ static int range_args(struct up_pager *p, void *addr, size_t len,
 	return 0;
 }
 
+/* Whether the range of r is mlock(2)ed, as msync(2) tells (this asks it
+ * nothing else: MS_ASYNC does no work). */
+static bool range_locked(uintptr_t a, uintptr_t b)
+{
+	return up__msync((void *)a, b - a, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
+}
+
 UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 			    int flags)
 {
@@ -665,6 +672,54 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 	return err;
 }
 
+/* Whether the kernel knows this advice (Linux 6.18). */
+static bool advice_known(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL ... MADV_DONTNEED:
+	case MADV_FREE ... MADV_COLLAPSE:
+	case MADV_HWPOISON ... MADV_GUARD_REMOVE:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The kernel's refusals of advice for a kind of mapping, checked on every
+ * piece before any is changed.  The kernel's own mappings get the kernel's
+ * answer when the advice is applied.
+ */
+static int advise_check(struct up_pager *p, struct up_region *r,
+			uintptr_t a, uintptr_t b, int advice)
+{
+	bool private_anon = (r->flags & MAP_ANONYMOUS) &&
+			    !(r->flags & MAP_SHARED);
+
+	(void)p;
+	if (!r->obj)
+		return 0;
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_GUARD_INSTALL:
+		return range_locked(a, b) ? -EINVAL : 0;
+	case MADV_FREE:
+		return !private_anon || range_locked(a, b) ? -EINVAL : 0;
+	case MADV_WIPEONFORK:
+		return private_anon ? 0 : -EINVAL;
+	case MADV_REMOVE:
+		if (range_locked(a, b) || private_anon)
+			return -EINVAL;
+		return (r->flags & MAP_SHARED) && r->may_write ? 0 : -EACCES;
+	case MADV_POPULATE_READ:
+		return r->prot & (PROT_READ | PROT_WRITE) ? 0 : -EINVAL;
+	case MADV_POPULATE_WRITE:
+		return r->prot & PROT_WRITE ? 0 : -EINVAL;
+	}
+	return 0;
+}
+
 UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 			      int advice)
 {
@@ -673,20 +728,14 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 
 	if (err)
 		return err;
-	switch (advice) {
-	case MADV_NORMAL:
-	case MADV_RANDOM:
-	case MADV_SEQUENTIAL:
-	case MADV_WILLNEED:
-	case MADV_DONTNEED:
-		break;
-	default:
+	if (!advice_known(advice))
 		return -EINVAL;
-	}
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = for_range(p, a, b, p->ops->advise, advice);
+	err = for_range(p, a, b, advise_check, advice);
+	if (!err)
+		err = for_range(p, a, b, p->ops->advise, advice);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
