@@ -354,7 +354,8 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * MS_ASYNC writes them to the file and starts their write-out without
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
  * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
- * not fully mapped), -ENOSPC or -EDQUOT (the file's filesystem is full) or
+ * not fully mapped), -EBUSY (MS_INVALIDATE on a range mlock(2) locked:
+ * nothing is done), -ENOSPC or -EDQUOT (the file's filesystem is full) or
  * -EIO (a write-back or an earlier fault read failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */

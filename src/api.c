@@ -625,7 +625,11 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = for_range(p, a, b, p->ops->sync, flags);
+	/* The kernel refuses to invalidate pages mlock(2) locked. */
+	if ((flags & MS_INVALIDATE) && range_locked(a, b))
+		err = -EBUSY;
+	else
+		err = for_range(p, a, b, p->ops->sync, flags);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
