@@ -123,6 +123,16 @@
  *    disk (msync waits for that as usual), and the pager's statistics do
  *    not count them as dirty pages or write-backs.  Do not mremap(2) a
  *    pager's mappings.
+ *  - Descriptors: those a pager opens are close-on-exec and moved to
+ *    numbers of 1024 or more (half the RLIMIT_NOFILE soft limit if that is
+ *    lower), so the numbers a program uses stay free; up_mmap() checks the
+ *    caller's fd before it makes the default pager.
+ *  - mlock(2) works on a pager's mappings; its pages are still evicted
+ *    (and read again when touched) when the budget needs them.
+ *  - /proc/self/maps: a pager's mapping that is the only one of its object
+ *    (solo, above) shows as private anonymous memory ('p', no file), even
+ *    a MAP_SHARED one; others show as a shared mapping ('s') of a memfd
+ *    named upager-file or upager-anon, even MAP_PRIVATE ones.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  *
