@@ -123,6 +123,16 @@
  *    disk (msync waits for that as usual), and the pager's statistics do
  *    not count them as dirty pages or write-backs.  Do not mremap(2) a
  *    pager's mappings.
+ *  - Descriptors: those a pager opens are close-on-exec and moved to
+ *    numbers of 1024 or more (half the RLIMIT_NOFILE soft limit if that is
+ *    lower), so the numbers a program uses stay free; up_mmap() checks the
+ *    caller's fd before it makes the default pager.
+ *  - mlock(2) works on a pager's mappings; its pages are still evicted
+ *    (and read again when touched) when the budget needs them.
+ *  - /proc/self/maps: a pager's mapping that is the only one of its object
+ *    (solo, above) shows as private anonymous memory ('p', no file), even
+ *    a MAP_SHARED one; others show as a shared mapping ('s') of a memfd
+ *    named upager-file or upager-anon, even MAP_PRIVATE ones.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  *
@@ -287,31 +297,51 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 
 /*
  * Map len bytes of fd from off (or anonymous memory with MAP_ANONYMOUS),
- * as mmap(2) does, through pager p.  *out receives the address.
+ * as mmap(2) does, through pager p.  *out receives the address.  The
+ * arguments get the answers the kernel's mmap(2) gives them, checked in
+ * the kernel's order.
  *
- * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC.
- * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE (the same here), or
- *   MAP_PRIVATE; any of MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
- *   MAP_NORESERVE, MAP_POPULATE (which starts reading the range in the
- *   background, as MADV_WILLNEED; the kernel backend passes it on).
+ * prot: PROT_NONE or any of PROT_READ, PROT_WRITE, PROT_EXEC (other bits
+ *   are ignored, as by mmap(2)).
+ * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE or MAP_PRIVATE; any of
+ *   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
+ *   MAP_POPULATE (which starts reading the range in the background, as
+ *   MADV_WILLNEED).  Flags that change nothing for a pager's mapping
+ *   (MAP_STACK, MAP_NONBLOCK, MAP_DENYWRITE...) and unknown flags are
+ *   ignored, except that MAP_SHARED_VALIDATE refuses unknown flags.
  * off: a multiple of the system page size.  len need not be; the tail of
- *   the last page reads as zero and is never written to the file.
+ *   the last page reads as zero and is never written to the file.  A page
+ *   at or past the end of the file raises SIGBUS when touched.
+ *
+ * The pager serves regular files and anonymous memory, and /dev/zero as
+ * anonymous memory (shared with MAP_SHARED).  Everything else is mapped by
+ * the kernel's own mmap(2), which gives its answer, the mapping or the
+ * error, and then owns the mapping (no budget, no statistics): MAP_LOCKED
+ * (locked and resident, as the kernel does), MAP_GROWSDOWN, MAP_HUGETLB,
+ * MAP_SYNC, MAP_32BIT, MAP_DROPPABLE and other types, other devices,
+ * pipes, directories, /proc and /sys files, and flags MAP_SHARED_VALIDATE
+ * refuses.  The kernel backend maps everything so.
  *
  * The fd may be closed as soon as this returns.  Returns 0 or:
- *   -EBADF   fd is not open (and MAP_ANONYMOUS is not given);
+ *   -EBADF   fd is not open, or is an O_PATH descriptor (and MAP_ANONYMOUS
+ *            is not given);
  *   -EACCES  fd is not open for reading, or MAP_SHARED with PROT_WRITE on
  *            an fd not open for writing;
- *   -ENODEV  fd is not a regular file (a directory, a pipe...);
- *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, flags
- *            or prot hold unknown bits, or no mapping type is given;
- *   -EOVERFLOW  off + len overflows;
- *   -ENOMEM  no address space, or MAP_FIXED over a range outside the
- *            process's address space;
+ *   -ENODEV  fd's file cannot be mapped (a directory, a pipe...);
+ *   -EINVAL  len is 0, off or a MAP_FIXED addr is not page-aligned, no
+ *            mapping type (or MAP_SHARED_VALIDATE with MAP_ANONYMOUS) is
+ *            given, or p or out is NULL;
+ *   -EOPNOTSUPP  MAP_SHARED_VALIDATE with a flag it does not know, or
+ *            MAP_SYNC on a file that cannot do it;
+ *   -EOVERFLOW  off is negative, or off + len overflows;
+ *   -ENOMEM  no address space, len larger than the address space, or
+ *            MAP_FIXED over a range outside it;
  *   -EEXIST  MAP_FIXED_NOREPLACE over an existing mapping.
  * A MAP_FIXED mapping replaces whatever was mapped in its range; parts of
  * this pager's mappings that it covers are unmapped first, as by
  * up_pager_unmap(), and if their write-back fails the call returns -EIO
- * (that range is then unmapped, and the new mapping not made).
+ * (that range is then unmapped, and the new mapping not made).  They are
+ * also unmapped when the kernel then refuses a mapping it was given.
  */
 int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 		 int flags, int fd, off_t off, void **out);
@@ -334,7 +364,8 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * MS_ASYNC writes them to the file and starts their write-out without
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
  * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
- * not fully mapped), -ENOSPC or -EDQUOT (the file's filesystem is full) or
+ * not fully mapped), -EBUSY (MS_INVALIDATE on a range mlock(2) locked:
+ * nothing is done), -ENOSPC or -EDQUOT (the file's filesystem is full) or
  * -EIO (a write-back or an earlier fault read failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */
@@ -349,13 +380,39 @@ int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
 int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 
 /*
- * madvise(2).  MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL
- * (read-ahead always) set the read-ahead policy of each whole mapping the
- * range touches, MADV_WILLNEED (read the range in the background, up
- * to half the budget), MADV_DONTNEED (drop the range: shared file pages are
- * re-read from the cache or the file; private and anonymous changes are
- * discarded, so the range reads as the file or as zeros again).  Returns 0,
- * -EINVAL (unknown advice, alignment) or -ENOMEM (range not mapped).
+ * madvise(2): every advice the kernel takes, with the kernel's answer for
+ * the kind of mapping (-EINVAL for MADV_FREE and MADV_WIPEONFORK on any
+ * but private anonymous memory, for MADV_REMOVE on private anonymous
+ * memory and for MADV_POPULATE_* the protection does not allow; -EACCES
+ * for MADV_REMOVE on a private or read-only shared file mapping; -EINVAL
+ * for MADV_DONTNEED, FREE, REMOVE, COLD, PAGEOUT and GUARD_INSTALL on a
+ * range mlock(2) locked).  What each does here:
+ *   MADV_NORMAL, MADV_RANDOM (no read-ahead), MADV_SEQUENTIAL (read-ahead
+ *     always) set the read-ahead policy of each whole mapping the range
+ *     touches;
+ *   MADV_WILLNEED reads the range in the background, up to half the budget;
+ *   MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE drop the range: shared
+ *     file pages are found again in the cache or the file; private and
+ *     anonymous changes are discarded, so the range reads as the file or
+ *     as zeros again;
+ *   MADV_REMOVE punches the range out of a shared mapping's file (the file
+ *     system's error, such as -EOPNOTSUPP, is returned) and the range reads
+ *     as zeros, dirty or not; in shared anonymous memory it reads as zeros;
+ *   MADV_POPULATE_READ, MADV_POPULATE_WRITE fault the range in (writable,
+ *     and dirty, for WRITE), and stop with -EFAULT at a page that raises
+ *     SIGBUS (past the end of the file, or unreadable);
+ *   MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_DONTDUMP, MADV_DODUMP,
+ *     MADV_COLLAPSE, MADV_HWPOISON, MADV_SOFT_OFFLINE are the kernel's, on
+ *     the pager's mapping (a guard drops the range first, as DONTNEED);
+ *   MADV_COLD, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+ *     MADV_MERGEABLE, MADV_UNMERGEABLE tune the kernel's paging, which a
+ *     pager's memory is not under, and MADV_DOFORK, MADV_DONTFORK,
+ *     MADV_WIPEONFORK, MADV_KEEPONFORK change nothing (a pager's mappings
+ *     that a child does not inherit stay out of it, see fork() in CAVEATS):
+ *     they return 0.
+ * Mappings that the kernel made (see up_pager_map()) get madvise(2)
+ * itself.  Returns 0, -EINVAL (unknown advice, alignment), -ENOMEM (range
+ * not mapped) or the errors above.
  */
 int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
 

@@ -17,12 +17,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAP_KNOWN                                                          \
-	(MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | \
-	 MAP_POPULATE)
+/* The flags MAP_SHARED_VALIDATE accepts on a file (the kernel's
+ * LEGACY_MAP_MASK, with MAP_SYNC, which the file refuses or not). */
+#define MAP_VALIDATE_OK                                                    \
+	(MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |            \
+	 MAP_EXECUTABLE | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE |     \
+	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | \
+	 UP_MAP_ARCH | UP_MAP_HUGE_BITS)
+/* Flags whose semantics the kernel's own mapping gives. */
+#define MAP_FOR_KERNEL                                                     \
+	(MAP_GROWSDOWN | MAP_LOCKED | MAP_HUGETLB | MAP_SYNC | UP_MAP_ARCH)
 #define PROT_KNOWN (PROT_READ | PROT_WRITE | PROT_EXEC)
 
 /* ---- statistics ----------------------------------------------------- */
@@ -385,73 +393,152 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
 	return err ? err : e;
 }
 
-static int check_map(int prot, int flags, int fd, off_t off, size_t len,
-		     void *addr, struct stat *st, bool *writable)
-{
-	int type = flags & MAP_TYPE, fl;
+/* check_map(): the kernel's own mmap(2) is to make this mapping. */
+#define MAP_KERNEL 1
 
-	if (!len || (prot & ~PROT_KNOWN) || (flags & ~(MAP_TYPE | MAP_KNOWN)))
-		return -EINVAL;
+static int check_fd(int fd, struct stat *st, int *fl)
+{
+	*fl = fcntl(fd, F_GETFL);
+	/* An O_PATH descriptor does not count as open for mmap(2). */
+	if (*fl < 0 || (*fl & O_PATH) || up__fstat(fd, st))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * Arguments upager does not serve itself go to the kernel's mmap(2), which
+ * then gives the answer, mapping or error, exactly: flags with semantics
+ * of their own (MAP_LOCKED, MAP_GROWSDOWN, MAP_HUGETLB, MAP_SYNC...),
+ * mapping types other than shared and private (MAP_DROPPABLE), flags that
+ * MAP_SHARED_VALIDATE refuses, and files other than regular files and
+ * /dev/zero (devices, pipes, directories, /proc and /sys files).
+ */
+static bool kernel_kind(int flags, int fd, const struct stat *st)
+{
+	int type = flags & MAP_TYPE;
+
+	if (flags & MAP_FOR_KERNEL)
+		return true;
 	if (type != MAP_SHARED && type != MAP_PRIVATE &&
 	    type != MAP_SHARED_VALIDATE)
+		return true;
+	if (flags & MAP_ANONYMOUS)
+		return type == MAP_SHARED_VALIDATE;
+	if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_OK))
+		return true;
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 5))
+		return false;		/* /dev/zero: anonymous memory */
+	return !S_ISREG(st->st_mode) || !up__fs_mappable(fd);
+}
+
+/*
+ * What mmap(2) would answer to these arguments, and in which order it
+ * would refuse them (Linux 6.x: the offset's alignment, the descriptor,
+ * the length, the address, the offset's range, then the descriptor's
+ * mode).  Returns MAP_KERNEL when the mapping is the kernel's to make (see
+ * kernel_kind()), which then checks everything else itself; otherwise 0
+ * or the kernel's -errno.  *st and *fl describe fd (unless anonymous).
+ */
+static int check_map(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off, struct stat *st, int *fl)
+{
+	uintptr_t top = up__task_size();
+	int err;
+
+	if (!SYS_ALIGNED(off))
 		return -EINVAL;
-	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && !SYS_ALIGNED(addr))
+	if (!(flags & MAP_ANONYMOUS)) {
+		err = check_fd(fd, st, fl);
+		if (err)
+			return err;
+	}
+	if (kernel_kind(flags, fd, st))
+		return MAP_KERNEL;
+	if (!len)
 		return -EINVAL;
-	if (len > SIZE_MAX - SYS_PAGE)
+	if (len > top)
 		return -ENOMEM;
-	*writable = true;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if ((uintptr_t)addr > top - SYS_UP(len))
+			return -ENOMEM;
+		if (!SYS_ALIGNED(addr))
+			return -EINVAL;
+	}
 	if (flags & MAP_ANONYMOUS)
 		return 0;
-	if (!SYS_ALIGNED(off) || off < 0)
-		return -EINVAL;
-	if ((uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
+	if (off < 0 || (uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || up__fstat(fd, st))
-		return -EBADF;
-	if (!S_ISREG(st->st_mode))
-		return -ENODEV;
-	if ((fl & O_ACCMODE) == O_WRONLY)
+	if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) &&
+	    (*fl & O_ACCMODE) == O_RDONLY)
 		return -EACCES;
-	*writable = (fl & O_ACCMODE) == O_RDWR && !(fl & O_APPEND);
-	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !*writable)
+	if ((*fl & O_ACCMODE) == O_WRONLY)
 		return -EACCES;
 	return 0;
+}
+
+/* The region for a checked mapping, or NULL if out of memory. */
+static struct up_region *region_new(void *addr, size_t len, int prot,
+				    int flags, off_t off, int fl,
+				    const struct stat *st, bool kern)
+{
+	struct up_region *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (kern) {
+		/* The kernel gets every flag, MAP_POPULATE included. */
+		r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
+		r->off = off;
+	} else {
+		if (!(flags & MAP_ANONYMOUS) && !S_ISREG(st->st_mode))
+			flags |= MAP_ANONYMOUS;		/* /dev/zero */
+		if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE)
+			flags = (flags & ~MAP_TYPE) | MAP_SHARED;
+		/* Other flags change nothing here; unknown ones are ignored,
+		 * as the kernel ignores them. */
+		r->flags = flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_NORESERVE);
+		r->off = (flags & MAP_ANONYMOUS) ? 0 : off;
+	}
+	/* mmap(2) ignores unknown protection bits. */
+	r->prot = kern ? prot : prot & PROT_KNOWN;
+	r->may_write = kern || (flags & MAP_ANONYMOUS) ||
+		       !(flags & MAP_SHARED) || (fl & O_ACCMODE) == O_RDWR;
+	r->advice = MADV_NORMAL;
+	r->start = (uintptr_t)addr;
+	r->end = r->start + SYS_UP(len);
+	return r;
 }
 
 UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 			   int prot, int flags, int fd, off_t off, void **out)
 {
 	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	const struct up_backend_ops *ops;
 	struct up_region *r;
-	bool writable;
 	struct stat st;
-	int err;
+	int err, fl = O_RDWR;
 
 	if (!p || !out)
 		return -EINVAL;
-	err = check_map(prot, flags, fd, off, len, addr, &st, &writable);
-	if (err)
+	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
+	if (err < 0)
 		return err;
-	r = calloc(1, sizeof(*r));
+	/* The kernel backend's mappings are all the kernel's. */
+	if (p->ops == &up__kernel_ops)
+		err = MAP_KERNEL;
+	ops = err == MAP_KERNEL ? &up__kernel_ops : p->ops;
+	r = region_new(addr, len, prot, flags, off, fl, &st,
+		       err == MAP_KERNEL);
 	if (!r)
 		return -ENOMEM;
-	if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE)
-		flags = (flags & ~MAP_TYPE) | MAP_SHARED;
-	r->prot = prot;
-	r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE);
-	r->off = (flags & MAP_ANONYMOUS) ? 0 : off;
-	r->may_write = (flags & MAP_PRIVATE) || writable;
-	r->advice = MADV_NORMAL;
-	r->start = (uintptr_t)addr;
-	r->end = r->start + SYS_UP(len);
+	err = 0;
 	pthread_mutex_lock(&p->lock);
 	/* Replacing part of our own mapping: write it back first, and
 	 * refuse if that fails rather than lose the data. */
 	if (flags & MAP_FIXED)
 		err = unmap_range(p, r->start, r->end);
 	if (!err)
-		err = p->ops->map(p, r, fd, addr, mflags);
+		err = ops->map(p, r, fd, addr, mflags);
 	if (!err) {
 		err = up__region_insert(p, r);
 		if (err) {
@@ -517,6 +604,13 @@ static int range_args(struct up_pager *p, void *addr, size_t len,
 	return 0;
 }
 
+/* Whether the range of r is mlock(2)ed, as msync(2) tells (this asks it
+ * nothing else: MS_ASYNC does no work). */
+static bool range_locked(uintptr_t a, uintptr_t b)
+{
+	return up__msync((void *)a, b - a, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
+}
+
 UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 			    int flags)
 {
@@ -531,7 +625,11 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = for_range(p, a, b, p->ops->sync, flags);
+	/* The kernel refuses to invalidate pages mlock(2) locked. */
+	if ((flags & MS_INVALIDATE) && range_locked(a, b))
+		err = -EBUSY;
+	else
+		err = for_range(p, a, b, p->ops->sync, flags);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -578,6 +676,54 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 	return err;
 }
 
+/* Whether the kernel knows this advice (Linux 6.18). */
+static bool advice_known(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL ... MADV_DONTNEED:
+	case MADV_FREE ... MADV_COLLAPSE:
+	case MADV_HWPOISON ... MADV_GUARD_REMOVE:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The kernel's refusals of advice for a kind of mapping, checked on every
+ * piece before any is changed.  The kernel's own mappings get the kernel's
+ * answer when the advice is applied.
+ */
+static int advise_check(struct up_pager *p, struct up_region *r,
+			uintptr_t a, uintptr_t b, int advice)
+{
+	bool private_anon = (r->flags & MAP_ANONYMOUS) &&
+			    !(r->flags & MAP_SHARED);
+
+	(void)p;
+	if (!r->obj)
+		return 0;
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_GUARD_INSTALL:
+		return range_locked(a, b) ? -EINVAL : 0;
+	case MADV_FREE:
+		return !private_anon || range_locked(a, b) ? -EINVAL : 0;
+	case MADV_WIPEONFORK:
+		return private_anon ? 0 : -EINVAL;
+	case MADV_REMOVE:
+		if (range_locked(a, b) || private_anon)
+			return -EINVAL;
+		return (r->flags & MAP_SHARED) && r->may_write ? 0 : -EACCES;
+	case MADV_POPULATE_READ:
+		return r->prot & (PROT_READ | PROT_WRITE) ? 0 : -EINVAL;
+	case MADV_POPULATE_WRITE:
+		return r->prot & PROT_WRITE ? 0 : -EINVAL;
+	}
+	return 0;
+}
+
 UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 			      int advice)
 {
@@ -586,20 +732,14 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 
 	if (err)
 		return err;
-	switch (advice) {
-	case MADV_NORMAL:
-	case MADV_RANDOM:
-	case MADV_SEQUENTIAL:
-	case MADV_WILLNEED:
-	case MADV_DONTNEED:
-		break;
-	default:
+	if (!advice_known(advice))
 		return -EINVAL;
-	}
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = for_range(p, a, b, p->ops->advise, advice);
+	err = for_range(p, a, b, advise_check, advice);
+	if (!err)
+		err = for_range(p, a, b, p->ops->advise, advice);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -777,14 +917,21 @@ static int posix_ret(int err)
 UP_EXPORT void *up_mmap(void *addr, size_t len, int prot, int flags, int fd,
 			off_t off)
 {
-	struct up_pager *p = up_default_pager();
+	struct up_pager *p;
+	struct stat st;
 	void *out;
-	int err;
+	int err, fl;
 
-	if (!p)
-		return MAP_FAILED;
-	err = up_pager_map(p, addr, len, prot, flags, fd, off, &out);
-	if (err) {
+	/* The caller's arguments come first: making the default pager
+	 * opens descriptors, and the answer must not depend on that. */
+	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
+	if (err >= 0) {
+		p = up_default_pager();
+		if (!p)
+			return MAP_FAILED;
+		err = up_pager_map(p, addr, len, prot, flags, fd, off, &out);
+	}
+	if (err < 0) {
 		errno = -err;
 		return MAP_FAILED;
 	}

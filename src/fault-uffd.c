@@ -303,8 +303,10 @@ enum { FAULT_SIGBUS = -1, FAULT_NONE = 0, FAULT_SERVED = 1 };
  * Serve the fault of a write (or read) at addr, a write-protect fault if
  * wp: from a service thread, or in the faulting thread itself (inline
  * faults), which is why nothing here allocates memory or uses stdio.
+ * Also MADV_POPULATE_*, as faults taken on purpose.  p->lock held.
  */
-static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
+static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
+			bool wp)
 {
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
@@ -314,7 +316,6 @@ static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 	off_t off;
 	int valid;
 
-	pthread_mutex_lock(&p->lock);
 	r = up__region_find(p, addr);
 	if (!r || !r->obj) {
 		/* Unmapped while the fault was queued: let it retry. */
@@ -409,6 +410,15 @@ static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 	}
 	up__hist_add(p, up__now_ns() - t0);
 out:
+	return ret;
+}
+
+static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	ret = serve_locked(p, addr, write, wp);
 	up__frames_unpin(p);
 	pthread_mutex_unlock(&p->lock);
 	return ret;
@@ -598,9 +608,9 @@ static int uffd_open(struct up_pager *p)
 	unsigned i;
 	int err = 0;
 
-	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->event_fd = up__eventfd(EFD_NONBLOCK);
 	if (p->event_fd < 0)
-		return -errno;
+		return p->event_fd;
 	err = up__pool_init(p);
 	if (err) {
 		uffd_close(p);
@@ -867,11 +877,26 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	return take_err(r, 0);
 }
 
+/* Drop the clean whole pages of object range [oa, ob) of a shared file
+ * from the cache: the next access reads them from the file again. */
+static void drop_clean(struct up_pager *p, struct up_obj *o, off_t oa,
+		       off_t ob)
+{
+	uint64_t pa, pb, pg;
+
+	whole_pages(p, oa, ob, &pa, &pb);
+	if (o->seg)
+		up__seg_drop_clean(p, o, pa, pb);
+	for (pg = pa; !o->seg && pg < pb; pg++)
+		if (!(o->pflags[pg] & PG_DIRTY))
+			up__page_drop(p, o, pg);
+}
+
 static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b, int flags)
 {
 	struct up_obj *o = r->obj;
-	uint64_t pa, pb, pg;
+	uint64_t pa, pb;
 	off_t oa, ob;
 	int err = 0;
 
@@ -890,24 +915,100 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 		err = up__store_err(up__fdatasync(o->fd));
 	else if (!err)
 		up__sync_range(o->fd, oa, ob - oa);
-	if (flags & MS_INVALIDATE) {
-		whole_pages(p, oa, ob, &pa, &pb);
-		if (o->seg)
-			up__seg_drop_clean(p, o, pa, pb);
-		for (pg = pa; !o->seg && pg < pb; pg++)
-			if (!(o->pflags[pg] & PG_DIRTY))
-				up__page_drop(p, o, pg);
-	}
+	if (flags & MS_INVALIDATE)
+		drop_clean(p, o, oa, ob);
 	return take_err(r, err);
 }
 
+/* MADV_DONTNEED and its kin: anonymous and private memory reads as its
+ * source (zeros, or the file) again; shared file pages are dropped where
+ * clean, and unmapped, to be found again in the cache or the file. */
+static int dontneed(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b, int advice)
+{
+	struct up_obj *o = r->obj;
+	off_t oa, ob;
+
+	obj_range(r, a, b, &oa, &ob);
+	if (o->kind != OBJ_FILE)
+		return up__discard(p, o, oa, ob);
+	drop_clean(p, o, oa, ob);
+	/* (A solo mapping's memory is its pages: nothing else to drop.) */
+	if (o->solo)
+		return 0;
+	/* MADV_DONTNEED_LOCKED also drops a range mlock(2) locked. */
+	return up__madvise((void *)a, b - a,
+			   advice == MADV_DONTNEED_LOCKED ? advice
+							  : MADV_DONTNEED);
+}
+
+/*
+ * MADV_REMOVE: the range reads as zeros from now on.  In a shared file
+ * mapping its file range is punched first (so the file system says
+ * whether it can), then the cache forgets it, dirty or not, and parts of
+ * pages are read again from the punched file.
+ */
+static int remove_range(struct up_pager *p, struct up_region *r, uintptr_t a,
+			uintptr_t b)
+{
+	struct up_obj *o = r->obj;
+	off_t oa, ob;
+	int err;
+
+	obj_range(r, a, b, &oa, &ob);
+	if (o->kind != OBJ_FILE)
+		return up__discard(p, o, oa, ob);
+	if (o->seg) {
+		/* Dirty pages of other processes must not land on it later. */
+		err = up__seg_writeback(p, o, up__pgno(p, oa),
+					up__pgno(p, ob - 1) + 1);
+		if (err)
+			return err;
+	}
+	err = up__fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    oa, ob - oa);
+	if (err)
+		return err;
+	if (o->seg)
+		return dontneed(p, r, a, b, MADV_DONTNEED);
+	/* Parts of pages are read again from the punched file. */
+	return up__discard(p, o, oa, ob);
+}
+
+/* MADV_POPULATE_READ and _WRITE: every page of [a, b) is faulted in, as
+ * the kernel does; a page that cannot be (past the end of the file, or
+ * unreadable) stops it with -EFAULT, and raises SIGBUS when touched. */
+static int populate(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b, bool write)
+{
+	while (a < b) {
+		off_t off = r->off + (off_t)(a - r->start);
+		uint64_t pg = up__pgno(p, off);
+		int ret = serve_locked(p, a, write, false);
+
+		up__frames_unpin(p);
+		if (ret == FAULT_SIGBUS)
+			return -EFAULT;
+		if (ret != FAULT_SERVED)
+			return -ENOMEM;
+		a = addr_of(r, (off_t)((pg + 1) * pl(p)));
+	}
+	return 0;
+}
+
+/*
+ * madvise(2) on [a, b) of r, whose arguments api.c has checked as the
+ * kernel does (advice_check()).  Advice that only tunes the kernel's own
+ * handling of the memory (COLD, PAGEOUT, HUGEPAGE, MERGEABLE...) has
+ * nothing to tune here and is accepted; see upager.h for the rest.
+ */
 static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		       uintptr_t b, int advice)
 {
 	struct up_obj *o = r->obj;
 	struct up_work *w, **ww;
-	uint64_t pa, pb, pg;
 	off_t oa, ob;
+	int err;
 
 	if (!o)
 		return up__kernel_ops.advise(p, r, a, b, advice);
@@ -933,21 +1034,33 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		kick(p);
 		return 0;
 	case MADV_DONTNEED:
-		if (o->kind != OBJ_FILE)
-			return up__discard(p, o, oa, ob);
-		/* Shared file pages: drop the clean ones, unmap the rest. */
-		whole_pages(p, oa, ob, &pa, &pb);
-		if (o->seg)
-			up__seg_drop_clean(p, o, pa, pb);
-		for (pg = pa; !o->seg && pg < pb; pg++)
-			if (!(o->pflags[pg] & PG_DIRTY))
-				up__page_drop(p, o, pg);
-		/* (A solo mapping's memory is its pages: nothing else to
-		 * drop.) */
-		return o->solo ? 0
-			       : up__madvise((void *)a, b - a, MADV_DONTNEED);
+	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:		/* private anonymous: may read as zeros */
+		return dontneed(p, r, a, b, advice);
+	case MADV_REMOVE:
+		return remove_range(p, r, a, b);
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		return populate(p, r, a, b, advice == MADV_POPULATE_WRITE);
+	case MADV_GUARD_INSTALL:
+		/* The kernel zaps the range and marks it: the pages must not
+		 * live only there (solo), and what it drops is dropped. */
+		err = up__solo_convert(p, o);
+		if (!err)
+			err = dontneed(p, r, a, b, MADV_DONTNEED);
+		return err ? err : up__madvise((void *)a, b - a, advice);
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_GUARD_REMOVE:
+	case MADV_COLLAPSE:
+	case MADV_HWPOISON:
+	case MADV_SOFT_OFFLINE:
+		/* The kernel's, on the mapping as it stands. */
+		return up__madvise((void *)a, b - a, advice);
 	}
-	return -EINVAL;
+	/* Hints about the kernel's own paging, and fork(), which the
+	 * pager's mappings already stay out of (see upager.h). */
+	return 0;
 }
 
 static void uffd_count(struct up_pager *p, struct up_region *r,

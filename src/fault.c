@@ -34,7 +34,7 @@ static int uffd_from_dev(void)
 	if (dev < 0)
 		return -errno;
 	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-	fd = fd < 0 ? -errno : fd;
+	fd = fd < 0 ? -errno : up__fd_high(fd);
 	close(dev);
 	return fd;
 }
@@ -43,7 +43,7 @@ static int uffd_from_syscall(int extra)
 {
 	long fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | extra);
 
-	return fd < 0 ? -errno : (int)fd;
+	return fd < 0 ? -errno : up__fd_high((int)fd);
 }
 
 /* The features a configuration adds: inline faults want SIGBUS rather

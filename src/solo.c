@@ -191,9 +191,9 @@ static int mover_start(struct up_pager *p)
 		return -ENOSYS;
 	if (pl(p) >= BORROW_MIN_PAGE && (err = spare_new(p)))
 		return err;
-	p->mover_fd = eventfd(0, EFD_CLOEXEC);
+	p->mover_fd = up__eventfd(0);
 	if (p->mover_fd < 0) {
-		err = -errno;
+		err = p->mover_fd;
 		goto fail;
 	}
 	atomic_store(&p->mover_job, MV_IDLE);
@@ -638,6 +638,8 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	uint32_t idx = o->frame[pg] - 1;
 	struct up_frame *f = &p->frames[idx];
 	off_t off = (off_t)(pg * pl(p)), a, b;
+	bool copy;
+	char *src;
 	int err;
 
 	a = r->off > off ? r->off : off;
@@ -655,20 +657,22 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	*ae = r->start + (uintptr_t)(b - r->off);
 	if (f->mv_b > f->mv_a)
 		return 0;
-	if ((r->prot & PROT_WRITE) && !(o->pflags[pg] & PG_DIRTY)) {
-		char *src = slot(p, idx) + (a - off);
-
+	src = slot(p, idx) + (a - off);
+	copy = (r->prot & PROT_WRITE) && !(o->pflags[pg] & PG_DIRTY);
+	if (!copy) {
+		err = move(p, *as, (uintptr_t)src, (size_t)(b - a));
+		/* A dirty page needs no protection: its next store is no
+		 * news. */
+		protect = protect && !(o->pflags[pg] & PG_DIRTY);
+		/* UFFDIO_MOVE wants source and destination both mlock(2)ed
+		 * or both not: into a locked mapping, the page is copied. */
+		copy = err == -EINVAL;
+	}
+	if (copy) {
 		err = copy_in(p, *as, src, (size_t)(b - a));
 		if (!err)
 			madvise(src, (size_t)(b - a), MADV_DONTNEED);
 		protect = false;
-	} else {
-		err = move(p, *as,
-			   (uintptr_t)slot(p, idx) + (uintptr_t)(a - off),
-			   (size_t)(b - a));
-		/* A dirty page needs no protection: its next store is no
-		 * news. */
-		protect = protect && !(o->pflags[pg] & PG_DIRTY);
 	}
 	if (err)
 		return err;
@@ -700,6 +704,19 @@ char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	return slot(p, idx);
 }
 
+/* Move len bytes at `from` in a mapping back to `to` in a slot.  From a
+ * mapping mlock(2) locked they cannot be moved (see up__solo_map()):
+ * they are copied, and dropped there. */
+static int move_out(struct up_pager *p, char *to, uintptr_t from, size_t len)
+{
+	int err = move(p, (uintptr_t)to, from, len);
+
+	if (err != -EINVAL)
+		return err;
+	err = up__copy_mapped(to, (const void *)from, len);
+	return err ? err : up__madvise((void *)from, len, MADV_DONTNEED_LOCKED);
+}
+
 /* Move page pg back from its mapping into its slot. */
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
@@ -722,9 +739,9 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	}
 	/* If the mapping is gone (unmapped behind our back), so are the
 	 * pages: the slot is simply refilled next time. */
-	if (r && move(p, (uintptr_t)slot(p, idx) + (uintptr_t)(f->mv_a - off),
-		      r->start + (uintptr_t)(f->mv_a - r->off),
-		      (size_t)(f->mv_b - f->mv_a)) == 0)
+	if (r && move_out(p, slot(p, idx) + (f->mv_a - off),
+			  r->start + (uintptr_t)(f->mv_a - r->off),
+			  (size_t)(f->mv_b - f->mv_a)) == 0)
 		f->slot_full = 1;
 	f->mv_a = f->mv_b = 0;
 }

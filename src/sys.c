@@ -15,12 +15,15 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct fail_rule {
@@ -154,6 +157,23 @@ ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off)
 	return pwrite_all(fd, buf, len, off, true);
 }
 
+/*
+ * Copy len bytes of the program's mapping at src to dst, with a system
+ * call (process_vm_readv(2) on this process), for the same reason as
+ * up__pwrite_mapped(); -EFAULT if part of src is not there.
+ */
+int up__copy_mapped(void *dst, const void *src, size_t len)
+{
+	struct iovec l = { .iov_base = dst, .iov_len = len };
+	struct iovec r = { .iov_base = (void *)src, .iov_len = len };
+	ssize_t n = syscall(SYS_process_vm_readv, getpid(), &l, 1ul, &r, 1ul,
+			    0ul);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
 int up__fdatasync(int fd)
 {
 	int e = injected(UP_SYS_FDATASYNC);
@@ -222,6 +242,48 @@ bool up__fs_in_place(int fd)
 
 	return fstatfs(fd, &sf) == 0 &&
 	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == TMPFS_MAGIC);
+}
+
+/* Whether fd's file system serves mmap(2) of its regular files as data
+ * files: /proc and /sys files have their own mmap, or none. */
+bool up__fs_mappable(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type != PROC_SUPER_MAGIC &&
+	       sf.f_type != SYSFS_MAGIC && sf.f_type != DEBUGFS_MAGIC;
+}
+
+/*
+ * The end of the process's address space (the kernel's TASK_SIZE): the
+ * highest power of two at whose last page but one a page can be mapped,
+ * less a page.  Found once, by trying, with MAP_FIXED_NOREPLACE so that
+ * nothing mapped is touched.
+ */
+uintptr_t up__task_size(void)
+{
+	static _Atomic uintptr_t top;
+	uintptr_t t = atomic_load_explicit(&top, memory_order_relaxed);
+	int b, saved = errno;
+
+	for (b = 56; !t && b > 32; b--) {
+		void *a = (void *)((1ul << b) - 2 * SYS_PAGE);
+		void *m = mmap(a, SYS_PAGE, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				       MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (m == a)
+			munmap(m, SYS_PAGE);
+		if (m == a || (m == MAP_FAILED && errno == EEXIST))
+			t = (1ul << b) - SYS_PAGE;
+		else if (m != MAP_FAILED)
+			munmap(m, SYS_PAGE);	/* a kernel before 4.17 */
+	}
+	if (!t)
+		t = UINTPTR_MAX;
+	errno = saved;
+	atomic_store_explicit(&top, t, memory_order_relaxed);
+	return t;
 }
 
 int up__ioctl(int fd, unsigned long req, void *arg)
@@ -324,6 +386,11 @@ int up__madvise(void *addr, size_t len, int advice)
 	return neg(madvise(addr, len, advice));
 }
 
+int up__msync(void *addr, size_t len, int flags)
+{
+	return neg(msync(addr, len, flags));
+}
+
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
 	void *m = mremap(old, old_len, new_len, MREMAP_MAYMOVE);
@@ -334,11 +401,55 @@ int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 	return 0;
 }
 
+/*
+ * The descriptors the library opens are kept out of the program's way:
+ * close-on-exec, and moved up to a high number, so that a number the
+ * program has just closed is still free when it passes it to a call
+ * (which must then fail with EBADF, as it would without upager), and so
+ * that select(2) users keep the low numbers.  The floor is half the
+ * soft RLIMIT_NOFILE, at most 1024; where no descriptor is free there
+ * (or the limit is tiny), the descriptor stays where it is.
+ */
+#define FD_FLOOR_MAX 1024
+
+static int fd_floor(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return FD_FLOOR_MAX;
+	return rl.rlim_cur / 2 < FD_FLOOR_MAX ? (int)(rl.rlim_cur / 2)
+					       : FD_FLOOR_MAX;
+}
+
+int up__fd_high(int fd)
+{
+	int floor = fd_floor(), nfd;
+
+	if (fd < 0 || fd >= floor)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+	if (nfd < 0)
+		return fd;
+	close(fd);
+	return nfd;
+}
+
+static int fd_ret(long ret)
+{
+	return ret < 0 ? -errno : up__fd_high((int)ret);
+}
+
 int up__memfd(const char *name)
 {
 	int e = injected(UP_SYS_MEMFD);
 
-	return e ? e : neg(memfd_create(name, MFD_CLOEXEC));
+	return e ? e : fd_ret(memfd_create(name, MFD_CLOEXEC));
+}
+
+int up__eventfd(int flags)
+{
+	return fd_ret(eventfd(0, flags | EFD_CLOEXEC));
 }
 
 int up__fallocate(int fd, int mode, off_t off, off_t len)
@@ -364,12 +475,26 @@ int up__open(const char *path, int flags, mode_t mode)
 {
 	int e = injected(UP_SYS_OPEN);
 
-	return e ? e : neg(open(path, flags | O_CLOEXEC, mode));
+	return e ? e : fd_ret(open(path, flags | O_CLOEXEC, mode));
 }
 
+/*
+ * A descriptor of fd's file for the pager's own reads and writes.  One
+ * open with O_APPEND would append every pwrite(2) at the end of the file,
+ * so the file is then opened again without it.
+ */
 int up__dup(int fd)
 {
-	return neg(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+	int fl = fcntl(fd, F_GETFL), nfd;
+
+	if (fl < 0)
+		return -errno;
+	if (fl & O_APPEND)
+		return up__reopen(fd, fl & O_ACCMODE);
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, fd_floor());
+	if (nfd < 0)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return neg(nfd);
 }
 
 int up__close(int fd)

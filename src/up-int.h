@@ -29,6 +29,24 @@
 #define SYS_ALIGNED(x) ((((uintptr_t)(x)) & (SYS_PAGE - 1)) == 0)
 #define SYS_UP(x) (((x) + SYS_PAGE - 1) & ~(SYS_PAGE - 1))
 
+/* Flags and advice of Linux 6.x that older C library headers lack. */
+#if defined(__x86_64__) || defined(__i386__)
+#define UP_MAP_ARCH (0x40 | 0x80)	/* MAP_32BIT, MAP_ABOVE4G */
+#else
+#define UP_MAP_ARCH 0
+#endif
+#define UP_MAP_HUGE_BITS (0x1f << 26)	/* MAP_HUGE_2MB | MAP_HUGE_1GB */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
 struct up_pager;
 struct up_region;
 

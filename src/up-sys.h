@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -38,11 +39,14 @@ ssize_t up__copy_in(int in, off_t in_off, int out, off_t out_off,
 		    size_t len);
 ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
+int up__copy_mapped(void *dst, const void *src, size_t len);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);
 int up__has_hole(int fd, off_t off, off_t end);
 bool up__fs_in_place(int fd);
+bool up__fs_mappable(int fd);
+uintptr_t up__task_size(void);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
@@ -52,8 +56,11 @@ int up__map_file(void *addr, size_t len, int prot, int fd, off_t off);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);
+int up__msync(void *addr, size_t len, int flags);
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out);
+int up__fd_high(int fd);
 int up__memfd(const char *name);
+int up__eventfd(int flags);
 int up__fallocate(int fd, int mode, off_t off, off_t len);
 int up__ftruncate(int fd, off_t len);
 int up__fstat(int fd, struct stat *st);
