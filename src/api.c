@@ -344,8 +344,26 @@ static void region_free(struct up_pager *p, struct up_region *r, int *err)
 	free(r);
 }
 
-/* Unmap [a, b): write back, forget the regions there, then munmap. */
-static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
+/*
+ * Hold [a, b) with inaccessible memory, in place of what is there (how is
+ * MAP_FIXED) or only if nothing is (MAP_FIXED_NOREPLACE): the range a
+ * fixed mapping is about to take, so that nothing the pager maps before it
+ * (an object's view, a thread's stack) lands there.
+ */
+static int hold(uintptr_t a, uintptr_t b, int how)
+{
+	void *m;
+
+	return up__mmap((void *)a, b - a, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | how, -1,
+			0, &m);
+}
+
+/* Unmap [a, b): write back, forget the regions there, then munmap, or
+ * with keep hold the range for a MAP_FIXED mapping (unless a write-back
+ * failed: then it is unmapped, and the new mapping not made). */
+static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b,
+		       bool keep)
 {
 	size_t i = up__region_first(p, a);
 	struct up_region *r;
@@ -380,7 +398,13 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
 		}
 		i++;
 	}
-	e = up__munmap((void *)a, b - a);
+	if (keep && !err) {
+		e = hold(a, b, MAP_FIXED);
+		if (e)
+			up__munmap((void *)a, b - a);
+	} else {
+		e = up__munmap((void *)a, b - a);
+	}
 	assert(up__cache_check(p));
 	return err ? err : e;
 }
@@ -447,11 +471,17 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 	r->end = r->start + SYS_UP(len);
 	pthread_mutex_lock(&p->lock);
 	/* Replacing part of our own mapping: write it back first, and
-	 * refuse if that fails rather than lose the data. */
+	 * refuse if that fails rather than lose the data.  A fixed range is
+	 * held from here until the backend maps over it. */
 	if (flags & MAP_FIXED)
-		err = unmap_range(p, r->start, r->end);
-	if (!err)
-		err = p->ops->map(p, r, fd, addr, mflags);
+		err = unmap_range(p, r->start, r->end, true);
+	else if (mflags)
+		err = hold(r->start, r->end, MAP_FIXED_NOREPLACE);
+	if (!err) {
+		err = p->ops->map(p, r, fd, addr, mflags ? MAP_FIXED : 0);
+		if (err && mflags)
+			up__munmap(addr, r->end - r->start);
+	}
 	if (!err) {
 		err = up__region_insert(p, r);
 		if (err) {
@@ -479,7 +509,7 @@ UP_EXPORT int up_pager_unmap(struct up_pager *p, void *addr, size_t len)
 	if (!p || !SYS_ALIGNED(a) || !len || len > UINTPTR_MAX - a)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
-	err = unmap_range(p, a, a + SYS_UP(len));
+	err = unmap_range(p, a, a + SYS_UP(len), false);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -615,7 +645,7 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 	while (p->regions_nr) {
 		struct up_region *r = p->regions[0];
 
-		e = unmap_range(p, r->start, r->end);
+		e = unmap_range(p, r->start, r->end, false);
 		if (e && !err)
 			err = e;
 	}
