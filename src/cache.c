@@ -713,6 +713,12 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 				n = up__page_fill(p, o, pg, NULL);
 			if (n < 0)
 				return n;
+			/* Wholly past the end of the file, the page has no
+			 * content to reset (it raises SIGBUS). */
+			if (n == 0) {
+				a = e;
+				continue;
+			}
 			if (o->fd >= 0)
 				got = up__pread(o->fd, o->view + a,
 						(size_t)(e - a), a);
