@@ -333,18 +333,24 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * mappings in the range to the file and fdatasyncs it before returning.
  * MS_ASYNC writes them to the file and starts their write-out without
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
- * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
- * not fully mapped), -ENOSPC or -EDQUOT (the file's filesystem is full) or
- * -EIO (a write-back or an earlier fault read failed).
+ * reads see the file's current content.  Parts of the range that p does
+ * not map are passed to msync(2).  Returns 0, -EINVAL, -ENOMEM (part of
+ * the range is not mapped at all: the rest is synced all the same, except
+ * with flags of exactly MS_ASYNC, which stop at the hole, as msync(2)
+ * does), -ENOSPC or -EDQUOT (the file's filesystem is full) or -EIO (a
+ * write-back or an earlier fault read failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */
 int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
 
 /*
  * mprotect(2) to PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE (PROT_EXEC
- * allowed too).  Forbidden accesses then raise SIGSEGV.  Returns 0,
- * -EINVAL, -ENOMEM (range not mapped), or -EACCES when PROT_WRITE is asked
- * of a MAP_SHARED mapping whose fd was not open for writing.
+ * allowed too).  Forbidden accesses then raise SIGSEGV.  Parts of the
+ * range that p does not map are passed to mprotect(2).  Returns 0,
+ * -EINVAL, -ENOMEM (part of the range is not mapped at all), or -EACCES
+ * when PROT_WRITE is asked of a MAP_SHARED mapping whose fd was not open
+ * for writing.  As with mprotect(2), the range changes in address order
+ * up to the hole or the mapping that refused, and no further.
  */
 int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 
@@ -354,8 +360,10 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
  * range touches, MADV_WILLNEED (read the range in the background, up
  * to half the budget), MADV_DONTNEED (drop the range: shared file pages are
  * re-read from the cache or the file; private and anonymous changes are
- * discarded, so the range reads as the file or as zeros again).  Returns 0,
- * -EINVAL (unknown advice, alignment) or -ENOMEM (range not mapped).
+ * discarded, so the range reads as the file or as zeros again).  Parts of
+ * the range that p does not map are passed to madvise(2).  Returns 0,
+ * -EINVAL (unknown advice, alignment) or -ENOMEM (part of the range is not
+ * mapped at all; the advice is applied to the rest, as by madvise(2)).
  */
 int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
 

@@ -53,7 +53,7 @@ static int kern_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b, int flags)
 {
 	(void)p, (void)r;
-	return msync((void *)a, b - a, flags) ? -errno : 0;
+	return up__msync((void *)a, b - a, flags);
 }
 
 static int kern_advise(struct up_pager *p, struct up_region *r, uintptr_t a,

@@ -324,6 +324,11 @@ int up__madvise(void *addr, size_t len, int advice)
 	return neg(madvise(addr, len, advice));
 }
 
+int up__msync(void *addr, size_t len, int flags)
+{
+	return neg(msync(addr, len, flags));
+}
+
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
 	void *m = mremap(old, old_len, new_len, MREMAP_MAYMOVE);

@@ -52,6 +52,7 @@ int up__map_file(void *addr, size_t len, int prot, int fd, off_t off);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);
+int up__msync(void *addr, size_t len, int flags);
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out);
 int up__memfd(const char *name);
 int up__fallocate(int fd, int mode, off_t off, off_t len);
