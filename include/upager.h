@@ -45,6 +45,12 @@
  *  - Truncation is seen only by faults: a page already mapped when the
  *    file shrinks stays readable, and what is stored past the new end of
  *    the file is not written back.
+ *  - Growth is seen by faults too: after the file grows, a page not yet
+ *    touched reads what the file holds now, as with the kernel, but a page
+ *    that raised SIGBUS (past the end of the file) keeps raising it until
+ *    it is unmapped (with inline faults, below, it is looked at again).
+ *    Nor does a page already mapped show what write(2) puts into the file
+ *    later.
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
  *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
