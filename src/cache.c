@@ -499,17 +499,17 @@ static int page_extend(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	ssize_t n;
 	int err;
 
+	end = up__obj_valid_end(p, o, true) - off;
+	if (end > (off_t)pl(p))
+		end = (off_t)pl(p);
+	if (end <= (off_t)p->frames[o->frame[pg] - 1].valid)
+		return 0;
 	/* A solo page may be in its mapping or its slot: bring it into the
 	 * memfd, where the rest can be read next to it. */
 	err = up__solo_convert(p, o);
 	if (err || !(o->pflags[pg] & PG_RESIDENT))
 		return err;
 	f = &p->frames[o->frame[pg] - 1];
-	end = up__obj_valid_end(p, o, true) - off;
-	if (end > (off_t)pl(p))
-		end = (off_t)pl(p);
-	if (end <= (off_t)f->valid)
-		return 0;
 	n = up__pread(o->fd, o->view + off + f->valid,
 		      (size_t)(end - f->valid), off + f->valid);
 	if (n < 0)
