@@ -45,6 +45,12 @@
  *  - Truncation is seen only by faults: a page already mapped when the
  *    file shrinks stays readable, and what is stored past the new end of
  *    the file is not written back.
+ *  - Growth is seen by faults too: after the file grows, a page not yet
+ *    touched reads what the file holds now, as with the kernel, but a page
+ *    that raised SIGBUS (past the end of the file) keeps raising it until
+ *    it is unmapped (with inline faults, below, it is looked at again).
+ *    Nor does a page already mapped show what write(2) puts into the file
+ *    later.
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
  *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
@@ -363,19 +369,25 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
  * mappings in the range to the file and fdatasyncs it before returning.
  * MS_ASYNC writes them to the file and starts their write-out without
  * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
- * reads see the file's current content.  Returns 0, -EINVAL, -ENOMEM (range
- * not fully mapped), -EBUSY (MS_INVALIDATE on a range mlock(2) locked:
- * nothing is done), -ENOSPC or -EDQUOT (the file's filesystem is full) or
- * -EIO (a write-back or an earlier fault read failed).
+ * reads see the file's current content.  Parts of the range that p does
+ * not map are passed to msync(2).  Returns 0, -EINVAL, -ENOMEM (part of
+ * the range is not mapped at all: the rest is synced all the same, except
+ * with flags of exactly MS_ASYNC, which stop at the hole, as msync(2)
+ * does), -EBUSY (MS_INVALIDATE on a range mlock(2) locked: nothing is
+ * done), -ENOSPC or -EDQUOT (the file's filesystem is full) or -EIO (a
+ * write-back or an earlier fault read failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */
 int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);
 
 /*
  * mprotect(2) to PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE (PROT_EXEC
- * allowed too).  Forbidden accesses then raise SIGSEGV.  Returns 0,
- * -EINVAL, -ENOMEM (range not mapped), or -EACCES when PROT_WRITE is asked
- * of a MAP_SHARED mapping whose fd was not open for writing.
+ * allowed too).  Forbidden accesses then raise SIGSEGV.  Parts of the
+ * range that p does not map are passed to mprotect(2).  Returns 0,
+ * -EINVAL, -ENOMEM (part of the range is not mapped at all), or -EACCES
+ * when PROT_WRITE is asked of a MAP_SHARED mapping whose fd was not open
+ * for writing.  As with mprotect(2), the range changes in address order
+ * up to the hole or the mapping that refused, and no further.
  */
 int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 
@@ -410,9 +422,12 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
  *     MADV_WIPEONFORK, MADV_KEEPONFORK change nothing (a pager's mappings
  *     that a child does not inherit stay out of it, see fork() in CAVEATS):
  *     they return 0.
- * Mappings that the kernel made (see up_pager_map()) get madvise(2)
- * itself.  Returns 0, -EINVAL (unknown advice, alignment), -ENOMEM (range
- * not mapped) or the errors above.
+ * Mappings that the kernel made (see up_pager_map()), and parts of the
+ * range that p does not map, get madvise(2) itself.  The mappings in the
+ * range are advised in address order, and the first refusal stops there.
+ * Returns 0, -EINVAL (unknown advice, alignment), -ENOMEM (part of the
+ * range is not mapped at all; the advice is applied to the rest, as by
+ * madvise(2)) or the errors above.
  */
 int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
 

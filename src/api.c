@@ -352,8 +352,26 @@ static void region_free(struct up_pager *p, struct up_region *r, int *err)
 	free(r);
 }
 
-/* Unmap [a, b): write back, forget the regions there, then munmap. */
-static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
+/*
+ * Hold [a, b) with inaccessible memory, in place of what is there (how is
+ * MAP_FIXED) or only if nothing is (MAP_FIXED_NOREPLACE): the range a
+ * fixed mapping is about to take, so that nothing the pager maps before it
+ * (an object's view, a thread's stack) lands there.
+ */
+static int hold(uintptr_t a, uintptr_t b, int how)
+{
+	void *m;
+
+	return up__mmap((void *)a, b - a, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | how, -1,
+			0, &m);
+}
+
+/* Unmap [a, b): write back, forget the regions there, then munmap, or
+ * with keep hold the range for a MAP_FIXED mapping (unless a write-back
+ * failed: then it is unmapped, and the new mapping not made). */
+static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b,
+		       bool keep)
 {
 	size_t i = up__region_first(p, a);
 	struct up_region *r;
@@ -388,7 +406,13 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b)
 		}
 		i++;
 	}
-	e = up__munmap((void *)a, b - a);
+	if (keep && !err) {
+		e = hold(a, b, MAP_FIXED);
+		if (e)
+			up__munmap((void *)a, b - a);
+	} else {
+		e = up__munmap((void *)a, b - a);
+	}
 	assert(up__cache_check(p));
 	return err ? err : e;
 }
@@ -513,6 +537,7 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 			   int prot, int flags, int fd, off_t off, void **out)
 {
 	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	bool held = mflags != 0;	/* the range is held until mapped */
 	const struct up_backend_ops *ops;
 	struct up_region *r;
 	struct stat st;
@@ -534,11 +559,19 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 	err = 0;
 	pthread_mutex_lock(&p->lock);
 	/* Replacing part of our own mapping: write it back first, and
-	 * refuse if that fails rather than lose the data. */
+	 * refuse if that fails rather than lose the data.  A fixed range is
+	 * held from here until the backend maps over it. */
 	if (flags & MAP_FIXED)
-		err = unmap_range(p, r->start, r->end);
-	if (!err)
-		err = ops->map(p, r, fd, addr, mflags);
+		err = unmap_range(p, r->start, r->end, true);
+	else if (mflags && ops != &up__kernel_ops)
+		err = hold(r->start, r->end, MAP_FIXED_NOREPLACE);
+	else
+		held = false;	/* the kernel judges MAP_FIXED_NOREPLACE */
+	if (!err) {
+		err = ops->map(p, r, fd, addr, held ? MAP_FIXED : mflags);
+		if (err && held)
+			up__munmap(addr, r->end - r->start);
+	}
 	if (!err) {
 		err = up__region_insert(p, r);
 		if (err) {
@@ -566,32 +599,57 @@ UP_EXPORT int up_pager_unmap(struct up_pager *p, void *addr, size_t len)
 	if (!p || !SYS_ALIGNED(a) || !len || len > UINTPTR_MAX - a)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
-	err = unmap_range(p, a, a + SYS_UP(len));
+	err = unmap_range(p, a, a + SYS_UP(len), false);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
-/* Run fn on each region piece of [a, b), which must be fully mapped. */
-static int for_range(struct up_pager *p, uintptr_t a, uintptr_t b,
-		     int (*fn)(struct up_pager *, struct up_region *,
-			       uintptr_t, uintptr_t, int),
-		     int arg)
+/*
+ * A range call on [a, b), run piece by piece in address order as the
+ * kernel walks its mappings: fn on the part of each region, kern (the
+ * kernel's own call) on each stretch between regions, which may hold the
+ * kernel's memory or nothing.  Like the kernel, a hole (-ENOMEM from kern)
+ * is reported at the end, after the pieces beyond it, unless STOP_HOLE;
+ * the first other error is returned, after the rest unless STOP_ERR.  fn
+ * may split the region it is given: the walk goes by address.
+ */
+typedef int (*piece_fn)(struct up_pager *, struct up_region *, uintptr_t,
+			uintptr_t, int);
+typedef int (*kernel_fn)(void *, size_t, int);
+
+#define STOP_HOLE 1
+#define STOP_ERR 2
+
+static int walk(struct up_pager *p, uintptr_t a, uintptr_t b, piece_fn fn,
+		kernel_fn kern, int arg, int stop)
 {
-	size_t i;
-	int err = 0, e;
+	int err = 0, hole = 0, e;
 
-	if (!up__range_mapped(p, a, b))
-		return -ENOMEM;
-	for (i = up__region_first(p, a);
-	     i < p->regions_nr && p->regions[i]->start < b; i++) {
-		struct up_region *r = p->regions[i];
+	while (a < b) {
+		size_t i = up__region_first(p, a);
+		struct up_region *r = i < p->regions_nr ? p->regions[i] : NULL;
+		uintptr_t end;
 
-		e = fn(p, r, a > r->start ? a : r->start,
-		       b < r->end ? b : r->end, arg);
+		if (r && r->start <= a) {
+			end = r->end < b ? r->end : b;
+			e = fn(p, r, a, end, arg);
+		} else {
+			end = r && r->start < b ? r->start : b;
+			e = kern((void *)a, end - a, arg);
+			if (e == -ENOMEM) {
+				hole = e;
+				if (stop & STOP_HOLE)
+					break;
+				e = 0;
+			}
+		}
 		if (e && !err)
 			err = e;
+		if (e && (stop & STOP_ERR))
+			break;
+		a = end;
 	}
-	return err;
+	return err ? err : hole;
 }
 
 static int range_args(struct up_pager *p, void *addr, size_t len,
@@ -624,33 +682,45 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 		return -EINVAL;
 	if (a == b)
 		return 0;
+	/* Every region's pages are written back even if one fails; msync(2)
+	 * with exactly MS_ASYNC stops at a hole. */
 	pthread_mutex_lock(&p->lock);
 	/* The kernel refuses to invalidate pages mlock(2) locked. */
 	if ((flags & MS_INVALIDATE) && range_locked(a, b))
 		err = -EBUSY;
 	else
-		err = for_range(p, a, b, p->ops->sync, flags);
+		err = walk(p, a, b, p->ops->sync, up__msync, flags,
+			   flags == MS_ASYNC ? STOP_HOLE : 0);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
-static int protect_check(struct up_pager *p, struct up_region *r,
+/*
+ * Change the protection of [a, b) of r.  The part becomes a region of its
+ * own: a fault maps pages only within the region it hit, so no mapping of
+ * a page ever spans two protections.
+ */
+static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
-	(void)a, (void)b;
+	int err = 0;
+
 	if ((prot & PROT_WRITE) && !r->may_write)
 		return -EACCES;
+	if (a > r->start) {
+		err = split(p, r, a);
+		r = up__region_find(p, a);
+	}
+	if (!err && b < r->end)
+		err = split(p, r, b);
 	/* A solo mapping's memory must keep read-write protection. */
-	return r->obj ? up__solo_convert(p, r->obj) : 0;
-}
-
-static int protect_set(struct up_pager *p, struct up_region *r, uintptr_t a,
-		       uintptr_t b, int prot)
-{
-	(void)p;
-	if (a == r->start && b == r->end)
+	if (!err && r->obj)
+		err = up__solo_convert(p, r->obj);
+	if (!err)
+		err = up__mprotect((void *)a, b - a, prot);
+	if (!err)
 		r->prot = prot;
-	return 0;
+	return err;
 }
 
 UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
@@ -665,13 +735,11 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 		return -EINVAL;
 	if (a == b)
 		return 0;
+	/* As mprotect(2): the pieces before a refusal or a hole change. */
 	pthread_mutex_lock(&p->lock);
-	/* Check every piece first, so a refusal changes nothing. */
-	err = for_range(p, a, b, protect_check, prot);
-	if (!err)
-		err = up__mprotect((void *)a, b - a, prot);
-	if (!err)
-		for_range(p, a, b, protect_set, prot);
+	err = walk(p, a, b, protect_piece, up__mprotect, prot,
+		   STOP_HOLE | STOP_ERR);
+	assert(up__cache_check(p));
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -724,6 +792,16 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	return 0;
 }
 
+/* One region's part of an madvise: the kernel's refusals for its kind of
+ * mapping first, as the kernel judges each mapping in turn. */
+static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
+			uintptr_t b, int advice)
+{
+	int err = advise_check(p, r, a, b, advice);
+
+	return err ? err : p->ops->advise(p, r, a, b, advice);
+}
+
 UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 			      int advice)
 {
@@ -737,9 +815,7 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = for_range(p, a, b, advise_check, advice);
-	if (!err)
-		err = for_range(p, a, b, p->ops->advise, advice);
+	err = walk(p, a, b, advise_piece, up__madvise, advice, STOP_ERR);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -755,7 +831,7 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 	while (p->regions_nr) {
 		struct up_region *r = p->regions[0];
 
-		e = unmap_range(p, r->start, r->end);
+		e = unmap_range(p, r->start, r->end, false);
 		if (e && !err)
 			err = e;
 	}

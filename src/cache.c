@@ -480,20 +480,68 @@ static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
 	return err ? err : (ssize_t)pl(p);
 }
 
+/* Whether page pgno of o shows its file (not a copy in swap). */
+static bool from_file(const struct up_obj *o, uint64_t pg)
+{
+	return o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP);
+}
+
+/*
+ * The file has grown since resident page pgno was filled at its end: read
+ * what the file holds now past the page's content, and clear the rest of
+ * the system page it then ends in (it may hold an older page's bytes).
+ */
+static int page_extend(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	off_t off = (off_t)(pg * pl(p));
+	struct up_frame *f;
+	off_t end;
+	ssize_t n;
+	int err;
+
+	end = up__obj_valid_end(p, o, true) - off;
+	if (end > (off_t)pl(p))
+		end = (off_t)pl(p);
+	if (end <= (off_t)p->frames[o->frame[pg] - 1].valid)
+		return 0;
+	/* A solo page may be in its mapping or its slot: bring it into the
+	 * memfd, where the rest can be read next to it. */
+	err = up__solo_convert(p, o);
+	if (err || !(o->pflags[pg] & PG_RESIDENT))
+		return err;
+	f = &p->frames[o->frame[pg] - 1];
+	n = up__pread(o->fd, o->view + off + f->valid,
+		      (size_t)(end - f->valid), off + f->valid);
+	if (n < 0)
+		return -EIO;
+	f->valid += (uint32_t)n;
+	memset(o->view + off + f->valid, 0,
+	       SYS_UP(f->valid) - f->valid);
+	return 0;
+}
+
 /*
  * Make page pgno of o resident and pin it.  Returns the bytes of it that
  * hold content (less than a page at end of file, 0 beyond it), or -errno
- * (-EIO on a failed read, -EBUSY when no frame could be had).
+ * (-EIO on a failed read, -EBUSY when no frame could be had).  If the
+ * caller needs object offset want (>= 0) and a resident page's content
+ * ends before it, the file may have grown since: it is read again there.
  */
 static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		     struct up_region *r, bool demand)
+		     struct up_region *r, bool demand, off_t want)
 {
-	off_t off = (off_t)(pg * pl(p));
+	off_t off = (off_t)(pg * pl(p)), end;
 	uint32_t idx;
 	ssize_t n;
 	int err;
 
 	assert(pg < o->pages_nr);
+	if ((o->pflags[pg] & PG_RESIDENT) && from_file(o, pg) &&
+	    want >= off + (off_t)SYS_UP(p->frames[o->frame[pg] - 1].valid)) {
+		err = page_extend(p, o, pg);
+		if (err)
+			return err;
+	}
 	if (!(o->pflags[pg] & PG_RESIDENT)) {
 		err = frame_get(p, &idx, demand);
 		if (err)
@@ -506,13 +554,13 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			o->err = -EIO;
 			return -EIO;
 		}
-		if (n == 0 && o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP)) {
+		if (n == 0 && from_file(o, pg)) {
 			/* Wholly past the end of the file: nothing to keep. */
 			p->free_frames[p->free_nr++] = idx;
 			o->file_len = off < o->file_len ? off : o->file_len;
 			return 0;
 		}
-		if (o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP)) {
+		if (from_file(o, pg)) {
 			/* A short read is the end of the file. */
 			if ((size_t)n < pl(p))
 				o->file_len = off + n;
@@ -523,6 +571,8 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			UP_STAT(p, r, bytes_read, (uint64_t)n);
 		p->frames[idx].obj = o;
 		p->frames[idx].pgno = pg;
+		p->frames[idx].valid = from_file(o, pg) ? (uint32_t)n
+							 : (uint32_t)pl(p);
 		o->frame[pg] = idx + 1;
 		o->pflags[pg] |= PG_RESIDENT;
 		p->frames_used++;
@@ -536,19 +586,18 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		p->frames[idx].pin = 1;
 		p->pinned[p->pinned_nr++] = idx;
 	}
-	{
-		off_t end = up__obj_valid_end(p, o, false);
-
-		if (end <= off)
-			return 0;
-		return end - off >= (off_t)pl(p) ? (int)pl(p) : (int)(end - off);
-	}
+	/* The page's content, and no more than the file as last seen (it
+	 * may have been found shorter since). */
+	end = up__obj_valid_end(p, o, false) - off;
+	if (end > (off_t)p->frames[idx].valid)
+		end = (off_t)p->frames[idx].valid;
+	return end <= 0 ? 0 : (int)end;
 }
 
 int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		  struct up_region *r)
+		  struct up_region *r, off_t want)
 {
-	return page_fill(p, o, pg, r, true);
+	return page_fill(p, o, pg, r, true, want);
 }
 
 /* The same for read-ahead: fails with -EBUSY rather than evict a page
@@ -558,7 +607,7 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 {
 	if (o->seg)
 		return up__seg_fill(p, o, pg, r, false);
-	return page_fill(p, o, pg, r, false);
+	return page_fill(p, o, pg, r, false, -1);
 }
 
 /*
@@ -662,7 +711,22 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (o->kind == OBJ_FILE)
 		file_end = up__obj_valid_end(p, o, true);
 	for (; up__dirty_run(o, &a, b, &e); a = e) {
-		e2 = write_run(p, o, a, e, file_end);
+		off_t end = file_end;
+		uint64_t pg;
+
+		/* A page filled at the end of the file holds nothing of what
+		 * the file has gained since: a run ends there, and writes no
+		 * further than the page's content. */
+		for (pg = a; o->kind == OBJ_FILE && pg < e; pg++) {
+			off_t c = (off_t)(pg * pl(p)) +
+				  p->frames[o->frame[pg] - 1].valid;
+
+			if (c < (off_t)((pg + 1) * pl(p))) {
+				e = pg + 1;
+				end = c < end ? c : end;
+			}
+		}
+		e2 = write_run(p, o, a, e, end);
 		if (e2 && !err)
 			err = e2;
 	}
@@ -710,9 +774,15 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 			ssize_t got = 0;
 
 			if (n == 0)
-				n = up__page_fill(p, o, pg, NULL);
+				n = up__page_fill(p, o, pg, NULL, -1);
 			if (n < 0)
 				return n;
+			/* Wholly past the end of the file, the page has no
+			 * content to reset (it raises SIGBUS). */
+			if (n == 0) {
+				a = e;
+				continue;
+			}
 			if (o->fd >= 0)
 				got = up__pread(o->fd, o->view + a,
 						(size_t)(e - a), a);

@@ -368,7 +368,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	}
 	if (pg == r->next_pgno)
 		behind(p, r, pg);
-	valid = up__page_fill(p, r->obj, pg, r);
+	valid = up__page_fill(p, r->obj, pg, r, off);
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
 		 * that was there when the file was mapped and is gone now

@@ -100,6 +100,9 @@ struct up_frame {
 	uint8_t slot_full;		/* its pool slot holds memory */
 	uint8_t borrowed;		/* solo: the file's page-cache pages are
 					 * mapped in its place (solo.c) */
+	uint32_t valid;			/* bytes of content it was filled with
+					 * (less than a page at the end of a
+					 * file) */
 	uint64_t tick;			/* p->tick when last filled or faulted */
 	off_t mv_a, mv_b;		/* solo: object range moved into the
 					 * mapping, empty if in the slot */
@@ -231,7 +234,7 @@ void up__obj_attach(struct up_obj *o, struct up_region *r);
 int up__obj_detach(struct up_pager *p, struct up_obj *o,
 		   struct up_region *r);
 int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
-		  struct up_region *r);
+		  struct up_region *r, off_t want);
 off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o,
 			 bool refresh);
 int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t pg_a,

@@ -1,0 +1,476 @@
+/* conform-ranges: range calls and EOF changes under a mapping give, through the up_* calls, the results, signals and bytes the kernel's own calls give. */
+#include "harness.h"
+
+#include <stdbool.h>
+
+#define SP 4096ul
+
+/* The calls a case makes: the kernel's, or upager's drop-in ones. */
+struct calls {
+	const char *name;
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	int (*mprotect)(void *, size_t, int);
+	int (*madvise)(void *, size_t, int);
+	int (*msync)(void *, size_t, int);
+};
+
+static const struct calls kern = { "kernel", mmap, munmap, mprotect,
+				   madvise, msync };
+static const struct calls upc = { "upager", up_mmap, up_munmap, up_mprotect,
+				  up_madvise, up_msync };
+
+/* ---- the transcript of one run: what each step saw ---- */
+
+#define LOG_MAX 2048
+
+struct ent {
+	int line;
+	long long v;
+};
+
+struct log {
+	int nr;
+	int end;		/* how the run ended: 0, a signal, 256 + status */
+	struct ent e[LOG_MAX];
+};
+
+static struct log *cur;
+
+static void note(int line, long long v)
+{
+	if (cur->nr < LOG_MAX)
+		cur->e[cur->nr++] = (struct ent){ line, v };
+}
+
+/* A call's result, and its errno when it failed. */
+#define RES(call)                                                       \
+	do {                                                            \
+		int r_ = (errno = 0, (call));                           \
+		note(__LINE__, r_);                                     \
+		note(__LINE__, r_ ? errno : 0);                         \
+	} while (0)
+
+static uint64_t hash(const void *buf, size_t len)
+{
+	const volatile unsigned char *b = buf;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Each system page of [addr, +len): the signal a load raises, and a hash
+ * of its bytes when it raises none. */
+static void probe(int line, char *addr, size_t len)
+{
+	for (size_t off = 0; off < len; off += SP) {
+		char v = 0;
+		int sig = h_access(addr + off, 0, &v);
+
+		note(line, sig);
+		if (!sig)
+			note(line, (long long)hash(addr + off, SP));
+	}
+}
+#define PROBE(addr, len) probe(__LINE__, (char *)(addr), (len))
+
+/* A store of v at addr: the signal it raises. */
+#define STORE(addr, v)                                                  \
+	do {                                                            \
+		char v_ = (char)(v);                                    \
+		note(__LINE__, h_access((char *)(addr), 1, &v_));       \
+	} while (0)
+
+/* The file's length and a hash of its bytes. */
+static void file_note(int line, int fd)
+{
+	off_t len = h_file_len(fd);
+	char *buf = malloc((size_t)len + 1);
+
+	note(line, len);
+	note(line, pread(fd, buf, (size_t)len, 0));
+	note(line, (long long)hash(buf, (size_t)len));
+	free(buf);
+}
+#define FILE_NOTE(fd) file_note(__LINE__, (fd))
+
+/*
+ * Room for len bytes and a page on each side, held with inaccessible
+ * memory, fenced by more that stays: a case maps into it with MAP_FIXED
+ * and then unmaps what must be a hole (gap()), so that nothing mapped in
+ * between (by the pager, say) lands there.
+ */
+#define FENCE (16 * SP)
+
+static char *room(size_t len)
+{
+	char *m = mmap(NULL, len + 2 * SP + 2 * FENCE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		exit(1);
+	return m + FENCE + SP;
+}
+
+static void gap(char *addr, size_t len)
+{
+	if (munmap(addr, len))
+		exit(1);
+}
+
+/* Plain anonymous kernel memory holding byte c. */
+static char *plain(char *at, size_t len, char c)
+{
+	char *m = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (m == MAP_FAILED)
+		exit(1);
+	memset(m, c, len);
+	return m;
+}
+
+/* ---- the cases ---- */
+
+/* MADV_DONTNEED over pages of a private mapping past the end of a 1-byte
+ * file, made with MAP_FIXED | MAP_POPULATE. */
+static void c_dontneed_eof(const struct calls *c)
+{
+	int fd = h_file(1, 1), ro = h_reopen(fd, O_RDONLY);
+	size_t len = 0xc6000;
+	char *at = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	char *m = c->mmap(at, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, ro, 0);
+
+	note(__LINE__, m == at);
+	RES(c->madvise(m + len - 0x4d000, 0x4d000, MADV_DONTNEED));
+	PROBE(m, len);
+	STORE(m + 1, 'x');
+	RES(c->madvise(m, 0x3000, MADV_DONTNEED));
+	PROBE(m, 0x3000);
+	RES(c->munmap(m, len));
+}
+
+/* mprotect(PROT_READ) of 7 pages inside a shared anonymous PROT_READ |
+ * PROT_EXEC mapping: every page still reads as zero. */
+static void c_shared_anon_exec(const struct calls *c)
+{
+	size_t len = 0x1a000;
+	char *at = room(len);
+	char *m;
+
+	gap(at - SP, len + 2 * SP);
+	m = c->mmap(at, len, PROT_READ | PROT_EXEC,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			  -1, 0);
+
+	note(__LINE__, m == at);
+	RES(c->mprotect(m + 0x9000, 7 * SP, PROT_READ));
+	PROBE(m, len);
+	STORE(m + 0x9000, 1);
+	RES(c->munmap(m, len));
+}
+
+/*
+ * A file grows under a mapping (ftruncate, then pwrite past its end):
+ * pages now inside it are served, with its content; stores in a shared
+ * mapping reach it.  (A page that raised SIGBUS before the file grew is
+ * not looked at again: see the CAVEATS.)
+ */
+static void grow(const struct calls *c, int type)
+{
+	int fd = h_file(5000, 2);
+	size_t len = 48 * SP;
+	char *m = c->mmap(NULL, len, PROT_READ | PROT_WRITE, type, fd, 0);
+	char buf[300];
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	PROBE(m, 2 * SP);
+	RES(ftruncate(fd, 30000));
+	PROBE(m, 9 * SP);
+	STORE(m + 20000, 'g');
+	h_pat_fill(buf, 3, 0, sizeof(buf));
+	note(__LINE__, pwrite(fd, buf, sizeof(buf), 40 * SP + 100));
+	note(__LINE__, pwrite(fd, buf, sizeof(buf), 10 * SP + 100));
+	PROBE(m, 8 * SP);
+	PROBE(m + 9 * SP, len - 9 * SP);
+	STORE(m + 12 * SP + 200, 'i');
+	STORE(m + 40 * SP + 200, 'j');
+	STORE(m + 41 * SP, 'k');
+	RES(c->msync(m, len, MS_SYNC));
+	FILE_NOTE(fd);
+	RES(c->munmap(m, len));
+	FILE_NOTE(fd);
+	close(fd);
+}
+
+static void c_grow_shared(const struct calls *c)
+{
+	grow(c, MAP_SHARED);
+}
+
+static void c_grow_private(const struct calls *c)
+{
+	grow(c, MAP_PRIVATE);
+}
+
+/* The file shrinks under a mapping of pages never touched: past the new
+ * end, SIGBUS; the tail of the last page reads zero. */
+static void c_shrink_untouched(const struct calls *c)
+{
+	int fd = h_file(40 * SP, 4);
+	size_t len = 40 * SP;
+	char *m = c->mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			  0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	RES(ftruncate(fd, 5 * SP + 100));
+	PROBE(m, len);
+	STORE(m + 5 * SP + 50, 's');
+	STORE(m + 7 * SP, 't');
+	/* (upager's msync reports the lost data as EIO: see the CAVEATS) */
+	c->msync(m, len, MS_SYNC);
+	FILE_NOTE(fd);
+	close(fd);
+}
+
+/* mprotect across a mapping and an unmapped hole after it: the pages
+ * before the hole change, then ENOMEM. */
+static void c_protect_hole(const struct calls *c)
+{
+	size_t len = 20 * SP;
+	char *at = room(len + 4 * SP);
+	char *m = c->mmap(at, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	note(__LINE__, m == at);
+	gap(at - SP, SP);
+	gap(at + len, 5 * SP);
+	memset(m, 7, len);
+	RES(c->mprotect(m + 3 * SP, len, PROT_READ));
+	STORE(m + 2 * SP, 1);
+	STORE(m + 3 * SP, 1);
+	STORE(m + 19 * SP, 1);
+	PROBE(m, len);
+	/* a hole first: nothing changes */
+	RES(c->mprotect(m - SP, 2 * SP, PROT_NONE));
+	STORE(m, 2);
+	/* madvise goes on past the hole, and reports it */
+	RES(c->madvise(m, len + 2 * SP, MADV_DONTNEED));
+	PROBE(m, len);
+	RES(c->msync(m, len + SP, MS_SYNC));
+	RES(c->msync(m, len + SP, MS_ASYNC));
+	RES(c->munmap(m, len + 4 * SP));
+}
+
+/* A mapping with a hole in it, then a mapping: mprotect stops at the
+ * hole, madvise does both. */
+static void c_protect_mid_hole(const struct calls *c)
+{
+	size_t len = 8 * SP;
+	char *at = room(3 * len);
+	char *a = c->mmap(at, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	char *b = c->mmap(at + 2 * len, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	note(__LINE__, a == at && b == at + 2 * len);
+	gap(at - SP, SP);
+	gap(at + len, len);
+	gap(at + 3 * len, SP);
+	memset(a, 1, len);
+	memset(b, 2, len);
+	RES(c->mprotect(a, 3 * len, PROT_READ));
+	STORE(a, 3);
+	STORE(b, 3);
+	RES(c->madvise(a + 4 * SP, 3 * len - 4 * SP, MADV_DONTNEED));
+	PROBE(a, len);
+	PROBE(b, len);
+	RES(c->msync(a, 3 * len, MS_INVALIDATE));
+	RES(c->munmap(a, 3 * len));
+}
+
+/* One range over a mapping and plain kernel memory on both sides. */
+static void mixed(const struct calls *c, bool file)
+{
+	size_t len = 16 * SP, side = 4 * SP;
+	char *at = room(len + 2 * side);
+	int fd = h_file(len, 5);
+	char *lo = plain(at, side, 'a'), *hi = plain(at + side + len, side, 'b');
+	char *m = c->mmap(at + side, len, PROT_READ | PROT_WRITE,
+			  file ? MAP_SHARED | MAP_FIXED
+			       : MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			  file ? fd : -1, 0);
+
+	note(__LINE__, m == at + side);
+	memset(m + SP, 'm', 2 * SP);
+	RES(c->msync(lo, len + 2 * side, MS_SYNC));
+	FILE_NOTE(fd);
+	m[5 * SP] = 'n';
+	RES(c->msync(lo + SP, len + side, MS_ASYNC | MS_INVALIDATE));
+	RES(c->madvise(lo + SP, len + side, MADV_WILLNEED));
+	RES(c->madvise(lo + SP, len + side, MADV_RANDOM));
+	RES(c->madvise(lo, side + 2 * SP, MADV_DONTNEED));
+	RES(c->madvise(m + len - 3 * SP, side, MADV_DONTNEED));
+	PROBE(lo, len + 2 * side);
+	RES(c->mprotect(lo + SP, len + side - SP, PROT_READ));
+	STORE(lo, 1);
+	STORE(lo + SP, 1);
+	STORE(m + SP, 1);
+	STORE(hi + side - 2 * SP, 1);
+	STORE(hi + side - SP, 1);
+	RES(c->mprotect(lo, len + 2 * side, PROT_READ | PROT_WRITE));
+	STORE(m + 9 * SP, 'w');
+	STORE(hi, 'w');
+	PROBE(lo, len + 2 * side);
+	RES(c->munmap(lo + SP, len + side));
+	PROBE(lo, SP);
+	PROBE(hi + side - SP, SP);
+	RES(c->munmap(lo, len + 2 * side));
+	FILE_NOTE(fd);
+	close(fd);
+}
+
+static void c_mixed_anon(const struct calls *c)
+{
+	mixed(c, false);
+}
+
+static void c_mixed_file(const struct calls *c)
+{
+	mixed(c, true);
+}
+
+/* mprotect of a length that is not a page multiple, a PROT_NONE round
+ * trip, and the middle page of a mapping changed alone. */
+static void c_protect_pages(const struct calls *c)
+{
+	size_t len = 6 * SP;
+	char *m = c->mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	for (size_t i = 0; i < len; i++)
+		m[i] = (char)(i * 7 + 1);
+	RES(c->mprotect(m, SP + 1, PROT_READ));
+	STORE(m + SP, 1);
+	STORE(m + 2 * SP, 1);
+	RES(c->mprotect(m, len, PROT_NONE));
+	PROBE(m, len);
+	RES(c->mprotect(m, len, PROT_READ | PROT_WRITE));
+	PROBE(m, len);
+	RES(c->mprotect(m + 3 * SP, SP, PROT_READ));
+	STORE(m + 2 * SP, 2);
+	STORE(m + 3 * SP, 2);
+	STORE(m + 4 * SP, 2);
+	RES(c->mprotect(m + 3 * SP, 100, PROT_NONE));
+	PROBE(m, len);
+	RES(c->mprotect(m + 3 * SP, SP, PROT_READ | PROT_WRITE));
+	PROBE(m, len);
+	RES(c->munmap(m, len));
+}
+
+static const struct tcase {
+	const char *name;
+	void (*fn)(const struct calls *);
+} cases[] = {
+	{ "dontneed-eof", c_dontneed_eof },
+	{ "shared-anon-exec", c_shared_anon_exec },
+	{ "grow-shared", c_grow_shared },
+	{ "grow-private", c_grow_private },
+	{ "shrink-untouched", c_shrink_untouched },
+	{ "protect-hole", c_protect_hole },
+	{ "protect-mid-hole", c_protect_mid_hole },
+	{ "mixed-anon", c_mixed_anon },
+	{ "mixed-file", c_mixed_file },
+	{ "protect-pages", c_protect_pages },
+};
+
+static const struct calls *run_calls;
+static const struct tcase *run_case;
+
+static void child(void *arg)
+{
+	(void)arg;
+	/* The default pager's own memory is made first, so that it never
+	 * lands in the free space a case has picked. */
+	if (run_calls == &upc && !up_default_pager())
+		exit(1);
+	alarm(30);	/* a hang is a result too (SIGALRM) */
+	run_case->fn(run_calls);
+}
+
+/* Run case t with calls c in a child; its transcript lands in *lg. */
+static void run(const struct tcase *t, const struct calls *c, struct log *lg)
+{
+	lg->nr = 0;
+	cur = lg;
+	run_calls = c;
+	run_case = t;
+	lg->end = h_fork(child, NULL);
+}
+
+/* Both transcripts side by side (for the second argument -v). */
+static void dump(struct log *k, struct log *u)
+{
+	for (int i = 0; i < k->nr || i < u->nr; i++)
+		printf("%3d line %3d %20lld %20lld\n", i,
+		       i < k->nr ? k->e[i].line : u->e[i].line,
+		       i < k->nr ? k->e[i].v : 0, i < u->nr ? u->e[i].v : 0);
+}
+
+static void compare(const struct tcase *t, struct log *k, struct log *u)
+{
+	int i;
+
+	for (i = 0; i < k->nr && i < u->nr; i++)
+		if (k->e[i].line != u->e[i].line || k->e[i].v != u->e[i].v) {
+			H_FAIL("%s: step %d (line %d): kernel %lld (%#llx), "
+			       "upager %lld (%#llx) at line %d", t->name, i,
+			       k->e[i].line, k->e[i].v,
+			       (unsigned long long)k->e[i].v, u->e[i].v,
+			       (unsigned long long)u->e[i].v, u->e[i].line);
+			return;
+		}
+	if (k->nr != u->nr || k->end != u->end) {
+		H_FAIL("%s: kernel took %d steps and ended with %d, upager %d "
+		       "steps and %d", t->name, k->nr, k->end, u->nr, u->end);
+		return;
+	}
+	H_PASS();
+}
+
+int main(int argc, char **argv)
+{
+	struct log *k = mmap(NULL, 2 * sizeof(*k), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct log *u = k + 1;
+
+	if (k == MAP_FAILED)
+		return 1;
+	if (!h_backend_usable(UP_BACKEND_UFFD))
+		h_done();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tcase *t = &cases[i];
+
+		if (argc > 1 && strcmp(argv[1], t->name))
+			continue;
+		run(t, &kern, k);
+		run(t, &upc, u);
+		if (argc > 2 && !strcmp(argv[2], "-v"))
+			dump(k, u);
+		/* A case that shows nothing could not fail. */
+		CHECK(k->nr > 2 && k->end == 0);
+		compare(t, k, u);
+	}
+	h_done();
+}
