@@ -417,6 +417,17 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b,
 	return err ? err : e;
 }
 
+/* Whether anything is mapped in [addr, addr+len). */
+static bool range_used(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, b = a + SYS_UP(len);
+
+	if (hold(a, b, MAP_FIXED_NOREPLACE) == -EEXIST)
+		return true;
+	up__munmap(addr, b - a);
+	return false;
+}
+
 /* check_map(): the kernel's own mmap(2) is to make this mapping. */
 #define MAP_KERNEL 1
 
@@ -467,7 +478,8 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off, struct stat *st, int *fl)
 {
 	uintptr_t top = up__task_size();
-	int err;
+	bool refused, anon_validate;
+	int err, late;
 
 	if (!SYS_ALIGNED(off))
 		return -EINVAL;
@@ -476,7 +488,27 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		if (err)
 			return err;
 	}
-	if (kernel_kind(flags, fd, st))
+	/* What the kernel refuses of the mappings it would make is refused
+	 * here, before anything is unmapped (a MAP_FIXED range is unmapped
+	 * before the kernel's mmap is asked), after the checks the kernel
+	 * makes first: flags MAP_SHARED_VALIDATE does not know, that type
+	 * for anonymous memory, and a file that is to grow down. */
+	refused = (flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
+		  !(flags & MAP_ANONYMOUS) && (flags & ~MAP_VALIDATE_OK);
+	anon_validate = (flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
+			(flags & MAP_ANONYMOUS);
+	late = 0;
+	if (flags & MAP_ANONYMOUS)
+		anon_validate |= (flags & MAP_TYPE) != MAP_PRIVATE &&
+				 (flags & MAP_GROWSDOWN);
+	else if (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode) ||
+		 S_ISDIR(st->st_mode))
+		late = (prot & PROT_EXEC) && up__fs_noexec(fd) ? -EPERM
+							       : -ENODEV;
+	else if ((flags & MAP_GROWSDOWN) && S_ISREG(st->st_mode))
+		late = -EINVAL;
+	if (!refused && !anon_validate && !late &&
+	    kernel_kind(flags, fd, st))
 		return MAP_KERNEL;
 	if (!len)
 		return -EINVAL;
@@ -488,16 +520,20 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		if (!SYS_ALIGNED(addr))
 			return -EINVAL;
 	}
+	if ((flags & MAP_FIXED_NOREPLACE) && range_used(addr, len))
+		return -EEXIST;
 	if (flags & MAP_ANONYMOUS)
-		return 0;
+		return anon_validate ? -EINVAL : 0;
 	if (off < 0 || (uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
+	if (refused)
+		return -EOPNOTSUPP;
 	if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) &&
 	    (*fl & O_ACCMODE) == O_RDONLY)
 		return -EACCES;
 	if ((*fl & O_ACCMODE) == O_WRONLY)
 		return -EACCES;
-	return 0;
+	return late;
 }
 
 /* The region for a checked mapping, or NULL if out of memory. */
@@ -815,7 +851,11 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 	if (a == b)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	err = walk(p, a, b, advise_piece, up__madvise, advice, STOP_ERR);
+	/* Populating stops at a hole, as madvise(2) does. */
+	err = walk(p, a, b, advise_piece, up__madvise, advice,
+		   advice == MADV_POPULATE_READ ||
+				   advice == MADV_POPULATE_WRITE ?
+			   STOP_ERR | STOP_HOLE : STOP_ERR);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }

@@ -22,6 +22,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -252,6 +253,18 @@ bool up__fs_mappable(int fd)
 
 	return fstatfs(fd, &sf) == 0 && sf.f_type != PROC_SUPER_MAGIC &&
 	       sf.f_type != SYSFS_MAGIC && sf.f_type != DEBUGFS_MAGIC;
+}
+
+/* Whether fd's file system forbids executable mappings: a noexec mount,
+ * or the kernel's own pipes and sockets. */
+bool up__fs_noexec(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf))
+		return false;
+	return (sf.f_flags & ST_NOEXEC) || sf.f_type == PIPEFS_MAGIC ||
+	       sf.f_type == SOCKFS_MAGIC;
 }
 
 /*

@@ -46,6 +46,7 @@ int up__reopen(int fd, int flags);
 int up__has_hole(int fd, off_t off, off_t end);
 bool up__fs_in_place(int fd);
 bool up__fs_mappable(int fd);
+bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,

@@ -89,6 +89,7 @@ static const struct map_case map_cases[] = {
 	{ "O_APPEND shared rw", 0, LEN, RW, MAP_SHARED, F_APPEND, 0 },
 	{ "pipe read end", 0, LEN, R, MAP_PRIVATE, F_PIPE_R, 0 },
 	{ "pipe write end", 0, LEN, R, MAP_PRIVATE, F_PIPE_W, 0 },
+	{ "pipe read end exec", 0, LEN, R | PROT_EXEC, MAP_PRIVATE, F_PIPE_R, 0 },
 	{ "pipe write end shared rw", 0, LEN, RW, MAP_SHARED, F_PIPE_W, 0 },
 	{ "directory", 0, LEN, R, MAP_SHARED, F_DIR, 0 },
 	{ "/proc file", 0, LEN, R, MAP_PRIVATE, F_PROC, 0 },
@@ -458,6 +459,56 @@ static bool fd_open(int fd)
 /* Descriptors open before the pagers were made. */
 static bool before[4096];
 
+/*
+ * A MAP_FIXED mapping the kernel refuses leaves what was mapped there as
+ * it was, as mmap(2) does: the refusal comes before anything is unmapped.
+ */
+static void refused_fixed(void)
+{
+	static const struct map_case refused[] = {
+		{ "pipe", 1, LEN, R, MAP_PRIVATE | MAP_FIXED, F_PIPE_R, 0 },
+		{ "pipe exec", 1, LEN, R | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+		  F_PIPE_R, 0 },
+		{ "directory", 1, LEN, R, MAP_SHARED | MAP_FIXED, F_DIR, 0 },
+		{ "growing file", 1, LEN, R, MAP_PRIVATE | MAP_FIXED |
+		  MAP_GROWSDOWN, F_RW, 0 },
+		{ "growing shared anon", 1, LEN, R, AS | MAP_FIXED |
+		  MAP_GROWSDOWN, F_NONE, 0 },
+		{ "validate anon", 1, LEN, R, MAP_SHARED_VALIDATE |
+		  MAP_ANONYMOUS | MAP_FIXED, F_NONE, 0 },
+		{ "validate unknown bit", 1, LEN, R, SV | MAP_FIXED | (1 << 21),
+		  F_RW, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const struct map_case *c = &refused[i];
+		char *m = up_mmap(case_addr(c), LEN, RW, MAP_SHARED | MAP_FIXED,
+				  fds[F_RW], 0);
+		int k = kernel_map(c), e;
+
+		if (m == MAP_FAILED) {
+			H_FAIL("%s: up_mmap: %s", c->name, strerror(errno));
+			continue;
+		}
+		m[5] = 'k';
+		e = dropin_map(c);
+		if (e != k || !k)
+			H_FAIL("refused fixed %s: kernel %s, up_mmap %s",
+			       c->name, strerrorname_np(k) ?: "0",
+			       strerrorname_np(e) ?: "0");
+		else {
+			char v = 0;
+
+			CHECK_EQ(h_access(m + 5, 0, &v), 0);
+			CHECK_EQ(v, 'k');
+		}
+		up_munmap(m, LEN);
+		mmap(m, LEN, PROT_NONE, AP | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		CHECK_EQ(pwrite(fds[F_RW], &(char){ (char)h_pat(1, 5) }, 1, 5),
+			 1);
+	}
+}
+
 static void fds_snapshot(void)
 {
 	for (int fd = 0; fd < 4096; fd++)
@@ -535,6 +586,7 @@ int main(void)
 	advise_conform();
 	advise_semantics();
 	lock_conform();
+	refused_fixed();
 	fds_conform();
 	CHECK_OK(up_pager_close(pager));
 	h_done();

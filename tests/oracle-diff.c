@@ -277,8 +277,10 @@ static void gen_mmap(struct gen *g, struct op *o)
 		case 12: o->fdsel = FD_ZERO; o->flags &= ~MAP_ANONYMOUS; break;
 		default: o->off = (int64_t)(1ull << 40); break;
 		}
-		return;		/* not in the model: later calls don't rely on it */
+		o->slot = SLOTS_NR;	/* not in the model: no slot */
+		return;
 	}
+	o->slot = SLOTS_NR;
 	if (g->slots_nr == SLOTS_NR)
 		return;
 	s = g->slots_nr++;
@@ -1359,7 +1361,7 @@ static int sweep_unprivileged(int nr, unsigned classes)
  * (if we are root), every class; then, for the record, upager here over
  * every class. */
 static const unsigned check_classes = 0;
-static const unsigned check_classes_nobody = 0;
+static const unsigned check_classes_nobody = C_ALL;
 
 static void check_mode(void)
 {
