@@ -42,15 +42,16 @@
  *    too, without the -EIO, as with the kernel.  The signal is raised by a
  *    userfaultfd poison marker: si_code is BUS_ADRERR, or BUS_MCEERR_AR on
  *    kernels built with CONFIG_MEMORY_FAILURE.
- *  - Truncation is seen only by faults: a page already mapped when the
- *    file shrinks stays readable, and what is stored past the new end of
- *    the file is not written back.
+ *  - Truncation of a page the pager copied (see below for which) is seen
+ *    only by faults: a page already mapped when the file shrinks stays
+ *    readable, and what is stored past the new end of the file is not
+ *    written back.
  *  - Growth is seen by faults too: after the file grows, a page not yet
- *    touched reads what the file holds now, as with the kernel, but a page
- *    that raised SIGBUS (past the end of the file) keeps raising it until
- *    it is unmapped (with inline faults, below, it is looked at again).
- *    Nor does a page already mapped show what write(2) puts into the file
- *    later.
+ *    touched reads what the file holds now, as with the kernel, but a
+ *    copied page that raised SIGBUS (past the end of the file) keeps
+ *    raising it until it is unmapped (with inline faults, below, it is
+ *    looked at again).  Nor does a copied page already mapped show what
+ *    write(2) puts into the file later.
  *  - A failed write-back (msync, eviction, munmap, close) keeps the page
  *    dirty in memory and makes the next up_pager_sync() or
  *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
@@ -58,12 +59,14 @@
  *    the kernel's page cache (below) follow mmap(2)'s rules instead: the
  *    kernel writes them, and a failure is reported once, by the next
  *    up_pager_sync() with MS_SYNC (or fsync(2) of the file, whichever
- *    comes first); the kernel does not keep such pages dirty.  They are
- *    only mapped where a store needs no disk space (no hole, on ext2/3/4
- *    or tmpfs), so a full disk never raises SIGBUS there.
- *  - Process exit: the default pager writes its dirty pages back at exit
- *    (atexit).  Other pagers must be closed, or their mappings synced, or
- *    their changes are lost when the process ends.
+ *    comes first); the kernel does not keep such pages dirty, and a store
+ *    into a hole that finds the disk full raises SIGBUS, as with mmap(2).
+ *  - Process exit: stores to pages mapped from the kernel's page cache
+ *    are in the file already and survive any end of the process, SIGKILL
+ *    included.  Of the pages the pager copied, the default pager writes
+ *    the dirty ones back at exit (atexit); other pagers must be closed, or
+ *    their mappings synced, or those changes are lost when the process
+ *    ends, and a killed process loses them whichever pager it was.
  *  - fork(): a child inherits every mapping of a pager opened with
  *    UP_CONFIG_SHARED, and the pager itself (with new service threads):
  *    MAP_SHARED mappings stay shared with the parent both ways, and
@@ -115,20 +118,32 @@
  *    store to it raises SIGSEGV, except one made by another thread within
  *    the microsecond between a page being moved in and write-protected,
  *    which is lost instead.
- *  - In such a MAP_SHARED mapping of a file (PROT_READ, or PROT_READ |
- *    PROT_WRITE where the page has no hole and the file is on ext2/3/4 or
- *    tmpfs), with pager pages of 512 KiB or more, a whole page inside the
- *    file is not copied: the file's pages in the kernel's page cache are
- *    mapped in its place, under the budget, until it is evicted (up to
- *    8192 such pages in the process at a time; up_pager_note() says when a
- *    pager does this).  Those pages show changes made to the file by
- *    write(2) at once, and raise SIGBUS as soon as the file is truncated
- *    under them (sync and unmap of the mapping then return -EIO), as the
- *    kernel's mmap does.  Stores to them go into the page cache, so
- *    read(2) sees them at once; the kernel tracks them and writes them to
- *    disk (msync waits for that as usual), and the pager's statistics do
- *    not count them as dirty pages or write-backs.  Do not mremap(2) a
- *    pager's mappings.
+ *  - In such a MAP_SHARED mapping of a file (PROT_READ or PROT_READ |
+ *    PROT_WRITE; pages of 64 KiB or more, as by default) no page is
+ *    copied: the file's pages in the kernel's page cache are mapped in its
+ *    place, under the budget, until it is evicted.  The mapping is then
+ *    the page cache, as the kernel's mmap is: it shows write(2) to the
+ *    file at once, read(2) sees its stores at once, they survive the
+ *    process, and the pager never writes a byte of the file itself.  Past
+ *    the end of the file (system pages wholly past it) accesses raise
+ *    SIGBUS, and read again once the file has grown; a store into a hole
+ *    on a full disk raises SIGBUS; up_pager_sync() is fdatasync(2) of the
+ *    file (MS_SYNC) and returns what the kernel's msync(2) would, and
+ *    nothing is reported for a truncation under such pages, all as with
+ *    the kernel.  The statistics count their faults (only the first
+ *    access of each resident page faults to the pager) and residency, but
+ *    never a dirty page, write-back or byte written for them (page_cache
+ *    counts them).  Up to 16384 such pages in the process at a time (each
+ *    range is a kernel mapping; neighbours with contiguous offsets merge,
+ *    and this keeps scattered ones under half of vm.max_map_count);
+ *    beyond, and for pagers with pages under 64 KiB, for a file mapped
+ *    twice in one pager, or a mapping split (unmapping inside it) or
+ *    mprotect()ed, pages are copies that reach the file when written back:
+ *    write(2) to the file is seen by them only once they are dropped, and
+ *    their write-back may overwrite it in what the mapping shows (never
+ *    outside: only bytes some mapping shows are written).  up_pager_note()
+ *    says when a pager maps page-cache pages.  Do not mremap(2) a pager's
+ *    mappings.
  *  - Descriptors: those a pager opens are close-on-exec and moved to
  *    numbers of 1024 or more (half the RLIMIT_NOFILE soft limit if that is
  *    lower), so the numbers a program uses stay free; up_mmap() checks the
@@ -458,7 +473,9 @@ struct up_stats {
 	uint64_t budget_pages;	/* the budget in pages (0: kernel backend) */
 	uint64_t page_cache;	/* of resident, the kernel's page-cache pages
 				 * mapped in place (stores to them are the
-				 * kernel's to track: see the CAVEATS) */
+				 * kernel's to track: they never count in
+				 * dirty, writebacks or bytes_written; see
+				 * the CAVEATS) */
 };
 
 /* The pager's statistics.  Returns 0 or -EINVAL. */

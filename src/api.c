@@ -702,7 +702,7 @@ static int range_args(struct up_pager *p, void *addr, size_t len,
  * nothing else: MS_ASYNC does no work). */
 static bool range_locked(uintptr_t a, uintptr_t b)
 {
-	return up__msync((void *)a, b - a, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
+	return up__locked((void *)a, b - a);
 }
 
 UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,

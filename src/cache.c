@@ -237,15 +237,20 @@ void up__obj_attach(struct up_obj *o, struct up_region *r)
 /* Detach r; the last region out writes the object back and frees it. */
 int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 {
+	bool last = o->regions == r && !r->obj_next;
 	struct up_region **rr;
 	uint64_t pg;
 	int err = 0;
 
+	/* The last region out writes back while it is still attached: what
+	 * a write-back writes is what the regions show (file_write()). */
+	if (last && !o->seg && o->kind == OBJ_FILE)
+		err = up__writeback(p, o, 0, o->pages_nr);
 	for (rr = &o->regions; *rr != r; rr = &(*rr)->obj_next)
 		;
 	*rr = r->obj_next;
 	r->obj = NULL;
-	if (o->regions)
+	if (!last)
 		return 0;
 	if (o->seg) {
 		atomic_fetch_sub(&p->segs_nr, 1);
@@ -253,8 +258,6 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 		obj_free(p, o);
 		return err;
 	}
-	if (o->kind == OBJ_FILE)
-		err = up__writeback(p, o, 0, o->pages_nr);
 	/* What could not be written back is lost here (err says so); the
 	 * drop keeps the dirty count right. */
 	for (pg = 0; pg < o->pages_nr; pg++)
@@ -554,13 +557,16 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			o->err = -EIO;
 			return -EIO;
 		}
-		if (n == 0 && from_file(o, pg)) {
+		if (p->frames[idx].borrowed) {
+			/* The file itself is mapped there: its size is
+			 * what the kernel says (borrow() asked). */
+		} else if (n == 0 && from_file(o, pg)) {
 			/* Wholly past the end of the file: nothing to keep. */
 			p->free_frames[p->free_nr++] = idx;
 			o->file_len = off < o->file_len ? off : o->file_len;
 			return 0;
 		}
-		if (from_file(o, pg)) {
+		else if (from_file(o, pg)) {
 			/* A short read is the end of the file. */
 			if ((size_t)n < pl(p))
 				o->file_len = off + n;
@@ -644,6 +650,62 @@ static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
 	return total;
 }
 
+/*
+ * The first run [*a, *b) of object offsets at or after x and before end
+ * that some region of o shows; false if there is none.  A file page's
+ * write-back writes only these bytes: the rest of the page holds what the
+ * file held when it was read, and writing it back would undo a write(2)
+ * made to the file since.
+ */
+static bool shown_run(const struct up_obj *o, off_t x, off_t end, off_t *a,
+		      off_t *b)
+{
+	const struct up_region *r;
+	bool grew = true;
+
+	*a = end;
+	for (r = o->regions; r; r = r->obj_next) {
+		off_t rs = r->off, re = rs + (off_t)(r->end - r->start);
+
+		if (re > x && rs < *a)
+			*a = rs > x ? rs : x;
+	}
+	if (*a >= end)
+		return false;
+	*b = *a;
+	while (grew) {
+		grew = false;
+		for (r = o->regions; r; r = r->obj_next) {
+			off_t rs = r->off, re = rs + (off_t)(r->end - r->start);
+
+			if (rs <= *b && re > *b) {
+				*b = re;
+				grew = true;
+			}
+		}
+	}
+	if (*b > end)
+		*b = end;
+	return true;
+}
+
+/* Write [off, end) of file object o back, only where a region shows it
+ * (see shown_run()); the bytes written, or -errno. */
+static ssize_t file_write(struct up_pager *p, struct up_obj *o, off_t off,
+			  off_t end)
+{
+	ssize_t total = 0, n;
+	off_t a, b;
+
+	for (; shown_run(o, off, end, &a, &b); off = b) {
+		n = store_write(p, o, a, b, o->fd, a);
+		if (n < 0)
+			return n;
+		total += n;
+	}
+	return total;
+}
+
 /* Write one run [a, b) of dirty pages to its store. */
 static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		     uint64_t b, off_t file_end)
@@ -662,7 +724,7 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		if (end > file_end)
 			end = file_end;
 		if (end > off)
-			n = store_write(p, o, off, end, o->fd, off);
+			n = file_write(p, o, off, end);
 	} else {
 		err = swap_open(p);
 		n = err ? err

@@ -334,9 +334,12 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		up__hist_add(p, up__now_ns() - t0);
 		goto out;
 	}
-	if (r->obj->solo && (write || wp) && !(r->prot & PROT_WRITE)) {
+	if (r->obj->solo && (write || wp) && !(r->prot & PROT_WRITE) &&
+	    !up__solo_borrows(p, r->obj)) {
 		/* A store to a read-only solo mapping: give it its real
-		 * protection, and the retried store faults as it should. */
+		 * protection, and the retried store faults as it should.
+		 * (Where the file's pages are mapped, their mapping is
+		 * read-only: the kernel refuses the store itself.) */
 		up__solo_convert(p, r->obj);
 		wake(p, addr, addr + SYS_PAGE);
 		goto out;
@@ -346,8 +349,9 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		/* The file's own pages are mapped there now, outside the
 		 * userfaultfd.  Raised before another thread mapped them,
 		 * the access may run again; raised again there, it is the
-		 * kernel's (the file was truncated under them, or could not
-		 * be read), and stands. */
+		 * kernel's (past the end of the file, or it could not be
+		 * read), and stands, with no error of the pager's, as with
+		 * the kernel's mmap. */
 		uint64_t use = p->frames[r->obj->frame[pg] - 1].tick;
 
 		if (borrowed_at != addr || borrowed_use != use) {
@@ -356,7 +360,6 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			goto out;
 		}
 		borrowed_at = 0;
-		r->err = -EIO;
 		ret = FAULT_SIGBUS;
 		goto out;
 	}
@@ -369,6 +372,14 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	if (pg == r->next_pgno)
 		behind(p, r, pg);
 	valid = up__page_fill(p, r->obj, pg, r, off);
+	if (valid >= 0 && r->obj->solo && up__solo_borrowed(p, r->obj, pg)) {
+		/* The file is mapped there now: the access runs again in
+		 * the kernel's mapping, which raises SIGBUS itself past the
+		 * end of the file. */
+		clip(r, (off_t)(pg * pl(p)), (off_t)((pg + 1) * pl(p)), &as,
+		     &ae);
+		goto served;
+	}
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
 		 * that was there when the file was mapped and is gone now
@@ -399,6 +410,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		ret = FAULT_SIGBUS;
 		goto out;
 	}
+served:
 	if (!woken)
 		wake(p, as, ae);
 	if (!wp) {
@@ -837,9 +849,6 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		 * slots, for the rest of the mapping. */
 		err = 0;
 		whole_pages(p, oa, ob, &pa, &pb);
-		if (up__solo_truncated(p, o, up__pgno(p, oa),
-				       up__pgno(p, ob - 1) + 1))
-			r->err = -EIO;
 		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++) {
 			bool borrowed;
 			int e = 0;
@@ -907,8 +916,6 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	obj_range(r, a, b, &oa, &ob);
 	pa = up__pgno(p, oa);
 	pb = up__pgno(p, ob - 1) + 1;
-	if (up__solo_truncated(p, o, pa, pb))
-		r->err = -EIO;
 	err = o->seg ? up__seg_writeback(p, o, pa, pb)
 		     : up__writeback(p, o, pa, pb);
 	if (!err && (flags & MS_SYNC))
@@ -987,6 +994,12 @@ static int populate(struct up_pager *p, struct up_region *r, uintptr_t a,
 		int ret = serve_locked(p, a, write, false);
 
 		up__frames_unpin(p);
+		/* A page-cache page past the end of the file is the kernel's
+		 * to refuse: it raises SIGBUS when touched. */
+		if (ret == FAULT_SERVED && up__solo_borrowed(p, r->obj, pg) &&
+		    off >= (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, r->obj,
+								     false)))
+			ret = FAULT_SIGBUS;
 		if (ret == FAULT_SIGBUS)
 			return -EFAULT;
 		if (ret != FAULT_SERVED)

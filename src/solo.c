@@ -25,8 +25,9 @@
  *                      freed.  Moving it would map it writable until the
  *                      write-protect, and a store by another thread in
  *                      between would go unseen and be lost;
- *   whole page of a    not copied at all from 512 KiB up: the file's own
- *   MAP_SHARED file    page-cache pages are mapped there (see borrow()).
+ *   page of a          not copied at all: the file's own page-cache pages
+ *   MAP_SHARED file    are mapped there (see borrow()), so the mapping is
+ *                      the page cache, as with the kernel's mmap.
  *
  * Anything a solo object cannot do (a second mapping of the file, a split,
  * mprotect, a store to a read-only mapping, discarding part of a page)
@@ -71,15 +72,10 @@ static char *slot(struct up_pager *p, uint32_t idx)
  */
 #define SOLO_MIN_PAGE (64u << 10)
 
-/* Pages are borrowed (see borrow()) only from this size up: below it, the
- * system calls that map and unmap a page cost more than its copy
- * (first-touch scans measured: 64 KiB pages 0.6x the speed of copying
- * them, 512 KiB 1.7x, 2 MiB 2x). */
-#define BORROW_MIN_PAGE (512u << 10)
-
 /* The most pages borrowed at a time in the process, over all pagers, and
- * how many are now. */
-#define BORROW_MAX 8192u
+ * how many are now (see borrow() for why there is a limit).  The default
+ * pager (256 MiB of 64 KiB pages) holds 4096 at most. */
+#define BORROW_MAX 16384u
 static atomic_uint borrowed_nr;
 
 static int own(struct up_pager *p, char *a, size_t len);
@@ -180,8 +176,7 @@ static void *mover(void *arg)
 	return NULL;
 }
 
-/* The mover, if the kernel has the remap event; a spare too if pages
- * are large enough to be borrowed. */
+/* The mover and a spare, if the kernel has the remap event. */
 static int mover_start(struct up_pager *p)
 {
 	sigset_t all, old;
@@ -189,7 +184,7 @@ static int mover_start(struct up_pager *p)
 
 	if (!(p->features & UFFD_FEATURE_EVENT_REMAP))
 		return -ENOSYS;
-	if (pl(p) >= BORROW_MIN_PAGE && (err = spare_new(p)))
+	if ((err = spare_new(p)))
 		return err;
 	p->mover_fd = up__eventfd(0);
 	if (p->mover_fd < 0) {
@@ -275,21 +270,22 @@ static int move_mapping(struct up_pager *p, void *src, size_t len,
 	return atomic_load(&p->mover_err);
 }
 
-/* Move the spare over the page at a, and make a new one. */
-static int spare_move(struct up_pager *p, uintptr_t a)
+/* Move the first len bytes of the spare over [a, a + len), free the rest
+ * of it, and make a new one. */
+static int spare_move(struct up_pager *p, uintptr_t a, size_t len)
 {
 	char *spare;
 	int err;
 
-	if (pl(p) < BORROW_MIN_PAGE)
-		return -ENOSYS;
 	if (!p->spare && (err = spare_new(p)))
 		return err;
-	err = move_mapping(p, p->spare, pl(p), a);
+	err = move_mapping(p, p->spare, len, a);
 	if (err)
 		return err;
 	spare = p->spare;
 	p->spare = NULL;
+	if (len < pl(p))
+		up__munmap(spare + len, pl(p) - len);
 	guards_free(p, spare);
 	spare_new(p);
 	return 0;
@@ -329,13 +325,13 @@ int up__pool_init(struct up_pager *p)
 	}
 	p->pool = a;
 	p->pool_len = len;
-	if (mover_start(p) == 0 && pl(p) >= BORROW_MIN_PAGE) {
+	if (mover_start(p) == 0) {
 		size_t n = strlen(p->note);
 
 		snprintf(p->note + n, sizeof(p->note) - n,
-			 "; whole pages of shared file mappings are the "
-			 "kernel's page-cache pages, mapped in place (up to %u "
-			 "in the process at a time)",
+			 "; pages of shared file mappings are the kernel's "
+			 "page-cache pages, mapped in place (up to %u in the "
+			 "process at a time)",
 			 BORROW_MAX);
 	}
 	return 0;
@@ -412,106 +408,124 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 }
 
 /*
- * A whole page of a MAP_SHARED mapping of a file needs no frame memory:
- * the file's own page-cache pages are mapped in its place (a file mapping
- * over the page's range, with the region's protection), as the kernel's
- * mmap would show them, without the copy that bounds every other fill.
- * The pager still decides what is resident: the page holds a frame of the
- * budget, and leaving the mapping (eviction, a drop) puts the region's own
- * registered memory back over it, so that its next access faults to the
- * pager again.  In a read-only mapping a store to it raises SIGSEGV
- * straight from the kernel, as it should.  In a writable one, stores go
- * into the page cache and the kernel tracks them (the page is never
- * PG_DIRTY here): they are in the file for read(2) at once, fdatasync(2)
- * in msync writes them to disk, and a sequential writer's page starts its
- * write-out when it is evicted, as a written-back page does.
+ * A page of a MAP_SHARED mapping of a file is never copied: the file's own
+ * page-cache pages are mapped in its place (a file mapping over the part of
+ * the page the region shows, with the region's protection), so the mapping
+ * is the page cache, as with the kernel's mmap: read(2) and write(2) see
+ * its stores and it sees theirs at once, its stores survive the process,
+ * and the pager never writes a byte of the file itself.  The pager still
+ * decides what is resident: the page holds a frame of the budget, and
+ * leaving the mapping (eviction, a drop) puts the region's own registered
+ * memory back over it, so that its next access faults to the pager again.
  *
- * Each borrowed range is a mapping of its own (neighbours merge), and
- * splits the mapping around it, so no more than BORROW_MAX pages are
- * borrowed at a time in the process: at most about 16,000 mappings, a
- * quarter of vm.max_map_count (65530), even when every page is apart.
- * Past it, pages are read into frames as usual.
+ * Everything else is the kernel's, as with its own mmap: a store to a
+ * read-only mapping raises SIGSEGV; system pages wholly past the end of
+ * the file raise SIGBUS, and read again once the file has grown; a store
+ * into a hole that finds the disk full raises SIGBUS; the kernel tracks
+ * stores (the page is never PG_DIRTY here) and writes them to disk
+ * (msync's fdatasync waits for that), and a sequential writer's page
+ * starts its write-out when it is evicted, as a written-back page does.
+ *
+ * Each borrowed range is a mapping of its own, and splits the region's
+ * mapping around it; neighbours with contiguous file offsets merge, so a
+ * sequential stream is one mapping.  Scattered pages are not: no more than
+ * BORROW_MAX pages are borrowed at a time in the process, at most about
+ * 33,000 mappings, half of vm.max_map_count (65530).  Past it, pages are
+ * read into frames (the copy path, written back at eviction).
  */
-
-/*
- * Stores to borrowed pages are the kernel's: one that needs disk space
- * the disk does not have raises SIGBUS, where the pager would keep the page
- * dirty and report ENOSPC.  So a writable mapping's page is borrowed only
- * where a store never needs space: data already on disk (no hole), on a
- * file system that overwrites it in place.
- */
-static bool stores_in_place(struct up_obj *o, off_t off, off_t end)
-{
-	if (!o->fs_known) {
-		o->fs_in_place = up__fs_in_place(o->fd);
-		o->fs_known = true;
-	}
-	return o->fs_in_place && !up__has_hole(o->fd, off, end);
-}
-
-static bool borrowable(struct up_pager *p, struct up_obj *o, uint64_t pg)
+static bool borrowable(struct up_pager *p, struct up_obj *o)
 {
 	const struct up_region *r = o->regions;
-	off_t off = (off_t)(pg * pl(p)), end = off + (off_t)pl(p);
 
-	return p->mover_fd >= 0 && pl(p) >= BORROW_MIN_PAGE && !o->no_borrow &&
-	       o->kind == OBJ_FILE &&
+	return p->mover_fd >= 0 && !o->no_borrow && o->kind == OBJ_FILE &&
 	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
 		       BORROW_MAX &&
 	       o->fd >= 0 && r && !r->obj_next &&
-	       off >= r->off && end <= r->off + (off_t)(r->end - r->start) &&
-	       end <= up__obj_valid_end(p, o, false) &&
 	       (r->prot == PROT_READ ||
-		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable &&
-		 stores_in_place(o, off, end))) &&
+		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable)) &&
 	       (p->spare || spare_new(p) == 0);
 }
 
+/* Whether o's pages are mapped from the page cache (then a store to a
+ * read-only mapping needs no conversion: the kernel refuses it). */
+bool up__solo_borrows(struct up_pager *p, struct up_obj *o)
+{
+	return o->solo && borrowable(p, o);
+}
+
 /*
- * Put the region's own memory back over the page at a (see spare_move()).
+ * Put the region's own memory back over [a, a + len) (see spare_move()).
  * Should that fail (no memory for a spare or for the move), it is mapped
  * and registered in two steps: right, but a thread reading the page in
  * between could see zeros.  Only out of memory does this.
  */
-static void restore(struct up_pager *p, uintptr_t a)
+/*
+ * Mapping memory over a range drops the mlock(2) the program put on it;
+ * what replaces a locked range is locked again, on fault (MLOCK_ONFAULT:
+ * locking must not fault registered memory in while the pager's lock is
+ * held).
+ */
+static void relock(uintptr_t a, size_t len, bool locked)
 {
-	void *m;
-
-	if (spare_move(p, a) == 0)
-		return;
-	if (up__mmap_raw((void *)a, pl(p), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				 MAP_FIXED,
-			 -1, 0, &m) == 0)
-		own(p, m, pl(p));
+	if (locked)
+		up__mlock_onfault((void *)a, len);
 }
 
-/* Map page pg of o from its file in its mapping; -EAGAIN if it could
- * not be (read it instead). */
+static void restore(struct up_pager *p, uintptr_t a, size_t len)
+{
+	bool locked = up__locked((void *)a, len);
+	void *m;
+
+	if (spare_move(p, a, len) == 0) {
+		relock(a, len, locked);
+		return;
+	}
+	if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_FIXED,
+			 -1, 0, &m) == 0) {
+		own(p, m, len);
+		relock(a, len, locked);
+	}
+}
+
+/* Map page pg of o from its file in its mapping (the part the mapping
+ * shows); -EAGAIN if it could not be (read it instead). */
 static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		      uint32_t idx)
 {
 	struct up_region *r = o->regions;
 	struct up_frame *f = &p->frames[idx];
-	off_t off = (off_t)(pg * pl(p));
-	uintptr_t a = r->start + (uintptr_t)(off - r->off);
+	off_t off = (off_t)(pg * pl(p)), a, b, eof;
+	bool locked;
+	uintptr_t at;
 	int err;
 
+	a = r->off > off ? r->off : off;
+	b = off + (off_t)pl(p);
+	if (b > r->off + (off_t)(r->end - r->start))
+		b = r->off + (off_t)(r->end - r->start);
+	at = r->start + (uintptr_t)(a - r->off);
+	/* Only what lies inside the file is read in now; past it, the
+	 * kernel raises SIGBUS, or reads it if the file grows. */
+	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
 	up__slot_release(p, idx);
-	err = up__map_file((void *)a, pl(p), r->prot, o->fd, off);
+	locked = up__locked((void *)at, (size_t)(b - a));
+	err = up__map_file((void *)at, (size_t)(b - a), r->prot, o->fd, a,
+			   eof > a ? (size_t)((eof < b ? eof : b) - a) : 0);
 	if (!err) {
+		relock(at, (size_t)(b - a), locked);
 		atomic_fetch_add_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);
 		f->borrowed = 1;
 		p->st.page_cache++;
-		f->mv_a = off;
-		f->mv_b = off + (off_t)pl(p);
+		f->mv_a = a;
+		f->mv_b = b;
 		return (ssize_t)pl(p);
 	}
-	restore(p, a);
-	/* Past the end of the file (truncated since its size was looked
-	 * at) or an I/O error: a read says which.  Anything else: this file
-	 * cannot be mapped, read it from now on. */
+	restore(p, at, (size_t)(b - a));
+	/* An I/O error: a read says which.  Anything else: this file cannot
+	 * be mapped, read it from now on. */
 	if (err != -EIO)
 		o->no_borrow = true;
 	return -EAGAIN;
@@ -523,26 +537,6 @@ bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	       p->frames[o->frame[pg] - 1].borrowed;
 }
 
-/*
- * Whether a borrowed page among pages [a, b) of o now reaches past the end
- * of its file: the file was truncated under it, and the kernel raises
- * SIGBUS there.  Data that was there when the file was mapped is gone, an
- * I/O error of the mapping, as when a page the pager reads is gone.
- */
-bool up__solo_truncated(struct up_pager *p, struct up_obj *o, uint64_t a,
-			uint64_t b)
-{
-	uint64_t last = 0;
-
-	if (!o->solo)
-		return false;
-	for (; a < b && a < o->pages_nr; a++)
-		if (up__solo_borrowed(p, o, a))
-			last = a + 1;
-	/* The file's size is asked for only if such a page is there. */
-	return last && (off_t)(last * pl(p)) > up__obj_valid_end(p, o, true);
-}
-
 /* Read page pg into its frame's slot; returns the bytes of content. */
 ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		      uint32_t idx)
@@ -551,7 +545,7 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	char *s = slot(p, idx);
 	ssize_t n;
 
-	if (borrowable(p, o, pg)) {
+	if (borrowable(p, o)) {
 		n = borrow(p, o, pg, idx);
 		if (n != -EAGAIN)
 			return n;
@@ -729,7 +723,8 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		return;
 	if (f->borrowed) {
 		if (r)
-			restore(p, r->start + (uintptr_t)(f->mv_a - r->off));
+			restore(p, r->start + (uintptr_t)(f->mv_a - r->off),
+				(size_t)(f->mv_b - f->mv_a));
 		atomic_fetch_sub_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);
 		f->borrowed = 0;

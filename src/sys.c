@@ -211,40 +211,6 @@ int up__reopen(int fd, int flags)
 	return up__open(path, flags, 0);
 }
 
-/*
- * Whether [off, end) of file fd has a hole (a range with no data on
- * disk, whose first store must allocate); an error counts as one.
- * SEEK_HOLE moves the file offset, and fd shares the program's (it is a
- * dup of the program's descriptor), so the file is opened again for the
- * question.
- */
-int up__has_hole(int fd, off_t off, off_t end)
-{
-	int pfd = up__reopen(fd, O_RDONLY);
-	off_t h;
-
-	if (pfd < 0)
-		return 1;
-	h = lseek(pfd, off, SEEK_HOLE);
-	up__close(pfd);
-	return h < 0 || h < end;
-}
-
-/*
- * Whether fd's file system overwrites allocated data in place, so that a
- * store through a shared mapping to a block that has data never needs
- * space (ext2/3/4, tmpfs).  Elsewhere (btrfs, XFS with shared extents,
- * NFS) such a store may need space, and the kernel answers a full disk
- * with SIGBUS.
- */
-bool up__fs_in_place(int fd)
-{
-	struct statfs sf;
-
-	return fstatfs(fd, &sf) == 0 &&
-	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == TMPFS_MAGIC);
-}
-
 /* Whether fd's file system serves mmap(2) of its regular files as data
  * files: /proc and /sys files have their own mmap, or none. */
 bool up__fs_mappable(int fd)
@@ -350,21 +316,24 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 
 /*
  * Map [off, off + len) of file fd at addr with protection prot, shared,
- * in place of what is there, and read it in: the program then sees the
- * kernel's page-cache pages themselves, with no copy (solo.c).  Pages are
- * mapped for reading only, even in a writable mapping: the first store to
- * each (large) page cache page faults in the kernel, which marks it dirty,
- * as with mmap(2).  The mapping is left out of
- * fork(), as the pager's own are.  Counts as a read for fault injection.
- * Returns 0; -EIO if the file could not be read there (past its end, or an
- * I/O error); -ENODEV and the like if the file cannot be mapped at all.
- * On failure the range may hold anything: the caller maps it again.
+ * in place of what is there, and read its first `in` bytes in: the program
+ * then sees the kernel's page-cache pages themselves, with no copy
+ * (solo.c).  What is not read in (past the end of the file) faults in the
+ * kernel, as with mmap(2).  Pages are mapped for reading only, even in a
+ * writable mapping: the first store to each page cache page faults in the
+ * kernel, which marks it dirty, as with mmap(2).  The mapping is left out
+ * of fork(), as the pager's own are.  Counts as a read for fault
+ * injection.  Returns 0; -EIO if the file could not be read there (an I/O
+ * error, or it shrank); -ENODEV and the like if the file cannot be mapped
+ * at all.  On failure the range may hold anything: the caller maps it
+ * again.
  */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
 
-int up__map_file(void *addr, size_t len, int prot, int fd, off_t off)
+int up__map_file(void *addr, size_t len, int prot, int fd, off_t off,
+		 size_t in)
 {
 	int e = injected(UP_SYS_PREAD);
 	long m;
@@ -377,11 +346,23 @@ int up__map_file(void *addr, size_t len, int prot, int fd, off_t off)
 		return -errno;
 	if (madvise(addr, len, MADV_DONTFORK))
 		return -errno;
-	if (madvise(addr, len, MADV_POPULATE_READ))
+	if (in && madvise(addr, in, MADV_POPULATE_READ))
 		return errno == EFAULT || errno == EIO || errno == EHWPOISON
 			       ? -EIO
 			       : -errno;
 	return 0;
+}
+
+/* Whether part of [addr, addr+len) is mlock(2)ed: msync(2) refuses to
+ * invalidate locked pages, and with MS_ASYNC does nothing else. */
+bool up__locked(void *addr, size_t len)
+{
+	return msync(addr, len, MS_ASYNC | MS_INVALIDATE) && errno == EBUSY;
+}
+
+int up__mlock_onfault(void *addr, size_t len)
+{
+	return neg(mlock2(addr, len, MLOCK_ONFAULT));
 }
 
 int up__munmap(void *addr, size_t len)

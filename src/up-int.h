@@ -85,8 +85,6 @@ struct up_obj {
 	off_t wo_a, wo_b;		/* written back, write-out not started */
 	bool solo;			/* pages in pool frames (solo.c) */
 	bool no_borrow;			/* its file cannot be mapped */
-	bool fs_known, fs_in_place;	/* solo: whether its file system is
-					 * known to overwrite data in place */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 };
@@ -280,8 +278,7 @@ char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
-bool up__solo_truncated(struct up_pager *p, struct up_obj *o, uint64_t a,
-			uint64_t b);
+bool up__solo_borrows(struct up_pager *p, struct up_obj *o);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
 void up__solo_child(struct up_pager *p);

@@ -43,17 +43,18 @@ int up__copy_mapped(void *dst, const void *src, size_t len);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);
-int up__has_hole(int fd, off_t off, off_t end);
-bool up__fs_in_place(int fd);
 bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
+bool up__locked(void *addr, size_t len);
+int up__mlock_onfault(void *addr, size_t len);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, void **out);
-int up__map_file(void *addr, size_t len, int prot, int fd, off_t off);
+int up__map_file(void *addr, size_t len, int prot, int fd, off_t off,
+		 size_t in);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);

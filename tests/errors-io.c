@@ -225,8 +225,12 @@ static void evict_error(struct up_pager *p)
 	size_t len = PAGES * page;
 	int fd = h_file(len, 1);
 	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* A second mapping of the file keeps its pages copies, written back
+	 * by the pager (a single one is the page cache itself, which the
+	 * pager never writes). */
+	char *two = h_map(p, page, PROT_READ, MAP_SHARED, fd, 0);
 
-	if (!sh)
+	if (!sh || !two)
 		return;
 	up__sys_fail(UP_SYS_PWRITE, 0, 3, EIO);
 	h_pat_fill(sh, 2, 0, len);	/* 16 dirty pages, budget 4 */
@@ -236,6 +240,7 @@ static void evict_error(struct up_pager *p)
 	CHECK_OK(up_pager_sync(p, sh, len, MS_SYNC));
 	CHECK(file_has(fd, 2, 0, len));
 	CHECK_OK(up_pager_unmap(p, sh, len));
+	CHECK_OK(up_pager_unmap(p, two, page));
 	CHECK(file_has(fd, 2, 0, len));
 	close(fd);
 }

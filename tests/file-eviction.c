@@ -1,4 +1,4 @@
-/* file-eviction: with a budget of a few pages, dirty pages of a shared file mapping reach the file when evicted. */
+/* file-eviction: with a budget of a few pages, dirty pages of a shared file mapping reach the file when evicted (at once where the mapping is the page cache). */
 #include "harness.h"
 
 #define PAGES 64
@@ -55,7 +55,12 @@ static void body(struct up_pager *p, enum up_backend b)
 		       (unsigned long long)st.evictions);
 		CHECK_EQ(st.budget_pages, BUDGET_PAGES);
 		CHECK(in_file >= PAGES - BUDGET_PAGES);
-		CHECK(st.writebacks >= PAGES - BUDGET_PAGES);
+		/* Pages mapped from the page cache are the kernel's to
+		 * write: the pager writes none back. */
+		if (strstr(up_pager_note(p), "page-cache pages"))
+			CHECK_EQ(st.writebacks, 0);
+		else
+			CHECK(st.writebacks >= PAGES - BUDGET_PAGES);
 		CHECK(st.evictions >= PAGES - BUDGET_PAGES);
 		CHECK(st.dirty <= st.resident);
 	}
