@@ -71,10 +71,18 @@
  *    UP_CONFIG_SHARED, and the pager itself (with new service threads):
  *    MAP_SHARED mappings stay shared with the parent both ways, and
  *    private ones (which such a pager leaves to the kernel) are copied on
- *    write.  Without UP_CONFIG_SHARED, a child does not inherit the
- *    userfaultfd backend's mappings: they are absent there
- *    (MADV_DONTFORK), and an access raises SIGSEGV rather than showing
- *    wrong data.
+ *    write.  Without UP_CONFIG_SHARED, the child inherits every mapping as
+ *    the kernel's own, with what the parent's showed: before the fork,
+ *    each MAP_SHARED mapping becomes the kernel's own in the parent too (a
+ *    file's dirty pages are written back and the file mapped in place;
+ *    anonymous shared memory is mapped from the pager's memory for it,
+ *    swapped pages read back), outside the budget and statistics from then
+ *    on, and so are later MAP_SHARED mappings of such a file while one
+ *    remains; private mappings stay the parent's pager's, and the child
+ *    copies in the pages the parent changed while the parent waits in
+ *    fork() (its stores to them meanwhile wait too).  A mapping that cannot be handed over (a
+ *    failed write-back or copy) is inaccessible in the child (SIGSEGV,
+ *    never wrong data), and up_pager_note() says so there.
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
  *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
@@ -199,7 +207,8 @@
  *    (-EOPNOTSUPP elsewhere).  On the kernel backend (asked for, or
  *    chosen by AUTO falling back) the flag has no effect.
  *  - Up to 64 inline pagers may be open at once (-EMFILE beyond).
- *  - After fork() the child has no mappings of such a pager (see above).
+ *  - After fork() the child's inherited mappings are the kernel's own
+ *    (see above).
  *  - Closing a pager waits for handlers that are serving one of its
  *    faults in other threads; a fault on its mappings after close raises
  *    SIGSEGV, or SIGBUS if it raced with up_pager_close() or

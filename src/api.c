@@ -183,27 +183,50 @@ static int config_check(const struct up_config *c)
  * fork().  Every open pager is on one list.  Before a fork the forking
  * thread takes every pager's lock, so that no fault service or call is
  * half done (and no shared segment is locked by this process) when the
- * child is made; the child then gives each pager a userfaultfd and service
- * threads of its own and maps what it inherits again (see the backend's
- * fork_child).
+ * child is made, and each pager makes ready what the child inherits (the
+ * backend's fork_prepare).  The child then gives each pager a userfaultfd
+ * and service threads of its own and takes over what it inherits (the
+ * backend's fork_child).  If a child must copy pages of the parent's
+ * private mappings, the parent keeps the locks until it has: a pipe that
+ * the child writes (or closes, by dying) when it is done.
  */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct up_pager *all_pagers;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_pipe[2] = { -1, -1 };
 
 static void fork_prepare(void)
 {
 	struct up_pager *p;
+	bool copy = false;
 
 	pthread_mutex_lock(&all_lock);
-	for (p = all_pagers; p; p = p->all_next)
+	for (p = all_pagers; p; p = p->all_next) {
 		pthread_mutex_lock(&p->lock);
+		if (p->ops->fork_prepare && p->ops->fork_prepare(p))
+			copy = true;
+	}
+	/* Without the pipe the child copies nothing: those mappings fault
+	 * there (see the backend's fork_child). */
+	if (copy && up__pipe(fork_pipe))
+		fork_pipe[0] = fork_pipe[1] = -1;
 }
 
 static void fork_parent(void)
 {
 	struct up_pager *p;
+	char c;
 
+	if (fork_pipe[1] >= 0) {
+		/* The child's copy of the write end is the only one left:
+		 * a byte or end of file says it is done (or that fork()
+		 * failed). */
+		up__close(fork_pipe[1]);
+		while (read(fork_pipe[0], &c, 1) < 0 && errno == EINTR)
+			;
+		up__close(fork_pipe[0]);
+		fork_pipe[0] = fork_pipe[1] = -1;
+	}
 	for (p = all_pagers; p; p = p->all_next)
 		pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&all_lock);
@@ -211,13 +234,24 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	bool copy = fork_pipe[1] >= 0;
 	struct up_pager *p;
 
+	if (copy)
+		up__close(fork_pipe[0]);
 	for (p = all_pagers; p; p = p->all_next) {
 		if (p->ops->fork_child)
-			p->ops->fork_child(p);
+			p->ops->fork_child(p, copy);
 		pthread_mutex_unlock(&p->lock);
 	}
+	if (copy) {
+		/* Should the byte not go, closing the pipe says the same. */
+		ssize_t n = write(fork_pipe[1], "", 1);
+
+		(void)n;
+		up__close(fork_pipe[1]);
+	}
+	fork_pipe[0] = fork_pipe[1] = -1;
 	pthread_mutex_unlock(&all_lock);
 }
 
@@ -347,6 +381,8 @@ static void region_free(struct up_pager *p, struct up_region *r, int *err)
 	up__region_remove(p, r);
 	if (r->obj)
 		e = up__obj_detach(p, r->obj, r);
+	else if (r->handed.ino)
+		up__handed_drop(p, r);
 	if (e && !*err)
 		*err = e;
 	free(r);

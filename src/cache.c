@@ -858,11 +858,122 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 	return 0;
 }
 
+/* ---- fork ----------------------------------------------------------- */
+
+/*
+ * Before fork(), an anonymous MAP_SHARED object becomes the kernel's own
+ * shared memory (fault-uffd.c): its memfd must then hold every page, also
+ * those the pager had put in its swap file.  Returns 0 or -EIO (what was
+ * read back stays in the memfd, where a later fill reads it again).
+ */
+int up__obj_swap_in(struct up_pager *p, struct up_obj *o)
+{
+	uint64_t pg;
+
+	for (pg = 0; pg < o->pages_nr; pg++) {
+		off_t off = (off_t)(pg * pl(p));
+
+		if ((o->pflags[pg] & (PG_INSWAP | PG_RESIDENT)) != PG_INSWAP)
+			continue;
+		if (up__copy_in(p->swap_fd, o->swap_base + off, o->memfd, off,
+				pl(p)) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Give up o's frames without touching its memfd, whose pages then belong
+ * to the kernel's mappings of it: nothing punches them out again. */
+void up__obj_forget(struct up_pager *p, struct up_obj *o)
+{
+	uint64_t pg;
+
+	assert(!o->solo);
+	for (pg = 0; pg < o->pages_nr; pg++) {
+		if (!(o->pflags[pg] & PG_RESIDENT))
+			continue;
+		if (o->pflags[pg] & PG_DIRTY)
+			p->st.dirty--;
+		o->pflags[pg] = 0;
+		frame_release(p, o->frame[pg] - 1);
+		o->frame[pg] = 0;
+	}
+}
+
+/* Copy object range [a, b) of o, which holds the parent's changes, from
+ * the memfd (if resident) or the swap file to addr. */
+static int fork_copy_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
+			 off_t a, off_t b, uintptr_t addr)
+{
+	void *m;
+	ssize_t n;
+	int err;
+
+	/* Over a private file mapping: anonymous memory, so that the copy
+	 * neither reads the file first nor depends on its size now. */
+	if (o->fd >= 0) {
+		err = up__mmap((void *)addr, (size_t)(b - a),
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
+			       &m);
+		if (err)
+			return err;
+	}
+	if (o->pflags[pg] & PG_RESIDENT)
+		n = up__pread(o->memfd, (void *)addr, (size_t)(b - a), a);
+	else
+		n = up__pread(p->swap_fd, (void *)addr, (size_t)(b - a),
+			      o->swap_base + a);
+	return n < 0 ? -EIO : 0;
+}
+
+/*
+ * In a child after fork(): make region r of a private object (anonymous
+ * private memory or a MAP_PRIVATE copy of a file) the kernel's own private
+ * mapping, holding what the parent's showed at the fork: the file, mapped
+ * privately, or zeros, and over them the pages the parent had changed,
+ * copied from the object's memfd or the swap file.  The parent waits until
+ * the child is done (api.c), with those pages write-protected, so that
+ * neither its stores nor its pager change them meanwhile.  Pages past the
+ * end of the file are left to the file mapping, which raises SIGBUS
+ * there.  Returns 0 or -errno (the range may then hold anything).
+ */
+int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
+{
+	struct up_obj *o = r->obj;
+	size_t len = r->end - r->start;
+	off_t end = r->off + (off_t)len;
+	off_t valid = up__obj_valid_end(p, o, false);
+	uint64_t pg;
+	void *m;
+	int err;
+
+	if (valid < end)
+		end = valid > r->off ? (off_t)SYS_UP((uint64_t)valid) : r->off;
+	err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED |
+			       (o->fd < 0 ? MAP_ANONYMOUS : 0),
+		       o->fd, o->fd < 0 ? 0 : r->off, &m);
+	for (pg = up__pgno(p, r->off); !err && r->off < end &&
+	     pg <= up__pgno(p, end - 1); pg++) {
+		off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);
+
+		if (!(o->pflags[pg] & (PG_DIRTY | PG_INSWAP)))
+			continue;
+		a = a > r->off ? a : r->off;
+		b = b < end ? b : end;
+		err = fork_copy_run(p, o, pg, a, b,
+				    r->start + (uintptr_t)(a - r->off));
+	}
+	return err ? err : up__mprotect((void *)r->start, len, r->prot);
+}
+
 /*
  * In a child after fork(): objects that are not shared across processes
- * were not inherited (their mappings are MADV_DONTFORK), and their memfds
- * and swap file are the parent's.  Forget them and every region showing
- * them, without any I/O; the frame table starts empty.
+ * are the parent's (their memfds and swap file too).  Their regions have
+ * become the kernel's own mappings (r->obj is NULL: kept, as the kernel
+ * backend's are) or could not be (forgotten, their range left faulting).
+ * Forget the objects, without any I/O; the frame table starts empty.
  */
 void up__cache_child(struct up_pager *p)
 {

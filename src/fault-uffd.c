@@ -295,6 +295,11 @@ static __thread uintptr_t borrowed_at
 static __thread uint64_t borrowed_use
 	__attribute__((tls_model("initial-exec")));
 
+/* Inline faults: the last fault this thread took in a region that the
+ * kernel maps now (see serve_fault()). */
+static __thread uintptr_t kernel_at
+	__attribute__((tls_model("initial-exec")));
+
 /* What serve_fault() did: the access may run again, or no mapping holds
  * the address, or it must raise SIGBUS (the page was poisoned). */
 enum { FAULT_SIGBUS = -1, FAULT_NONE = 0, FAULT_SERVED = 1 };
@@ -318,11 +323,19 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 
 	r = up__region_find(p, addr);
 	if (!r || !r->obj) {
-		/* Unmapped while the fault was queued: let it retry. */
+		/* Unmapped while the fault was queued, or handed to the kernel
+		 * (fork): let it retry.  Inline, a fault raised again at the
+		 * same address is the kernel's own (past the end of a file),
+		 * and not ours to serve. */
 		wake(p, addr, addr + SYS_PAGE);
 		ret = FAULT_NONE;
+		if (r && kernel_at != addr) {
+			kernel_at = addr;
+			ret = FAULT_SERVED;
+		}
 		goto out;
 	}
+	kernel_at = 0;
 	if (write)
 		UP_STAT(p, r, faults_write, 1);
 	else
@@ -611,6 +624,9 @@ static void uffd_close(struct up_pager *p)
 	if (p->uffd >= 0)
 		up__close(p->uffd);
 	p->uffd = -1;
+	free(p->handed);
+	p->handed = NULL;
+	p->handed_nr = 0;
 }
 
 static int uffd_open(struct up_pager *p)
@@ -723,6 +739,37 @@ static void hull_add(struct up_pager *p, const struct up_region *r)
 		atomic_store_explicit(&p->hi, r->end, memory_order_release);
 }
 
+/* Whether fork() handed the file's MAP_SHARED mappings to the kernel. */
+static bool handed(const struct up_pager *p, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < p->handed_nr; i++)
+		if (p->handed[i].dev == st->st_dev &&
+		    p->handed[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* Region r, which the kernel maps, is gone: once no other mapping of its
+ * file is the kernel's, the pager may map the file again (and a new file
+ * may get its inode number). */
+void up__handed_drop(struct up_pager *p, const struct up_region *r)
+{
+	size_t i;
+
+	for (i = 0; i < p->regions_nr; i++)
+		if (p->regions[i]->handed.dev == r->handed.dev &&
+		    p->regions[i]->handed.ino == r->handed.ino)
+			return;
+	for (i = 0; i < p->handed_nr; i++)
+		if (p->handed[i].dev == r->handed.dev &&
+		    p->handed[i].ino == r->handed.ino) {
+			p->handed[i] = p->handed[--p->handed_nr];
+			return;
+		}
+}
+
 static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		    void *hint, int mflags)
 {
@@ -753,6 +800,11 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		err = up__obj_anon(p, &o);
 	} else {
 		err = up__fstat(fd, &st);
+		if (!err && (r->flags & MAP_SHARED) && handed(p, &st)) {
+			r->handed.dev = st.st_dev;
+			r->handed.ino = st.st_ino;
+			return up__kernel_ops.map(p, r, fd, hint, mflags);
+		}
 		if (!err)
 			err = up__obj_file(p, fd, &st, r->flags & MAP_SHARED,
 					   &o);
@@ -1101,38 +1153,210 @@ static void uffd_count(struct up_pager *p, struct up_region *r,
 }
 
 /*
- * In the child after fork().  The parent's userfaultfd, event counter and
- * threads are not ours: make new ones.  Mappings of shared objects were
- * not inherited (MADV_DONTFORK): map each again at its address from the
- * segment, which the parent still shares, and register it.  Everything
- * else is forgotten (up__cache_child).  Failure cannot be reported from
- * here: the pager's note says what failed, and its mappings fault with
- * SIGSEGV rather than show wrong data.
+ * fork().  The kernel's fork() gives the child every mapping: MAP_SHARED
+ * ones stay shared with the parent both ways, private ones are copies of
+ * what the parent had.  A pager that does not share its cache across
+ * processes cannot serve another process, so what the child inherits
+ * becomes the kernel's own mappings, holding exactly what the parent's
+ * showed:
+ *
+ *  - before the fork, a MAP_SHARED mapping becomes the kernel's own in the
+ *    parent too, and the child inherits it: a file's dirty pages are
+ *    written back and it is mapped in place; anonymous shared memory is
+ *    its memfd (its swapped pages read back into it) mapped in place.
+ *    Both processes then share the kernel's pages, and the pager forgets
+ *    them.  One that cannot be (a failed write-back) stays the pager's,
+ *    and is not inherited;
+ *  - a private mapping stays the parent's (a solo one is first turned into
+ *    a memfd one, whose pages the child can read), write-protected, and
+ *    the child makes it a private mapping of its own with the parent's
+ *    changed pages copied in (up__obj_fork_copy()), while the parent
+ *    waits (api.c).
+ *
+ * A range the child cannot inherit is left inaccessible there: SIGSEGV,
+ * never wrong data, and the pager's note says so.
  */
-static void uffd_fork_child(struct up_pager *p)
+
+/*
+ * Map every region of o, a MAP_SHARED object, from fd (the file or the
+ * memfd) in place, and forget it.  A region that cannot be mapped stays
+ * the pager's if `keep` (a file, whose pages the pager reads again), else
+ * is unmapped (SIGSEGV rather than data the pager no longer tracks).
+ */
+static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
+			     bool keep)
+{
+	struct up_region *r, *next;
+	void *m;
+
+	for (r = o->regions; r; r = next) {
+		next = r->obj_next;
+		if (up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
+				 MAP_SHARED | MAP_FIXED, fd, r->off, &m)) {
+			if (keep)
+				continue;
+			up__munmap((void *)r->start, r->end - r->start);
+		} else if (o->kind == OBJ_FILE) {
+			r->handed.dev = o->dev;
+			r->handed.ino = o->ino;
+		}
+		/* The last region out frees o. */
+		up__obj_detach(p, o, r);
+	}
+}
+
+/*
+ * The bytes of the file's last system page past its end are in no file,
+ * but a mapping shows what was stored there, and so does the kernel's
+ * page-cache page (until it is reclaimed).  Copy them out of the pager's
+ * page (tail, at most a system page) before it is dropped; returns their
+ * length, 0 if there are none or they are all zero.
+ */
+static size_t tail_save(struct up_pager *p, struct up_obj *o, char *tail)
+{
+	off_t end = up__obj_valid_end(p, o, false), a, b;
+	uint64_t pg = up__pgno(p, end);
+	size_t len = SYS_UP((uint64_t)end) - (uint64_t)end, i;
+	const char *src;
+
+	if (!len || !o->fd_writable || pg >= o->pages_nr ||
+	    !(o->pflags[pg] & PG_RESIDENT))
+		return 0;
+	if (o->solo) {
+		src = up__solo_data(p, o, pg, &a, &b);
+		if (end < a || end + (off_t)len > b)
+			return 0;
+		src += end - a;
+	} else {
+		src = o->view + end;
+	}
+	memcpy(tail, src, len);
+	for (i = 0; i < len && !tail[i]; i++)
+		;
+	return i < len ? len : 0;
+}
+
+/* Put them into the file's page-cache page. */
+static void tail_restore(struct up_pager *p, struct up_obj *o,
+			 const char *tail, size_t len)
+{
+	off_t end = up__obj_valid_end(p, o, false);
+	off_t at = end & ~(off_t)(SYS_PAGE - 1);
+	void *m;
+
+	if (!len || up__mmap(NULL, SYS_PAGE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, o->fd, at, &m))
+		return;
+	memcpy((char *)m + (end - at), tail, len);
+	up__munmap(m, SYS_PAGE);
+}
+
+/* A MAP_SHARED file: written back and dropped, every store is in the
+ * file; a failed write-back leaves it to the pager (not inherited). */
+static int file_to_kernel(struct up_pager *p, struct up_obj *o)
+{
+	struct up_file_id *ids;
+	char tail[SYS_PAGE];
+	size_t tail_len;
+	uint64_t pg;
+	int err = up__writeback(p, o, 0, o->pages_nr);
+
+	if (err)
+		return err;
+	/* The pager writes whole pages back: a mapping of it beside the
+	 * kernel's would overwrite their stores with its older copy. */
+	ids = realloc(p->handed, (p->handed_nr + 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	p->handed = ids;
+	ids[p->handed_nr].dev = o->dev;
+	ids[p->handed_nr++].ino = o->ino;
+	/* Dropped first: a solo page goes back into its slot, a borrowed
+	 * one gets its registered memory back, before the file replaces
+	 * them. */
+	tail_len = tail_save(p, o, tail);
+	for (pg = 0; pg < o->pages_nr; pg++)
+		up__page_drop(p, o, pg);
+	tail_restore(p, o, tail, tail_len);
+	shared_to_kernel(p, o, o->fd, true);
+	return 0;
+}
+
+/* Anonymous shared memory: its memfd holds every page once the swapped
+ * ones are read back, and is never punched again. */
+static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
+{
+	int err = up__obj_swap_in(p, o);
+
+	if (err)
+		return err;
+	up__obj_forget(p, o);
+	shared_to_kernel(p, o, o->memfd, false);
+	return 0;
+}
+
+static bool uffd_fork_prepare(struct up_pager *p)
+{
+	struct up_obj *o, *next;
+	struct up_region *r;
+	bool copy = false;
+
+	for (o = p->objs; o; o = next) {
+		next = o->next;
+		if (o->seg || !o->regions)
+			continue;
+		if (o->kind == OBJ_FILE) {
+			file_to_kernel(p, o);
+			continue;
+		}
+		if (o->regions->flags & MAP_SHARED) {
+			anon_to_kernel(p, o);
+			continue;
+		}
+		/* The child reads the pages from the memfd and the swap
+		 * file; until it has, stores fault and wait for the lock. */
+		up__solo_convert(p, o);
+		for (r = o->regions; !o->solo && r; r = r->obj_next)
+			up__uffd_wprotect(p, r->start, r->end, true);
+		copy = true;
+	}
+	return copy;
+}
+
+/*
+ * In the child after fork().  The parent's userfaultfd, event counter and
+ * threads are not ours: make new ones.  Private regions become the
+ * kernel's own private mappings first, before anything else is mapped
+ * here; ranges that could not be inherited are reserved inaccessible.
+ * Mappings of shared objects were not inherited (MADV_DONTFORK): map each
+ * again at its address from the segment, which the parent still shares,
+ * and register it.  Every other object is forgotten (up__cache_child).
+ * Failure cannot be reported from here: the pager's note says what failed,
+ * and those mappings fault with SIGSEGV rather than show wrong data.
+ */
+static void uffd_fork_child(struct up_pager *p, bool copy)
 {
 	char why[256] = "";
 	struct up_obj *o;
-	size_t i, holds_nr = 0;
+	size_t i, lost = 0;
 	int fd, err = 0;
-	/* The ranges of mappings not inherited stay reserved while this runs,
-	 * so that nothing mapped here (thread stacks) lands where the program
-	 * would then read it in place of its mapping. */
-	struct up_region *holds = calloc(p->regions_nr + 1, sizeof(*holds));
+	void *m;
 
-	for (i = 0; holds && i < p->regions_nr; i++) {
+	for (i = 0; i < p->regions_nr; i++) {
 		struct up_region *r = p->regions[i];
-		void *m;
 
-		if (!r->obj || r->obj->seg ||
-		    up__mmap((void *)r->start, r->end - r->start, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				     MAP_FIXED_NOREPLACE,
-			     -1, 0, &m))
+		if (!r->obj || r->obj->seg)
 			continue;
-		holds[holds_nr++] = *r;
+		if (copy && !(r->flags & MAP_SHARED) && !r->obj->solo &&
+		    up__obj_fork_copy(p, r) == 0) {
+			r->obj = NULL;	/* the kernel's now */
+			continue;
+		}
+		up__mmap((void *)r->start, r->end - r->start, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+			 -1, 0, &m);
+		lost++;
 	}
-
 	free(p->threads);
 	p->threads = NULL;
 	p->threads_nr = 0;
@@ -1146,12 +1370,17 @@ static void uffd_fork_child(struct up_pager *p)
 	atomic_store(&p->stop, false);
 	up__sigbus_child();
 	up__cache_child(p);
+	if (lost)
+		snprintf(p->note, sizeof(p->note),
+			 "after fork: %zu mappings could not be inherited "
+			 "(SIGSEGV there)",
+			 lost);
 	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features,
 			   why, sizeof(why));
 	p->uffd = fd;
 	if (fd < 0) {
 		snprintf(p->note, sizeof(p->note), "after fork: %s", why);
-		goto out;
+		return;
 	}
 	for (o = p->objs; o && !err; o = o->next)
 		err = up__seg_child(p, o);
@@ -1173,11 +1402,6 @@ static void uffd_fork_child(struct up_pager *p)
 		snprintf(p->note, sizeof(p->note),
 			 "after fork: the pager could not be set up again: %s",
 			 strerror(-err));
-out:
-	while (holds_nr--)
-		up__munmap((void *)holds[holds_nr].start,
-			   holds[holds_nr].end - holds[holds_nr].start);
-	free(holds);
 }
 
 const struct up_backend_ops up__uffd_ops = {
@@ -1189,5 +1413,6 @@ const struct up_backend_ops up__uffd_ops = {
 	.sync = uffd_sync,
 	.advise = uffd_advise,
 	.count = uffd_count,
+	.fork_prepare = uffd_fork_prepare,
 	.fork_child = uffd_fork_child,
 };

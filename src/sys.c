@@ -491,6 +491,11 @@ int up__dup(int fd)
 	return neg(nfd);
 }
 
+int up__pipe(int fds[2])
+{
+	return neg(pipe2(fds, O_CLOEXEC));
+}
+
 int up__close(int fd)
 {
 	/* Linux releases the descriptor even when close reports EINTR. */

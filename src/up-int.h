@@ -106,6 +106,12 @@ struct up_frame {
 					 * mapping, empty if in the slot */
 };
 
+/* A file, by device and inode. */
+struct up_file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 /* ---- regions: one per mapping (or piece of a split mapping) -------- */
 
 struct up_region {
@@ -119,6 +125,8 @@ struct up_region {
 	uint64_t next_pgno;		/* sequential-fault detector */
 	int err;			/* sticky -EIO */
 	off_t file_end;			/* object's content end when mapped */
+	struct up_file_id handed;	/* a file's MAP_SHARED mapping that
+					 * fork() handed to the kernel, or 0 */
 	struct up_stats st;		/* counters of this mapping */
 };
 
@@ -141,8 +149,13 @@ struct up_backend_ops {
 	/* Fill resident/dirty of st for r. */
 	void (*count)(struct up_pager *p, struct up_region *r,
 		      struct up_stats *st);
-	/* In the child after fork(), p->lock held; NULL if nothing to do. */
-	void (*fork_child)(struct up_pager *p);
+	/* Before fork(), p->lock held: make ready what the child inherits.
+	 * Returns true if the child will copy pages the parent must leave
+	 * alone until it has (api.c waits).  NULL if nothing to do. */
+	bool (*fork_prepare)(struct up_pager *p);
+	/* In the child after fork(), p->lock held; copy says whether the
+	 * parent waits for it (see fork_prepare).  NULL if nothing to do. */
+	void (*fork_child)(struct up_pager *p, bool copy);
 };
 
 extern const struct up_backend_ops up__uffd_ops;
@@ -208,6 +221,10 @@ struct up_pager {
 	 * pagers without taking their locks (written under p->lock). */
 	atomic_uintptr_t lo, hi;
 	struct up_pager *all_next;	/* api.c: every pager, for fork() */
+	/* Files whose MAP_SHARED mappings fork() handed to the kernel: later
+	 * ones are the kernel's too, so that all stay coherent. */
+	struct up_file_id *handed;
+	size_t handed_nr;
 
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
@@ -249,6 +266,9 @@ void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);
 void up__cache_child(struct up_pager *p);
+int up__obj_swap_in(struct up_pager *p, struct up_obj *o);
+void up__obj_forget(struct up_pager *p, struct up_obj *o);
+int up__obj_fork_copy(struct up_pager *p, struct up_region *r);
 
 /* The error a failed write to a store (or its sync) reports: a full
  * store is worth telling apart; anything else is EIO. */
@@ -315,6 +335,7 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
+void up__handed_drop(struct up_pager *p, const struct up_region *r);
 
 /* ---- sigbus.c ------------------------------------------------------- */
 bool up__sigbus_supported(void);

@@ -68,6 +68,7 @@ int up__ftruncate(int fd, off_t len);
 int up__fstat(int fd, struct stat *st);
 int up__open(const char *path, int flags, mode_t mode);
 int up__dup(int fd);
+int up__pipe(int fds[2]);
 int up__close(int fd);
 
 #endif /* UP_SYS_H */

@@ -1,0 +1,243 @@
+/* fork-default: with a default pager a child inherits every mapping as the kernel's fork() gives it: shared ones shared both ways, private ones copies, also after the parent unmaps them or exits. */
+#include "harness.h"
+
+#include <sys/wait.h>
+
+#define PG 16384
+#define NPG 16
+#define LEN (NPG * PG)
+
+static void small(struct up_config *c)
+{
+	c->page_len = PG;
+	c->budget = 4 * PG;	/* a quarter of each mapping: eviction */
+}
+
+static void big(struct up_config *c)
+{
+	c->page_len = PG;
+}
+
+/* One byte each way over a pipe pair, to run parent and child in step. */
+static int to_child[2], to_parent[2];
+
+static void send(int fd)
+{
+	if (write(fd, "", 1) != 1)
+		_exit(98);
+}
+
+/* The other process died (end of file): fail, do not hang. */
+static void await(int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1) {
+		H_FAIL("the other process died");
+		h_done();
+	}
+}
+
+static char *fs, *fp, *as, *ap;	/* file shared, private; anon shared,
+				 * private */
+
+/* What the parent stored before the fork, page i. */
+static void check_before(int i)
+{
+	size_t o = (size_t)i * PG;
+
+	CHECK_EQ(fs[o + 1], (char)('a' + i));
+	CHECK_EQ(fs[o + 100], (char)h_pat(1, o + 100));
+	CHECK_EQ(fp[o + 2], i % 2 ? (char)h_pat(1, o + 2) : (char)('A' + i));
+	CHECK_EQ(fp[o + 100], (char)h_pat(1, o + 100));
+	CHECK_EQ(as[o + 3], i < NPG - 1 ? (char)('s' + i) : 0);
+	CHECK_EQ(ap[o + 3], i < NPG - 1 ? (char)('p' + i) : 0);
+	CHECK_EQ(as[o + 200], 0);
+	CHECK_EQ(ap[o + 200], 0);
+}
+
+static void child(void)
+{
+	int i;
+
+	for (i = 0; i < NPG; i++)
+		check_before(i);
+	for (i = 0; i < NPG; i++) {
+		fs[i * PG + 5] = 'C';
+		fp[i * PG + 6] = 'c';
+		as[i * PG + 6] = 'c';
+		ap[i * PG + 6] = 'c';
+	}
+	send(to_parent[1]);
+	await(to_child[0]);
+	/* The parent's stores after the fork: the shared ones only. */
+	for (i = 0; i < NPG; i++) {
+		CHECK_EQ(fs[i * PG + 7], 'P');
+		CHECK_EQ(as[i * PG + 7], 'P');
+		CHECK_EQ(fp[i * PG + 8], (char)h_pat(1, i * PG + 8));
+		CHECK_EQ(ap[i * PG + 8], 0);
+		CHECK_EQ(fp[i * PG + 6], 'c');
+		CHECK_EQ(ap[i * PG + 6], 'c');
+	}
+	send(to_parent[1]);
+	await(to_child[0]);
+	/* The parent has unmapped everything: ours stay. */
+	for (i = 0; i < NPG; i++) {
+		check_before(i);
+		fs[i * PG + 9] = 'L';
+		CHECK_EQ(as[i * PG + 6], 'c');
+		CHECK_EQ(fp[i * PG + 6], 'c');
+		CHECK_EQ(ap[i * PG + 7], 0);
+	}
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	int fd = h_file(LEN, 1), st = 0, i;
+	struct h_model m;
+	pid_t pid;
+
+	(void)b;
+	h_model_init(&m, fd);
+	fs = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	fp = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	as = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		   -1, 0);
+	ap = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (!fs || !fp || !as || !ap)
+		goto out;
+	/* Stores to every page but the last anonymous ones (never touched:
+	 * zeros), private file stores to every other page (the rest read);
+	 * a small budget evicts most of them to the file or the swap. */
+	for (i = 0; i < NPG; i++) {
+		char c = (char)('a' + i);
+
+		fs[i * PG + 1] = c;
+		h_model_write(&m, i * PG + 1, &c, 1);
+		if (i % 2 == 0)
+			fp[i * PG + 2] = (char)('A' + i);
+		else
+			CHECK_EQ(fp[i * PG + 2], (char)h_pat(1, i * PG + 2));
+		if (i < NPG - 1) {
+			as[i * PG + 3] = (char)('s' + i);
+			ap[i * PG + 3] = (char)('p' + i);
+		}
+	}
+	if (pipe(to_child) || pipe(to_parent))
+		exit(1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		h_pass_nr = h_fail_nr = 0;
+		close(to_parent[0]);
+		close(to_child[1]);
+		child();
+		h_done();	/* exits 1 on a failed check */
+	}
+	CHECK(pid > 0);
+	close(to_parent[1]);
+	close(to_child[0]);
+	await(to_parent[0]);
+	/* The child's shared stores are here, its private ones are not. */
+	for (i = 0; i < NPG; i++) {
+		CHECK_EQ(fs[i * PG + 5], 'C');
+		h_model_write(&m, i * PG + 5, "C", 1);
+		CHECK_EQ(as[i * PG + 6], 'c');
+		CHECK_EQ(fp[i * PG + 6], (char)h_pat(1, i * PG + 6));
+		CHECK_EQ(ap[i * PG + 6], 0);
+		check_before(i);
+		fs[i * PG + 7] = 'P';
+		h_model_write(&m, i * PG + 7, "P", 1);
+		as[i * PG + 7] = 'P';
+		fp[i * PG + 8] = 'x';
+		ap[i * PG + 8] = 'x';
+	}
+	send(to_child[1]);
+	await(to_parent[0]);
+	for (i = 0; i < NPG; i++) {
+		CHECK_EQ(fp[i * PG + 8], 'x');
+		CHECK_EQ(ap[i * PG + 8], 'x');
+	}
+	CHECK_OK(up_pager_unmap(p, fs, LEN));
+	CHECK_OK(up_pager_unmap(p, fp, LEN));
+	CHECK_OK(up_pager_unmap(p, as, LEN));
+	CHECK_OK(up_pager_unmap(p, ap, LEN));
+	send(to_child[1]);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (i = 0; i < NPG; i++)
+		h_model_write(&m, i * PG + 9, "L", 1);
+	h_files_equal(fd, m.fd);
+	close(m.fd);
+	close(to_parent[0]);
+	close(to_child[1]);
+out:
+	close(fd);
+}
+
+/*
+ * The drop-in API: the process that mapped exits (its default pager
+ * writes back at exit), and its child goes on using what it inherited.
+ * The child's checks reach the test through h_fork()'s pipe, which it
+ * inherits: the process that forked it makes no checks after the fork.
+ */
+static int exit_fd;
+
+static void exiting(void *arg)
+{
+	char *f, *a, *v;
+	int i, gone[2];
+
+	(void)arg;
+	f = up_mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, exit_fd, 0);
+	v = up_mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, exit_fd, 0);
+	a = up_mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(f != MAP_FAILED && v != MAP_FAILED && a != MAP_FAILED);
+	if (f == MAP_FAILED || v == MAP_FAILED || a == MAP_FAILED)
+		return;
+	for (i = 0; i < NPG; i++) {
+		f[i * PG] = 'E';
+		v[i * PG + 1] = 'V';
+		a[i * PG + 2] = 'A';
+	}
+	if (pipe(gone))
+		exit(1);
+	fflush(NULL);
+	if (fork() == 0) {
+		close(gone[1]);
+		CHECK_EQ(read(gone[0], &i, 1), 0);	/* its parent exited */
+		for (i = 0; i < NPG; i++) {
+			CHECK_EQ(f[i * PG], 'E');
+			CHECK_EQ(v[i * PG + 1], 'V');
+			CHECK_EQ(v[i * PG + 2], (char)h_pat(2, i * PG + 2));
+			CHECK_EQ(a[i * PG + 2], 'A');
+			f[i * PG + 1] = 'G';
+			v[i * PG + 3] = 'W';
+			CHECK_EQ(v[i * PG + 3], 'W');
+		}
+		h_child_sync();
+		_exit(0);
+	}
+	h_child_sync();
+	exit(0);	/* atexit: the default pager writes back */
+}
+
+int main(void)
+{
+	struct h_model m;
+	int i;
+
+	FOR_EACH_BACKEND(big, body);
+	FOR_EACH_BACKEND(small, body);
+	exit_fd = h_file(LEN, 2);
+	h_model_init(&m, exit_fd);
+	CHECK_EQ(h_fork(exiting, NULL), 0);
+	for (i = 0; i < NPG; i++) {
+		h_model_write(&m, i * PG, "E", 1);
+		h_model_write(&m, i * PG + 1, "G", 1);
+	}
+	h_files_equal(exit_fd, m.fd);
+	h_done();
+}
