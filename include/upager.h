@@ -80,9 +80,10 @@
  *    on, and so are later MAP_SHARED mappings of such a file while one
  *    remains; private mappings stay the parent's pager's, and the child
  *    copies in the pages the parent changed while the parent waits in
- *    fork() (its stores to them meanwhile wait too).  A mapping that cannot be handed over (a
- *    failed write-back or copy) is inaccessible in the child (SIGSEGV,
- *    never wrong data), and up_pager_note() says so there.
+ *    fork() (its stores to them meanwhile wait too).  A mapping that
+ *    cannot be handed over (a failed write-back or copy) is inaccessible
+ *    in the child (SIGSEGV, never wrong data), and up_pager_note() says so
+ *    there.
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
  *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and

@@ -1356,27 +1356,31 @@ static int sweep_unprivileged(int nr, unsigned classes)
 	return bad;
 }
 
-/* What `make check` runs: the self-check over every class; upager over the
- * classes where it must agree with the kernel already; as an ordinary user
- * (if we are root), every class; then, for the record, upager here over
- * every class. */
-static const unsigned check_classes = 0;
-static const unsigned check_classes_nobody = C_ALL;
+/*
+ * What `make check` runs: the self-check over every class; every class as
+ * an ordinary user (if we are root), where no sequence may diverge; then
+ * upager here over every class, where at most `left` of the first
+ * sequences may still diverge (the divergences not yet fixed: a change
+ * that adds one fails here, and one that fixes some lowers it).
+ */
+static const int left = H_SANITIZED ? 12 : 29;
 
 static void check_mode(void)
 {
-	int nr = H_SANITIZED ? 30 : 100;
+	int nr = H_SANITIZED ? 30 : 100, bad;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);
 	test_calls = &upager_calls;
+	if (geteuid() == 0)
+		CHECK_EQ(sweep_unprivileged(nr, C_ALL), 0);
 	say_backend();
-	if (check_classes)
-		CHECK_EQ(sweep(1, nr, 40, check_classes, true, 1), 0);
-	if (geteuid() == 0 && check_classes_nobody)
-		CHECK_EQ(sweep_unprivileged(nr, check_classes_nobody), 0);
-	printf("not yet required, every class:\n");
-	sweep(1, nr, 40, C_ALL, true, 0);
+	bad = sweep(1, nr, 40, C_ALL, true, 0);
+	if (bad > left)
+		H_FAIL("%d sequences diverge, more than the %d known", bad,
+		       left);
+	else
+		H_PASS();
 	h_done();
 }
 
