@@ -476,8 +476,14 @@ static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
 	if (o->pflags[pg] & PG_INSWAP)
 		return up__copy_in(p->swap_fd, o->swap_base + off, o->memfd,
 				   off, pl(p));
-	if (o->fd >= 0)
-		return up__copy_in(o->fd, off, o->memfd, off, pl(p));
+	if (o->fd >= 0) {
+		ssize_t n = up__copy_in(o->fd, off, o->memfd, off, pl(p));
+
+		/* Past the end of the file, what the page cache holds. */
+		if (n > 0 && (size_t)n < pl(p))
+			up__eof_tail(o->fd, off + n, o->view + off + n);
+		return n;
+	}
 	/* Zero-fill: allocate the page in the memfd so it can be mapped. */
 	err = up__fallocate(o->memfd, 0, off, (off_t)pl(p));
 	return err ? err : (ssize_t)pl(p);

@@ -558,9 +558,13 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		n = (ssize_t)pl(p), memset(s, 0, pl(p));
 
 	/* The slot holds an older page: clear the tail of the last system
-	 * page, which the mapping shows as zeros. */
-	if (n >= 0 && (size_t)n < pl(p))
+	 * page, which the mapping shows as zeros, or as the page cache holds
+	 * it past the end of the file. */
+	if (n >= 0 && (size_t)n < pl(p)) {
 		memset(s + n, 0, SYS_UP((size_t)n) - (size_t)n);
+		if (n > 0 && o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP))
+			up__eof_tail(o->fd, off + n, s + n);
+	}
 	p->frames[idx].slot_full = 1;
 	return n;
 }

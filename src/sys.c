@@ -175,6 +175,30 @@ int up__copy_mapped(void *dst, const void *src, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+/*
+ * The rest of the system page of fd's page cache that holds its end (at
+ * eof, not page-aligned), into dst.  Stores through a mapping past the end
+ * of a file stay in that page (the kernel never writes them to the file),
+ * and every mapping of the page shows them as long as it is cached; a read
+ * stops at the end.  Returns 0 or -errno (dst is then left alone).
+ */
+int up__eof_tail(int fd, off_t eof, void *dst)
+{
+	off_t base = eof & ~(off_t)(SYS_PAGE - 1);
+	size_t skip = (size_t)(eof - base);
+	void *m;
+	int err;
+
+	if (!skip)
+		return 0;
+	m = mmap(NULL, SYS_PAGE, PROT_READ, MAP_SHARED, fd, base);
+	if (m == MAP_FAILED)
+		return -errno;
+	err = up__copy_mapped(dst, (char *)m + skip, SYS_PAGE - skip);
+	munmap(m, SYS_PAGE);
+	return err;
+}
+
 int up__fdatasync(int fd)
 {
 	int e = injected(UP_SYS_FDATASYNC);

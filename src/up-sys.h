@@ -40,6 +40,7 @@ ssize_t up__copy_in(int in, off_t in_off, int out, off_t out_off,
 ssize_t up__pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
 int up__copy_mapped(void *dst, const void *src, size_t len);
+int up__eof_tail(int fd, off_t eof, void *dst);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);

@@ -241,6 +241,32 @@ static void c_shrink_untouched(const struct calls *c)
 	close(fd);
 }
 
+/* Stores past the end of a file, in the page that holds its end, stay in
+ * the kernel's page cache: a second mapping of the page, an mprotect() and
+ * an MS_INVALIDATE all show them, and the file never gets them. */
+static void c_eof_tail(const struct calls *c)
+{
+	int fd = h_file(SP + 1, 6);
+	char *m = c->mmap(NULL, SP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, SP);
+	char *m2;
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	STORE(m + 0xf50, 'e');
+	STORE(m + 0xffe, 'f');
+	m2 = c->mmap(NULL, SP, PROT_READ, MAP_SHARED, fd, SP);
+	note(__LINE__, m2 != MAP_FAILED);
+	if (m2 != MAP_FAILED)
+		PROBE(m2, SP);
+	RES(c->mprotect(m, SP, PROT_READ | PROT_WRITE));
+	PROBE(m, SP);
+	RES(c->msync(m, SP, MS_ASYNC | MS_INVALIDATE));
+	PROBE(m, SP);
+	FILE_NOTE(fd);
+	close(fd);
+}
+
 /* mprotect across a mapping and an unmapped hole after it: the pages
  * before the hole change, then ENOMEM. */
 static void c_protect_hole(const struct calls *c)
@@ -393,6 +419,7 @@ static const struct tcase {
 	{ "mixed-anon", c_mixed_anon },
 	{ "mixed-file", c_mixed_file },
 	{ "protect-pages", c_protect_pages },
+	{ "eof-tail", c_eof_tail },
 };
 
 static const struct calls *run_calls;
