@@ -269,18 +269,18 @@ uintptr_t up__task_size(void)
 	uintptr_t t = atomic_load_explicit(&top, memory_order_relaxed);
 	int b, saved = errno;
 
+	/* Raw system calls: a sanitizer's mmap may move an address it does
+	 * not expect (ThreadSanitizer makes it 0, which root may map). */
 	for (b = 56; !t && b > 32; b--) {
 		void *a = (void *)((1ul << b) - 2 * SYS_PAGE);
-		void *m = mmap(a, SYS_PAGE, PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				       MAP_FIXED_NOREPLACE, -1, 0);
+		long m = syscall(SYS_mmap, a, SYS_PAGE, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+					 MAP_FIXED_NOREPLACE, -1, 0);
 
-		if (m == a)
-			munmap(m, SYS_PAGE);
-		if (m == a || (m == MAP_FAILED && errno == EEXIST))
+		if (m != -1)
+			syscall(SYS_munmap, m, SYS_PAGE);
+		if ((void *)m == a || (m == -1 && errno == EEXIST))
 			t = (1ul << b) - SYS_PAGE;
-		else if (m != MAP_FAILED)
-			munmap(m, SYS_PAGE);	/* a kernel before 4.17 */
 	}
 	if (!t)
 		t = UINTPTR_MAX;

@@ -87,8 +87,11 @@ static void probe(int line, char *addr, size_t len)
 static void file_note(int line, int fd)
 {
 	off_t len = h_file_len(fd);
-	char *buf = malloc((size_t)len + 1);
+	char *buf;
 
+	if (len < 0)
+		len = 0;
+	buf = malloc((size_t)len + 1);
 	note(line, len);
 	note(line, pread(fd, buf, (size_t)len, 0));
 	note(line, (long long)hash(buf, (size_t)len));
