@@ -453,17 +453,6 @@ static int unmap_range(struct up_pager *p, uintptr_t a, uintptr_t b,
 	return err ? err : e;
 }
 
-/* Whether anything is mapped in [addr, addr+len). */
-static bool range_used(void *addr, size_t len)
-{
-	uintptr_t a = (uintptr_t)addr, b = a + SYS_UP(len);
-
-	if (hold(a, b, MAP_FIXED_NOREPLACE) == -EEXIST)
-		return true;
-	up__munmap(addr, b - a);
-	return false;
-}
-
 /* check_map(): the kernel's own mmap(2) is to make this mapping. */
 #define MAP_KERNEL 1
 
@@ -556,7 +545,7 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		if (!SYS_ALIGNED(addr))
 			return -EINVAL;
 	}
-	if ((flags & MAP_FIXED_NOREPLACE) && range_used(addr, len))
+	if ((flags & MAP_FIXED_NOREPLACE) && up__range_used(addr, SYS_UP(len)))
 		return -EEXIST;
 	if (flags & MAP_ANONYMOUS)
 		return anon_validate ? -EINVAL : 0;

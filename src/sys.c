@@ -389,6 +389,20 @@ int up__mlock_onfault(void *addr, size_t len)
 	return neg(mlock2(addr, len, MLOCK_ONFAULT));
 }
 
+/* Whether anything is mapped in [addr, addr+len), asked with a mapping
+ * made only where nothing is (raw system calls, as in up__task_size()). */
+bool up__range_used(void *addr, size_t len)
+{
+	long m = syscall(SYS_mmap, addr, len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (m == -1)
+		return errno == EEXIST;
+	syscall(SYS_munmap, m, len);
+	return false;
+}
+
 int up__munmap(void *addr, size_t len)
 {
 	return neg(munmap(addr, len));

@@ -48,6 +48,7 @@ bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
 bool up__locked(void *addr, size_t len);
+bool up__range_used(void *addr, size_t len);
 int up__mlock_onfault(void *addr, size_t len);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,

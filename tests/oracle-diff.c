@@ -1361,15 +1361,15 @@ static int sweep_unprivileged(int nr, unsigned classes)
  * an ordinary user (if we are root), and the classes in `agree` here, where
  * no sequence may diverge; then upager here over every class, where at
  * most `left` of the first sequences may still diverge (the divergences
- * not yet fixed: a change that adds one fails here, and one that fixes
- * some lowers it).
+ * not yet fixed, 29 of 100 on 2026-12-05, with one to spare for timing: a
+ * change that adds more fails here, and one that fixes some lowers it).
  */
 static const unsigned agree = C_MAP | C_MEM | C_PROT | C_FORK;
-static const int left = H_SANITIZED ? 12 : 29;
+static const int left = H_TSAN ? 10 : H_SANITIZED ? 12 : 30;
 
 static void check_mode(void)
 {
-	int nr = H_SANITIZED ? 30 : 100, bad;
+	int nr = H_TSAN ? 20 : H_SANITIZED ? 30 : 100, bad;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);
