@@ -1067,7 +1067,15 @@ UP_EXPORT void *up_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	 * opens descriptors, and the answer must not depend on that. */
 	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
 	if (err >= 0) {
+		/* Making the default pager maps memory of its own, which
+		 * could land in the free range a fixed mapping asks for (a
+		 * hole the program has just made): hold it meanwhile. */
+		bool held = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+			    !up__hold_free(addr, SYS_UP(len));
+
 		p = up_default_pager();
+		if (held)
+			up__unhold(addr, SYS_UP(len));
 		if (!p)
 			return MAP_FAILED;
 		err = up_pager_map(p, addr, len, prot, flags, fd, off, &out);

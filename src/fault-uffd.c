@@ -780,6 +780,12 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	off_t moff;
 	int err;
 
+	/* In a child after fork(), the first mapping starts the service. */
+	if (!p->threads_nr && p->event_fd < 0) {
+		err = uffd_open(p);
+		if (err)
+			return err;
+	}
 	/* A sharing pager leaves private memory to the kernel, whose fork()
 	 * copies it on write. */
 	if ((p->cfg.flags & UP_CONFIG_SHARED) && !(r->flags & MAP_SHARED))
@@ -1338,7 +1344,7 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 {
 	char why[256] = "";
 	struct up_obj *o;
-	size_t i, lost = 0;
+	size_t i, lost = 0, served = 0;
 	int fd, err = 0;
 	void *m;
 
@@ -1395,8 +1401,13 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 			       up__seg_off(r->obj, r->off), &addr);
 		if (!err)
 			err = region_register(p, r);
+		served++;
 	}
-	if (!err)
+	/* Threads are made here only for mappings that need them now: in
+	 * an atfork handler, the child's allocator may still be in the state
+	 * another thread of the parent left it in (a sanitizer's is not
+	 * fork-safe); otherwise the next mapping starts them. */
+	if (!err && served)
 		err = uffd_open(p);
 	if (err)
 		snprintf(p->note, sizeof(p->note),

@@ -389,18 +389,39 @@ int up__mlock_onfault(void *addr, size_t len)
 	return neg(mlock2(addr, len, MLOCK_ONFAULT));
 }
 
-/* Whether anything is mapped in [addr, addr+len), asked with a mapping
- * made only where nothing is (raw system calls, as in up__task_size()). */
-bool up__range_used(void *addr, size_t len)
+/*
+ * Hold [addr, addr+len) with inaccessible memory if nothing is mapped
+ * there: 0, or -EEXIST (or another -errno) and nothing held.  Raw system
+ * calls, as in up__task_size(); up__unhold() gives the range back.
+ */
+int up__hold_free(void *addr, size_t len)
 {
 	long m = syscall(SYS_mmap, addr, len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 				 MAP_FIXED_NOREPLACE, -1, 0);
 
 	if (m == -1)
-		return errno == EEXIST;
-	syscall(SYS_munmap, m, len);
-	return false;
+		return -errno;
+	if ((void *)m != addr) {	/* a kernel before 4.17 */
+		syscall(SYS_munmap, m, len);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+void up__unhold(void *addr, size_t len)
+{
+	syscall(SYS_munmap, addr, len);
+}
+
+/* Whether anything is mapped in [addr, addr+len). */
+bool up__range_used(void *addr, size_t len)
+{
+	int err = up__hold_free(addr, len);
+
+	if (!err)
+		up__unhold(addr, len);
+	return err == -EEXIST;
 }
 
 int up__munmap(void *addr, size_t len)

@@ -48,6 +48,8 @@ bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
 bool up__locked(void *addr, size_t len);
+int up__hold_free(void *addr, size_t len);
+void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
 int up__mlock_onfault(void *addr, size_t len);
 int up__ioctl(int fd, unsigned long req, void *arg);

@@ -423,10 +423,10 @@ static void lock_conform(void)
 {
 	static const int kinds[] = { K_ANON_P, K_ANON_S, K_FILE_S, K_FILE_P };
 
-	/* ThreadSanitizer's mlock(2) does nothing (it would lock its shadow
+	/* The sanitizers' mlock(2) does nothing (it would lock their shadow
 	 * memory too). */
-	if (H_TSAN) {
-		printf("not under ThreadSanitizer: mlock\n");
+	if (H_SANITIZED) {
+		printf("not under a sanitizer: mlock\n");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {

@@ -165,10 +165,10 @@ static void c_shared_anon_exec(const struct calls *c)
 	char *at = room(len);
 	char *m;
 
-	gap(at - SP, len + 2 * SP);
+	/* (Over the room, not into a hole made for it: another thread, the
+	 * pager's, may map something into a hole first.) */
 	m = c->mmap(at, len, PROT_READ | PROT_EXEC,
-			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			  -1, 0);
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 
 	note(__LINE__, m == at);
 	RES(c->mprotect(m + 0x9000, 7 * SP, PROT_READ));
