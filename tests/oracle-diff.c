@@ -1365,11 +1365,11 @@ static int sweep_unprivileged(int nr, unsigned classes)
  * change that adds more fails here, and one that fixes some lowers it).
  */
 static const unsigned agree = C_MAP | C_MEM | C_PROT | C_FORK;
-static const int left = H_TSAN ? 10 : H_SANITIZED ? 12 : 30;
+static const int left = H_TSAN ? 6 : H_SANITIZED ? 12 : 30;
 
 static void check_mode(void)
 {
-	int nr = H_TSAN ? 20 : H_SANITIZED ? 30 : 100, bad;
+	int nr = H_TSAN ? 10 : H_SANITIZED ? 30 : 100, bad;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);

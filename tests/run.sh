@@ -7,8 +7,8 @@
 # of the failing tests, and ends with "N passed, N failed, N skipped".  Exit
 # status 77 from a test means skipped.  UPAGER_TEST_TIMEOUT sets the limit
 # in seconds (default 300; tests named *-big* get three times as long).
-# UPAGER_TEST_JOBS tests run at a time (default: the number of CPUs); the
-# big ones, which measure the memory the system spends, run alone at the end.
+# UPAGER_TEST_JOBS tests run at a time (default: the number of CPUs), the
+# big ones first.
 
 dir=${1:?usage: run.sh DIR [PATTERN]}
 pat=${2:-}
@@ -72,8 +72,8 @@ list() {
 	done
 }
 
-list small | xargs -r -P "$jobs" -n 1 sh "$0" --one "$res"
-list big | xargs -r -n 1 sh "$0" --one "$res"
+# The big ones first, so that the longest runs beside the rest.
+{ list big; list small; } | xargs -r -P "$jobs" -n 1 sh "$0" --one "$res"
 
 pass=0 fail=0 skip=0
 # A test that left no verdict failed too.
