@@ -21,23 +21,6 @@ static void big(struct up_config *c)
 /* One byte each way over a pipe pair, to run parent and child in step. */
 static int to_child[2], to_parent[2];
 
-static void send(int fd)
-{
-	if (write(fd, "", 1) != 1)
-		_exit(98);
-}
-
-/* The other process died (end of file): fail, do not hang. */
-static void await(int fd)
-{
-	char c;
-
-	if (read(fd, &c, 1) != 1) {
-		H_FAIL("the other process died");
-		h_done();
-	}
-}
-
 static char *fs, *fp, *as, *ap;	/* file shared, private; anon shared,
 				 * private */
 
@@ -68,8 +51,8 @@ static void child(void)
 		as[i * PG + 6] = 'c';
 		ap[i * PG + 6] = 'c';
 	}
-	send(to_parent[1]);
-	await(to_child[0]);
+	h_send(to_parent[1]);
+	h_await(to_child[0]);
 	/* The parent's stores after the fork: the shared ones only. */
 	for (i = 0; i < NPG; i++) {
 		CHECK_EQ(fs[i * PG + 7], 'P');
@@ -79,8 +62,8 @@ static void child(void)
 		CHECK_EQ(fp[i * PG + 6], 'c');
 		CHECK_EQ(ap[i * PG + 6], 'c');
 	}
-	send(to_parent[1]);
-	await(to_child[0]);
+	h_send(to_parent[1]);
+	h_await(to_child[0]);
 	/* The parent has unmapped everything: ours stay. */
 	for (i = 0; i < NPG; i++) {
 		check_before(i);
@@ -138,7 +121,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	CHECK(pid > 0);
 	close(to_parent[1]);
 	close(to_child[0]);
-	await(to_parent[0]);
+	h_await(to_parent[0]);
 	/* The child's shared stores are here, its private ones are not. */
 	for (i = 0; i < NPG; i++) {
 		CHECK_EQ(fs[i * PG + 5], 'C');
@@ -153,8 +136,8 @@ static void body(struct up_pager *p, enum up_backend b)
 		fp[i * PG + 8] = 'x';
 		ap[i * PG + 8] = 'x';
 	}
-	send(to_child[1]);
-	await(to_parent[0]);
+	h_send(to_child[1]);
+	h_await(to_parent[0]);
 	for (i = 0; i < NPG; i++) {
 		CHECK_EQ(fp[i * PG + 8], 'x');
 		CHECK_EQ(ap[i * PG + 8], 'x');
@@ -163,7 +146,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	CHECK_OK(up_pager_unmap(p, fp, LEN));
 	CHECK_OK(up_pager_unmap(p, as, LEN));
 	CHECK_OK(up_pager_unmap(p, ap, LEN));
-	send(to_child[1]);
+	h_send(to_child[1]);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (i = 0; i < NPG; i++)

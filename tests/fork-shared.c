@@ -17,20 +17,6 @@ static void adjust(struct up_config *c)
 /* One byte each way over a pipe pair, to run parent and child in step. */
 static int to_child[2], to_parent[2];
 
-static void send(int fd)
-{
-	if (write(fd, "", 1) != 1)
-		_exit(98);
-}
-
-static void await(int fd)
-{
-	char c;
-
-	if (read(fd, &c, 1) != 1)
-		_exit(97);
-}
-
 static char *file_map, *anon_shared, *file_priv, *anon_priv;
 
 /* How many shared cache segments of fd's file exist. */
@@ -67,8 +53,8 @@ static void child(struct up_pager *p)
 	file_map[3 * PG] = 'C';
 	file_priv[0] = 'W';
 	anon_priv[0] = 'B';
-	send(to_parent[1]);
-	await(to_child[0]);
+	h_send(to_parent[1]);
+	h_await(to_child[0]);
 	/* The parent wrote after the fork. */
 	CHECK_EQ(strcmp(anon_shared + 100, "string 2"), 0);
 	CHECK_EQ(file_map[7 * PG + 1], 'Q');
@@ -108,14 +94,14 @@ static void body(struct up_pager *p, enum up_backend b)
 		h_done();	/* exits 1 on a failed check */
 	}
 	CHECK(pid > 0);
-	await(to_parent[0]);
+	h_await(to_parent[0]);
 	/* The child's shared write is here, its private ones are not. */
 	CHECK_EQ(file_map[3 * PG], 'C');
 	CHECK_EQ(file_priv[0], 'V');
 	CHECK_EQ(anon_priv[0], 'A');
 	strcpy(anon_shared + 100, "string 2");
 	file_map[7 * PG + 1] = 'Q';
-	send(to_child[1]);
+	h_send(to_child[1]);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* A child that runs another program leaves the cache when it does:

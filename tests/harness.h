@@ -477,6 +477,25 @@ static inline int h_access(volatile char *addr, int wr, char *val)
 	return h_sig_nr;
 }
 
+/* One byte over a pipe, to run a parent and its child in step: h_send()
+ * writes it, h_await() reads it, and fails the test rather than hang if
+ * the other process died (end of file). */
+static inline void h_send(int fd)
+{
+	if (write(fd, "", 1) != 1)
+		_exit(98);
+}
+
+static inline void h_await(int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1) {
+		H_FAIL("the other process died");
+		h_done();
+	}
+}
+
 static H_U int h_child_fd = -1;
 
 /* In a child of h_fork(): hand the checks counted so far to the parent
