@@ -153,12 +153,10 @@
  *    outside: only bytes some mapping shows are written).  up_pager_note()
  *    says when a pager maps page-cache pages.  Do not mremap(2) a pager's
  *    mappings.
- *  - Descriptors: those a pager opens are close-on-exec and moved to
- *    numbers of 1024 or more (half the RLIMIT_NOFILE soft limit if that is
- *    lower), so the numbers a program uses stay free; up_mmap() checks the
- *    caller's fd before it makes the default pager.
- *  - mlock(2) works on a pager's mappings; its pages are still evicted
- *    (and read again when touched) when the budget needs them.
+ *  - A pager holds descriptors of its own, close-on-exec and numbered
+ *    1024 or more (half the RLIMIT_NOFILE soft limit if that is lower).
+ *  - mlock(2) does not keep a pager's pages resident: the budget still
+ *    evicts them (they are read again when touched).
  *  - /proc/self/maps: a pager's mapping that is the only one of its object
  *    (solo, above) shows as private anonymous memory ('p', no file), even
  *    a MAP_SHARED one; others show as a shared mapping ('s') of a memfd
