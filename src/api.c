@@ -723,13 +723,6 @@ static int range_args(struct up_pager *p, void *addr, size_t len,
 	return 0;
 }
 
-/* Whether the range of r is mlock(2)ed, as msync(2) tells (this asks it
- * nothing else: MS_ASYNC does no work). */
-static bool range_locked(uintptr_t a, uintptr_t b)
-{
-	return up__locked((void *)a, b - a);
-}
-
 UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 			    int flags)
 {
@@ -747,7 +740,7 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 	 * with exactly MS_ASYNC stops at a hole. */
 	pthread_mutex_lock(&p->lock);
 	/* The kernel refuses to invalidate pages mlock(2) locked. */
-	if ((flags & MS_INVALIDATE) && range_locked(a, b))
+	if ((flags & MS_INVALIDATE) && up__locked((void *)a, b - a))
 		err = -EBUSY;
 	else
 		err = walk(p, a, b, p->ops->sync, up__msync, flags,
@@ -836,13 +829,13 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	case MADV_COLD:
 	case MADV_PAGEOUT:
 	case MADV_GUARD_INSTALL:
-		return range_locked(a, b) ? -EINVAL : 0;
+		return up__locked((void *)a, b - a) ? -EINVAL : 0;
 	case MADV_FREE:
-		return !private_anon || range_locked(a, b) ? -EINVAL : 0;
+		return !private_anon || up__locked((void *)a, b - a) ? -EINVAL : 0;
 	case MADV_WIPEONFORK:
 		return private_anon ? 0 : -EINVAL;
 	case MADV_REMOVE:
-		if (range_locked(a, b) || private_anon)
+		if (up__locked((void *)a, b - a) || private_anon)
 			return -EINVAL;
 		return (r->flags & MAP_SHARED) && r->may_write ? 0 : -EACCES;
 	case MADV_POPULATE_READ:
