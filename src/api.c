@@ -381,8 +381,6 @@ static void region_free(struct up_pager *p, struct up_region *r, int *err)
 	up__region_remove(p, r);
 	if (r->obj)
 		e = up__obj_detach(p, r->obj, r);
-	else if (r->handed.ino)
-		up__handed_drop(p, r);
 	if (e && !*err)
 		*err = e;
 	free(r);

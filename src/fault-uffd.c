@@ -751,15 +751,16 @@ static bool handed(const struct up_pager *p, const struct stat *st)
 	return false;
 }
 
-/* Region r, which the kernel maps, is gone: once no other mapping of its
+/* Region r, which the kernel maps, is going: once no other mapping of its
  * file is the kernel's, the pager may map the file again (and a new file
  * may get its inode number). */
-void up__handed_drop(struct up_pager *p, const struct up_region *r)
+static void handed_drop(struct up_pager *p, const struct up_region *r)
 {
 	size_t i;
 
 	for (i = 0; i < p->regions_nr; i++)
-		if (p->regions[i]->handed.dev == r->handed.dev &&
+		if (p->regions[i] != r &&
+		    p->regions[i]->handed.dev == r->handed.dev &&
 		    p->regions[i]->handed.ino == r->handed.ino)
 			return;
 	for (i = 0; i < p->handed_nr; i++)
@@ -893,8 +894,11 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	off_t oa, ob;
 	int err;
 
-	if (!o)
+	if (!o) {
+		if (r->handed.ino && a == r->start && b == r->end)
+			handed_drop(p, r);
 		return up__kernel_ops.unmap(p, r, a, b);
+	}
 	obj_range(r, a, b, &oa, &ob);
 	if (o->seg)
 		return take_err(r, up__seg_writeback(p, o, up__pgno(p, oa),

@@ -335,7 +335,6 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
-void up__handed_drop(struct up_pager *p, const struct up_region *r);
 
 /* ---- sigbus.c ------------------------------------------------------- */
 bool up__sigbus_supported(void);
