@@ -297,6 +297,7 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 	p->cfg = *cfg;
 	p->event_fd = -1;
 	p->mover_fd = -1;
+	p->mem_fd = p->pagemap_fd = -1;
 	if (cfg->swap_dir) {
 		p->cfg.swap_dir = p->swap_dir = strdup(cfg->swap_dir);
 		if (!p->swap_dir) {
@@ -639,8 +640,13 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 				up__obj_detach(p, r->obj, r);
 		}
 	}
+	/* As the kernel populates: a private writable mapping for writing
+	 * (each page its own copy), any other for reading. */
 	if (!err && (flags & MAP_POPULATE) && r->obj)
-		p->ops->advise(p, r, r->start, r->end, MADV_WILLNEED);
+		p->ops->advise(p, r, r->start, r->end,
+			       (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED)
+				       ? MADV_POPULATE_WRITE
+				       : MADV_POPULATE_READ);
 	pthread_mutex_unlock(&p->lock);
 	if (err) {
 		free(r);
@@ -837,7 +843,7 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 			return -EINVAL;
 		return (r->flags & MAP_SHARED) && r->may_write ? 0 : -EACCES;
 	case MADV_POPULATE_READ:
-		return r->prot & (PROT_READ | PROT_WRITE) ? 0 : -EINVAL;
+		return r->prot & PROT_READ ? 0 : -EINVAL;
 	case MADV_POPULATE_WRITE:
 		return r->prot & PROT_WRITE ? 0 : -EINVAL;
 	}

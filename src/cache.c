@@ -128,6 +128,7 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 			      (off_t)(o->pages_nr * pl(p)));
 	free(o->pflags);
 	free(o->frame);
+	free(o->cow);
 	free(o);
 }
 
@@ -191,6 +192,20 @@ static int grow_array(void **arr, size_t elem, uint64_t old_nr,
 	return 0;
 }
 
+static int swap_open(struct up_pager *p)
+{
+	const char *dir = p->cfg.swap_dir ? p->cfg.swap_dir : "/var/tmp";
+	int fd;
+
+	if (p->swap_fd >= 0)
+		return 0;
+	fd = up__open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	p->swap_fd = fd;
+	return 0;
+}
+
 /* Make the object's memfd, view and page tables reach at least `end`. */
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 {
@@ -223,6 +238,13 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	if (o->kind == OBJ_ANON) {
 		o->swap_base = p->swap_next;
 		p->swap_next += (off_t)len;
+	}
+	/* A private page-cache object saves its copies itself (solo.c). */
+	if (o->pc && o->kind == OBJ_ANON) {
+		o->cow = calloc(1, len / SYS_PAGE / 8 + 1);
+		if (!o->cow)
+			return -ENOMEM;
+		return swap_open(p);
 	}
 	return 0;
 }
@@ -353,8 +375,8 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	/* A page of a writable mapping mapped from the page cache may have
 	 * been written there: its write-out starts as a written-back page's
 	 * would, once it is unmapped (so the kernel need not protect it). */
-	bool kernel_dirty = f->borrowed && o->regions &&
-			    (o->regions->prot & PROT_WRITE);
+	bool kernel_dirty = f->borrowed && o->kind == OBJ_FILE &&
+			    o->regions && (o->regions->prot & PROT_WRITE);
 	int err;
 
 	/* A solo page moved back into its slot first is out of the
@@ -446,19 +468,6 @@ void up__frames_unpin(struct up_pager *p)
 
 /* ---- fill, write-back, drop ----------------------------------------- */
 
-static int swap_open(struct up_pager *p)
-{
-	const char *dir = p->cfg.swap_dir ? p->cfg.swap_dir : "/var/tmp";
-	int fd;
-
-	if (p->swap_fd >= 0)
-		return 0;
-	fd = up__open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
-	if (fd < 0)
-		return fd;
-	p->swap_fd = fd;
-	return 0;
-}
 
 /* Read page pgno's content into its memfd range; returns bytes valid.
  * The copy is made in the kernel (sendfile), which allocates the memfd's
@@ -530,6 +539,31 @@ static int page_extend(struct up_pager *p, struct up_obj *o, uint64_t pg)
 }
 
 /*
+ * A page of a page-cache object takes one of the ranges the process may
+ * borrow (solo.c): at the limit, a borrowed page of this pager goes first,
+ * by clock.  Should none be found (other pagers hold them), it is borrowed
+ * anyway: the limit keeps far from the kernel's.
+ */
+static void borrow_room(struct up_pager *p)
+{
+	uint64_t scanned;
+
+	for (scanned = 0; up__solo_borrow_full() && scanned < 2 * p->frames_nr;
+	     scanned++) {
+		uint32_t idx = (uint32_t)(p->hand++ % p->frames_nr);
+		struct up_frame *f = &p->frames[idx];
+
+		if (!f->borrowed || f->pin)
+			continue;
+		if (f->ref) {
+			f->ref = 0;
+			continue;
+		}
+		evict(p, idx, false);
+	}
+}
+
+/*
  * Make page pgno of o resident and pin it.  Returns the bytes of it that
  * hold content (less than a page at end of file, 0 beyond it), or -errno
  * (-EIO on a failed read, -EBUSY when no frame could be had).  If the
@@ -552,6 +586,8 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			return err;
 	}
 	if (!(o->pflags[pg] & PG_RESIDENT)) {
+		if (o->pc)
+			borrow_room(p);
 		err = frame_get(p, &idx, demand);
 		if (err)
 			return err;
@@ -1010,6 +1046,7 @@ void up__cache_child(struct up_pager *p)
 			up__close(o->fd);
 		free(o->pflags);
 		free(o->frame);
+		free(o->cow);
 		free(o);
 	}
 	while ((w = p->work)) {

@@ -107,16 +107,17 @@ static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp,
 		     bool *woken)
 {
 	uint64_t wake_mode = woken ? 0 : UFFDIO_CONTINUE_MODE_DONTWAKE;
+	bool single = false;
 
 	while (a < b) {
 		struct uffdio_continue c = {
-			.range = { .start = a, .len = b - a },
+			.range = { .start = a, .len = single ? SYS_PAGE : b - a },
 			.mode = wake_mode |
 				(wp ? UP_UFFDIO_CONTINUE_MODE_WP : 0),
 		};
 		int err = up__ioctl(p->uffd, UFFDIO_CONTINUE, &c);
 
-		if (!err) {
+		if (!err && !single) {
 			if (woken)
 				*woken = !wake_mode;
 			return 0;
@@ -124,9 +125,13 @@ static int map_range(struct up_pager *p, uintptr_t a, uintptr_t b, bool wp,
 		wake_mode = UFFDIO_CONTINUE_MODE_DONTWAKE;
 		if (c.mapped > 0)
 			a += (uintptr_t)c.mapped;
-		if (err == -EEXIST)
+		/* A range that mlock(2) or mprotect(2) split into several
+		 * VMAs goes a system page at a time. */
+		if (err == -ENOENT && !single)
+			single = true;
+		else if (err == -EEXIST)
 			a += SYS_PAGE;
-		else if (err != -EAGAIN)
+		else if (err && err != -EAGAIN)
 			return err;
 	}
 	return 0;
@@ -201,6 +206,14 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		valid = up__page_fill_ahead(p, r->obj, pg, r);
 		if (valid <= 0)
 			break;
+		if (r->obj->pc) {
+			r->next_pgno = pg + 1;
+			if (up__solo_show(p, r, pg, &as, &ae)) {
+				up__page_drop(p, r->obj, pg);
+				break;
+			}
+			continue;
+		}
 		/* A writable solo mapping maps a page when it is touched:
 		 * moved in if written, copied if read (see solo.c). */
 		if (r->obj->solo && (r->prot & PROT_WRITE)) {
@@ -316,7 +329,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
 	int ret = FAULT_SERVED;
-	bool woken = false;
+	bool woken = false, was;
 	struct up_region *r;
 	off_t off;
 	int valid;
@@ -364,17 +377,22 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * the access may run again; raised again there, it is the
 		 * kernel's (past the end of the file, or it could not be
 		 * read), and stands, with no error of the pager's, as with
-		 * the kernel's mmap. */
+		 * the kernel's mmap.  (A page of a page-cache object may
+		 * not show in this mapping yet: it is shown below, and the
+		 * use noted there.) */
 		uint64_t use = p->frames[r->obj->frame[pg] - 1].tick;
+		bool again = borrowed_at == addr && borrowed_use == use;
 
-		if (borrowed_at != addr || borrowed_use != use) {
+		borrowed_at = 0;
+		if (again) {
+			ret = FAULT_SIGBUS;
+			goto out;
+		}
+		if (!r->obj->pc) {
 			borrowed_at = addr;
 			borrowed_use = use;
 			goto out;
 		}
-		borrowed_at = 0;
-		ret = FAULT_SIGBUS;
-		goto out;
 	}
 	if (r->obj->pflags[pg] & PG_BAD) {
 		/* Inline: a poisoned page's SIGBUS comes back here. */
@@ -384,13 +402,26 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	}
 	if (pg == r->next_pgno)
 		behind(p, r, pg);
+	was = r->obj->pflags[pg] & PG_RESIDENT;
 	valid = up__page_fill(p, r->obj, pg, r, off);
-	if (valid >= 0 && r->obj->solo && up__solo_borrowed(p, r->obj, pg)) {
-		/* The file is mapped there now: the access runs again in
-		 * the kernel's mapping, which raises SIGBUS itself past the
-		 * end of the file. */
-		clip(r, (off_t)(pg * pl(p)), (off_t)((pg + 1) * pl(p)), &as,
-		     &ae);
+	if (valid >= 0 && r->obj->pc) {
+		/* The file is mapped there now (unless another thread's
+		 * fault did it, or this is populating it again): the access
+		 * runs again in the kernel's mapping, which raises SIGBUS
+		 * itself past the end of the file. */
+		if (!(was && up__solo_shown(p, r, pg)) &&
+		    up__solo_show(p, r, pg, &as, &ae)) {
+			/* SIGBUS, and read again next time, as the kernel
+			 * does (with no error for msync to report). */
+			up__page_drop(p, r->obj, pg);
+			poison(p, addr);
+			ret = FAULT_SIGBUS;
+			goto out;
+		}
+		if (p->inline_faults) {
+			borrowed_at = addr;
+			borrowed_use = p->frames[r->obj->frame[pg] - 1].tick;
+		}
 		goto served;
 	}
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
@@ -474,10 +505,27 @@ static void serve_work(struct up_pager *p)
 	for (i = 0; w && i < 16 && w->pgno < w->end; i++, w->pgno++) {
 		off_t off = (off_t)(w->pgno * pl(p));
 		struct up_region *r = up__obj_region(w->obj, off);
+		bool was = w->obj->pflags[w->pgno] & PG_RESIDENT;
+		int valid;
 
-		if (off >= up__obj_valid_end(p, w->obj, false) ||
-		    up__page_fill_ahead(p, w->obj, w->pgno, r) == -EBUSY)
+		if (off >= up__obj_valid_end(p, w->obj, false))
 			break;
+		valid = up__page_fill_ahead(p, w->obj, w->pgno, r);
+		if (valid == -EBUSY)
+			break;
+		/* A page-cache object's page is read when it is shown. */
+		for (r = w->obj->pc && valid > 0 ? w->obj->regions : NULL; r;
+		     r = r->obj_next) {
+			uintptr_t as, ae;
+
+			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
+			    (was && up__solo_shown(p, r, w->pgno)))
+				continue;
+			if (up__solo_show(p, r, w->pgno, &as, &ae))
+				up__page_drop(p, w->obj, w->pgno);
+			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
+				break;
+		}
 	}
 	if (w && (w->pgno >= w->end || i < 16)) {
 		p->work = w->next;
@@ -818,7 +866,10 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	if (err)
 		return err;
-	/* A second mapping of a solo object needs its pages shared. */
+	/* A MAP_SHARED file shows the page cache, in every mapping of it. */
+	if (!o->regions && !o->pc && up__solo_pc(p, o, r))
+		o->pc = o->solo = true;
+	/* A second mapping of another solo object needs its pages shared. */
 	err = up__solo_convert(p, o);
 	if (!err && !o->regions && up__solo_eligible(p, r))
 		o->solo = true;
@@ -927,10 +978,11 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 				e = up__writeback(p, o, pg, pg + 1);
 			if (e && !err)
 				err = e;
-			if (!e) {
+			if (!e)
 				up__page_drop(p, o, pg);
+			/* (What the rest of the mapping shows stays.) */
+			if (!e && pg >= pa && pg < pb)
 				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
-			}
 		}
 		return take_err(r, err);
 	}
@@ -980,9 +1032,12 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	pb = up__pgno(p, ob - 1) + 1;
 	err = o->seg ? up__seg_writeback(p, o, pa, pb)
 		     : up__writeback(p, o, pa, pb);
+	/* MS_ASYNC on the page cache is nothing, as with mmap(2) (starting
+	 * the write-out there would zero what a mapping shows past the end
+	 * of the file). */
 	if (!err && (flags & MS_SYNC))
 		err = up__store_err(up__fdatasync(o->fd));
-	else if (!err)
+	else if (!err && !o->pc)
 		up__sync_range(o->fd, oa, ob - oa);
 	if (flags & MS_INVALIDATE)
 		drop_clean(p, o, oa, ob);
@@ -999,6 +1054,14 @@ static int dontneed(struct up_pager *p, struct up_region *r, uintptr_t a,
 	off_t oa, ob;
 
 	obj_range(r, a, b, &oa, &ob);
+	if (o->kind != OBJ_FILE && o->pc) {
+		/* The kernel's private mapping of the file, where shown. */
+		up__solo_forget(p, o, oa, ob);
+		return up__madvise((void *)a, b - a,
+				   advice == MADV_DONTNEED_LOCKED
+					   ? advice
+					   : MADV_DONTNEED);
+	}
 	if (o->kind != OBJ_FILE)
 		return up__discard(p, o, oa, ob);
 	drop_clean(p, o, oa, ob);
@@ -1040,6 +1103,9 @@ static int remove_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 		return err;
 	if (o->seg)
 		return dontneed(p, r, a, b, MADV_DONTNEED);
+	/* The page cache, which a page-cache object shows, is punched too. */
+	if (o->pc)
+		return 0;
 	/* Parts of pages are read again from the punched file. */
 	return up__discard(p, o, oa, ob);
 }
@@ -1050,6 +1116,9 @@ static int remove_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 static int populate(struct up_pager *p, struct up_region *r, uintptr_t a,
 		    uintptr_t b, bool write)
 {
+	uintptr_t next;
+	int err;
+
 	while (a < b) {
 		off_t off = r->off + (off_t)(a - r->start);
 		uint64_t pg = up__pgno(p, off);
@@ -1066,7 +1135,14 @@ static int populate(struct up_pager *p, struct up_region *r, uintptr_t a,
 			return -EFAULT;
 		if (ret != FAULT_SERVED)
 			return -ENOMEM;
-		a = addr_of(r, (off_t)((pg + 1) * pl(p)));
+		next = addr_of(r, (off_t)((pg + 1) * pl(p)));
+		/* A shown page is the kernel's mapping of the file: the
+		 * kernel populates it for writing (a private one is copied). */
+		if (write && r->obj->pc &&
+		    (err = up__madvise((void *)a, (next < b ? next : b) - a,
+				       MADV_POPULATE_WRITE)))
+			return err;
+		a = next;
 	}
 	return 0;
 }
@@ -1230,7 +1306,7 @@ static size_t tail_save(struct up_pager *p, struct up_obj *o, char *tail)
 	const char *src;
 
 	if (!len || !o->fd_writable || pg >= o->pages_nr ||
-	    !(o->pflags[pg] & PG_RESIDENT))
+	    !(o->pflags[pg] & PG_RESIDENT) || o->pc)
 		return 0;
 	if (o->solo) {
 		src = up__solo_data(p, o, pg, &a, &b);
@@ -1305,6 +1381,23 @@ static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
+/* A private mapping of a file showing the page cache: the kernel's own
+ * private mapping of it, with the program's copies in it.  One that
+ * cannot be made stays the pager's, and is not inherited. */
+static void private_to_kernel(struct up_pager *p, struct up_obj *o)
+{
+	struct up_region *r, *next;
+	uint64_t pg;
+
+	for (pg = 0; pg < o->pages_nr; pg++)
+		up__page_drop(p, o, pg);
+	for (r = o->regions; r; r = next) {
+		next = r->obj_next;
+		if (up__solo_hand(p, r) == 0)
+			up__obj_detach(p, o, r);
+	}
+}
+
 static bool uffd_fork_prepare(struct up_pager *p)
 {
 	struct up_obj *o, *next;
@@ -1321,6 +1414,10 @@ static bool uffd_fork_prepare(struct up_pager *p)
 		}
 		if (o->regions->flags & MAP_SHARED) {
 			anon_to_kernel(p, o);
+			continue;
+		}
+		if (o->pc) {
+			private_to_kernel(p, o);
 			continue;
 		}
 		/* The child reads the pages from the memfd and the swap

@@ -42,6 +42,7 @@
 #include "up-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,9 +177,12 @@ static void *mover(void *arg)
 	return NULL;
 }
 
+#define MOVER_STACK (256ul << 10)
+
 /* The mover and a spare, if the kernel has the remap event. */
 static int mover_start(struct up_pager *p)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	int err;
 
@@ -192,12 +196,25 @@ static int mover_start(struct up_pager *p)
 		goto fail;
 	}
 	atomic_store(&p->mover_job, MV_IDLE);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = -pthread_create(&p->mover, NULL, mover, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* On a stack of its own, as the service threads (fault-uffd.c). */
+	err = up__mmap(NULL, MOVER_STACK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		       -1, 0, &p->mover_stack);
+	if (!err) {
+		mprotect(p->mover_stack, SYS_PAGE, PROT_NONE);
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, p->mover_stack, MOVER_STACK);
+		err = -pthread_create(&p->mover, &attr, mover, p);
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (!err)
 		return 0;
+	if (p->mover_stack)
+		up__munmap(p->mover_stack, MOVER_STACK);
+	p->mover_stack = NULL;
 	up__close(p->mover_fd);
 	p->mover_fd = -1;
 fail:
@@ -214,8 +231,11 @@ static void mover_stop(struct up_pager *p)
 	if (p->mover_fd < 0)
 		return;
 	atomic_store(&p->mover_job, MV_STOP);
-	if (write(p->mover_fd, &one, sizeof(one)) == sizeof(one))
+	if (write(p->mover_fd, &one, sizeof(one)) == sizeof(one)) {
 		pthread_join(p->mover, NULL);
+		up__munmap(p->mover_stack, MOVER_STACK);
+	}
+	p->mover_stack = NULL;
 	up__close(p->mover_fd);
 	p->mover_fd = -1;
 	if (p->spare)
@@ -300,6 +320,15 @@ int up__pool_init(struct up_pager *p)
 	char *a;
 	int err;
 
+	if (mover_start(p) == 0) {
+		size_t n = strlen(p->note);
+
+		snprintf(p->note + n, sizeof(p->note) - n,
+			 "; pages of file mappings are the kernel's "
+			 "page-cache pages, mapped in place (up to %u in the "
+			 "process at a time)",
+			 BORROW_MAX);
+	}
 	if (!(p->features & UP_UFFD_FEATURE_MOVE) || pl(p) < SOLO_MIN_PAGE)
 		return 0;
 	err = up__mmap(NULL, len + HUGE_LEN, PROT_READ | PROT_WRITE,
@@ -325,20 +354,19 @@ int up__pool_init(struct up_pager *p)
 	}
 	p->pool = a;
 	p->pool_len = len;
-	if (mover_start(p) == 0) {
-		size_t n = strlen(p->note);
-
-		snprintf(p->note + n, sizeof(p->note) - n,
-			 "; pages of shared file mappings are the kernel's "
-			 "page-cache pages, mapped in place (up to %u in the "
-			 "process at a time)",
-			 BORROW_MAX);
-	}
 	return 0;
 }
 
 void up__pool_fini(struct up_pager *p)
 {
+	if (p->mem_fd >= 0)
+		up__close(p->mem_fd);
+	if (p->pagemap_fd >= 0)
+		up__close(p->pagemap_fd);
+	p->mem_fd = p->pagemap_fd = -1;
+	if (p->cow_buf)
+		up__munmap(p->cow_buf, SYS_PAGE);
+	p->cow_buf = NULL;
 	mover_stop(p);
 	if (p->pool)
 		up__munmap(p->pool, p->pool_len);
@@ -398,6 +426,12 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 	if (err)
 		return err;
 	err = own(p, a, len);
+	/* Pages move in only where the memory is read-write; a page-cache
+	 * object's pages never do, and its own memory takes the mapping's
+	 * protection, so that the kernel refuses what the mapping does not
+	 * allow (and mlock(2) and MADV_POPULATE_* see what they would). */
+	if (!err && r->obj->pc && r->prot != (PROT_READ | PROT_WRITE))
+		err = up__mprotect(a, len, r->prot);
 	if (err) {
 		up__munmap(a, len);
 		return err;
@@ -435,15 +469,40 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
  */
 static bool borrowable(struct up_pager *p, struct up_obj *o)
 {
-	const struct up_region *r = o->regions;
+	(void)p;
+	return o->pc;
+}
 
-	return p->mover_fd >= 0 && !o->no_borrow && o->kind == OBJ_FILE &&
-	       atomic_load_explicit(&borrowed_nr, memory_order_relaxed) <
-		       BORROW_MAX &&
-	       o->fd >= 0 && r && !r->obj_next &&
-	       (r->prot == PROT_READ ||
-		(r->prot == (PROT_READ | PROT_WRITE) && o->fd_writable)) &&
-	       (p->spare || spare_new(p) == 0);
+/*
+ * Whether o, whose first mapping r is being made, shows the page cache:
+ * a mapping of a file that the kernel maps (a probe mapping asks it),
+ * MAP_SHARED or MAP_PRIVATE (see cow_save()), in a pager that can put
+ * memory back over a borrowed page.
+ * Then all its pages are borrowed, in every mapping of it, whatever their
+ * protection, however they are split: each mapping is the page cache
+ * where it is resident, and the mapping's own memory elsewhere.
+ */
+bool up__solo_pc(struct up_pager *p, struct up_obj *o,
+		 const struct up_region *r)
+{
+	void *m;
+
+	int flags = r->flags & MAP_SHARED ? MAP_SHARED : MAP_PRIVATE;
+
+	if (p->mover_fd < 0 || o->fd < 0 || o->no_borrow ||
+	    (o->kind == OBJ_FILE) != (flags == MAP_SHARED))
+		return false;
+	/* Where a private mapping's copies pass on their way back. */
+	if (flags == MAP_PRIVATE && !p->cow_buf &&
+	    up__mmap(NULL, SYS_PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, (void **)&p->cow_buf))
+		return false;
+	if (up__mmap_raw(NULL, SYS_PAGE, PROT_READ, flags, o->fd, 0, &m)) {
+		o->no_borrow = true;
+		return false;
+	}
+	up__munmap(m, SYS_PAGE);
+	return true;
 }
 
 /* Whether o's pages are mapped from the page cache (then a store to a
@@ -453,6 +512,14 @@ bool up__solo_borrows(struct up_pager *p, struct up_obj *o)
 	return o->solo && borrowable(p, o);
 }
 
+/* Whether the process borrows as many pages as it may: a page-cache
+ * object's next page then takes the place of one (cache.c). */
+bool up__solo_borrow_full(void)
+{
+	return atomic_load_explicit(&borrowed_nr, memory_order_relaxed) >=
+	       BORROW_MAX;
+}
+
 /*
  * Put the region's own memory back over [a, a + len) (see spare_move()).
  * Should that fail (no memory for a spare or for the move), it is mapped
@@ -460,75 +527,344 @@ bool up__solo_borrows(struct up_pager *p, struct up_obj *o)
  * between could see zeros.  Only out of memory does this.
  */
 /*
- * Mapping memory over a range drops the mlock(2) the program put on it;
- * what replaces a locked range is locked again, on fault (MLOCK_ONFAULT:
- * locking must not fault registered memory in while the pager's lock is
- * held).
+ * Mapping memory over a range drops the mlock(2) the program put on it:
+ * which of its system pages were locked is noted first (a bit each, for
+ * a page of up to 2 MiB; a larger one is locked whole if part of it was),
+ * and they are locked again after.
  */
-static void relock(uintptr_t a, size_t len, bool locked)
+#define LOCKS_NR 512
+
+struct locks {
+	bool any, all;
+	uint64_t bits[LOCKS_NR / 64];
+};
+
+static void locks_get(uintptr_t a, size_t len, struct locks *l)
 {
-	if (locked)
-		up__mlock_onfault((void *)a, len);
+	size_t i, n = len / SYS_PAGE;
+
+	memset(l, 0, sizeof(*l));
+	l->any = up__locked((void *)a, len);
+	l->all = l->any && n > LOCKS_NR;
+	for (i = 0; l->any && !l->all && i < n; i++)
+		if (up__locked((void *)(a + i * SYS_PAGE), SYS_PAGE))
+			l->bits[i / 64] |= 1ull << (i % 64);
 }
 
-static void restore(struct up_pager *p, uintptr_t a, size_t len)
+/* Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
+ * fault it in while the pager's lock is held.  A file's pages fault in the
+ * kernel: they are locked in at once, as mlock(2) does. */
+static void locks_put(uintptr_t a, size_t len, const struct locks *l,
+		      bool registered)
 {
-	bool locked = up__locked((void *)a, len);
+	size_t i = 0, j, n = l->all ? 1 : len / SYS_PAGE;
+	size_t unit = l->all ? len : SYS_PAGE;
+
+	while (l->any && i < n) {
+		if (!l->all && !(l->bits[i / 64] & (1ull << (i % 64)))) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && !l->all &&
+				(l->bits[j / 64] & (1ull << (j % 64)));
+		     j++)
+			;
+		if (registered)
+			up__mlock_onfault((void *)(a + i * unit),
+					  (j - i) * unit);
+		else
+			mlock((void *)(a + i * unit), (j - i) * unit);
+		i = j;
+	}
+}
+
+static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
+{
+	struct locks l;
 	void *m;
 
+	locks_get(a, len, &l);
 	if (spare_move(p, a, len) == 0) {
-		relock(a, len, locked);
-		return;
-	}
-	if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				 MAP_FIXED,
-			 -1, 0, &m) == 0) {
+		locks_put(a, len, &l, true);
+	} else if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+					MAP_FIXED,
+				-1, 0, &m) == 0) {
 		own(p, m, len);
-		relock(a, len, locked);
+		locks_put(a, len, &l, true);
 	}
+	/* A page-cache object's own memory has its mapping's protection
+	 * (see up__solo_region()). */
+	if (prot != (PROT_READ | PROT_WRITE))
+		up__mprotect((void *)a, len, prot);
 }
 
-/* Map page pg of o from its file in its mapping (the part the mapping
- * shows); -EAGAIN if it could not be (read it instead). */
+/*
+ * A MAP_PRIVATE mapping of a file shows the page cache too, mapped private:
+ * a page the program has not written shows the file as it is now (write(2)
+ * and truncation included), and the program's first store to it makes the
+ * kernel copy it, as with the kernel's own mmap.  Such a copy is the only
+ * one: when its page leaves the mapping, each copied system page (the page
+ * map tells which) is saved in the swap file and marked in o->cow, and it
+ * is written into the mapping again when the page is shown, through
+ * /proc/self/mem, which copies the page in place whatever the mapping's
+ * protection.  A store by another thread to a page in the middle of its
+ * eviction, after it is saved, is not saved.
+ */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+static bool cow_get(const struct up_obj *o, uint64_t sp)
+{
+	return o->cow[sp / 8] & (1u << (sp % 8));
+}
+
+static void cow_set(struct up_obj *o, uint64_t sp, bool on)
+{
+	if (on)
+		o->cow[sp / 8] |= (uint8_t)(1u << (sp % 8));
+	else
+		o->cow[sp / 8] &= (uint8_t)~(1u << (sp % 8));
+}
+
+static int proc_fd(int *fd, const char *path, int flags)
+{
+	if (*fd < 0)
+		*fd = up__open(path, flags, 0);
+	return *fd;
+}
+
+/* Save the copied system pages of object range [a, b), shown at `at`. */
+static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
+		    off_t a, off_t b)
+{
+	uint64_t ent[64], first = (uint64_t)a / SYS_PAGE;
+	size_t n = (size_t)(b - a) / SYS_PAGE, i, j, k;
+
+	if (proc_fd(&p->pagemap_fd, "/proc/self/pagemap", O_RDONLY) < 0 ||
+	    proc_fd(&p->mem_fd, "/proc/self/mem", O_RDWR) < 0 ||
+	    p->swap_fd < 0)
+		return -EIO;
+	for (i = 0; i < n; i += k) {
+		k = n - i < 64 ? n - i : 64;
+		if (pread(p->pagemap_fd, ent, k * sizeof(ent[0]),
+			      (off_t)((at / SYS_PAGE + i) * sizeof(ent[0]))) !=
+		    (ssize_t)(k * sizeof(ent[0])))
+			return -EIO;
+		for (j = 0; j < k; j++) {
+			uint64_t sp = first + i + j;
+			off_t to = o->swap_base + (off_t)(sp * SYS_PAGE);
+			bool copy = (ent[j] & (PM_PRESENT | PM_SWAPPED)) &&
+				    !(ent[j] & PM_FILE);
+
+			/* Read through /proc/self/mem, whatever the
+			 * mapping's protection. */
+			if (copy &&
+			    (pread(p->mem_fd, p->cow_buf, SYS_PAGE,
+				   (off_t)(at + (i + j) * SYS_PAGE)) !=
+				     (ssize_t)SYS_PAGE ||
+			     up__pwrite(p->swap_fd, p->cow_buf, SYS_PAGE,
+					to) != (ssize_t)SYS_PAGE))
+				return -EIO;
+			cow_set(o, sp, copy);
+		}
+	}
+	return 0;
+}
+
+/* Page pg is in swap if one of its system pages is. */
+static void cow_mark(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	uint64_t sp = pg * (pl(p) / SYS_PAGE), end = sp + pl(p) / SYS_PAGE;
+
+	while (sp < end && !cow_get(o, sp))
+		sp++;
+	if (sp < end)
+		o->pflags[pg] |= PG_INSWAP;
+	else
+		o->pflags[pg] &= (uint8_t)~PG_INSWAP;
+}
+
+/* Copy the saved system pages of object range [a, b) into the mapping at
+ * `at`, through buf (a system page).  -EIO if one cannot be read back
+ * (SIGBUS, as for a swapped page the kernel cannot read).  One that cannot
+ * be written in (now past the end of the file, where the kernel drops
+ * copies too) is forgotten. */
+static int cow_restore(struct up_pager *p, struct up_obj *o, uintptr_t at,
+		       off_t a, off_t b, char *buf)
+{
+	uint64_t sp;
+	int err = 0;
+
+	if (proc_fd(&p->mem_fd, "/proc/self/mem", O_RDWR) < 0)
+		return -EIO;
+	for (sp = (uint64_t)a / SYS_PAGE; sp < (uint64_t)b / SYS_PAGE; sp++) {
+		off_t so = (off_t)(sp * SYS_PAGE);
+
+		if (!cow_get(o, sp))
+			continue;
+		if (up__pread(p->swap_fd, buf, SYS_PAGE, o->swap_base + so) !=
+		    (ssize_t)SYS_PAGE) {
+			err = -EIO;
+			break;
+		}
+		if (pwrite(p->mem_fd, buf, SYS_PAGE,
+			   (off_t)(at + (uintptr_t)(so - a))) !=
+		    (ssize_t)SYS_PAGE)
+			cow_set(o, sp, false);
+	}
+	madvise(buf, SYS_PAGE, MADV_DONTNEED);
+	return err;
+}
+
+/* A page with saved copies gets them before the program can see it
+ * (up__map_file() moves it into place after). */
+struct cow_job {
+	struct up_pager *p;
+	struct up_obj *o;
+	off_t a, b;
+};
+
+static int cow_prep(void *arg, char *m)
+{
+	struct cow_job *j = arg;
+
+	return cow_restore(j->p, j->o, (uintptr_t)m, j->a, j->b,
+			   j->p->cow_buf);
+}
+
+/* MADV_DONTNEED on object range [a, b) of a private page-cache object:
+ * the kernel drops the copies there, and the saved ones are forgotten. */
+void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	uint64_t sp;
+
+	(void)p;
+	for (sp = (uint64_t)a / SYS_PAGE; sp < SYS_UP((uint64_t)b) / SYS_PAGE;
+	     sp++)
+		cow_set(o, sp, false);
+}
+
+/*
+ * Make private region r the kernel's own mapping of its file, as it shows:
+ * its pages are out of it already (their copies saved), and the copies
+ * are written in again.  For fork(), whose child inherits it.
+ */
+int up__solo_hand(struct up_pager *p, struct up_region *r)
+{
+	struct cow_job cp = {
+		.p = p, .o = r->obj, .a = r->off,
+		.b = r->off + (off_t)(r->end - r->start),
+	};
+	int err;
+
+	err = up__map_file((void *)r->start, r->end - r->start, r->prot,
+			   MAP_PRIVATE, r->obj->fd, r->off, 0, cow_prep, &cp);
+	return err ? err : up__madvise((void *)r->start, r->end - r->start,
+				       MADV_DOFORK);
+}
+
+/* Page pg of page-cache object o takes frame idx: nothing is read (the
+ * kernel reads it when it is shown, or touched), and nothing is copied. */
 static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		      uint32_t idx)
 {
-	struct up_region *r = o->regions;
 	struct up_frame *f = &p->frames[idx];
-	off_t off = (off_t)(pg * pl(p)), a, b, eof;
-	bool locked;
+
+	(void)o;
+	up__slot_release(p, idx);
+	atomic_fetch_add_explicit(&borrowed_nr, 1, memory_order_relaxed);
+	f->borrowed = 1;
+	p->st.page_cache++;
+	f->mv_a = (off_t)(pg * pl(p));
+	f->mv_b = f->mv_a + (off_t)pl(p);
+	return (ssize_t)pl(p);
+}
+
+/* The object range [*a, *b) of page pg that r covers, at *at in r. */
+static void span(struct up_pager *p, const struct up_region *r, uint64_t pg,
+		 off_t *a, off_t *b, uintptr_t *at)
+{
+	off_t off = (off_t)(pg * pl(p));
+	off_t end = r->off + (off_t)(r->end - r->start);
+
+	*a = r->off > off ? r->off : off;
+	*b = off + (off_t)pl(p) < end ? off + (off_t)pl(p) : end;
+	*at = r->start + (uintptr_t)(*a - r->off);
+}
+
+/*
+ * Whether resident page pg of r's page-cache object shows in r already:
+ * then one of its system pages there is in memory (the pager's own memory
+ * never is).  Shown again, a private page would lose its copies.
+ */
+bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
+{
+	uint64_t ent[64];
+	size_t n, i;
+	uintptr_t at;
+	off_t a, b;
+
+	span(p, r, pg, &a, &b, &at);
+	for (; a < b; a += (off_t)(n * SYS_PAGE), at += n * SYS_PAGE) {
+		n = (size_t)(b - a) / SYS_PAGE;
+		n = n < 64 ? n : 64;
+		if (proc_fd(&p->pagemap_fd, "/proc/self/pagemap",
+			    O_RDONLY) < 0 ||
+		    pread(p->pagemap_fd, ent, n * sizeof(ent[0]),
+			      (off_t)(at / SYS_PAGE * sizeof(ent[0]))) !=
+			    (ssize_t)(n * sizeof(ent[0])))
+			return false;
+		for (i = 0; i < n; i++)
+			if (ent[i] & (PM_PRESENT | PM_SWAPPED))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Show resident page pg of r's page-cache object in r: map the file over
+ * the part of the page r covers, with r's protection, and read in what
+ * lies inside the file (past it, the kernel raises SIGBUS, or reads it
+ * once the file has grown).  [*as, *ae) is where it now shows.  A page
+ * that cannot be read, or mapped, gets r's own memory back: -EIO, or
+ * -errno.
+ */
+int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
+		  uintptr_t *as, uintptr_t *ae)
+{
+	struct cow_job cp;
+	struct up_obj *o = r->obj;
+	struct locks locked;
+	off_t a, b, eof;
+	size_t in = 0;
 	uintptr_t at;
 	int err;
 
-	a = r->off > off ? r->off : off;
-	b = off + (off_t)pl(p);
-	if (b > r->off + (off_t)(r->end - r->start))
-		b = r->off + (off_t)(r->end - r->start);
-	at = r->start + (uintptr_t)(a - r->off);
-	/* Only what lies inside the file is read in now; past it, the
-	 * kernel raises SIGBUS, or reads it if the file grows. */
+	span(p, r, pg, &a, &b, &at);
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
-	up__slot_release(p, idx);
-	locked = up__locked((void *)at, (size_t)(b - a));
-	err = up__map_file((void *)at, (size_t)(b - a), r->prot, o->fd, a,
-			   eof > a ? (size_t)((eof < b ? eof : b) - a) : 0);
+	/* Reading in needs read permission (a write-only mapping's pages
+	 * come in when touched). */
+	if ((r->prot & PROT_READ) && eof > a)
+		in = (size_t)((eof < b ? eof : b) - a);
+	locks_get(at, (size_t)(b - a), &locked);
+	cp.p = p;
+	cp.o = o;
+	cp.a = a;
+	cp.b = b;
+	err = up__map_file((void *)at, (size_t)(b - a), r->prot,
+			   o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE,
+			   o->fd, a, in,
+			   o->pflags[pg] & PG_INSWAP ? cow_prep : NULL, &cp);
 	if (!err) {
-		relock(at, (size_t)(b - a), locked);
-		atomic_fetch_add_explicit(&borrowed_nr, 1,
-					  memory_order_relaxed);
-		f->borrowed = 1;
-		p->st.page_cache++;
-		f->mv_a = a;
-		f->mv_b = b;
-		return (ssize_t)pl(p);
+		locks_put(at, (size_t)(b - a), &locked, false);
+		*as = at;
+		*ae = at + (uintptr_t)(b - a);
+		return 0;
 	}
-	restore(p, at, (size_t)(b - a));
-	/* An I/O error: a read says which.  Anything else: this file cannot
-	 * be mapped, read it from now on. */
-	if (err != -EIO)
-		o->no_borrow = true;
-	return -EAGAIN;
+	restore(p, at, (size_t)(b - a), r->prot);
+	return err;
 }
 
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pg)
@@ -545,11 +881,8 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	char *s = slot(p, idx);
 	ssize_t n;
 
-	if (borrowable(p, o)) {
-		n = borrow(p, o, pg, idx);
-		if (n != -EAGAIN)
-			return n;
-	}
+	if (borrowable(p, o))
+		return borrow(p, o, pg, idx);
 	if (o->pflags[pg] & PG_INSWAP)
 		n = up__pread(p->swap_fd, s, pl(p), o->swap_base + off);
 	else if (o->fd >= 0)
@@ -623,6 +956,15 @@ static int copy_in(struct up_pager *p, uintptr_t dst, char *src, size_t len)
 		}
 		if (!err)
 			break;
+		/* A range that mlock(2) or mprotect(2) split into several
+		 * VMAs is copied a system page at a time. */
+		if (err == -ENOENT && len > SYS_PAGE) {
+			for (; len; len -= SYS_PAGE, dst += SYS_PAGE,
+				    src += SYS_PAGE)
+				if ((err = copy_in(p, dst, src, SYS_PAGE)))
+					return err;
+			return 0;
+		}
 		if (err != -EAGAIN)
 			return err;
 	}
@@ -726,9 +1068,26 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (f->mv_b <= f->mv_a)
 		return;
 	if (f->borrowed) {
-		if (r)
-			restore(p, r->start + (uintptr_t)(f->mv_a - r->off),
-				(size_t)(f->mv_b - f->mv_a));
+		/* Wherever a mapping of it may show it; a private one's
+		 * copies are saved first.  One that cannot be stays mapped,
+		 * outside the budget, rather than lose them. */
+		for (; r; r = r->obj_next) {
+			off_t a = r->off > f->mv_a ? r->off : f->mv_a;
+			off_t b = r->off + (off_t)(r->end - r->start);
+			uintptr_t at = r->start + (uintptr_t)(a - r->off);
+
+			b = b < f->mv_b ? b : f->mv_b;
+			if (a >= b)
+				continue;
+			if (o->kind != OBJ_FILE &&
+			    cow_save(p, o, at, a, b)) {
+				o->err = -EIO;
+				continue;
+			}
+			restore(p, at, (size_t)(b - a), r->prot);
+		}
+		if (o->kind != OBJ_FILE)
+			cow_mark(p, o, pg);
 		atomic_fetch_sub_explicit(&borrowed_nr, 1,
 					  memory_order_relaxed);
 		f->borrowed = 0;
@@ -793,7 +1152,8 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	uint64_t pg;
 	void *m;
 
-	if (!o->solo)
+	/* A page-cache object's pages are the file's, in every mapping. */
+	if (!o->solo || o->pc)
 		return 0;
 	for (pg = 0; pg < o->pages_nr; pg++) {
 		uint32_t idx;
@@ -835,6 +1195,13 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
  * inherited either (the pool is made again). */
 void up__solo_child(struct up_pager *p)
 {
+	/* The /proc files opened name the parent. */
+	if (p->mem_fd >= 0)
+		up__close(p->mem_fd);
+	if (p->pagemap_fd >= 0)
+		up__close(p->pagemap_fd);
+	p->mem_fd = p->pagemap_fd = -1;
+	p->mover_stack = NULL;	/* kept, as the service threads' stacks */
 	atomic_store(&borrowed_nr, 0);
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);

@@ -339,42 +339,57 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 }
 
 /*
- * Map [off, off + len) of file fd at addr with protection prot, shared,
- * in place of what is there, and read its first `in` bytes in: the program
- * then sees the kernel's page-cache pages themselves, with no copy
- * (solo.c).  What is not read in (past the end of the file) faults in the
- * kernel, as with mmap(2).  Pages are mapped for reading only, even in a
- * writable mapping: the first store to each page cache page faults in the
- * kernel, which marks it dirty, as with mmap(2).  The mapping is left out
- * of fork(), as the pager's own are.  Counts as a read for fault
- * injection.  Returns 0; -EIO if the file could not be read there (an I/O
- * error, or it shrank); -ENODEV and the like if the file cannot be mapped
- * at all.  On failure the range may hold anything: the caller maps it
- * again.
+ * Map [off, off + len) of file fd at addr with protection prot and flags
+ * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read its
+ * first `in` bytes in: the program then sees the kernel's page-cache pages
+ * themselves, with no copy (solo.c).  What is not read in (past the end of
+ * the file) faults in the kernel, as with mmap(2).  Pages are mapped for
+ * reading only, even in a writable mapping: the first store to each page
+ * faults in the kernel, which marks it dirty (or copies it), as with
+ * mmap(2).  With prep, the mapping is made elsewhere, given to prep, and
+ * moved into place in one step if prep returns 0.  The mapping is left out of fork(), as
+ * the pager's own are.  Counts as a read for fault injection.  Returns 0,
+ * or -errno if the file cannot be mapped (then the range may hold
+ * anything: the caller maps it again).
  */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
 
-int up__map_file(void *addr, size_t len, int prot, int fd, off_t off,
-		 size_t in)
+int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off, size_t in, int (*prep)(void *arg, char *m),
+		 void *arg)
 {
 	int e = injected(UP_SYS_PREAD);
+	void *at = addr;
 	long m;
 
 	if (e)
 		return e;
-	m = syscall(SYS_mmap, addr, len, prot, MAP_SHARED | MAP_FIXED, fd,
-		    off);
+	/* With prep, made elsewhere first, and moved into place in one step
+	 * once prep has written it. */
+	m = syscall(SYS_mmap, prep ? NULL : addr, len, prot,
+		    flags | (prep ? 0 : MAP_FIXED), fd, off);
 	if (m == -1)
 		return -errno;
-	if (madvise(addr, len, MADV_DONTFORK))
-		return -errno;
-	if (in && madvise(addr, in, MADV_POPULATE_READ))
-		return errno == EFAULT || errno == EIO || errno == EHWPOISON
-			       ? -EIO
-			       : -errno;
-	return 0;
+	if (prep) {
+		at = (void *)m;
+		e = prep(arg, at);
+	}
+	/* Reading in is a head start only: a page that cannot be read (an
+	 * I/O error, a file that shrank) raises SIGBUS in the kernel when
+	 * touched, and is read again the next time, as with mmap(2). */
+	if (!e && madvise(at, len, MADV_DONTFORK))
+		e = -errno;
+	else if (in)
+		madvise(at, in, MADV_POPULATE_READ);
+	if (prep && !e &&
+	    syscall(SYS_mremap, at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		    addr) == -1)
+		e = -errno;
+	if (prep && e)
+		syscall(SYS_munmap, at, len);
+	return e;
 }
 
 /* Whether part of [addr, addr+len) is mlock(2)ed: msync(2) refuses to

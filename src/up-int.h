@@ -85,6 +85,10 @@ struct up_obj {
 	off_t wo_a, wo_b;		/* written back, write-out not started */
 	bool solo;			/* pages in pool frames (solo.c) */
 	bool no_borrow;			/* its file cannot be mapped */
+	bool pc;			/* solo, every page borrowed from the
+					 * page cache, in all its regions */
+	uint8_t *cow;			/* pc private: a bit per system page
+					 * whose private copy is in swap */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 };
@@ -199,12 +203,17 @@ struct up_pager {
 					 * borrowed page */
 	int mover_fd;			/* wakes the mover thread */
 	pthread_t mover;
+	void *mover_stack;
 	atomic_int mover_job;		/* MV_* (solo.c) */
 	atomic_int mover_err;
 	void *mover_from;		/* the move asked for */
 	size_t mover_len;
 	uintptr_t mover_to;
 	struct up_work *work;		/* WILLNEED queue */
+	int mem_fd;			/* /proc/self/mem and /proc/self/pagemap
+					 * (solo.c: private copies) */
+	int pagemap_fd;
+	char *cow_buf;			/* a system page for them */
 
 	/* fault-uffd.c */
 	int uffd;
@@ -299,9 +308,17 @@ char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_borrows(struct up_pager *p, struct up_obj *o);
+bool up__solo_pc(struct up_pager *p, struct up_obj *o,
+		 const struct up_region *r);
+bool up__solo_borrow_full(void);
+int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
+		  uintptr_t *as, uintptr_t *ae);
+bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
 void up__solo_child(struct up_pager *p);
+void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
+int up__solo_hand(struct up_pager *p, struct up_region *r);
 
 /* ---- shared.c ------------------------------------------------------- */
 int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,

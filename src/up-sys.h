@@ -57,8 +57,9 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, void **out);
-int up__map_file(void *addr, size_t len, int prot, int fd, off_t off,
-		 size_t in);
+int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off, size_t in, int (*prep)(void *arg, char *m),
+		 void *arg);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);

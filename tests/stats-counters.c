@@ -53,21 +53,27 @@ static void counts(struct up_pager *p)
 	CHECK_EQ(st.evictions, 0);
 	CHECK_EQ(st.writebacks, 0);
 	CHECK_EQ(st.bytes_written, 0);
+	CHECK_EQ(st.page_cache, N);
 
+	/* The pages shown are the file's page-cache pages: the kernel takes
+	 * the stores, and writes them itself; the file has them at once. */
 	for (int round = 1; round <= 2; round++) {
+		char c;
+
 		for (int i = 0; i < W; i++)	/* one write per page */
 			a[i * 7 * PG + 5] = (char)round;
 		CHECK_OK(up_pager_stats(p, &st));
 		show("write", &st);
-		CHECK_EQ(st.faults_write, round * W);
-		CHECK_EQ(st.dirty, W);
+		CHECK_EQ(st.faults_write, 0);
+		CHECK_EQ(st.dirty, 0);
 		CHECK_EQ(st.fills, N);
+		CHECK_EQ(pread(fa, &c, 1, 7 * PG + 5), 1);
+		CHECK_EQ(c, (char)round);
 		CHECK_OK(up_pager_sync(p, a, N * PG, MS_SYNC));
 		CHECK_OK(up_pager_stats(p, &st));
 		show("sync", &st);
-		CHECK_EQ(st.writebacks, round * W);
-		CHECK_EQ(st.bytes_written, round * W * PG);
-		CHECK_EQ(st.dirty, 0);
+		CHECK_EQ(st.writebacks, 0);
+		CHECK_EQ(st.bytes_written, 0);
 	}
 
 	for (int i = 0; i < M; i++)	/* writes to cold pages */
@@ -80,9 +86,9 @@ static void counts(struct up_pager *p)
 	show("mapping b", &sb);
 	CHECK_EQ(st.fills, N + M);
 	CHECK_EQ(st.faults_read, N);
-	CHECK_EQ(st.faults_write, 2 * W + M);
+	CHECK_EQ(st.faults_write, M);
 	CHECK_EQ(st.resident, N + M);
-	CHECK_EQ(st.dirty, M);
+	CHECK_EQ(st.dirty, 0);
 	CHECK_EQ(sa.fills, N);
 	CHECK_EQ(sa.resident, N);
 	CHECK_EQ(sa.dirty, 0);
@@ -90,14 +96,14 @@ static void counts(struct up_pager *p)
 	CHECK_EQ(sa.bytes_read, N * PG);
 	CHECK_EQ(sb.fills, M);
 	CHECK_EQ(sb.resident, M);
-	CHECK_EQ(sb.dirty, M);
+	CHECK_EQ(sb.dirty, 0);
 	CHECK_EQ(sb.faults_read, 0);
 	CHECK_EQ(sb.faults_write, M);
 	CHECK(st.fill_ns_p50 > 0);
 	CHECK(st.fill_ns_p50 <= st.fill_ns_p99);
 	CHECK_OK(up_pager_unmap(p, b, M * PG));
 	CHECK_OK(up_pager_stats(p, &st));
-	CHECK_EQ(st.writebacks, 2 * W + M);
+	CHECK_EQ(st.writebacks, 0);
 	CHECK_EQ(st.resident, N);
 	CHECK_OK(up_pager_unmap(p, a, N * PG));
 	CHECK_OK(up_pager_stats(p, &st));

@@ -222,11 +222,15 @@ static int up_write(struct copy *c, off_t off, off_t len)
 	return err ? cerr(c, c->dst, err, false) : 0;
 }
 
+/* DST's mapping is the page cache: a store the file system has no room
+ * for raises SIGBUS, so the room is taken first, where the data goes. */
 static int up_memcpy(struct copy *c, off_t off, off_t len)
 {
 	while (len > 0) {
 		size_t n = len < (off_t)CP_CHUNK ? (size_t)len : CP_CHUNK;
 
+		if (fallocate(c->dfd, 0, off, (off_t)n) && errno != EOPNOTSUPP)
+			return cerr(c, c->dst, -errno, false);
 		memcpy(c->dmap + off, c->smap + off, n);
 		off += (off_t)n;
 		len -= (off_t)n;
