@@ -31,58 +31,55 @@
  *
  * CAVEATS (see also upager(3)):
  *
- *  - A fault cannot return an error.  When a page cannot be read from its
- *    store during a fault (the read failed with EIO, or the file was
- *    truncated under the mapping), the faulting thread gets SIGBUS with
- *    si_addr in the faulting page, as with the kernel, and every later
- *    access to that page raises SIGBUS again until it is unmapped.  Upager
- *    never fills such a page with zeros.  up_pager_sync() and
- *    up_pager_unmap() of that mapping then return -EIO.  A page that starts
- *    at or beyond the end of the file as it was when mapped raises SIGBUS
- *    too, without the -EIO, as with the kernel.  The signal is raised by a
- *    userfaultfd poison marker: si_code is BUS_ADRERR, or BUS_MCEERR_AR on
- *    kernels built with CONFIG_MEMORY_FAILURE.
- *  - Truncation of a page the pager copied (see below for which) is seen
- *    only by faults: a page already mapped when the file shrinks stays
- *    readable, and what is stored past the new end of the file is not
- *    written back.
- *  - Growth is seen by faults too: after the file grows, a page not yet
- *    touched reads what the file holds now, as with the kernel, but a
- *    copied page that raised SIGBUS (past the end of the file) keeps
- *    raising it until it is unmapped (with inline faults, below, it is
- *    looked at again).  Nor does a copied page already mapped show what
- *    write(2) puts into the file later.
- *  - A failed write-back (msync, eviction, munmap, close) keeps the page
- *    dirty in memory and makes the next up_pager_sync() or
- *    up_pager_unmap() of a mapping of that file return -EIO (-ENOSPC or
- *    -EDQUOT when the store is full), once.  Stores to pages mapped from
- *    the kernel's page cache (below) follow mmap(2)'s rules instead: the
- *    kernel writes them, and a failure is reported once, by the next
- *    up_pager_sync() with MS_SYNC (or fsync(2) of the file, whichever
- *    comes first); the kernel does not keep such pages dirty, and a store
- *    into a hole that finds the disk full raises SIGBUS, as with mmap(2).
- *  - Process exit: stores to pages mapped from the kernel's page cache
- *    are in the file already and survive any end of the process, SIGKILL
- *    included.  Of the pages the pager copied, the default pager writes
- *    the dirty ones back at exit (atexit); other pagers must be closed, or
- *    their mappings synced, or those changes are lost when the process
- *    ends, and a killed process loses them whichever pager it was.
+ *  - File mappings (MAP_SHARED and MAP_PRIVATE) show the file's pages in
+ *    the kernel's page cache, mapped in place while they are resident, as
+ *    the kernel's mmap does: write(2), read(2), truncation and every other
+ *    mapping of the file agree with them at once, stores to a MAP_SHARED
+ *    mapping are in the file at once (a killed process loses none), and
+ *    the first store to a page of a MAP_PRIVATE one makes the kernel copy
+ *    it.  The pager decides what is resident (budget, eviction, read-ahead;
+ *    up to 16384 such pages in the process at a time, each a range of the
+ *    kernel's, so that scattered ones stay under half of vm.max_map_count);
+ *    the kernel reads and writes the file, with mmap(2)'s rules: a page it
+ *    cannot read raises SIGBUS (and is read again at the next access), a
+ *    store into a hole on a full disk raises SIGBUS, up_pager_sync() with
+ *    MS_SYNC is fdatasync(2) and returns its error, MS_ASYNC does nothing.
+ *    Where they differ:
+ *     - the statistics count faults, fills and residency of these pages,
+ *       but no dirty page, write-back or byte written (page_cache counts
+ *       them);
+ *     - a private mapping's copied pages are saved in the swap file when
+ *       their page is evicted: a store by another thread to a page in the
+ *       middle of its eviction, after it was saved, is lost;
+ *     - /proc/self/maps shows the resident ranges as mappings of the file
+ *       and the rest as private anonymous memory;
+ *     - an error of the pager's own (mapping the file, reading a saved
+ *       copy back) raises SIGBUS at that page until it is unmapped (with
+ *       inline faults, below, it is looked at again).
+ *    Do not mremap(2) a pager's mappings.
+ *  - Anonymous memory: a failed write of a page to the swap file (at
+ *    eviction) keeps it in memory and makes the next up_pager_sync() or
+ *    up_pager_unmap() of its mapping return -EIO (-ENOSPC or -EDQUOT when
+ *    the store is full), once.  A page that cannot be read back raises
+ *    SIGBUS until it is unmapped.  Its signals are raised by a userfaultfd
+ *    poison marker: si_code is BUS_ADRERR, or BUS_MCEERR_AR on kernels
+ *    built with CONFIG_MEMORY_FAILURE.
  *  - fork(): a child inherits every mapping of a pager opened with
  *    UP_CONFIG_SHARED, and the pager itself (with new service threads):
  *    MAP_SHARED mappings stay shared with the parent both ways, and
  *    private ones (which such a pager leaves to the kernel) are copied on
  *    write.  Without UP_CONFIG_SHARED, the child inherits every mapping as
  *    the kernel's own, with what the parent's showed: before the fork,
- *    each MAP_SHARED mapping becomes the kernel's own in the parent too (a
- *    file's dirty pages are written back and the file mapped in place;
- *    anonymous shared memory is mapped from the pager's memory for it,
- *    swapped pages read back), outside the budget and statistics from then
- *    on, and so are later MAP_SHARED mappings of such a file while one
- *    remains; private mappings stay the parent's pager's, and the child
- *    copies in the pages the parent changed while the parent waits in
- *    fork() (its stores to them meanwhile wait too).  A mapping that
- *    cannot be handed over (a failed write-back or copy) is inaccessible
- *    in the child (SIGSEGV, never wrong data), and up_pager_note() says so
+ *    each file mapping becomes the kernel's own in the parent too (the
+ *    file mapped in place, a private one with the program's copies), and
+ *    anonymous shared memory is mapped from the pager's memory for it
+ *    (swapped pages read back): outside the budget and statistics from
+ *    then on, and so are later MAP_SHARED mappings of such a file while
+ *    one remains.  Private anonymous mappings stay the parent's pager's,
+ *    and the child copies in the pages the parent changed while the
+ *    parent waits in fork() (its stores to them meanwhile wait too).  A
+ *    mapping that cannot be handed over (a failed copy) is inaccessible in
+ *    the child (SIGSEGV, never wrong data), and up_pager_note() says so
  *    there.
  *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
  *    sharing pagers, in any processes, use one page cache, a segment named
@@ -118,49 +115,20 @@
  *    (read(2), write(2), ...) that touch a page not yet faulted in fail
  *    with EFAULT instead of being served.  up_backend_probe() says which
  *    case applies and what to change.
- *  - Dirty pages of MAP_SHARED file mappings are found by write-protect
- *    faults: the first write to a clean page costs one fault.
- *  - A mapping that is the only mapping of its object is served from
- *    recycled anonymous frames moved into place (UFFDIO_MOVE); a pager
- *    that does this (pages of 64 KiB or more) has one more thread, which
- *    moves mappings into place with mremap(2).  If it is PROT_READ, a
- *    store to it raises SIGSEGV, except one made by another thread within
- *    the microsecond between a page being moved in and write-protected,
- *    which is lost instead.
- *  - In such a MAP_SHARED mapping of a file (PROT_READ or PROT_READ |
- *    PROT_WRITE; pages of 64 KiB or more, as by default) no page is
- *    copied: the file's pages in the kernel's page cache are mapped in its
- *    place, under the budget, until it is evicted.  The mapping is then
- *    the page cache, as the kernel's mmap is: it shows write(2) to the
- *    file at once, read(2) sees its stores at once, they survive the
- *    process, and the pager never writes a byte of the file itself.  Past
- *    the end of the file (system pages wholly past it) accesses raise
- *    SIGBUS, and read again once the file has grown; a store into a hole
- *    on a full disk raises SIGBUS; up_pager_sync() is fdatasync(2) of the
- *    file (MS_SYNC) and returns what the kernel's msync(2) would, and
- *    nothing is reported for a truncation under such pages, all as with
- *    the kernel.  The statistics count their faults (only the first
- *    access of each resident page faults to the pager) and residency, but
- *    never a dirty page, write-back or byte written for them (page_cache
- *    counts them).  Up to 16384 such pages in the process at a time (each
- *    range is a kernel mapping; neighbours with contiguous offsets merge,
- *    and this keeps scattered ones under half of vm.max_map_count);
- *    beyond, and for pagers with pages under 64 KiB, for a file mapped
- *    twice in one pager, or a mapping split (unmapping inside it) or
- *    mprotect()ed, pages are copies that reach the file when written back:
- *    write(2) to the file is seen by them only once they are dropped, and
- *    their write-back may overwrite it in what the mapping shows (never
- *    outside: only bytes some mapping shows are written).  up_pager_note()
- *    says when a pager maps page-cache pages.  Do not mremap(2) a pager's
- *    mappings.
+ *  - A private anonymous mapping that is the only mapping of its object is
+ *    served from recycled frames moved into place (UFFDIO_MOVE), with pages
+ *    of 64 KiB or more.  If it is PROT_READ, a store to it raises SIGSEGV,
+ *    except one made by another thread within the microsecond between a
+ *    page being moved in and write-protected, which is lost instead.
+ *    Pagers have one more thread, which moves mappings into place with
+ *    mremap(2).
  *  - A pager holds descriptors of its own, close-on-exec and numbered
  *    1024 or more (half the RLIMIT_NOFILE soft limit if that is lower).
  *  - mlock(2) does not keep a pager's pages resident: the budget still
  *    evicts them (they are read again when touched).
- *  - /proc/self/maps: a pager's mapping that is the only one of its object
- *    (solo, above) shows as private anonymous memory ('p', no file), even
- *    a MAP_SHARED one; others show as a shared mapping ('s') of a memfd
- *    named upager-file or upager-anon, even MAP_PRIVATE ones.
+ *  - /proc/self/maps: anonymous mappings show as private anonymous memory
+ *    ('p', no file) when they are the only one of their object, else as a
+ *    shared mapping ('s') of a memfd named upager-anon.
  *  - One lock per pager serialises fault service and the calls below;
  *    use several pagers to serve independent files in parallel.
  *
@@ -197,10 +165,8 @@
  *  - System calls (read(2), write(2), ...) that touch a page of such a
  *    pager not yet faulted in fail with EFAULT, as with a user-mode-only
  *    userfaultfd.
- *  - A page whose read failed raises SIGBUS in every mapping of its file
- *    (or its private or anonymous mapping) in that pager until all of them
- *    are unmapped; a page past the end of the file is looked at again on
- *    each access, and is served if the file has grown.
+ *  - A page past the end of the file is looked at again on each access,
+ *    and is served if the file has grown.
  *  - Not with UP_CONFIG_SHARED (-EOPNOTSUPP), and only on x86-64 and
  *    i386, where the signal says whether the access was a store
  *    (-EOPNOTSUPP elsewhere).  On the kernel backend (asked for, or
@@ -297,11 +263,12 @@ void up_config_init(struct up_config *cfg);
 int up_pager_open(struct up_pager **out, const struct up_config *cfg);
 
 /*
- * Write back every dirty page, unmap every mapping, stop the service
- * threads, close every descriptor and free the pager.  Returns 0, or -EIO
- * (-ENOSPC, -EDQUOT when the store was full) if some write-back failed
- * (the pager is freed all the same; that data is lost).  Accesses to the
- * pager's former mappings raise SIGSEGV.  -EINVAL if p is NULL.
+ * Unmap every mapping (as up_pager_unmap()), stop the service threads,
+ * close every descriptor and free the pager.  Returns 0, or -EIO (-ENOSPC,
+ * -EDQUOT when the store was full) if some write-back to a shared cache
+ * (UP_CONFIG_SHARED) failed (the pager is freed all the same; that data is
+ * lost).  Accesses to the pager's former mappings raise SIGSEGV.  -EINVAL
+ * if p is NULL.
  */
 int up_pager_close(struct up_pager *p);
 
@@ -334,8 +301,9 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
  *   are ignored, as by mmap(2)).
  * flags: one of MAP_SHARED, MAP_SHARED_VALIDATE or MAP_PRIVATE; any of
  *   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE,
- *   MAP_POPULATE (which starts reading the range in the background, as
- *   MADV_WILLNEED).  Flags that change nothing for a pager's mapping
+ *   MAP_POPULATE (which makes the range resident before returning, as the
+ *   kernel does: for writing in a private writable mapping, so that each
+ *   page is the mapping's own copy).  Flags that change nothing for a pager's mapping
  *   (MAP_STACK, MAP_NONBLOCK, MAP_DENYWRITE...) and unknown flags are
  *   ignored, except that MAP_SHARED_VALIDATE refuses unknown flags.
  * off: a multiple of the system page size.  len need not be; the tail of
@@ -368,8 +336,8 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
  *   -EEXIST  MAP_FIXED_NOREPLACE over an existing mapping.
  * A MAP_FIXED mapping replaces whatever was mapped in its range; parts of
  * this pager's mappings that it covers are unmapped first, as by
- * up_pager_unmap(), and if their write-back fails the call returns -EIO
- * (that range is then unmapped, and the new mapping not made).  They are
+ * up_pager_unmap(), and if that fails the call returns its error (that
+ * range is then unmapped, and the new mapping not made).  They are
  * also unmapped when the kernel then refuses a mapping it was given.
  */
 int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
@@ -377,28 +345,28 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 
 /*
  * Unmap [addr, addr+len) as munmap(2) does: addr page-aligned, len > 0,
- * any part of any mapping.  Dirty pages of MAP_SHARED file mappings in the
- * range are written back first.  Returns 0, -EINVAL (alignment, zero
- * length), -ENOSPC or -EDQUOT if the file's filesystem is full, or -EIO if
- * a write-back failed or the mapping had taken a read
- * error (the range is unmapped all the same).  Ranges not mapped by this
- * pager are passed to munmap(2).
+ * any part of any mapping.  Stores to file mappings are the page cache's
+ * already; a shared cache (UP_CONFIG_SHARED) writes its dirty pages back
+ * first.  Returns 0, -EINVAL (alignment, zero length), or -ENOSPC, -EDQUOT
+ * or -EIO if a write-back of the pager's failed (a shared cache's, or an
+ * anonymous page's to the swap file; the range is unmapped all the same).
+ * Ranges not mapped by this pager are passed to munmap(2).
  */
 int up_pager_unmap(struct up_pager *p, void *addr, size_t len);
 
 /*
  * msync(2).  flags: MS_SYNC or MS_ASYNC (not both), optionally
- * MS_INVALIDATE.  MS_SYNC writes the dirty pages of MAP_SHARED file
- * mappings in the range to the file and fdatasyncs it before returning.
- * MS_ASYNC writes them to the file and starts their write-out without
- * waiting.  MS_INVALIDATE then drops the clean pages in the range, so later
- * reads see the file's current content.  Parts of the range that p does
+ * MS_INVALIDATE.  MS_SYNC fdatasyncs the files of MAP_SHARED file
+ * mappings in the range before returning (a shared cache, UP_CONFIG_SHARED,
+ * writes its dirty pages first); MS_ASYNC does nothing for them (a shared
+ * cache writes them and starts their write-out).  MS_INVALIDATE then drops
+ * the clean pages in the range from the pager's memory.  Parts of the range that p does
  * not map are passed to msync(2).  Returns 0, -EINVAL, -ENOMEM (part of
  * the range is not mapped at all: the rest is synced all the same, except
  * with flags of exactly MS_ASYNC, which stop at the hole, as msync(2)
  * does), -EBUSY (MS_INVALIDATE on a range mlock(2) locked: nothing is
- * done), -ENOSPC or -EDQUOT (the file's filesystem is full) or -EIO (a
- * write-back or an earlier fault read failed).
+ * done), -ENOSPC or -EDQUOT (the file's filesystem is full) or -EIO (the
+ * kernel's write-back, or one of the pager's, failed).
  * Flags of 0 act as MS_ASYNC, as on Linux.
  */
 int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags);

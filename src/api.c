@@ -472,7 +472,7 @@ static int check_fd(int fd, struct stat *st, int *fl)
  * MAP_SHARED_VALIDATE refuses, and files other than regular files and
  * /dev/zero (devices, pipes, directories, /proc and /sys files).
  */
-static bool kernel_kind(int flags, int fd, const struct stat *st)
+static bool kernel_kind(int flags, int fd, const struct stat *st, off_t off)
 {
 	int type = flags & MAP_TYPE;
 
@@ -485,8 +485,10 @@ static bool kernel_kind(int flags, int fd, const struct stat *st)
 		return type == MAP_SHARED_VALIDATE;
 	if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_OK))
 		return true;
+	/* /dev/zero: anonymous memory; shared, it is an object of the
+	 * mapping's length, which an offset leaves partly past its end. */
 	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 5))
-		return false;		/* /dev/zero: anonymous memory */
+		return type != MAP_PRIVATE && off != 0;
 	return !S_ISREG(st->st_mode) || !up__fs_mappable(fd);
 }
 
@@ -532,7 +534,7 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 	else if ((flags & MAP_GROWSDOWN) && S_ISREG(st->st_mode))
 		late = -EINVAL;
 	if (!refused && !anon_validate && !late &&
-	    kernel_kind(flags, fd, st))
+	    kernel_kind(flags, fd, st, off))
 		return MAP_KERNEL;
 	if (!len)
 		return -EINVAL;

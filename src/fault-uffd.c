@@ -411,8 +411,9 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * itself past the end of the file. */
 		if (!(was && up__solo_shown(p, r, pg)) &&
 		    up__solo_show(p, r, pg, &as, &ae)) {
-			/* SIGBUS, and read again next time, as the kernel
-			 * does (with no error for msync to report). */
+			/* SIGBUS, with no error for msync to report, as
+			 * with the kernel (the poison marks the page until it
+			 * is unmapped; inline, it is looked at again). */
 			up__page_drop(p, r->obj, pg);
 			poison(p, addr);
 			ret = FAULT_SIGBUS;

@@ -177,7 +177,7 @@ static void *mover(void *arg)
 	return NULL;
 }
 
-#define MOVER_STACK (256ul << 10)
+#define MOVER_STACK (8ul << 20)	/* as the service threads' (sanitizers need much) */
 
 /* The mover and a spare, if the kernel has the remap event. */
 static int mover_start(struct up_pager *p)
