@@ -1,5 +1,5 @@
 #!/bin/sh
-# tool-cp-big.sh - upager cp: a 1 GiB file, byte-exact, with every method.
+# tool-cp-big.sh - upager cp: a 512 MiB file, byte-exact, with every method.
 #
 # Runs from the repository root (see tests/toollib.sh).  A sanitizer
 # build copies 256 MiB instead.
@@ -7,7 +7,7 @@
 . tests/toollib.sh
 make_tmp
 
-mib=1024
+mib=512
 sanitized && mib=256
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt $((mib * 1024 * 3)) ]; then
