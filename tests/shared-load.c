@@ -291,7 +291,7 @@ static void run(enum up_backend b, unsigned secs)
 int main(void)
 {
 	const char *e = getenv("UPAGER_LOAD_SECONDS");
-	unsigned secs = e && *e ? (unsigned)atoi(e) : H_SANITIZED ? 15 : 30;
+	unsigned secs = e && *e ? (unsigned)atoi(e) : H_SANITIZED ? 8 : 20;
 	unsigned kernel_secs = secs / 6 ? secs / 6 : 1;
 	enum up_backend b;
 

@@ -2,13 +2,13 @@
 # tool-cp-big.sh - upager cp: a 512 MiB file, byte-exact, with every method.
 #
 # Runs from the repository root (see tests/toollib.sh).  A sanitizer
-# build copies 256 MiB instead.
+# build copies 128 MiB instead.
 
 . tests/toollib.sh
 make_tmp
 
 mib=512
-sanitized && mib=256
+sanitized && mib=128
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt $((mib * 1024 * 3)) ]; then
 	echo "SKIP: less than $((mib * 3)) MiB free in $T"
