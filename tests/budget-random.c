@@ -2,7 +2,7 @@
 #include "harness.h"
 
 static size_t page, budget_pages;
-static int writes_nr = H_SANITIZED ? 500 : 2000;
+static int writes_nr = H_SANITIZED ? 300 : 1500;
 
 static void adjust(struct up_config *c)
 {

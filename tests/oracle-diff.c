@@ -1370,7 +1370,7 @@ static const int left = H_TSAN ? 1 : H_SANITIZED ? 1 : 4;
 
 static void check_mode(void)
 {
-	int nr = H_TSAN ? 8 : H_SANITIZED ? 15 : 100, bad;
+	int nr = H_TSAN ? 5 : H_SANITIZED ? 15 : 100, bad;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);

@@ -262,7 +262,7 @@ static void *reader(void *arg)
  * does everyone after. */
 static void readers_convert(struct up_pager *p)
 {
-	int rounds = H_SANITIZED ? 10 : 40, wrong = 0;
+	int rounds = H_TSAN ? 5 : H_SANITIZED ? 10 : 20, wrong = 0;
 	size_t len = 256 * page;	/* mostly pages not yet read */
 	int fd = h_file(len, 1);
 

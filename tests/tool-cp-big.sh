@@ -1,5 +1,5 @@
 #!/bin/sh
-# tool-cp-big.sh - upager cp: a 512 MiB file, byte-exact, with every method.
+# tool-cp-big.sh - upager cp: a 256 MiB file, byte-exact, with every method.
 #
 # Runs from the repository root (see tests/toollib.sh).  A sanitizer
 # build copies 128 MiB instead.
@@ -7,7 +7,7 @@
 . tests/toollib.sh
 make_tmp
 
-mib=512
+mib=256
 sanitized && mib=128
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt $((mib * 1024 * 3)) ]; then
