@@ -199,9 +199,13 @@ static void map_semantics(void)
 		CHECK_EQ(m[100], 7);
 		CHECK_EQ(up_munmap(m, LEN), 0);
 	}
-	/* an offset far past the end maps, and a touch raises SIGBUS */
-	m = up_mmap(NULL, LEN, R, MAP_SHARED, fds[F_RW], (off_t)1 << 40);
-	CHECK(m != MAP_FAILED);
+	/* an offset far past the end maps, and a touch raises SIGBUS (not
+	 * under ThreadSanitizer: the pager reserves address space for the
+	 * file's pages up to the offset, more than its ranges have free) */
+	m = H_TSAN ? MAP_FAILED
+		   : up_mmap(NULL, LEN, R, MAP_SHARED, fds[F_RW],
+			     (off_t)1 << 40);
+	CHECK(H_TSAN || m != MAP_FAILED);
 	if (m != MAP_FAILED) {
 		CHECK_EQ(h_access(m, 0, &v), SIGBUS);
 		CHECK_EQ(up_munmap(m, LEN), 0);
