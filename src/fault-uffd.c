@@ -208,7 +208,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, &as, &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -251,6 +251,54 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
 	if (n > p->frames_nr / 2)
 		n = (unsigned)(p->frames_nr / 2);
 	return n;
+}
+
+/* A block the kernel maps with one entry, where the page cache holds it
+ * in one folio (a PMD on x86-64). */
+#define BLOCK_LEN (2ul << 20)
+/* The most a page-cache object's read-ahead window grows to. */
+#define WINDOW_MAX (32ul << 20)
+
+/*
+ * A fault on page pg of a page-cache object, which is to be shown in r:
+ * on a sequential stream, the pages of the read-ahead window after it are
+ * made resident too, out to the end of the 2 MiB block they reach where
+ * the mapping lies so that the kernel can map whole blocks (as it maps a
+ * file with 2 MiB folios itself), to be shown in one mapping.  The window
+ * starts at the configured read-ahead (see ra_pages()) and doubles at
+ * each fault of the stream, as the kernel's does, up to WINDOW_MAX or a
+ * quarter of the budget.  Returns how many pages, pg included, to show.
+ */
+static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
+{
+	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	uint64_t blk = BLOCK_LEN / pl(p), max = WINDOW_MAX / pl(p), end, i;
+	unsigned n = ra_pages(p, r, pg);
+
+	if (!n) {
+		r->ra_win = 0;
+		return 1;
+	}
+	if (max > p->frames_nr / 4)
+		max = p->frames_nr / 4;
+	if (max < n)
+		max = n;
+	n = r->ra_win ? (unsigned)(r->ra_win * 2ull < max ? r->ra_win * 2ull
+							  : max)
+		      : n;
+	r->ra_win = n;
+	end = pg + 1 + n;
+	if (blk > 1 && blk <= p->frames_nr / 2 &&
+	    ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) == 0)
+		end = (end + blk - 1) / blk * blk;
+	for (i = pg + 1; i < end && i <= last; i++) {
+		if (r->obj->pflags[i] & (PG_RESIDENT | PG_BAD))
+			break;
+		behind(p, r, i);
+		if (up__page_fill_ahead(p, r->obj, i, r) <= 0)
+			break;
+	}
+	return (unsigned)(i - pg);
 }
 
 /*
@@ -409,21 +457,38 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * fault did it, or this is populating it again): the access
 		 * runs again in the kernel's mapping, which raises SIGBUS
 		 * itself past the end of the file. */
-		if (!(was && up__solo_shown(p, r, pg)) &&
-		    up__solo_show(p, r, pg, &as, &ae)) {
-			/* SIGBUS, with no error for msync to report, as
-			 * with the kernel (the poison marks the page until it
-			 * is unmapped; inline, it is looked at again). */
-			up__page_drop(p, r->obj, pg);
-			poison(p, addr);
-			ret = FAULT_SIGBUS;
-			goto out;
+		unsigned n = 0, i;
+
+		if (!(was && up__solo_shown(p, r, pg))) {
+			n = wp ? 1 : pc_run(p, r, pg);
+			if (n > 1 && up__solo_show(p, r, pg, n, &as, &ae)) {
+				/* Each on its own, then, pg first. */
+				for (i = 1; i < n; i++)
+					up__page_drop(p, r->obj, pg + i);
+				n = 1;
+			}
+			if (n == 1 && up__solo_show(p, r, pg, 1, &as, &ae)) {
+				/* SIGBUS, with no error for msync to report,
+				 * as with the kernel (the poison marks the
+				 * page until it is unmapped; inline, it is
+				 * looked at again). */
+				up__page_drop(p, r->obj, pg);
+				poison(p, addr);
+				ret = FAULT_SIGBUS;
+				goto out;
+			}
 		}
 		if (p->inline_faults) {
 			borrowed_at = addr;
 			borrowed_use = p->frames[r->obj->frame[pg] - 1].tick;
 		}
-		goto served;
+		if (!n)
+			goto served;
+		r->next_pgno = pg + n;
+		if (!woken)
+			wake(p, as, ae);
+		up__hist_add(p, up__now_ns() - t0);
+		goto out;
 	}
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
@@ -522,7 +587,7 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, &as, &ae))
+			if (up__solo_show(p, r, w->pgno, 1, &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
 				break;
@@ -970,8 +1035,14 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 			if (!(o->pflags[pg] & PG_RESIDENT))
 				continue;
 			/* A page of the file's own (clean) has no copy in a
-			 * slot to stay in: it goes. */
+			 * slot to stay in: it goes, unless another mapping
+			 * shows it. */
 			borrowed = up__solo_borrowed(p, o, pg);
+			if (borrowed) {
+				if (up__solo_let_go(p, r, pg, oa, ob))
+					up__page_drop(p, o, pg);
+				continue;
+			}
 			up__solo_unmap_page(p, o, pg);
 			if ((pg < pa || pg >= pb) && !borrowed)
 				continue;
@@ -983,6 +1054,12 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 				up__page_drop(p, o, pg);
 			/* (What the rest of the mapping shows stays.) */
 			if (!e && pg >= pa && pg < pb)
+				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
+		}
+		if (o->pc && o->kind != OBJ_FILE) {
+			/* The copies saved for the range go with it. */
+			up__solo_forget(p, o, oa, ob);
+			for (pg = pa; pg < pb; pg++)
 				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
 		}
 		return take_err(r, err);

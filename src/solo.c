@@ -76,8 +76,8 @@ static char *slot(struct up_pager *p, uint32_t idx)
 /* The most pages borrowed at a time in the process, over all pagers, and
  * how many are now (see borrow() for why there is a limit).  The default
  * pager (256 MiB of 64 KiB pages) holds 4096 at most. */
-#define BORROW_MAX 16384u
-static atomic_uint borrowed_nr;
+#define RUNS_MAX 16384
+static atomic_int runs_nr;
 
 static int own(struct up_pager *p, char *a, size_t len);
 
@@ -325,9 +325,9 @@ int up__pool_init(struct up_pager *p)
 
 		snprintf(p->note + n, sizeof(p->note) - n,
 			 "; pages of file mappings are the kernel's "
-			 "page-cache pages, mapped in place (up to %u in the "
-			 "process at a time)",
-			 BORROW_MAX);
+			 "page-cache pages, mapped in place (in up to %d "
+			 "runs in the process at a time)",
+			 RUNS_MAX);
 	}
 	if (!(p->features & UP_UFFD_FEATURE_MOVE) || pl(p) < SOLO_MIN_PAGE)
 		return 0;
@@ -462,10 +462,11 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
  *
  * Each borrowed range is a mapping of its own, and splits the region's
  * mapping around it; neighbours with contiguous file offsets merge, so a
- * sequential stream is one mapping.  Scattered pages are not: no more than
- * BORROW_MAX pages are borrowed at a time in the process, at most about
- * 33,000 mappings, half of vm.max_map_count (65530).  Past it, pages are
- * read into frames (the copy path, written back at eviction).
+ * sequential stream is one mapping.  Scattered pages are not: the pages
+ * borrowed in the process form no more than RUNS_MAX runs (of neighbours
+ * in an object) at a time, about 33,000 mappings, half of
+ * vm.max_map_count (65530); past it, borrowed pages are evicted to make
+ * room (see borrow_room() in cache.c).
  */
 static bool borrowable(struct up_pager *p, struct up_obj *o)
 {
@@ -516,8 +517,25 @@ bool up__solo_borrows(struct up_pager *p, struct up_obj *o)
  * object's next page then takes the place of one (cache.c). */
 bool up__solo_borrow_full(void)
 {
-	return atomic_load_explicit(&borrowed_nr, memory_order_relaxed) >=
-	       BORROW_MAX;
+	return atomic_load_explicit(&runs_nr, memory_order_relaxed) >=
+	       RUNS_MAX;
+}
+
+static bool lent(struct up_pager *p, const struct up_obj *o, uint64_t pg)
+{
+	return pg < o->pages_nr && (o->pflags[pg] & PG_RESIDENT) &&
+	       p->frames[o->frame[pg] - 1].borrowed;
+}
+
+/* Page pg of o is borrowed (sign 1), or given back (-1): the runs of
+ * borrowed pages change by one, or not at all beside one, or by one the
+ * other way between two. */
+static void runs_add(struct up_pager *p, const struct up_obj *o, uint64_t pg,
+		     int sign)
+{
+	int d = 1 - (pg > 0 && lent(p, o, pg - 1)) - lent(p, o, pg + 1);
+
+	atomic_fetch_add_explicit(&runs_nr, sign * d, memory_order_relaxed);
 }
 
 /*
@@ -772,9 +790,8 @@ static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 {
 	struct up_frame *f = &p->frames[idx];
 
-	(void)o;
 	up__slot_release(p, idx);
-	atomic_fetch_add_explicit(&borrowed_nr, 1, memory_order_relaxed);
+	runs_add(p, o, pg, 1);
 	f->borrowed = 1;
 	p->st.page_cache++;
 	f->mv_a = (off_t)(pg * pl(p));
@@ -824,25 +841,33 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
 }
 
 /*
- * Show resident page pg of r's page-cache object in r: map the file over
- * the part of the page r covers, with r's protection, and read in what
- * lies inside the file (past it, the kernel raises SIGBUS, or reads it
- * once the file has grown).  [*as, *ae) is where it now shows.  A page
- * that cannot be read, or mapped, gets r's own memory back: -EIO, or
- * -errno.
+ * Show resident pages [pg, pg + n) of r's page-cache object in r: map the
+ * file over the part of them r covers, in one mapping, with r's
+ * protection, and read in what lies inside the file (past it, the kernel
+ * raises SIGBUS, or reads it once the file has grown).  A run that covers
+ * an aligned 2 MiB block of a file the page cache holds in 2 MiB folios
+ * is mapped by the kernel with one entry, as its own mmap(2) would.
+ * [*as, *ae) is where they now show.  Pages that cannot be read, or
+ * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  uintptr_t *as, uintptr_t *ae)
+		  unsigned n, uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
 	struct locks locked;
-	off_t a, b, eof;
+	bool swapped = false;
+	off_t a, b, eof, b2;
 	size_t in = 0;
-	uintptr_t at;
+	uintptr_t at, at2;
+	unsigned i;
 	int err;
 
 	span(p, r, pg, &a, &b, &at);
+	if (n > 1)
+		span(p, r, pg + n - 1, &b2, &b, &at2);
+	for (i = 0; i < n; i++)
+		swapped |= (o->pflags[pg + i] & PG_INSWAP) != 0;
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
 	/* Reading in needs read permission (a write-only mapping's pages
 	 * come in when touched). */
@@ -856,7 +881,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	err = up__map_file((void *)at, (size_t)(b - a), r->prot,
 			   o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE,
 			   o->fd, a, in,
-			   o->pflags[pg] & PG_INSWAP ? cow_prep : NULL, &cp);
+			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
 		locks_put(at, (size_t)(b - a), &locked, false);
 		*as = at;
@@ -865,6 +890,36 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	}
 	restore(p, at, (size_t)(b - a), r->prot);
 	return err;
+}
+
+/*
+ * Object range [a, b) of r is being unmapped; resident page pg of r's
+ * page-cache object lies in it.  Returns true if the page shows nowhere
+ * else (in no other mapping of the object, nor in r outside [a, b)): it
+ * is then given up as it is, since its memory goes with the range, and
+ * its private copies there with it.  False: it stays resident for the
+ * mappings that still show it, and nothing is done.
+ */
+bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pg,
+		     off_t a, off_t b)
+{
+	struct up_obj *o = r->obj;
+	struct up_frame *f = &p->frames[o->frame[pg] - 1];
+	const struct up_region *q;
+
+	for (q = o->regions; q; q = q->obj_next) {
+		off_t sa, sb;
+		uintptr_t at;
+
+		span(p, q, pg, &sa, &sb, &at);
+		if (sa < sb && (q != r || sa < a || sb > b))
+			return false;
+	}
+	f->borrowed = 0;
+	runs_add(p, o, pg, -1);
+	p->st.page_cache--;
+	f->mv_a = f->mv_b = 0;
+	return true;
 }
 
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pg)
@@ -1088,9 +1143,8 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		}
 		if (o->kind != OBJ_FILE)
 			cow_mark(p, o, pg);
-		atomic_fetch_sub_explicit(&borrowed_nr, 1,
-					  memory_order_relaxed);
 		f->borrowed = 0;
+		runs_add(p, o, pg, -1);
 		p->st.page_cache--;
 		f->mv_a = f->mv_b = 0;
 		return;
@@ -1202,7 +1256,7 @@ void up__solo_child(struct up_pager *p)
 		up__close(p->pagemap_fd);
 	p->mem_fd = p->pagemap_fd = -1;
 	p->mover_stack = NULL;	/* kept, as the service threads' stacks */
-	atomic_store(&borrowed_nr, 0);
+	atomic_store(&runs_nr, 0);
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);
 	p->mover_fd = -1;

@@ -127,6 +127,7 @@ struct up_region {
 	bool may_write;			/* PROT_WRITE allowed */
 	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
 	uint64_t next_pgno;		/* sequential-fault detector */
+	unsigned ra_win;		/* its read-ahead window, in pages */
 	int err;			/* sticky -EIO */
 	off_t file_end;			/* object's content end when mapped */
 	struct up_file_id handed;	/* a file's MAP_SHARED mapping that
@@ -307,12 +308,14 @@ char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pgno,
+		     off_t a, off_t b);
 bool up__solo_borrows(struct up_pager *p, struct up_obj *o);
 bool up__solo_pc(struct up_pager *p, struct up_obj *o,
 		 const struct up_region *r);
 bool up__solo_borrow_full(void);
-int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  uintptr_t *as, uintptr_t *ae);
+int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
+		  unsigned n, uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
