@@ -38,8 +38,10 @@
  *    mapping are in the file at once (a killed process loses none), and
  *    the first store to a page of a MAP_PRIVATE one makes the kernel copy
  *    it.  The pager decides what is resident (budget, eviction, read-ahead;
- *    up to 16384 such pages in the process at a time, each a range of the
- *    kernel's, so that scattered ones stay under half of vm.max_map_count);
+ *    up to 16384 runs of such pages in the process at a time, each a range
+ *    of the kernel's, so that scattered ones stay under half of
+ *    vm.max_map_count), and what a stream leaves behind leaves the page
+ *    cache too (once written, where nothing else maps it);
  *    the kernel reads and writes the file, with mmap(2)'s rules: a page it
  *    cannot read raises SIGBUS (and is read again at the next access), a
  *    store into a hole on a full disk raises SIGBUS, up_pager_sync() with

@@ -349,18 +349,82 @@ static void frame_release(struct up_pager *p, uint32_t idx)
  */
 #define WRITEOUT_LEN ((off_t)2 << 20)
 
-static void writeout(struct up_obj *o, off_t off, off_t len)
+/*
+ * What the budget let go of leaves the page cache too (see drop()), dirty
+ * pages once written: write-out runs up to WRITTEN_MAX (a quarter of the
+ * budget if less) ahead, and then
+ * the pager waits for the oldest of it and drops it, as the kernel holds
+ * back a writer in a memory cgroup.
+ */
+#define WRITTEN_MAX ((off_t)16 << 20)
+
+/* The kernel drops only whole folios, of up to 2 MiB: [a, b) widened to
+ * whole 2 MiB blocks, whose folios go once no page of theirs is mapped or
+ * dirty. */
+#define FOLIO_MAX ((off_t)2 << 20)
+
+static void drop_blocks(struct up_obj *o, off_t a, off_t b)
+{
+	a &= ~(FOLIO_MAX - 1);
+	b = (b + FOLIO_MAX - 1) & ~(FOLIO_MAX - 1);
+	up__drop_cache(o->fd, a, b - a);
+}
+
+static void writeout_start(struct up_pager *p, struct up_obj *o)
+{
+	off_t max = (off_t)(p->frames_nr * pl(p) / 4), n;
+
+	if (o->wf_b > o->wf_a && o->wf_b != o->wo_a) {
+		/* Another stream: the last one's rest goes first. */
+		up__sync_wait(o->fd, o->wf_a, o->wf_b - o->wf_a);
+		drop_blocks(o, o->wf_a, o->wf_b);
+		o->wf_a = o->wf_b;
+	}
+	up__sync_range(o->fd, o->wo_a, o->wo_b - o->wo_a);
+	if (o->wf_b <= o->wf_a)
+		o->wf_a = o->wo_a;
+	o->wf_b = o->wo_b;
+	/* The oldest of it, past WRITTEN_MAX in flight. */
+	n = o->wf_b - o->wf_a - (max < WRITTEN_MAX ? max : WRITTEN_MAX);
+	if (n > 0) {
+		up__sync_wait(o->fd, o->wf_a, n);
+		drop_blocks(o, o->wf_a, o->wf_a + n);
+		o->wf_a += n;
+	}
+}
+
+static void writeout(struct up_pager *p, struct up_obj *o, off_t off,
+		     off_t len)
 {
 	if (o->wo_b != off) {
 		if (o->wo_b > o->wo_a)
-			up__sync_range(o->fd, o->wo_a, o->wo_b - o->wo_a);
+			writeout_start(p, o);
 		o->wo_a = off;
 	}
 	o->wo_b = off + len;
 	if (o->wo_b - o->wo_a >= WRITEOUT_LEN) {
-		up__sync_range(o->fd, o->wo_a, o->wo_b - o->wo_a);
+		writeout_start(p, o);
 		o->wo_a = o->wo_b;
 	}
+}
+
+/*
+ * Pages of the page cache that the pager let go of leave the page cache
+ * too, where nothing else maps them, so that the budget bounds the memory
+ * the system spends on a mapping, not only the pager's share (dirty ones
+ * go once written: see writeout_start()).  A stream's runs are widened to
+ * whole blocks (drop_blocks()); a page evicted alone is not, so that its
+ * neighbours stay for random reads.
+ */
+static void drop(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		 uint64_t n, bool widen)
+{
+	off_t a = (off_t)(pg * pl(p)), b = (off_t)((pg + n) * pl(p));
+
+	if (widen)
+		drop_blocks(o, a, b);
+	else
+		up__drop_cache(o->fd, a, b - a);
 }
 
 /*
@@ -383,20 +447,62 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * program's reach: its write-back then needs no write-protection
 	 * (on a VM, each change to a mapping the program is running on is a
 	 * TLB shootdown that costs tens of microseconds). */
+	bool borrowed = f->borrowed;
+
 	if (o->solo)
 		up__solo_unmap_page(p, o, pg);
 	if (kernel_dirty && start)
-		writeout(o, (off_t)(pg * pl(p)), (off_t)pl(p));
+		writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
+	if (borrowed)
+		drop(p, o, pg, 1, false);
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
 		if (err)
 			return err;
 		if (start && o->kind == OBJ_FILE)
-			writeout(o, (off_t)(pg * pl(p)), (off_t)pl(p));
+			writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	}
 	up__page_drop(p, o, pg);
 	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
 	return 0;
+}
+
+/* Whether page pg of o is borrowed and may go (see evict_run()). */
+static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	struct up_frame *f;
+
+	if (!(o->pflags[pg] & PG_RESIDENT))
+		return false;
+	f = &p->frames[o->frame[pg] - 1];
+	return f->borrowed && !f->pin;
+}
+
+/*
+ * Evict borrowed page pg of o, and the borrowed pages before it, up to
+ * RUN_LEN in all: a stream leaves its pages behind in runs, each put back
+ * at once (one change to the mappings, where a page each would cost a
+ * change each).
+ */
+#define RUN_LEN ((uint64_t)2 << 20)
+
+static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	uint64_t n = 1, i, max = RUN_LEN / pl(p);
+	bool kernel_dirty = o->kind == OBJ_FILE && o->regions &&
+			    (o->regions->prot & PROT_WRITE);
+
+	while (n < max && pg >= n && run_page(p, o, pg - n))
+		n++;
+	up__solo_unmap_run(p, o, pg + 1 - n, n);
+	for (i = pg + 1 - n; i <= pg; i++) {
+		if (kernel_dirty)
+			writeout(p, o, (off_t)(i * pl(p)), (off_t)pl(p));
+		up__page_drop(p, o, i);
+		UP_STAT(p, up__obj_region(o, (off_t)(i * pl(p))), evictions,
+			1);
+	}
+	drop(p, o, pg + 1 - n, n, true);
 }
 
 /*
@@ -417,7 +523,11 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	    !(o->pflags[pg] & PG_RESIDENT))
 		return;
 	idx = o->frame[pg] - 1;
-	if (!p->frames[idx].pin)
+	if (p->frames[idx].pin)
+		return;
+	if (p->frames[idx].borrowed)
+		evict_run(p, o, pg);
+	else
 		evict(p, idx, true);
 }
 

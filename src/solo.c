@@ -106,29 +106,33 @@ enum { MV_IDLE, MV_ASKED, MV_DONE, MV_STOP };
  * stops it from merging where it is moved: every page put back would stay
  * a mapping of its own.  Alone, it takes the offset of where it lands.
  */
-static int spare_new(struct up_pager *p)
+static int spare_make(struct up_pager *p, size_t len, char **out)
 {
-	size_t len = pl(p) + 2 * SYS_PAGE;
 	void *res, *m;
 	int err;
 
-	err = up__mmap_raw(NULL, len, PROT_NONE,
+	err = up__mmap_raw(NULL, len + 2 * SYS_PAGE, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0,
 			   &res);
 	if (err)
 		return err;
-	err = up__mmap_raw((char *)res + SYS_PAGE, pl(p),
-			   PROT_READ | PROT_WRITE,
+	err = up__mmap_raw((char *)res + SYS_PAGE, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
 			   -1, 0, &m);
 	if (!err)
-		err = own(p, m, pl(p));
+		err = own(p, m, len);
 	if (err) {
-		up__munmap(res, len);
+		up__munmap(res, len + 2 * SYS_PAGE);
 		return err;
 	}
-	p->spare = m;
+	*out = m;
 	return 0;
+}
+
+/* The spare of one page, kept ready. */
+static int spare_new(struct up_pager *p)
+{
+	return spare_make(p, pl(p), &p->spare);
 }
 
 /* Unmap a spare that was not moved, with its guards. */
@@ -137,13 +141,13 @@ static void spare_free(struct up_pager *p, char *spare)
 	up__munmap(spare - SYS_PAGE, pl(p) + 2 * SYS_PAGE);
 }
 
-/* Unmap the guards of a spare moved away.  Only them: the range between
- * them is free address space, where another thread may have mapped
- * something since. */
-static void guards_free(struct up_pager *p, char *spare)
+/* Unmap the guards of a spare of len bytes moved away.  Only them: the
+ * range between them is free address space, where another thread may have
+ * mapped something since. */
+static void guards_free(char *spare, size_t len)
 {
 	up__munmap(spare - SYS_PAGE, SYS_PAGE);
-	up__munmap(spare + pl(p), SYS_PAGE);
+	up__munmap(spare + len, SYS_PAGE);
 }
 
 static void *mover(void *arg)
@@ -291,12 +295,23 @@ static int move_mapping(struct up_pager *p, void *src, size_t len,
 }
 
 /* Move the first len bytes of the spare over [a, a + len), free the rest
- * of it, and make a new one. */
+ * of it, and make a new one.  A range of more than a page takes a spare
+ * made for it. */
 static int spare_move(struct up_pager *p, uintptr_t a, size_t len)
 {
 	char *spare;
 	int err;
 
+	if (len > pl(p)) {
+		if ((err = spare_make(p, len, &spare)))
+			return err;
+		err = move_mapping(p, spare, len, a);
+		if (err)
+			up__munmap(spare - SYS_PAGE, len + 2 * SYS_PAGE);
+		else
+			guards_free(spare, len);
+		return err;
+	}
 	if (!p->spare && (err = spare_new(p)))
 		return err;
 	err = move_mapping(p, p->spare, len, a);
@@ -306,7 +321,7 @@ static int spare_move(struct up_pager *p, uintptr_t a, size_t len)
 	p->spare = NULL;
 	if (len < pl(p))
 		up__munmap(spare + len, pl(p) - len);
-	guards_free(p, spare);
+	guards_free(spare, pl(p));
 	spare_new(p);
 	return 0;
 }
@@ -1112,6 +1127,45 @@ static int move_out(struct up_pager *p, char *to, uintptr_t from, size_t len)
 	return err ? err : up__madvise((void *)from, len, MADV_DONTNEED_LOCKED);
 }
 
+/*
+ * Borrowed pages [pg, pg + n) of o leave every mapping that may show
+ * them, which gets its own memory back over them in one step (a private
+ * one's copies are saved first; one that cannot be stays mapped, outside
+ * the budget, rather than lose them), and their frames stop borrowing.
+ */
+void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
+			uint64_t n)
+{
+	off_t a0 = (off_t)(pg * pl(p)), b0 = (off_t)((pg + n) * pl(p));
+	struct up_region *r;
+	uint64_t i;
+
+	for (r = o->regions; r; r = r->obj_next) {
+		off_t a = r->off > a0 ? r->off : a0;
+		off_t b = r->off + (off_t)(r->end - r->start);
+		uintptr_t at = r->start + (uintptr_t)(a - r->off);
+
+		b = b < b0 ? b : b0;
+		if (a >= b)
+			continue;
+		if (o->kind != OBJ_FILE && cow_save(p, o, at, a, b)) {
+			o->err = -EIO;
+			continue;
+		}
+		restore(p, at, (size_t)(b - a), r->prot);
+	}
+	for (i = pg; i < pg + n; i++) {
+		struct up_frame *f = &p->frames[o->frame[i] - 1];
+
+		if (o->kind != OBJ_FILE)
+			cow_mark(p, o, i);
+		f->borrowed = 0;
+		runs_add(p, o, i, -1);
+		p->st.page_cache--;
+		f->mv_a = f->mv_b = 0;
+	}
+}
+
 /* Move page pg back from its mapping into its slot. */
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
@@ -1123,30 +1177,7 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (f->mv_b <= f->mv_a)
 		return;
 	if (f->borrowed) {
-		/* Wherever a mapping of it may show it; a private one's
-		 * copies are saved first.  One that cannot be stays mapped,
-		 * outside the budget, rather than lose them. */
-		for (; r; r = r->obj_next) {
-			off_t a = r->off > f->mv_a ? r->off : f->mv_a;
-			off_t b = r->off + (off_t)(r->end - r->start);
-			uintptr_t at = r->start + (uintptr_t)(a - r->off);
-
-			b = b < f->mv_b ? b : f->mv_b;
-			if (a >= b)
-				continue;
-			if (o->kind != OBJ_FILE &&
-			    cow_save(p, o, at, a, b)) {
-				o->err = -EIO;
-				continue;
-			}
-			restore(p, at, (size_t)(b - a), r->prot);
-		}
-		if (o->kind != OBJ_FILE)
-			cow_mark(p, o, pg);
-		f->borrowed = 0;
-		runs_add(p, o, pg, -1);
-		p->st.page_cache--;
-		f->mv_a = f->mv_b = 0;
+		up__solo_unmap_run(p, o, pg, 1);
 		return;
 	}
 	/* If the mapping is gone (unmapped behind our back), so are the

@@ -213,6 +213,23 @@ int up__sync_range(int fd, off_t off, off_t len)
 	return neg(sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE));
 }
 
+/* Write [off, off + len) of fd's page cache out and wait for it. */
+int up__sync_wait(int fd, off_t off, off_t len)
+{
+	return neg(sync_file_range(fd, off, len,
+				   SYNC_FILE_RANGE_WAIT_BEFORE |
+					   SYNC_FILE_RANGE_WRITE |
+					   SYNC_FILE_RANGE_WAIT_AFTER));
+}
+
+/* Drop [off, off + len) of fd's page cache where it is clean and mapped
+ * nowhere (a hint too: the kernel keeps the rest, and starts writing out
+ * what is dirty). */
+void up__drop_cache(int fd, off_t off, off_t len)
+{
+	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
 /*
  * Open the file of descriptor fd again, as a new open file with its own
  * offset and the given flags (through /proc/self/fd, which works if the

@@ -83,6 +83,8 @@ struct up_obj {
 	struct up_region *regions;	/* regions showing this object */
 	int err;			/* sticky -EIO for all its regions */
 	off_t wo_a, wo_b;		/* written back, write-out not started */
+	off_t wf_a, wf_b;		/* write-out started last, to drop from
+					 * the page cache at the next */
 	bool solo;			/* pages in pool frames (solo.c) */
 	bool no_borrow;			/* its file cannot be mapped */
 	bool pc;			/* solo, every page borrowed from the
@@ -307,6 +309,8 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
 char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pgno,
+			uint64_t n);
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		     off_t a, off_t b);

@@ -43,6 +43,8 @@ int up__copy_mapped(void *dst, const void *src, size_t len);
 int up__eof_tail(int fd, off_t eof, void *dst);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
+void up__drop_cache(int fd, off_t off, off_t len);
+int up__sync_wait(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);
 bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);

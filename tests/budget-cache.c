@@ -1,0 +1,89 @@
+/*
+ * budget-cache: the budget bounds the memory the system spends on a
+ * mapping, the kernel's page cache included.  After a sequential read of
+ * a file eight times the budget, and after a sequential write of it (with
+ * msync), the file has no more than twice the budget in the page cache
+ * (mincore, as fincore(1) counts it), and every byte is right.
+ */
+#include "harness.h"
+
+#define BUDGET ((H_SANITIZED ? 4 : 16) * H_MIB)
+#define LEN (8 * BUDGET)
+
+static void adjust(struct up_config *c)
+{
+	c->budget = BUDGET;
+}
+
+/* Bytes of fd's first len bytes in the page cache. */
+static size_t cached(int fd, size_t len)
+{
+	size_t n = len / 4096, in = 0;
+	unsigned char *v = malloc(n);
+	void *m = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED || !v || mincore(m, len, v)) {
+		H_FAIL("mincore: %s", strerror(errno));
+		in = len;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			in += (v[i] & 1) * 4096;
+	}
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	free(v);
+	return in;
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	int fd = h_file(LEN, 5);
+	size_t in;
+	char *m;
+
+	(void)b;
+	m = h_map(p, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!m)
+		return;
+	for (size_t off = 0; off < LEN; off += 4096)
+		CHECK_EQ(h_pat_diff(m + off, 5, off, 4096), -1);
+	in = cached(fd, LEN);
+	printf("%s: after a read of %zu MiB through %zu MiB: %zu MiB cached\n",
+	       h_ctx, LEN / H_MIB, BUDGET / H_MIB, in / H_MIB);
+	if (h_is_uffd(p))
+		CHECK(in <= 2 * BUDGET);
+
+	/* Every word becomes that of pattern 6. */
+	for (size_t off = 0; off < LEN; off += 8) {
+		uint64_t w = 0;
+
+		for (int i = 0; i < 8; i++)
+			w |= (uint64_t)h_pat(6, off + (size_t)i) << (8 * i);
+		*(uint64_t *)(m + off) = w;
+	}
+	CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
+	in = cached(fd, LEN);
+	printf("%s: after a write: %zu MiB cached\n", h_ctx, in / H_MIB);
+	if (h_is_uffd(p))
+		CHECK(in <= 2 * BUDGET);
+	CHECK_OK(up_pager_unmap(p, m, LEN));
+
+	/* What the file holds, read with pread. */
+	{
+		char *buf = malloc(H_MIB);
+
+		for (size_t off = 0; buf && off < LEN; off += H_MIB) {
+			CHECK_EQ(pread(fd, buf, H_MIB, (off_t)off),
+				 (ssize_t)H_MIB);
+			CHECK_EQ(h_pat_diff(buf, 6, off, H_MIB), -1);
+		}
+		free(buf);
+	}
+	close(fd);
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	h_done();
+}
