@@ -395,11 +395,18 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	}
 	/* Reading in is a head start only: a page that cannot be read (an
 	 * I/O error, a file that shrank) raises SIGBUS in the kernel when
-	 * touched, and is read again the next time, as with mmap(2). */
+	 * touched, and is read again the next time, as with mmap(2).  What
+	 * is read is what the caller asks for, all at once: the kernel's own
+	 * read-around on a fault in it is off (MADV_RANDOM), which would read
+	 * megabytes around each random page and fill a memory cgroup. */
 	if (!e && madvise(at, len, MADV_DONTFORK))
 		e = -errno;
-	else if (in)
+	if (!e && in) {
+		madvise(at, len, MADV_RANDOM);
+		if (in > SYS_PAGE)
+			readahead(fd, off, in);
 		madvise(at, in, MADV_POPULATE_READ);
+	}
 	if (prep && !e &&
 	    syscall(SYS_mremap, at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		    addr) == -1)

@@ -3,7 +3,10 @@
  * mapping, the kernel's page cache included.  After a sequential read of
  * a file eight times the budget, and after a sequential write of it (with
  * msync), the file has no more than twice the budget in the page cache
- * (mincore, as fincore(1) counts it), and every byte is right.
+ * (mincore, as fincore(1) counts it), and every byte is right.  Random
+ * faults on a file that is not in the page cache read the pages the pager
+ * asks for, not the kernel's read-around of each (which filled a memory
+ * cgroup with what no one asked for).
  */
 #include "harness.h"
 
@@ -79,6 +82,33 @@ static void body(struct up_pager *p, enum up_backend b)
 		}
 		free(buf);
 	}
+	/* Random faults on the file, out of the page cache. */
+	CHECK_OK(fdatasync(fd));
+	CHECK_OK(posix_fadvise(fd, 0, LEN, POSIX_FADV_DONTNEED));
+	in = cached(fd, LEN);
+	CHECK(in <= BUDGET / 8);
+	m = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (m && h_is_uffd(p)) {
+		struct up_stats ms;
+		uint64_t seed = h_seed();
+
+		CHECK_OK(up_pager_advise(p, m, LEN, MADV_RANDOM));
+		for (int i = 0; i < 64; i++) {
+			size_t off = (size_t)h_below(LEN / 4096) * 4096;
+
+			CHECK_EQ((uint8_t)m[off], h_pat(6, off));
+		}
+		CHECK_OK(up_mapping_stats(p, m, &ms));
+		in = cached(fd, LEN) - in;
+		printf("%s: 64 random faults (seed %llu) read %zu KiB, "
+		       "%llu pages of %llu KiB\n", h_ctx,
+		       (unsigned long long)seed, in >> 10,
+		       (unsigned long long)ms.fills,
+		       (unsigned long long)(ms.page_len >> 10));
+		CHECK(in <= 2 * ms.fills * ms.page_len);
+	}
+	if (m)
+		CHECK_OK(up_pager_unmap(p, m, LEN));
 	close(fd);
 }
 
