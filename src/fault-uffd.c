@@ -208,7 +208,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, &as, &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -269,6 +269,49 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
  * each fault of the stream, as the kernel's does, up to WINDOW_MAX or a
  * quarter of the budget.  Returns how many pages, pg included, to show.
  */
+/*
+ * A fault on page pg of a page-cache object that is not part of a stream:
+ * if the 2 MiB block around it lies in r, where r lies so that the kernel
+ * can map it with one entry, no page of it is resident, and all of it is
+ * in the page cache already, the whole block is made resident, to be
+ * shown in one mapping, as the kernel's own fault maps a whole folio
+ * (it costs no read, and no memory the page cache does not hold anyway).
+ * A pager configured with no read-ahead reads only what faults.  Returns how many pages from *first to show: the block's, or pg's alone.
+ */
+static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
+			 uint64_t *first)
+{
+	uint64_t blk = BLOCK_LEN / pl(p), b0 = pg / (blk ? blk : 1) * blk, i;
+	off_t end = r->off + (off_t)(r->end - r->start);
+	struct up_obj *o = r->obj;
+
+	*first = pg;
+	if (!p->cfg.readahead_nr || blk <= 1 || blk > p->frames_nr / 8 ||
+	    ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) ||
+	    (off_t)(b0 * pl(p)) < r->off ||
+	    (off_t)((b0 + blk) * pl(p)) > end ||
+	    (off_t)((b0 + blk) * pl(p)) > up__obj_valid_end(p, o, false))
+		return 1;
+	for (i = b0; i < b0 + blk; i++)
+		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
+						PG_INSWAP)))
+			return 1;
+	if (!up__cached(o->fd, (off_t)(b0 * pl(p)), (off_t)BLOCK_LEN))
+		return 1;
+	for (i = b0; i < b0 + blk; i++) {
+		if (i == pg)
+			continue;
+		if (up__page_fill_ahead(p, o, i, r) <= 0) {
+			while (i-- > b0)
+				if (i != pg)
+					up__page_drop(p, o, i);
+			return 1;
+		}
+	}
+	*first = b0;
+	return (unsigned)blk;
+}
+
 static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
 {
 	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
@@ -457,17 +500,26 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * fault did it, or this is populating it again): the access
 		 * runs again in the kernel's mapping, which raises SIGBUS
 		 * itself past the end of the file. */
+		uint64_t first = pg;
 		unsigned n = 0, i;
 
 		if (!(was && up__solo_shown(p, r, pg))) {
 			n = wp ? 1 : pc_run(p, r, pg);
-			if (n > 1 && up__solo_show(p, r, pg, n, &as, &ae)) {
+			if (n == 1 && !wp && !was)
+				n = pc_block(p, r, pg, &first);
+			if (n > 1 &&
+			    up__solo_show(p, r, first, n, pg,
+					  (unsigned)(first + n - pg), &as,
+					  &ae)) {
 				/* Each on its own, then, pg first. */
-				for (i = 1; i < n; i++)
-					up__page_drop(p, r->obj, pg + i);
+				for (i = 0; i < n; i++)
+					if (first + i != pg)
+						up__page_drop(p, r->obj,
+							      first + i);
 				n = 1;
+				first = pg;
 			}
-			if (n == 1 && up__solo_show(p, r, pg, 1, &as, &ae)) {
+			if (n == 1 && up__solo_show(p, r, pg, 1, pg, 1, &as, &ae)) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
 				 * page until it is unmapped; inline, it is
@@ -484,7 +536,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		}
 		if (!n)
 			goto served;
-		r->next_pgno = pg + n;
+		r->next_pgno = first + n;
 		if (!woken)
 			wake(p, as, ae);
 		up__hist_add(p, up__now_ns() - t0);
@@ -587,7 +639,7 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, 1, &as, &ae))
+			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
 				break;

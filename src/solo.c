@@ -793,7 +793,8 @@ int up__solo_hand(struct up_pager *p, struct up_region *r)
 	int err;
 
 	err = up__map_file((void *)r->start, r->end - r->start, r->prot,
-			   MAP_PRIVATE, r->obj->fd, r->off, 0, cow_prep, &cp);
+			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
+			   &cp);
 	return err ? err : up__madvise((void *)r->start, r->end - r->start,
 				       MADV_DOFORK);
 }
@@ -858,21 +859,23 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
 /*
  * Show resident pages [pg, pg + n) of r's page-cache object in r: map the
  * file over the part of them r covers, in one mapping, with r's
- * protection, and read in what lies inside the file (past it, the kernel
- * raises SIGBUS, or reads it once the file has grown).  A run that covers
+ * protection, and read in pages [in_pg, in_pg + in_n) where they lie
+ * inside the file (past it, the kernel raises SIGBUS, or reads it once the
+ * file has grown; the rest the kernel reads when it is touched).  A run that covers
  * an aligned 2 MiB block of a file the page cache holds in 2 MiB folios
  * is mapped by the kernel with one entry, as its own mmap(2) would.
  * [*as, *ae) is where they now show.  Pages that cannot be read, or
  * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  unsigned n, uintptr_t *as, uintptr_t *ae)
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t *as,
+		  uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
 	struct locks locked;
 	bool swapped = false;
-	off_t a, b, eof, b2;
+	off_t a, b, eof, b2, ia, ib;
 	size_t in = 0;
 	uintptr_t at, at2;
 	unsigned i;
@@ -884,10 +887,15 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	for (i = 0; i < n; i++)
 		swapped |= (o->pflags[pg + i] & PG_INSWAP) != 0;
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
+	ia = (off_t)(in_pg * pl(p));
+	ib = (off_t)((in_pg + in_n) * pl(p));
+	ia = ia > a ? ia : a;
+	ib = ib < b ? ib : b;
+	ib = ib < eof ? ib : eof;
 	/* Reading in needs read permission (a write-only mapping's pages
 	 * come in when touched). */
-	if ((r->prot & PROT_READ) && eof > a)
-		in = (size_t)((eof < b ? eof : b) - a);
+	if ((r->prot & PROT_READ) && ib > ia)
+		in = (size_t)(ib - ia);
 	locks_get(at, (size_t)(b - a), &locked);
 	cp.p = p;
 	cp.o = o;
@@ -895,7 +903,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	cp.b = b;
 	err = up__map_file((void *)at, (size_t)(b - a), r->prot,
 			   o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE,
-			   o->fd, a, in,
+			   o->fd, a, in ? (size_t)(ia - a) : 0, in,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
 		locks_put(at, (size_t)(b - a), &locked, false);

@@ -222,6 +222,27 @@ int up__sync_wait(int fd, off_t off, off_t len)
 					   SYNC_FILE_RANGE_WAIT_AFTER));
 }
 
+/* Whether all of [off, off + len) of fd is in the page cache (cachestat(2),
+ * Linux 6.5; false where it is missing). */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+bool up__cached(int fd, off_t off, off_t len)
+{
+	struct {
+		uint64_t off, len;
+	} range = { (uint64_t)off, (uint64_t)len };
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+			nr_recently_evicted;
+	} cs;
+
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0))
+		return false;
+	return cs.nr_cache * SYS_PAGE >= (uint64_t)len;
+}
+
 /* Drop [off, off + len) of fd's page cache where it is clean and mapped
  * nowhere (a hint too: the kernel keeps the rest, and starts writing out
  * what is dirty). */
@@ -357,15 +378,15 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 
 /*
  * Map [off, off + len) of file fd at addr with protection prot and flags
- * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read its
- * first `in` bytes in: the program then sees the kernel's page-cache pages
- * themselves, with no copy (solo.c).  What is not read in (past the end of
- * the file) faults in the kernel, as with mmap(2).  Pages are mapped for
+ * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read `in`
+ * bytes of it in from in_at: the program then sees the kernel's page-cache
+ * pages themselves, with no copy (solo.c).  What is not read in faults in
+ * the kernel, as with mmap(2).  Pages are mapped for
  * reading only, even in a writable mapping: the first store to each page
  * faults in the kernel, which marks it dirty (or copies it), as with
  * mmap(2).  With prep, the mapping is made elsewhere, given to prep, and
- * moved into place in one step if prep returns 0.  The mapping is left out of fork(), as
- * the pager's own are.  Counts as a read for fault injection.  Returns 0,
+ * moved into place in one step if prep returns 0.  The mapping is left
+ * out of fork(), as the pager's own are.  Counts as a read for fault injection.  Returns 0,
  * or -errno if the file cannot be mapped (then the range may hold
  * anything: the caller maps it again).
  */
@@ -374,8 +395,8 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 #endif
 
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off, size_t in, int (*prep)(void *arg, char *m),
-		 void *arg)
+		 off_t off, size_t in_at, size_t in,
+		 int (*prep)(void *arg, char *m), void *arg)
 {
 	int e = injected(UP_SYS_PREAD);
 	void *at = addr;
@@ -404,8 +425,8 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	if (!e && in) {
 		madvise(at, len, MADV_RANDOM);
 		if (in > SYS_PAGE)
-			readahead(fd, off, in);
-		madvise(at, in, MADV_POPULATE_READ);
+			readahead(fd, off + (off_t)in_at, in);
+		madvise((char *)at + in_at, in, MADV_POPULATE_READ);
 	}
 	if (prep && !e &&
 	    syscall(SYS_mremap, at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,

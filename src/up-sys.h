@@ -44,6 +44,7 @@ int up__eof_tail(int fd, off_t eof, void *dst);
 int up__fdatasync(int fd);
 int up__sync_range(int fd, off_t off, off_t len);
 void up__drop_cache(int fd, off_t off, off_t len);
+bool up__cached(int fd, off_t off, off_t len);
 int up__sync_wait(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);
 bool up__fs_mappable(int fd);
@@ -60,8 +61,8 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, void **out);
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off, size_t in, int (*prep)(void *arg, char *m),
-		 void *arg);
+		 off_t off, size_t in_at, size_t in,
+		 int (*prep)(void *arg, char *m), void *arg);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);

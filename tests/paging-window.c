@@ -2,8 +2,9 @@
  * paging-window: with the defaults, a sequential scan of a file mapping
  * takes few faults (the read-ahead window grows, as the kernel's does),
  * the kernel maps a file it holds in 2 MiB folios with 2 MiB entries in
- * upager's mapping where it does in its own, and unmapping one of two
- * mappings of a file leaves the other's pages resident and right.
+ * upager's mapping where it does in its own (also on random faults, which
+ * then map a whole 2 MiB block), and unmapping one of two mappings of a
+ * file leaves the other's pages resident and right.
  */
 #include "harness.h"
 
@@ -115,6 +116,36 @@ static void body(struct up_pager *p, enum up_backend b)
 	}
 	if (m)
 		CHECK_OK(up_pager_unmap(p, m, LEN));
+
+	/* Random faults on a file the page cache holds whole: each maps the
+	 * 2 MiB block around it, as the kernel's fault maps a whole folio;
+	 * a second touch in each block takes no fault. */
+	m = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (m) {
+		uint64_t f0;
+
+		for (size_t blk = LEN / (2 * H_MIB); blk-- > 0;) {
+			size_t off = blk * 2 * H_MIB + H_MIB + 4096;
+
+			CHECK_EQ((uint8_t)m[off], h_pat(3, off));
+		}
+		CHECK_OK(up_mapping_stats(p, m, &ms));
+		f0 = ms.faults_read;
+		for (size_t off = 0; off < LEN; off += 2 * H_MIB)
+			CHECK_EQ((uint8_t)m[off + 8192], h_pat(3, off + 8192));
+		CHECK_OK(up_mapping_stats(p, m, &ms));
+		if (uffd && kpmd > 0) {
+			printf("%s: random faults: %llu, then %llu more; 2 MiB "
+			       "entries %ld KiB\n", h_ctx,
+			       (unsigned long long)f0,
+			       (unsigned long long)(ms.faults_read - f0),
+			       pmd_kib(m, LEN));
+			CHECK(f0 <= LEN / (2 * H_MIB));
+			CHECK_EQ(ms.faults_read, f0);
+			CHECK(pmd_kib(m, LEN) > 0);
+		}
+		CHECK_OK(up_pager_unmap(p, m, LEN));
+	}
 	CHECK_OK(up_pager_stats(p, &st));
 	CHECK_EQ(st.resident, 0);
 	CHECK_EQ(st.page_cache, 0);
