@@ -240,8 +240,9 @@ struct up_config {
 };
 
 /*
- * Fill *cfg with the defaults: 256 MiB budget, 64 KiB pages, read-ahead of
- * 16 pages, 1 thread, UP_BACKEND_AUTO, UP_CONFIG_FALLBACK (not
+ * Fill *cfg with the defaults: a budget of half the memory the process may
+ * use (MemAvailable, or its memory cgroup's limit if that is less; at least
+ * 16 MiB), 64 KiB pages, read-ahead of 16 pages, 1 thread, UP_BACKEND_AUTO, UP_CONFIG_FALLBACK (not
  * UP_CONFIG_SHARED: a private cache serves a single process faster).
  */
 void up_config_init(struct up_config *cfg);

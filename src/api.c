@@ -150,10 +150,21 @@ UP_EXPORT int up_mapping_stats(struct up_pager *p, const void *addr,
 
 /* ---- pagers --------------------------------------------------------- */
 
+/* The default budget: half the memory the process may use (see
+ * up__mem_usable()), in whole 2 MiB, at least 16 MiB. */
+static size_t default_budget(void)
+{
+	uint64_t b = up__mem_usable() / 2 & ~(((uint64_t)2 << 20) - 1);
+
+	if (b < (16u << 20))
+		b = 16u << 20;
+	return b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+}
+
 UP_EXPORT void up_config_init(struct up_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->budget = 256u << 20;
+	cfg->budget = default_budget();
 	cfg->page_len = 64u << 10;
 	cfg->readahead_nr = 16;
 	cfg->threads_nr = 1;
@@ -567,10 +578,12 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 				    int flags, off_t off, int fl,
 				    const struct stat *st, bool kern)
 {
+	static atomic_uint_fast64_t serial;
 	struct up_region *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
+	r->serial = atomic_fetch_add(&serial, 1) + 1;
 	if (kern) {
 		/* The kernel gets every flag, MAP_POPULATE included. */
 		r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);

@@ -393,10 +393,14 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 }
 
 /* Inline faults: the last fault this thread took on a page mapped from
- * the page cache, and that page's last use (see serve_fault()). */
+ * the page cache, that page's last use, and the mapping it was in (a new
+ * mapping at the same address, of a page still resident for another one,
+ * is another fault; see serve_fault()). */
 static __thread uintptr_t borrowed_at
 	__attribute__((tls_model("initial-exec")));
 static __thread uint64_t borrowed_use
+	__attribute__((tls_model("initial-exec")));
+static __thread uint64_t borrowed_serial
 	__attribute__((tls_model("initial-exec")));
 
 /* Inline faults: the last fault this thread took in a region that the
@@ -472,7 +476,8 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * not show in this mapping yet: it is shown below, and the
 		 * use noted there.) */
 		uint64_t use = p->frames[r->obj->frame[pg] - 1].tick;
-		bool again = borrowed_at == addr && borrowed_use == use;
+		bool again = borrowed_at == addr && borrowed_use == use &&
+			     borrowed_serial == r->serial;
 
 		borrowed_at = 0;
 		if (again) {
@@ -482,6 +487,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		if (!r->obj->pc) {
 			borrowed_at = addr;
 			borrowed_use = use;
+			borrowed_serial = r->serial;
 			goto out;
 		}
 	}
@@ -533,6 +539,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		if (p->inline_faults) {
 			borrowed_at = addr;
 			borrowed_use = p->frames[r->obj->frame[pg] - 1].tick;
+			borrowed_serial = r->serial;
 		}
 		if (!n)
 			goto served;

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -249,6 +251,89 @@ bool up__cached(int fd, off_t off, off_t len)
 void up__drop_cache(int fd, off_t off, off_t len)
 {
 	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
+/* The first number after key in file path (all of it read into buf), or
+ * 0. */
+static uint64_t file_num(const char *path, const char *key)
+{
+	char buf[4096], *at;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	at = key ? strstr(buf, key) : buf;
+	if (!at)
+		return 0;
+	at += key ? strlen(key) : 0;
+	while (*at == ' ' || *at == '\t')
+		at++;
+	return strtoull(at, NULL, 10);
+}
+
+/* The least memory limit on the cgroup at path (under root) and its
+ * parents, each in file; UINT64_MAX if none. */
+static uint64_t cg_limit(const char *root, const char *path, const char *file)
+{
+	char dir[512], at[600];
+	uint64_t least = UINT64_MAX, v;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s%s", root, path);
+	for (;;) {
+		snprintf(at, sizeof(at), "%s/%s", dir, file);
+		v = file_num(at, NULL);
+		if (v && v < least)
+			least = v;
+		slash = strrchr(dir, '/');
+		if (!slash || (size_t)(slash - dir) < strlen(root))
+			break;
+		*slash = 0;
+	}
+	return least;
+}
+
+/*
+ * The memory this process may use: MemAvailable, or its memory cgroup's
+ * limit (v2 memory.max, v1 memory.limit_in_bytes) where that is less.
+ */
+uint64_t up__mem_usable(void)
+{
+	uint64_t avail = file_num("/proc/meminfo", "MemAvailable:") << 10;
+	char buf[4096], *line, *save = NULL;
+	ssize_t n;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+
+	if (!avail)
+		avail = (uint64_t)sysconf(_SC_PHYS_PAGES) * SYS_PAGE / 2;
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *path = strchr(line, ':');
+		uint64_t lim = UINT64_MAX;
+
+		path = path ? strchr(path + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = 0;
+		if (!strncmp(line, "0:", 2))
+			lim = cg_limit("/sys/fs/cgroup", path, "memory.max");
+		else if (strstr(line, ":memory") || strstr(line, ",memory"))
+			lim = cg_limit("/sys/fs/cgroup/memory", path,
+				       "memory.limit_in_bytes");
+		if (lim < avail)
+			avail = lim;
+	}
+	return avail;
 }
 
 /*

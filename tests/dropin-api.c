@@ -123,7 +123,21 @@ static void defaults(void *arg)
 	CHECK_OK(up_pager_stats(p, &st));
 	if (h_is_uffd(p)) {
 		CHECK_EQ(st.page_len, 65536);
-		CHECK_EQ(st.budget_pages, 256 * H_MIB / 65536);
+		/* Half the memory the process may use (MemAvailable, or
+		 * a memory cgroup's limit, if less), at least 16 MiB. */
+		uint64_t avail = 0;
+		char line[256];
+		FILE *f = fopen("/proc/meminfo", "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemAvailable: %llu kB",
+				   (unsigned long long *)&avail) == 1)
+				break;
+		if (f)
+			fclose(f);
+		avail <<= 10;
+		CHECK(st.budget_pages * st.page_len >= 16 * H_MIB);
+		CHECK(st.budget_pages * st.page_len <= avail / 2 + 64 * H_MIB);
 	}
 }
 

@@ -101,6 +101,18 @@ static void body(struct up_pager *p, enum up_backend b)
 	if (m2) {
 		CHECK_EQ(scan(m2, LEN), -1);
 		CHECK_OK(up_pager_unmap(p, m, LEN));
+		/* A new mapping where the first was, touched where this
+		 * thread took its last fault in the one before, on a page
+		 * the second mapping keeps resident: its touch is a fault of
+		 * its own (an inline pager took it for a repeat of the last
+		 * one, and raised SIGBUS). */
+		for (int i = 0; i < 2; i++) {
+			CHECK_OK(up_pager_map(p, m, 2 * H_MIB, PROT_READ,
+					      MAP_SHARED | MAP_FIXED, fd, 0,
+					      (void **)&m));
+			CHECK_EQ((uint8_t)m[4096], h_pat(3, 4096));
+			CHECK_OK(up_pager_unmap(p, m, 2 * H_MIB));
+		}
 		m = NULL;
 		CHECK_OK(up_mapping_stats(p, m2, &ms));
 		CHECK_OK(up_pager_stats(p, &st));

@@ -62,7 +62,8 @@ static const struct cmd cmds[] = {
 	  "  --seed N        seed of --pattern random (default: the time; "
 	  "printed)\n"
 	  PAGER_HELP
-	  "                  (defaults: the library's, 256M and 64K)\n"
+	  "                  (defaults: the library's, half the usable memory\n"
+	  "                  and 64K)\n"
 	  "\nSizes take a suffix K, M, G or T (powers of 1024).  The "
 	  "histogram shows the\ntime of each access that entered another "
 	  "page, by powers of two.\n" STATUS_HELP },
