@@ -42,8 +42,6 @@ static size_t pl(const struct up_pager *p)
 
 int up__cache_init(struct up_pager *p)
 {
-	uint64_t i;
-
 	p->frames_nr = p->cfg.budget / pl(p);
 	if (p->frames_nr > UINT32_MAX - 1)
 		p->frames_nr = UINT32_MAX - 1;
@@ -54,8 +52,10 @@ int up__cache_init(struct up_pager *p)
 		up__cache_fini(p);
 		return -ENOMEM;
 	}
-	for (i = 0; i < p->frames_nr; i++)
-		p->free_frames[i] = (uint32_t)(p->frames_nr - 1 - i);
+	/* Frames from p->fresh on have never been used: free, and their
+	 * memory untouched (a budget of gigabytes costs nothing until it is
+	 * used). */
+	p->fresh = p->stack_nr = 0;
 	p->free_nr = p->frames_nr;
 	p->swap_fd = -1;
 	return 0;
@@ -327,6 +327,20 @@ off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
 
 /* ---- frames --------------------------------------------------------- */
 
+/* Free frames: released ones on a stack, then the never used. */
+static void free_push(struct up_pager *p, uint32_t idx)
+{
+	p->free_frames[p->stack_nr++] = idx;
+	p->free_nr++;
+}
+
+static uint32_t free_pop(struct up_pager *p)
+{
+	p->free_nr--;
+	return p->stack_nr ? p->free_frames[--p->stack_nr]
+			   : (uint32_t)p->fresh++;
+}
+
 static void frame_release(struct up_pager *p, uint32_t idx)
 {
 	struct up_frame *f = &p->frames[idx];
@@ -336,7 +350,7 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 	f->pin = 0;
 	assert(!f->borrowed);	/* given back by up__solo_unmap_page() */
 	f->mv_a = f->mv_b = 0;
-	p->free_frames[p->free_nr++] = idx;
+	free_push(p, idx);
 	p->frames_used--;
 	p->st.resident--;
 }
@@ -413,18 +427,15 @@ static void writeout(struct up_pager *p, struct up_obj *o, off_t off,
  * too, where nothing else maps them, so that the budget bounds the memory
  * the system spends on a mapping, not only the pager's share (dirty ones
  * go once written: see writeout_start()).  A stream's runs are widened to
- * whole blocks (drop_blocks()); a page evicted alone is not, so that its
- * neighbours stay for random reads.
+ * whole blocks (drop_blocks()).  A page evicted alone stays in the page
+ * cache, for the kernel to reclaim as it sees fit: dropping it would cost
+ * a read from disk at its next fault, and where the file is cached in
+ * large folios, it drops nothing.
  */
 static void drop(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		 uint64_t n, bool widen)
+		 uint64_t n)
 {
-	off_t a = (off_t)(pg * pl(p)), b = (off_t)((pg + n) * pl(p));
-
-	if (widen)
-		drop_blocks(o, a, b);
-	else
-		up__drop_cache(o->fd, a, b - a);
+	drop_blocks(o, (off_t)(pg * pl(p)), (off_t)((pg + n) * pl(p)));
 }
 
 /*
@@ -447,14 +458,10 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * program's reach: its write-back then needs no write-protection
 	 * (on a VM, each change to a mapping the program is running on is a
 	 * TLB shootdown that costs tens of microseconds). */
-	bool borrowed = f->borrowed;
-
 	if (o->solo)
 		up__solo_unmap_page(p, o, pg);
 	if (kernel_dirty && start)
 		writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
-	if (borrowed)
-		drop(p, o, pg, 1, false);
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
 		if (err)
@@ -502,7 +509,7 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		UP_STAT(p, up__obj_region(o, (off_t)(i * pl(p))), evictions,
 			1);
 	}
-	drop(p, o, pg + 1 - n, n, true);
+	drop(p, o, pg + 1 - n, n);
 }
 
 /*
@@ -565,7 +572,7 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 			continue;
 		}
 	}
-	*out = p->free_frames[--p->free_nr];
+	*out = free_pop(p);
 	return 0;
 }
 
@@ -705,7 +712,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		if (n < 0) {
 			/* Free whatever the failed read allocated. */
 			up__fallocate(o->memfd, PUNCH, off, (off_t)pl(p));
-			p->free_frames[p->free_nr++] = idx;
+			free_push(p, idx);
 			o->err = -EIO;
 			return -EIO;
 		}
@@ -714,7 +721,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			 * what the kernel says (borrow() asked). */
 		} else if (n == 0 && from_file(o, pg)) {
 			/* Wholly past the end of the file: nothing to keep. */
-			p->free_frames[p->free_nr++] = idx;
+			free_push(p, idx);
 			o->file_len = off < o->file_len ? off : o->file_len;
 			return 0;
 		}
@@ -1132,7 +1139,6 @@ void up__cache_child(struct up_pager *p)
 	struct up_obj **oo = &p->objs, *o;
 	struct up_work *w;
 	size_t i = 0;
-	uint64_t f;
 
 	while (i < p->regions_nr) {
 		struct up_region *r = p->regions[i];
@@ -1163,9 +1169,8 @@ void up__cache_child(struct up_pager *p)
 		p->work = w->next;
 		free(w);
 	}
-	memset(p->frames, 0, p->frames_nr * sizeof(*p->frames));
-	for (f = 0; f < p->frames_nr; f++)
-		p->free_frames[f] = (uint32_t)(p->frames_nr - 1 - f);
+	memset(p->frames, 0, p->fresh * sizeof(*p->frames));
+	p->fresh = p->stack_nr = 0;
 	p->free_nr = p->frames_nr;
 	p->frames_used = p->pinned_nr = 0;
 	p->st.resident = p->st.dirty = p->st.page_cache = 0;
@@ -1181,7 +1186,7 @@ bool up__cache_check(struct up_pager *p)
 	uint64_t i, used = 0, dirty = 0, cached = 0;
 	struct up_obj *o;
 
-	for (i = 0; i < p->frames_nr; i++) {
+	for (i = 0; i < p->fresh; i++) {
 		struct up_frame *f = &p->frames[i];
 
 		if (!f->obj)
@@ -1197,5 +1202,6 @@ bool up__cache_check(struct up_pager *p)
 			dirty += (o->pflags[i] & PG_DIRTY) != 0;
 	return used == p->frames_used && used == p->st.resident &&
 	       dirty == p->st.dirty && cached == p->st.page_cache &&
-	       used + p->free_nr == p->frames_nr;
+	       used + p->free_nr == p->frames_nr &&
+	       p->free_nr == p->stack_nr + (p->frames_nr - p->fresh);
 }

@@ -195,8 +195,10 @@ struct up_pager {
 	struct up_frame *frames;
 	uint64_t frames_nr, frames_used, hand;
 	uint64_t tick;			/* counts page uses */
-	uint32_t *free_frames;		/* stack of free frame indexes */
-	uint64_t free_nr;
+	uint32_t *free_frames;		/* stack of released frame indexes */
+	uint64_t stack_nr;		/* on that stack */
+	uint64_t fresh;			/* frames from here on never used */
+	uint64_t free_nr;		/* free in all */
 	uint32_t *pinned;		/* frames pinned by this operation */
 	uint64_t pinned_nr;
 	int swap_fd;
