@@ -18,7 +18,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The flags MAP_SHARED_VALIDATE accepts on a file (the kernel's
@@ -35,70 +34,12 @@
 
 /* ---- statistics ----------------------------------------------------- */
 
-uint64_t up__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Four buckets per power of two: a figure within 25% of the truth. */
-static unsigned hist_idx(uint64_t ns)
-{
-	unsigned e;
-
-	if (ns < 4)
-		return (unsigned)ns;
-	e = 63u - (unsigned)__builtin_clzll(ns);
-	return (e - 1) * 4 + (unsigned)((ns >> (e - 2)) & 3);
-}
-
-static uint64_t hist_value(unsigned idx)
-{
-	unsigned e = idx / 4 + 1;
-
-	if (idx < 4)
-		return idx;
-	return (uint64_t)(4 + idx % 4) << (e - 2);
-}
-
-void up__hist_add(struct up_pager *p, uint64_t ns)
-{
-	p->hist[hist_idx(ns)]++;
-}
-
-static uint64_t hist_pct(const struct up_pager *p, unsigned pct)
-{
-	uint64_t total = 0, seen = 0;
-	unsigned i;
-
-	for (i = 0; i < HIST_NR; i++)
-		total += p->hist[i];
-	if (!total)
-		return 0;
-	for (i = 0; i < HIST_NR; i++) {
-		seen += p->hist[i];
-		if (seen * 100 >= total * pct)
-			return hist_value(i);
-	}
-	return hist_value(HIST_NR - 1);
-}
-
-void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
-		  uint64_t n)
-{
-	*(uint64_t *)((char *)&p->st + field) += n;
-	if (r)
-		*(uint64_t *)((char *)&r->st + field) += n;
-}
-
 static void fill_common(struct up_pager *p, struct up_stats *st)
 {
 	bool kern = p->ops == &up__kernel_ops;
 
-	st->fill_ns_p50 = hist_pct(p, 50);
-	st->fill_ns_p99 = hist_pct(p, 99);
+	st->fill_ns_p50 = up__hist_pct(p, 50);
+	st->fill_ns_p99 = up__hist_pct(p, 99);
 	/* The kernel backend has no pager pages and no budget. */
 	st->page_len = kern ? SYS_PAGE : p->cfg.page_len;
 	st->budget_pages = kern ? 0 : p->frames_nr;

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 
@@ -323,6 +324,66 @@ off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
 	if (refresh && up__fstat(o->fd, &st) == 0)
 		o->file_len = st.st_size;
 	return o->file_len;
+}
+
+/* ---- statistics: the fault-time histogram and the counters -------- */
+
+uint64_t up__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Four buckets per power of two: a figure within 25% of the truth. */
+static unsigned hist_idx(uint64_t ns)
+{
+	unsigned e;
+
+	if (ns < 4)
+		return (unsigned)ns;
+	e = 63u - (unsigned)__builtin_clzll(ns);
+	return (e - 1) * 4 + (unsigned)((ns >> (e - 2)) & 3);
+}
+
+static uint64_t hist_value(unsigned idx)
+{
+	unsigned e = idx / 4 + 1;
+
+	if (idx < 4)
+		return idx;
+	return (uint64_t)(4 + idx % 4) << (e - 2);
+}
+
+void up__hist_add(struct up_pager *p, uint64_t ns)
+{
+	p->hist[hist_idx(ns)]++;
+}
+
+uint64_t up__hist_pct(const struct up_pager *p, unsigned pct)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned i;
+
+	for (i = 0; i < HIST_NR; i++)
+		total += p->hist[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < HIST_NR; i++) {
+		seen += p->hist[i];
+		if (seen * 100 >= total * pct)
+			return hist_value(i);
+	}
+	return hist_value(HIST_NR - 1);
+}
+
+void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
+		  uint64_t n)
+{
+	*(uint64_t *)((char *)&p->st + field) += n;
+	if (r)
+		*(uint64_t *)((char *)&r->st + field) += n;
 }
 
 /* ---- frames --------------------------------------------------------- */

@@ -373,6 +373,7 @@ void up__sigbus_child(void);
 /* ---- api.c / stats ---------------------------------------------------- */
 void up__hist_add(struct up_pager *p, uint64_t ns);
 uint64_t up__now_ns(void);
+uint64_t up__hist_pct(const struct up_pager *p, unsigned pct);
 void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
 		  uint64_t n);
 #define UP_STAT(p, r, f, n) \
