@@ -275,8 +275,9 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
  * can map it with one entry, no page of it is resident, and all of it is
  * in the page cache already, the whole block is made resident, to be
  * shown in one mapping, as the kernel's own fault maps a whole folio
- * (it costs no read, and no memory the page cache does not hold anyway).
- * A pager configured with no read-ahead reads only what faults.  Returns how many pages from *first to show: the block's, or pg's alone.
+ * (it costs no read, and no memory the page cache does not hold anyway),
+ * if the budget has room for it without evicting anything.  A pager
+ * configured with no read-ahead reads only what faults.  Returns how many pages from *first to show: the block's, or pg's alone.
  */
 static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 			 uint64_t *first)
@@ -287,6 +288,7 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 
 	*first = pg;
 	if (!p->cfg.readahead_nr || blk <= 1 || blk > p->frames_nr / 8 ||
+	    p->free_nr < blk ||
 	    ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) ||
 	    (off_t)(b0 * pl(p)) < r->off ||
 	    (off_t)((b0 + blk) * pl(p)) > end ||
