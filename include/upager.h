@@ -58,7 +58,10 @@
  *     - an error of the pager's own (mapping the file, reading a saved
  *       copy back) raises SIGBUS at that page until it is unmapped (with
  *       inline faults, below, it is looked at again).
- *    Do not mremap(2) a pager's mappings.
+ *    Do not mremap(2) a pager's mappings, and do not map over part of
+ *    one with the kernel's mmap(2) and MAP_FIXED (use up_mmap(), or
+ *    up_munmap() the range first): the pager may map the file over it
+ *    again when it shows, evicts or hands over pages around it.
  *  - Anonymous memory: a failed write of a page to the swap file (at
  *    eviction) keeps it in memory and makes the next up_pager_sync() or
  *    up_pager_unmap() of its mapping return -EIO (-ENOSPC or -EDQUOT when
