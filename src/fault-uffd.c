@@ -208,7 +208,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, pg, 1, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, false, &as, &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -517,8 +517,8 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 				n = pc_block(p, r, pg, &first);
 			if (n > 1 &&
 			    up__solo_show(p, r, first, n, pg,
-					  (unsigned)(first + n - pg), &as,
-					  &ae)) {
+					  (unsigned)(first + n - pg),
+					  write || wp, &as, &ae)) {
 				/* Each on its own, then, pg first. */
 				for (i = 0; i < n; i++)
 					if (first + i != pg)
@@ -527,7 +527,8 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 				n = 1;
 				first = pg;
 			}
-			if (n == 1 && up__solo_show(p, r, pg, 1, pg, 1, &as, &ae)) {
+			if (n == 1 && up__solo_show(p, r, pg, 1, pg, 1, write || wp,
+							  &as, &ae)) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
 				 * page until it is unmapped; inline, it is
@@ -648,7 +649,8 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, &as, &ae))
+			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, false,
+					  &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
 				break;

@@ -584,11 +584,18 @@ static void locks_get(uintptr_t a, size_t len, struct locks *l)
 			l->bits[i / 64] |= 1ull << (i % 64);
 }
 
-/* Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
- * fault it in while the pager's lock is held.  A file's pages fault in the
- * kernel: they are locked in at once, as mlock(2) does. */
+/*
+ * Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
+ * fault it in while the pager's lock is held.  A file's pages are locked
+ * in at once, as mlock(2) does (which reads them, and copies those of a
+ * private writable mapping, the faults it takes here being stores), except
+ * those of a private writable mapping shown for a load: they are locked on
+ * fault, as the kernel leaves the pages that an mlock(2) which stopped at a
+ * hole (ENOMEM) locked without populating.  Locked in now, they would be
+ * copied before the file changes under them.
+ */
 static void locks_put(uintptr_t a, size_t len, const struct locks *l,
-		      bool registered)
+		      bool onfault)
 {
 	size_t i = 0, j, n = l->all ? 1 : len / SYS_PAGE;
 	size_t unit = l->all ? len : SYS_PAGE;
@@ -602,7 +609,7 @@ static void locks_put(uintptr_t a, size_t len, const struct locks *l,
 				(l->bits[j / 64] & (1ull << (j % 64)));
 		     j++)
 			;
-		if (registered)
+		if (onfault)
 			up__mlock_onfault((void *)(a + i * unit),
 					  (j - i) * unit);
 		else
@@ -868,8 +875,8 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t *as,
-		  uintptr_t *ae)
+		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
+		  uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
@@ -906,7 +913,9 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			   o->fd, a, in ? (size_t)(ia - a) : 0, in,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
-		locks_put(at, (size_t)(b - a), &locked, false);
+		locks_put(at, (size_t)(b - a), &locked,
+			  !write && o->kind != OBJ_FILE &&
+				  (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
 		return 0;

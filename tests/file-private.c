@@ -1,4 +1,4 @@
-/* file-private: MAP_PRIVATE is copy-on-write: writes stay in the mapping, across eviction too, and never reach the file. */
+/* file-private: MAP_PRIVATE is copy-on-write: writes stay in the mapping, across eviction too, and never reach the file; pages that an mlock(2) stopped by a hole locked without reading them in show the file as it is when they are loaded. */
 #include "harness.h"
 
 #define PAGES 32
@@ -86,8 +86,51 @@ out:
 	close(fd);
 }
 
+/*
+ * mlock(2) over a private mapping and the hole after it fails with ENOMEM,
+ * and the pages before the hole are locked but not read in: loaded later,
+ * after a pwrite(2) to the file, such a page shows the new bytes, as with
+ * the kernel's mmap (the pager locking them again when it showed the page
+ * next to them read them in for writing, which copied them too early).
+ */
+static void mlock_hole(struct up_pager *p, int fd)
+{
+	char *res, *m = NULL;
+	char c = 'X';
+
+	res = mmap(NULL, 8 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	CHECK(res != MAP_FAILED);
+	if (res == MAP_FAILED)
+		return;
+	CHECK_OK(up_pager_map(p, res, 3 * 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_FIXED, fd, 0, (void **)&m));
+	munmap(res + 3 * 4096, 5 * 4096);
+	if (m != res)
+		return;
+	errno = 0;
+	CHECK_EQ(mlock(m + 4096, 4 * 4096), -1);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_EQ((uint8_t)m[0], h_pat(1, 0));
+	CHECK_EQ(pwrite(fd, &c, 1, 4096 + 5), 1);
+	CHECK_EQ(m[4096 + 5], 'X');
+	CHECK_EQ((uint8_t)m[2 * 4096], h_pat(1, 2 * 4096));
+	munlock(m, 3 * 4096);
+	CHECK_OK(up_pager_unmap(p, m, 3 * 4096));
+}
+
+static void body2(struct up_pager *p, enum up_backend b)
+{
+	int fd = h_file(16 * 4096, 1);
+
+	(void)b;
+	mlock_hole(p, fd);
+	close(fd);
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
+	FOR_EACH_BACKEND(adjust, body2);
 	h_done();
 }
