@@ -425,11 +425,16 @@ static void frame_release(struct up_pager *p, uint32_t idx)
 #define WRITEOUT_LEN ((off_t)2 << 20)
 
 /*
- * What the budget let go of leaves the page cache too (see drop()), dirty
- * pages once written: write-out runs up to WRITTEN_MAX (a quarter of the
- * budget if less) ahead, and then
- * the pager waits for the oldest of it and drops it, as the kernel holds
- * back a writer in a memory cgroup.
+ * Pages of the page cache that the pager let go of leave the page cache
+ * too, where nothing else maps them, so that the budget bounds the memory
+ * the system spends on a mapping, not only the pager's share.  A stream's
+ * runs go as they are evicted (evict_run()); dirty pages go once written:
+ * write-out runs up to WRITTEN_MAX (a quarter of the budget if less)
+ * ahead, and then the pager waits for the oldest of it and drops it, as
+ * the kernel holds back a writer in a memory cgroup.  A page evicted alone
+ * stays in the page cache, for the kernel to reclaim as it sees fit:
+ * dropping it would cost a read from disk at its next fault, and where the
+ * file is cached in large folios, it drops nothing.
  */
 #define WRITTEN_MAX ((off_t)16 << 20)
 
@@ -483,20 +488,13 @@ static void writeout(struct up_pager *p, struct up_obj *o, off_t off,
 	}
 }
 
-/*
- * Pages of the page cache that the pager let go of leave the page cache
- * too, where nothing else maps them, so that the budget bounds the memory
- * the system spends on a mapping, not only the pager's share (dirty ones
- * go once written: see writeout_start()).  A stream's runs are widened to
- * whole blocks (drop_blocks()).  A page evicted alone stays in the page
- * cache, for the kernel to reclaim as it sees fit: dropping it would cost
- * a read from disk at its next fault, and where the file is cached in
- * large folios, it drops nothing.
- */
-static void drop(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		 uint64_t n)
+/* Whether o's borrowed pages may have been written in place: the kernel
+ * tracks those stores, and the pager starts their write-out when it lets
+ * the pages go. */
+static bool written_in_place(const struct up_obj *o)
 {
-	drop_blocks(o, (off_t)(pg * pl(p)), (off_t)((pg + n) * pl(p)));
+	return o->kind == OBJ_FILE && o->regions &&
+	       (o->regions->prot & PROT_WRITE);
 }
 
 /*
@@ -511,8 +509,7 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	/* A page of a writable mapping mapped from the page cache may have
 	 * been written there: its write-out starts as a written-back page's
 	 * would, once it is unmapped (so the kernel need not protect it). */
-	bool kernel_dirty = f->borrowed && o->kind == OBJ_FILE &&
-			    o->regions && (o->regions->prot & PROT_WRITE);
+	bool kernel_dirty = f->borrowed && written_in_place(o);
 	int err;
 
 	/* A solo page moved back into its slot first is out of the
@@ -557,8 +554,7 @@ static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
 	uint64_t n = 1, i, max = RUN_LEN / pl(p);
-	bool kernel_dirty = o->kind == OBJ_FILE && o->regions &&
-			    (o->regions->prot & PROT_WRITE);
+	bool kernel_dirty = written_in_place(o);
 
 	while (n < max && pg >= n && run_page(p, o, pg - n))
 		n++;
@@ -570,7 +566,8 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		UP_STAT(p, up__obj_region(o, (off_t)(i * pl(p))), evictions,
 			1);
 	}
-	drop(p, o, pg + 1 - n, n);
+	drop_blocks(o, (off_t)((pg + 1 - n) * pl(p)),
+		    (off_t)((pg + 1) * pl(p)));
 }
 
 /*

@@ -208,7 +208,8 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, pg, 1, false, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, false, &as,
+					  &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -259,16 +260,13 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
 /* The most a page-cache object's read-ahead window grows to. */
 #define WINDOW_MAX (32ul << 20)
 
-/*
- * A fault on page pg of a page-cache object, which is to be shown in r:
- * on a sequential stream, the pages of the read-ahead window after it are
- * made resident too, out to the end of the 2 MiB block they reach where
- * the mapping lies so that the kernel can map whole blocks (as it maps a
- * file with 2 MiB folios itself), to be shown in one mapping.  The window
- * starts at the configured read-ahead (see ra_pages()) and doubles at
- * each fault of the stream, as the kernel's does, up to WINDOW_MAX or a
- * quarter of the budget.  Returns how many pages, pg included, to show.
- */
+/* Whether r lies so that the kernel can map its 2 MiB blocks whole: file
+ * offsets and addresses agree modulo 2 MiB. */
+static bool blocks_fit(const struct up_region *r)
+{
+	return ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) == 0;
+}
+
 /*
  * A fault on page pg of a page-cache object that is not part of a stream:
  * if the 2 MiB block around it lies in r, where r lies so that the kernel
@@ -277,7 +275,8 @@ static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)
  * shown in one mapping, as the kernel's own fault maps a whole folio
  * (it costs no read, and no memory the page cache does not hold anyway),
  * if the budget has room for it without evicting anything.  A pager
- * configured with no read-ahead reads only what faults.  Returns how many pages from *first to show: the block's, or pg's alone.
+ * configured with no read-ahead reads only what faults.  Returns how many
+ * pages from *first to show: the block's, or pg's alone.
  */
 static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 			 uint64_t *first)
@@ -288,8 +287,7 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 
 	*first = pg;
 	if (!p->cfg.readahead_nr || blk <= 1 || blk > p->frames_nr / 8 ||
-	    p->free_nr < blk ||
-	    ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) ||
+	    p->free_nr < blk || !blocks_fit(r) ||
 	    (off_t)(b0 * pl(p)) < r->off ||
 	    (off_t)((b0 + blk) * pl(p)) > end ||
 	    (off_t)((b0 + blk) * pl(p)) > up__obj_valid_end(p, o, false))
@@ -314,6 +312,16 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 	return (unsigned)blk;
 }
 
+/*
+ * A fault on page pg of a page-cache object, which is to be shown in r:
+ * on a sequential stream, the pages of the read-ahead window after it are
+ * made resident too, out to the end of the 2 MiB block they reach where
+ * the mapping lies so that the kernel can map whole blocks (as it maps a
+ * file with 2 MiB folios itself), to be shown in one mapping.  The window
+ * starts at the configured read-ahead (see ra_pages()) and doubles at
+ * each fault of the stream, as the kernel's does, up to WINDOW_MAX or a
+ * quarter of the budget.  Returns how many pages, pg included, to show.
+ */
 static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
 {
 	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
@@ -333,8 +341,7 @@ static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
 		      : n;
 	r->ra_win = n;
 	end = pg + 1 + n;
-	if (blk > 1 && blk <= p->frames_nr / 2 &&
-	    ((r->start - (uintptr_t)r->off) & (BLOCK_LEN - 1)) == 0)
+	if (blk > 1 && blk <= p->frames_nr / 2 && blocks_fit(r))
 		end = (end + blk - 1) / blk * blk;
 	for (i = pg + 1; i < end && i <= last; i++) {
 		if (r->obj->pflags[i] & (PG_RESIDENT | PG_BAD))
@@ -426,7 +433,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	uint64_t t0 = up__now_ns(), pg;
 	uintptr_t as = addr, ae = addr + SYS_PAGE;
 	int ret = FAULT_SERVED;
-	bool woken = false, was;
+	bool woken = false, ahead = !wp, was;
 	struct up_region *r;
 	off_t off;
 	int valid;
@@ -527,8 +534,9 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 				n = 1;
 				first = pg;
 			}
-			if (n == 1 && up__solo_show(p, r, pg, 1, pg, 1, write || wp,
-							  &as, &ae)) {
+			if (n == 1 &&
+			    up__solo_show(p, r, pg, 1, pg, 1, write || wp,
+					  &as, &ae)) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
 				 * page until it is unmapped; inline, it is
@@ -544,13 +552,12 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			borrowed_use = p->frames[r->obj->frame[pg] - 1].tick;
 			borrowed_serial = r->serial;
 		}
-		if (!n)
-			goto served;
-		r->next_pgno = first + n;
-		if (!woken)
-			wake(p, as, ae);
-		up__hist_add(p, up__now_ns() - t0);
-		goto out;
+		if (n) {
+			/* Read ahead already, in the run shown. */
+			r->next_pgno = first + n;
+			ahead = false;
+		}
+		goto served;
 	}
 	if (valid < 0 || off - (off_t)(pg * pl(p)) >= (off_t)SYS_UP(valid)) {
 		/* Unreadable, or beyond the end of the file: SIGBUS.  Data
@@ -585,7 +592,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 served:
 	if (!woken)
 		wake(p, as, ae);
-	if (!wp) {
+	if (ahead) {
 		unsigned n = ra_pages(p, r, pg);
 
 		r->next_pgno = pg + 1;
@@ -1092,7 +1099,6 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		err = 0;
 		whole_pages(p, oa, ob, &pa, &pb);
 		for (pg = up__pgno(p, oa); pg <= up__pgno(p, ob - 1); pg++) {
-			bool borrowed;
 			int e = 0;
 
 			if (!(o->pflags[pg] & PG_RESIDENT))
@@ -1100,14 +1106,13 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 			/* A page of the file's own (clean) has no copy in a
 			 * slot to stay in: it goes, unless another mapping
 			 * shows it. */
-			borrowed = up__solo_borrowed(p, o, pg);
-			if (borrowed) {
+			if (up__solo_borrowed(p, o, pg)) {
 				if (up__solo_let_go(p, r, pg, oa, ob))
 					up__page_drop(p, o, pg);
 				continue;
 			}
 			up__solo_unmap_page(p, o, pg);
-			if ((pg < pa || pg >= pb) && !borrowed)
+			if (pg < pa || pg >= pb)
 				continue;
 			if (o->kind == OBJ_FILE)
 				e = up__writeback(p, o, pg, pg + 1);

@@ -73,9 +73,9 @@ static char *slot(struct up_pager *p, uint32_t idx)
  */
 #define SOLO_MIN_PAGE (64u << 10)
 
-/* The most pages borrowed at a time in the process, over all pagers, and
- * how many are now (see borrow() for why there is a limit).  The default
- * pager (256 MiB of 64 KiB pages) holds 4096 at most. */
+/* The most runs of borrowed pages at a time in the process, over all
+ * pagers, and how many there are now (see borrowable() for why there is a
+ * limit). */
 #define RUNS_MAX 16384
 static atomic_int runs_nr;
 
@@ -868,9 +868,10 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  * file over the part of them r covers, in one mapping, with r's
  * protection, and read in pages [in_pg, in_pg + in_n) where they lie
  * inside the file (past it, the kernel raises SIGBUS, or reads it once the
- * file has grown; the rest the kernel reads when it is touched).  A run that covers
- * an aligned 2 MiB block of a file the page cache holds in 2 MiB folios
- * is mapped by the kernel with one entry, as its own mmap(2) would.
+ * file has grown; the rest the kernel reads when it is touched).  A run
+ * that covers an aligned 2 MiB block of a file the page cache holds in
+ * 2 MiB folios is mapped by the kernel with one entry, as its own mmap(2)
+ * would.
  * [*as, *ae) is where they now show.  Pages that cannot be read, or
  * mapped, get r's own memory back: -EIO, or -errno.
  */
@@ -924,6 +925,17 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	return err;
 }
 
+/* Frame f of page pg of o stops borrowing: the page cache is no longer
+ * mapped in its place. */
+static void unborrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     struct up_frame *f)
+{
+	f->borrowed = 0;
+	runs_add(p, o, pg, -1);
+	p->st.page_cache--;
+	f->mv_a = f->mv_b = 0;
+}
+
 /*
  * Object range [a, b) of r is being unmapped; resident page pg of r's
  * page-cache object lies in it.  Returns true if the page shows nowhere
@@ -947,10 +959,7 @@ bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pg,
 		if (sa < sb && (q != r || sa < a || sb > b))
 			return false;
 	}
-	f->borrowed = 0;
-	runs_add(p, o, pg, -1);
-	p->st.page_cache--;
-	f->mv_a = f->mv_b = 0;
+	unborrow(p, o, pg, f);
 	return true;
 }
 
@@ -1172,14 +1181,9 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		restore(p, at, (size_t)(b - a), r->prot);
 	}
 	for (i = pg; i < pg + n; i++) {
-		struct up_frame *f = &p->frames[o->frame[i] - 1];
-
 		if (o->kind != OBJ_FILE)
 			cow_mark(p, o, i);
-		f->borrowed = 0;
-		runs_add(p, o, i, -1);
-		p->st.page_cache--;
-		f->mv_a = f->mv_b = 0;
+		unborrow(p, o, i, &p->frames[o->frame[i] - 1]);
 	}
 }
 

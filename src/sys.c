@@ -466,12 +466,12 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
  * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read `in`
  * bytes of it in from in_at: the program then sees the kernel's page-cache
  * pages themselves, with no copy (solo.c).  What is not read in faults in
- * the kernel, as with mmap(2).  Pages are mapped for
- * reading only, even in a writable mapping: the first store to each page
- * faults in the kernel, which marks it dirty (or copies it), as with
- * mmap(2).  With prep, the mapping is made elsewhere, given to prep, and
- * moved into place in one step if prep returns 0.  The mapping is left
- * out of fork(), as the pager's own are.  Counts as a read for fault injection.  Returns 0,
+ * the kernel, as with mmap(2).  Pages are mapped for reading only, even in
+ * a writable mapping: the first store to each page faults in the kernel,
+ * which marks it dirty (or copies it), as with mmap(2).  With prep, the
+ * mapping is made elsewhere, given to prep, and moved into place in one
+ * step if prep returns 0.  The mapping is left out of fork(), as the
+ * pager's own are.  Counts as a read for fault injection.  Returns 0,
  * or -errno if the file cannot be mapped (then the range may hold
  * anything: the caller maps it again).
  */

@@ -130,7 +130,8 @@ struct up_region {
 	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
 	uint64_t next_pgno;		/* sequential-fault detector */
 	unsigned ra_win;		/* its read-ahead window, in pages */
-	uint64_t serial;		/* which mapping made it (splits keep it) */
+	uint64_t serial;		/* the mapping it is of (splits keep
+					 * it) */
 	int err;			/* sticky -EIO */
 	off_t file_end;			/* object's content end when mapped */
 	struct up_file_id handed;	/* a file's MAP_SHARED mapping that
