@@ -327,6 +327,21 @@ static int split(struct up_pager *p, struct up_region *r, uintptr_t at)
 	return 0;
 }
 
+/* Make [a, b) of *r a region of its own, and *r that region. */
+static int carve(struct up_pager *p, struct up_region **r, uintptr_t a,
+		 uintptr_t b)
+{
+	int err = 0;
+
+	if (a > (*r)->start) {
+		err = split(p, *r, a);
+		*r = up__region_find(p, a);
+	}
+	if (!err && b < (*r)->end)
+		err = split(p, *r, b);
+	return err;
+}
+
 static void region_free(struct up_pager *p, struct up_region *r, int *err)
 {
 	int e = 0;
@@ -717,16 +732,11 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
-	int err = 0;
+	int err;
 
 	if ((prot & PROT_WRITE) && !r->may_write)
 		return -EACCES;
-	if (a > r->start) {
-		err = split(p, r, a);
-		r = up__region_find(p, a);
-	}
-	if (!err && b < r->end)
-		err = split(p, r, b);
+	err = carve(p, &r, a, b);
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__solo_convert(p, r->obj);
@@ -806,6 +816,21 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	return 0;
 }
 
+/* Whether [a, b) of r is left out of a child: that part becomes a region
+ * of its own, as the kernel's mapping is split. */
+static int fork_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
+		      uintptr_t b, bool dontfork)
+{
+	int err;
+
+	if (r->dontfork == dontfork)
+		return 0;
+	err = carve(p, &r, a, b);
+	if (!err)
+		r->dontfork = dontfork;
+	return err;
+}
+
 /* One region's part of an madvise: the kernel's refusals for its kind of
  * mapping first, as the kernel judges each mapping in turn. */
 static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -813,6 +838,9 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 {
 	int err = advise_check(p, r, a, b, advice);
 
+	if (!err && r->obj &&
+	    (advice == MADV_DONTFORK || advice == MADV_DOFORK))
+		return fork_piece(p, r, a, b, advice == MADV_DONTFORK);
 	return err ? err : p->ops->advise(p, r, a, b, advice);
 }
 

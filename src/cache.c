@@ -43,31 +43,38 @@ static size_t pl(const struct up_pager *p)
 
 int up__cache_init(struct up_pager *p)
 {
+	int err;
+
+	p->swap_fd = -1;
 	p->frames_nr = p->cfg.budget / pl(p);
 	if (p->frames_nr > UINT32_MAX - 1)
 		p->frames_nr = UINT32_MAX - 1;
-	p->frames = calloc(p->frames_nr, sizeof(*p->frames));
-	p->free_frames = calloc(p->frames_nr, sizeof(*p->free_frames));
-	p->pinned = calloc(p->frames_nr, sizeof(*p->pinned));
-	if (!p->frames || !p->free_frames || !p->pinned) {
+	err = up__table((void **)&p->frames, 0,
+			p->frames_nr * sizeof(*p->frames));
+	if (!err)
+		err = up__table((void **)&p->free_frames, 0,
+				p->frames_nr * sizeof(*p->free_frames));
+	if (!err)
+		err = up__table((void **)&p->pinned, 0,
+				p->frames_nr * sizeof(*p->pinned));
+	if (err) {
 		up__cache_fini(p);
-		return -ENOMEM;
+		return err;
 	}
 	/* Frames from p->fresh on have never been used: free, and their
 	 * memory untouched (a budget of gigabytes costs nothing until it is
 	 * used). */
 	p->fresh = p->stack_nr = 0;
 	p->free_nr = p->frames_nr;
-	p->swap_fd = -1;
 	return 0;
 }
 
 void up__cache_fini(struct up_pager *p)
 {
 	assert(!p->objs);
-	free(p->frames);
-	free(p->free_frames);
-	free(p->pinned);
+	up__table_free(p->frames, p->frames_nr * sizeof(*p->frames));
+	up__table_free(p->free_frames, p->frames_nr * sizeof(*p->free_frames));
+	up__table_free(p->pinned, p->frames_nr * sizeof(*p->pinned));
 	p->frames = NULL;
 	p->free_frames = NULL;
 	p->pinned = NULL;
@@ -101,6 +108,22 @@ static int obj_new(struct up_pager *p, enum obj_kind kind,
 	return 0;
 }
 
+/* An object's copy map: a bit per system page of its pages. */
+static size_t cow_len(const struct up_pager *p, const struct up_obj *o)
+{
+	return o->pages_nr * pl(p) / SYS_PAGE / 8 + 1;
+}
+
+/* Free o's tables and o itself. */
+static void obj_tables_free(struct up_pager *p, struct up_obj *o)
+{
+	up__table_free(o->pflags, o->pages_nr);
+	up__table_free(o->frame, o->pages_nr * sizeof(uint32_t));
+	if (o->cow)
+		up__table_free(o->cow, cow_len(p, o));
+	free(o);
+}
+
 static void obj_free(struct up_pager *p, struct up_obj *o)
 {
 	struct up_work **ww = &p->work, *w;
@@ -127,10 +150,7 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 	if (o->swap_base >= 0 && p->swap_fd >= 0)
 		up__fallocate(p->swap_fd, PUNCH, o->swap_base,
 			      (off_t)(o->pages_nr * pl(p)));
-	free(o->pflags);
-	free(o->frame);
-	free(o->cow);
-	free(o);
+	obj_tables_free(p, o);
 }
 
 int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
@@ -181,17 +201,6 @@ int up__obj_anon(struct up_pager *p, struct up_obj **out)
 	return obj_new(p, OBJ_ANON, out);
 }
 
-static int grow_array(void **arr, size_t elem, uint64_t old_nr,
-		      uint64_t new_nr)
-{
-	char *n = realloc(*arr, new_nr * elem);
-
-	if (!n)
-		return -ENOMEM;
-	memset(n + old_nr * elem, 0, (new_nr - old_nr) * elem);
-	*arr = n;
-	return 0;
-}
 
 static int swap_open(struct up_pager *p)
 {
@@ -232,8 +241,9 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	o->view = view;
 	o->view_len = len;
 	madvise(view, len, MADV_DONTFORK);
-	if (grow_array((void **)&o->pflags, 1, o->pages_nr, nr) ||
-	    grow_array((void **)&o->frame, sizeof(uint32_t), o->pages_nr, nr))
+	if (up__table((void **)&o->pflags, o->pages_nr, nr) ||
+	    up__table((void **)&o->frame, o->pages_nr * sizeof(uint32_t),
+		      nr * sizeof(uint32_t)))
 		return -ENOMEM;
 	o->pages_nr = nr;
 	if (o->kind == OBJ_ANON) {
@@ -242,9 +252,9 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	}
 	/* A private page-cache object saves its copies itself (solo.c). */
 	if (o->pc && o->kind == OBJ_ANON) {
-		o->cow = calloc(1, len / SYS_PAGE / 8 + 1);
-		if (!o->cow)
-			return -ENOMEM;
+		err = up__table((void **)&o->cow, 0, cow_len(p, o));
+		if (err)
+			return err;
 		return swap_open(p);
 	}
 	return 0;
@@ -1218,10 +1228,7 @@ void up__cache_child(struct up_pager *p)
 			up__close(o->memfd);
 		if (o->fd >= 0)
 			up__close(o->fd);
-		free(o->pflags);
-		free(o->frame);
-		free(o->cow);
-		free(o);
+		obj_tables_free(p, o);
 	}
 	while ((w = p->work)) {
 		p->work = w->next;

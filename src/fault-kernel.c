@@ -32,7 +32,7 @@ static int kern_map(struct up_pager *p, struct up_region *r, int fd,
 	int err;
 
 	(void)p;
-	err = up__mmap(hint, len, r->prot, (r->flags & ~(MAP_FIXED |
+	err = up__mmap_user(hint, len, r->prot, (r->flags & ~(MAP_FIXED |
 					MAP_FIXED_NOREPLACE)) | mflags,
 		       fd, r->off, &addr);
 	if (err)

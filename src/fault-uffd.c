@@ -1026,7 +1026,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	moff = r->off;
 map:
-	err = up__mmap(hint, len, r->prot, MAP_SHARED | mflags, o->memfd,
+	err = up__mmap_user(hint, len, r->prot, MAP_SHARED | mflags, o->memfd,
 		       moff, &addr);
 	if (err) {
 		up__obj_detach(p, o, r);
@@ -1208,6 +1208,11 @@ static int dontneed(struct up_pager *p, struct up_region *r, uintptr_t a,
 					   ? advice
 					   : MADV_DONTNEED);
 	}
+	/* Shared anonymous memory keeps its pages, as the kernel's shmem
+	 * does: only the mapping of them goes, which changes nothing that
+	 * the program can see. */
+	if (o->kind != OBJ_FILE && (r->flags & MAP_SHARED))
+		return 0;
 	if (o->kind != OBJ_FILE)
 		return up__discard(p, o, oa, ob);
 	drop_clean(p, o, oa, ob);
@@ -1271,22 +1276,18 @@ static int populate(struct up_pager *p, struct up_region *r, uintptr_t a,
 		int ret = serve_locked(p, a, write, false);
 
 		up__frames_unpin(p);
-		/* A page-cache page past the end of the file is the kernel's
-		 * to refuse: it raises SIGBUS when touched. */
-		if (ret == FAULT_SERVED && up__solo_borrowed(p, r->obj, pg) &&
-		    off >= (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, r->obj,
-								     false)))
-			ret = FAULT_SIGBUS;
 		if (ret == FAULT_SIGBUS)
 			return -EFAULT;
 		if (ret != FAULT_SERVED)
 			return -ENOMEM;
 		next = addr_of(r, (off_t)((pg + 1) * pl(p)));
 		/* A shown page is the kernel's mapping of the file: the
-		 * kernel populates it for writing (a private one is copied). */
-		if (write && r->obj->pc &&
+		 * kernel populates it (a private one is copied for writing),
+		 * and refuses the part past the end of the file. */
+		if (up__solo_borrowed(p, r->obj, pg) &&
 		    (err = up__madvise((void *)a, (next < b ? next : b) - a,
-				       MADV_POPULATE_WRITE)))
+				       write ? MADV_POPULATE_WRITE
+					     : MADV_POPULATE_READ)))
 			return err;
 		a = next;
 	}
@@ -1419,18 +1420,30 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 			     bool keep)
 {
 	struct up_region *r, *next;
+	struct up_run *locks;
+	size_t locks_nr;
 	void *m;
 
 	for (r = o->regions; r; r = next) {
 		next = r->obj_next;
+		if (up__locks_take(r->start, r->end - r->start, &locks,
+				   &locks_nr) && keep)
+			continue;
 		if (up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
 				 MAP_SHARED | MAP_FIXED, fd, r->off, &m)) {
+			free(locks);
 			if (keep)
 				continue;
 			up__munmap((void *)r->start, r->end - r->start);
-		} else if (o->kind == OBJ_FILE) {
-			r->handed.dev = o->dev;
-			r->handed.ino = o->ino;
+		} else {
+			up__locks_put(locks, locks_nr, false);
+			if (r->dontfork)
+				up__madvise((void *)r->start,
+					    r->end - r->start, MADV_DONTFORK);
+			if (o->kind == OBJ_FILE) {
+				r->handed.dev = o->dev;
+				r->handed.ino = o->ino;
+			}
 		}
 		/* The last region out frees o. */
 		up__obj_detach(p, o, r);
@@ -1590,11 +1603,28 @@ static bool uffd_fork_prepare(struct up_pager *p)
 static void uffd_fork_child(struct up_pager *p, bool copy)
 {
 	char why[256] = "";
+	struct up_region **rr;
 	struct up_obj *o;
 	size_t i, lost = 0, served = 0;
 	int fd, err = 0;
 	void *m;
 
+	/* What MADV_DONTFORK left out is not here at all. */
+	for (i = 0; i < p->regions_nr;) {
+		struct up_region *r = p->regions[i];
+
+		if (!r->dontfork) {
+			i++;
+			continue;
+		}
+		up__region_remove(p, r);
+		for (rr = r->obj ? &r->obj->regions : NULL; rr && *rr != r;
+		     rr = &(*rr)->obj_next)
+			;
+		if (rr)
+			*rr = r->obj_next;
+		free(r);
+	}
 	for (i = 0; i < p->regions_nr; i++) {
 		struct up_region *r = p->regions[i];
 

@@ -117,6 +117,7 @@ struct up_seg {
 	unsigned slot;
 	uint64_t bit;
 	uint32_t *pinned;
+	size_t pinned_len;
 	uint64_t pinned_nr;
 	char name[96];			/* "" for an unnamed (anonymous) one */
 };
@@ -439,7 +440,7 @@ static void seg_close(struct up_seg *s)
 		up__munmap(s->h, s->meta_len);
 	if (s->fd >= 0)
 		up__close(s->fd);
-	free(s->pinned);
+	up__table_free(s->pinned, s->pinned_len);
 	free(s);
 }
 
@@ -609,11 +610,10 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 		return -ENOMEM;
 	}
 	s->fd = -1;
-	s->pinned = calloc(p->frames_nr, sizeof(*s->pinned));
-	if (!s->pinned) {
-		err = -ENOMEM;
+	s->pinned_len = p->frames_nr * sizeof(*s->pinned);
+	err = up__table((void **)&s->pinned, 0, s->pinned_len);
+	if (err)
 		goto fail;
-	}
 	if (named) {
 		snprintf(s->name, sizeof(s->name),
 			 SEG_DIR "/upager-%" PRIx64 "-%" PRIx64 "-%" PRIx64,

@@ -424,11 +424,17 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 	int err;
 
 	if (mflags) {
-		err = up__mmap(hint, len, PROT_READ | PROT_WRITE,
+		err = up__mmap_user(hint, len, PROT_READ | PROT_WRITE,
 			       flags | mflags, -1, 0, &m);
 		a = m;
+	} else if (len < HUGE_LEN) {
+		/* no whole block to align: placed where the kernel would place
+		 * a mapping of this length, next to the last one */
+		err = up__mmap_user(hint, len, PROT_READ | PROT_WRITE, flags, -1, 0,
+			       &m);
+		a = m;
 	} else {
-		err = up__mmap(hint, len + HUGE_LEN, PROT_READ | PROT_WRITE,
+		err = up__mmap_user(hint, len + HUGE_LEN, PROT_READ | PROT_WRITE,
 			       flags, -1, 0, &m);
 		if (err)
 			return err;
@@ -797,13 +803,21 @@ int up__solo_hand(struct up_pager *p, struct up_region *r)
 		.p = p, .o = r->obj, .a = r->off,
 		.b = r->off + (off_t)(r->end - r->start),
 	};
+	struct up_run *locks;
+	size_t locks_nr;
 	int err;
 
+	err = up__locks_take(r->start, r->end - r->start, &locks, &locks_nr);
+	if (err)
+		return err;
 	err = up__map_file((void *)r->start, r->end - r->start, r->prot,
 			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
 			   &cp);
-	return err ? err : up__madvise((void *)r->start, r->end - r->start,
-				       MADV_DOFORK);
+	if (!err)
+		err = up__madvise((void *)r->start, r->end - r->start,
+				  r->dontfork ? MADV_DONTFORK : MADV_DOFORK);
+	up__locks_put(locks, err ? 0 : locks_nr, r->prot & PROT_WRITE);
+	return err;
 }
 
 /* Page pg of page-cache object o takes frame idx: nothing is read (the
@@ -1255,8 +1269,11 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 {
 	struct up_region *r = o->regions;
 	off_t end = up__obj_valid_end(p, o, false);
+	struct up_run *locks;
+	size_t locks_nr;
 	uint64_t pg;
 	void *m;
+	int err;
 
 	/* A page-cache object's pages are the file's, in every mapping. */
 	if (!o->solo || o->pc)
@@ -1283,17 +1300,26 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	o->solo = false;
 	if (!r)
 		return 0;
+	/* What mlock(2) locked stays locked, on fault: the pager's lock is
+	 * held. */
+	err = up__locks_take(r->start, r->end - r->start, &locks, &locks_nr);
+	if (err)
+		return err;
 	/* The mapping of the memfd is made and registered out of the
 	 * program's sight, then moved over the region in one step: made in
 	 * place, it would show the memfd's holes as zeros to a thread
 	 * reading there before it is registered (and keep them).  Without
 	 * a mover (no remap event), it is made in place. */
-	if (memfd_map(p, o, r, NULL, &m) == 0) {
-		if (move_mapping(p, m, r->end - r->start, r->start) == 0)
-			return 0;
-		up__munmap(m, r->end - r->start);
+	err = memfd_map(p, o, r, NULL, &m);
+	if (!err) {
+		err = move_mapping(p, m, r->end - r->start, r->start);
+		if (err)
+			up__munmap(m, r->end - r->start);
 	}
-	return memfd_map(p, o, r, (void *)r->start, &m);
+	if (err)
+		err = memfd_map(p, o, r, (void *)r->start, &m);
+	up__locks_put(locks, err ? 0 : locks_nr, true);
+	return err;
 }
 
 /* In a child after fork(): no page of a pager that does not share is

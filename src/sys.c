@@ -425,6 +425,55 @@ int up__ioctl(int fd, unsigned long req, void *arg)
 	return neg(ret);
 }
 
+/*
+ * The pager's own memory (views, stacks, spares, tables) is placed aside,
+ * in a zone of its own far below where the kernel places a program's
+ * mappings (top down from under the stack), so that the program's own
+ * mappings, through upager or not, land at the addresses they would have
+ * without it, next to the same neighbours.  Addresses are handed out as
+ * hints from a cursor that wraps around the zone; where a hint is taken
+ * (or the zone is not the program's to use, as under ThreadSanitizer) the
+ * kernel places the mapping where it would have anyway.
+ */
+#define ASIDE_BASE (32ull << 40)
+#define ASIDE_LEN (4ull << 40)
+
+static _Atomic uint64_t aside_cur;
+
+static void *aside(size_t len)
+{
+	uint64_t step = (len + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
+	uint64_t cur = atomic_load(&aside_cur), next;
+
+	if (sizeof(void *) < 8 || step >= ASIDE_LEN / 4)
+		return NULL;
+	do {
+		next = cur + step;
+		if (next > ASIDE_LEN) {
+			cur = 0;
+			next = step;
+		}
+	} while (!atomic_compare_exchange_weak(&aside_cur, &cur, next));
+	return (void *)(uintptr_t)(ASIDE_BASE + cur);
+}
+
+/* mmap(2) for the program's own mapping: placed where the kernel's would. */
+int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off, void **out)
+{
+	int e = injected(UP_SYS_MMAP);
+	void *m;
+
+	if (e)
+		return e;
+	m = mmap(addr, len, prot, flags, fd, off);
+	if (m == MAP_FAILED)
+		return -errno;
+	*out = m;
+	return 0;
+}
+
+/* mmap(2) for the pager: aside unless addr says where (MAP_FIXED). */
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out)
 {
@@ -433,6 +482,8 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 
 	if (e)
 		return e;
+	if (!addr)
+		addr = aside(len);
 	m = mmap(addr, len, prot, flags, fd, off);
 	if (m == MAP_FAILED)
 		return -errno;
@@ -454,6 +505,8 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (e)
 		return e;
+	if (!addr)
+		addr = aside(len);
 	m = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	if (m == -1)
 		return -errno;
@@ -529,6 +582,89 @@ bool up__locked(void *addr, size_t len)
 	return msync(addr, len, MS_ASYNC | MS_INVALIDATE) && errno == EBUSY;
 }
 
+/*
+ * The runs of [a, a+len) that mlock(2) has locked.  The kernel keeps the
+ * lock with each mapping, and mapping over memory drops it: a caller that
+ * replaces memory under the program takes the runs first and locks them
+ * again after (up__locks_put).  Found mapping by mapping, from the
+ * boundaries /proc/self/maps gives, and only where part of the range is
+ * locked at all.  *out is NULL when nothing is.
+ */
+int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
+{
+	uintptr_t end = a + len, lo, hi;
+	struct up_run *runs = NULL, *n;
+	size_t cap = 0, have = 0, used;
+	char buf[8192], *line, *nl;
+	ssize_t got;
+	int fd, err = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (!up__locked((void *)a, len))
+		return 0;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		got = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = 0;
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+				continue;
+			lo = lo > a ? lo : a;
+			hi = hi < end ? hi : end;
+			if (lo >= hi || !up__locked((void *)lo, hi - lo))
+				continue;
+			if (*nr && runs[*nr - 1].a + runs[*nr - 1].len == lo) {
+				runs[*nr - 1].len += hi - lo;
+				continue;
+			}
+			if (*nr == cap) {
+				cap = cap ? 2 * cap : 8;
+				n = realloc(runs, cap * sizeof(*runs));
+				if (!n) {
+					err = -ENOMEM;
+					goto out;
+				}
+				runs = n;
+			}
+			runs[(*nr)++] = (struct up_run){ lo, hi - lo };
+		}
+		used = (size_t)(line - buf);
+		memmove(buf, line, have - used);
+		have -= used;
+	}
+out:
+	close(fd);
+	if (err) {
+		free(runs);
+		*nr = 0;
+		return err;
+	}
+	*out = runs;
+	return 0;
+}
+
+/* Lock again the runs up__locks_take() took, and free them: on fault
+ * (MLOCK_ONFAULT) where reading the pages in now would differ from what
+ * the program had (pages of a private writable mapping not yet copied). */
+void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
+{
+	for (size_t i = 0; i < nr; i++) {
+		if (onfault)
+			up__mlock_onfault((void *)runs[i].a, runs[i].len);
+		else
+			mlock((void *)runs[i].a, runs[i].len);
+	}
+	free(runs);
+}
+
 int up__mlock_onfault(void *addr, size_t len)
 {
 	return neg(mlock2(addr, len, MLOCK_ONFAULT));
@@ -589,12 +725,73 @@ int up__msync(void *addr, size_t len, int flags)
 	return neg(msync(addr, len, flags));
 }
 
+/*
+ * Zeroed tables of the pager.  Large ones are mapped aside rather than left
+ * to malloc, which would map them among the program's mappings; their
+ * length tells which they are, so the caller passes it back.
+ */
+#define TABLE_MAPPED (64u << 10)
+
+int up__table(void **t, size_t old_len, size_t new_len)
+{
+	void *n;
+	int err;
+
+	if (new_len < TABLE_MAPPED) {
+		n = realloc(*t, new_len ? new_len : 1);
+		if (!n)
+			return -ENOMEM;
+		if (new_len > old_len)
+			memset((char *)n + old_len, 0, new_len - old_len);
+	} else if (old_len >= TABLE_MAPPED) {
+		err = up__mremap(*t, (old_len + SYS_PAGE - 1) & ~(SYS_PAGE - 1),
+				 (new_len + SYS_PAGE - 1) & ~(SYS_PAGE - 1), &n);
+		if (err)
+			return err;
+	} else {
+		err = up__mmap(NULL, new_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0, &n);
+		if (err)
+			return err;
+		if (old_len)
+			memcpy(n, *t, old_len);
+		free(*t);
+	}
+	*t = n;
+	return 0;
+}
+
+void up__table_free(void *t, size_t len)
+{
+	if (len < TABLE_MAPPED)
+		free(t);
+	else if (t)
+		up__munmap(t, len);
+}
+
+/* Grow or shrink the pager's own mapping; where it must move, aside. */
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
-	void *m = mremap(old, old_len, new_len, MREMAP_MAYMOVE);
+	void *m = mremap(old, old_len, new_len, 0), *to;
+	int err;
 
-	if (m == MAP_FAILED)
+	if (m != MAP_FAILED) {
+		*out = m;
+		return 0;
+	}
+	if (errno != ENOMEM)
 		return -errno;
+	err = up__mmap(NULL, new_len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &to);
+	if (err)
+		return err;
+	m = mremap(old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		up__munmap(to, new_len);
+		return err;
+	}
 	*out = m;
 	return 0;
 }

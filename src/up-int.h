@@ -136,6 +136,7 @@ struct up_region {
 	off_t file_end;			/* object's content end when mapped */
 	struct up_file_id handed;	/* a file's MAP_SHARED mapping that
 					 * fork() handed to the kernel, or 0 */
+	bool dontfork;			/* MADV_DONTFORK: not in a child */
 	struct up_stats st;		/* counters of this mapping */
 };
 

@@ -56,9 +56,18 @@ int up__hold_free(void *addr, size_t len);
 void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
 int up__mlock_onfault(void *addr, size_t len);
+
+struct up_run {
+	uintptr_t a;
+	size_t len;
+};
+int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
+void up__locks_put(struct up_run *runs, size_t nr, bool onfault);
 int up__ioctl(int fd, unsigned long req, void *arg);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
+int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off, void **out);
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, void **out);
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
@@ -69,6 +78,8 @@ int up__mprotect(void *addr, size_t len, int prot);
 int up__madvise(void *addr, size_t len, int advice);
 int up__msync(void *addr, size_t len, int flags);
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out);
+int up__table(void **t, size_t old_len, size_t new_len);
+void up__table_free(void *t, size_t len);
 int up__fd_high(int fd);
 int up__memfd(const char *name);
 int up__eventfd(int flags);

@@ -408,6 +408,135 @@ static void c_protect_pages(const struct calls *c)
 	RES(c->munmap(m, len));
 }
 
+/* Small mappings land where the kernel would put them, next to the last
+ * one, and a range call that runs past one's end meets what the kernel's
+ * run meets there. */
+static void c_neighbours(const struct calls *c)
+{
+	int fd = h_file(24 * SP, 7);
+	char *m1 = c->mmap(NULL, 2 * SP, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   fd, 7 * SP);
+	char *m2 = c->mmap(NULL, 2 * SP, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_NORESERVE, fd, 7 * SP);
+
+	note(__LINE__, m1 != MAP_FAILED && m2 != MAP_FAILED);
+	note(__LINE__, m2 + 2 * SP == m1);
+	RES(munlock(m2 + 0x3b9, 2 * SP));
+	RES(munlock(m1 + 0x3b9, 2 * SP));
+	RES(c->munmap(m1, 2 * SP));
+	RES(c->munmap(m2, 2 * SP));
+	close(fd);
+}
+
+/* In a child of fork(): each page's signal or bytes. */
+static void probe_child(int line, char *m, size_t len)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		probe(line, m, len);
+		_exit(0);
+	}
+	note(line, waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+}
+
+/*
+ * What MADV_DONTFORK covers is not in a child of fork(), in a file mapping
+ * (which fork hands to the kernel) and in private anonymous memory; the
+ * rest is, and the parent keeps it all, with what mlock(2) locked still
+ * locked.
+ */
+static void c_dontfork(const struct calls *c)
+{
+	int fd = h_file(8 * SP, 8);
+	char *m = c->mmap(NULL, 4 * SP, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  fd, 0);
+	char *an = c->mmap(NULL, 4 * SP, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	note(__LINE__, m != MAP_FAILED && an != MAP_FAILED);
+	if (m == MAP_FAILED || an == MAP_FAILED)
+		return;
+	memset(an, 'a', 4 * SP);
+	STORE(m + SP, 'd');
+	RES(c->madvise(m + SP, 2 * SP, MADV_DONTFORK));
+	RES(c->madvise(an, 2 * SP, MADV_DONTFORK));
+	RES(mlock(m + 3 * SP, SP));
+	probe_child(__LINE__, m, 4 * SP);
+	probe_child(__LINE__, an, 4 * SP);
+	PROBE(m, 4 * SP);
+	PROBE(an, 4 * SP);
+	RES(c->msync(m + 3 * SP, SP, MS_ASYNC | MS_INVALIDATE));
+	RES(c->madvise(m, 4 * SP, MADV_DOFORK));
+	probe_child(__LINE__, m, 4 * SP);
+	RES(c->munmap(m, 4 * SP));
+	RES(c->munmap(an, 4 * SP));
+	close(fd);
+}
+
+/* MADV_DONTNEED on shared anonymous memory keeps its bytes: only the
+ * mapping of them goes. */
+static void c_shared_anon_dontneed(const struct calls *c)
+{
+	char *m = c->mmap(NULL, 0x1b9d, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	STORE(m + SP, 'k');
+	STORE(m + 10, 'l');
+	RES(c->madvise(m, 2 * SP, MADV_DONTNEED));
+	PROBE(m, 2 * SP);
+	RES(c->munmap(m, 2 * SP));
+}
+
+/* MADV_POPULATE_* fail with EFAULT on pages past the end of the file, as
+ * the file is now, not as it was when mapped. */
+static void c_populate_eof(const struct calls *c)
+{
+	int fd = h_file(9377, 9);
+	char *m = c->mmap(NULL, 7 * SP, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  fd, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	RES(c->madvise(m + SP, 5 * SP, MADV_POPULATE_READ));
+	RES(c->madvise(m, 2 * SP, MADV_POPULATE_WRITE));
+	RES(ftruncate(fd, 0));
+	RES(c->madvise(m, SP, MADV_POPULATE_READ));
+	RES(ftruncate(fd, 30014));
+	PROBE(m + 2 * SP, SP);
+	RES(ftruncate(fd, 63738));
+	RES(c->madvise(m + 2 * SP, 4 * SP, MADV_POPULATE_WRITE));
+	RES(c->madvise(m, 7 * SP, MADV_POPULATE_READ));
+	PROBE(m, 7 * SP);
+	RES(c->munmap(m, 7 * SP));
+	FILE_NOTE(fd);
+	close(fd);
+}
+
+/* mprotect of part of a locked mapping, to the protection it has: the
+ * pages stay locked (MADV_DONTNEED refuses them, MS_INVALIDATE too). */
+static void c_mlock_protect(const struct calls *c)
+{
+	char *at = room(3 * SP);
+	char *m = c->mmap(at, 0x2fa9, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	note(__LINE__, m == at);
+	RES(mlock(m, 3 * SP));
+	RES(c->mprotect(m + SP, 0x169c, PROT_READ | PROT_WRITE));
+	RES(c->madvise(m - 3 * SP, 0xe000, MADV_DONTNEED));
+	RES(c->madvise(m, 3 * SP, MADV_DONTNEED));
+	RES(c->msync(m, 3 * SP, MS_ASYNC | MS_INVALIDATE));
+	RES(munlock(m, 3 * SP));
+	RES(c->madvise(m, 3 * SP, MADV_DONTNEED));
+	RES(c->munmap(m, 3 * SP));
+}
+
 static const struct tcase {
 	const char *name;
 	void (*fn)(const struct calls *);
@@ -423,6 +552,11 @@ static const struct tcase {
 	{ "mixed-file", c_mixed_file },
 	{ "protect-pages", c_protect_pages },
 	{ "eof-tail", c_eof_tail },
+	{ "neighbours", c_neighbours },
+	{ "dontfork", c_dontfork },
+	{ "shared-anon-dontneed", c_shared_anon_dontneed },
+	{ "populate-eof", c_populate_eof },
+	{ "mlock-protect", c_mlock_protect },
 };
 
 static const struct calls *run_calls;
