@@ -29,160 +29,41 @@
  * time, except that a pager must not be used once up_pager_close() has
  * started on it.
  *
- * CAVEATS (see also upager(3)):
+ * CAVEATS.  Where a mapping of the default pager differs from the kernel's
+ * mmap(2); upager(3) has the details, and the contracts of the modes that
+ * the UP_CONFIG_* flags choose (sharing processes, inline faults, a
+ * user-mode-only userfaultfd).
  *
- *  - File mappings (MAP_SHARED and MAP_PRIVATE) show the file's pages in
- *    the kernel's page cache, mapped in place while they are resident, as
- *    the kernel's mmap does: write(2), read(2), truncation and every other
- *    mapping of the file agree with them at once, stores to a MAP_SHARED
- *    mapping are in the file at once (a killed process loses none), and
- *    the first store to a page of a MAP_PRIVATE one makes the kernel copy
- *    it.  The pager decides what is resident (budget, eviction, read-ahead;
- *    up to 16384 runs of such pages in the process at a time, each a range
- *    of the kernel's, so that scattered ones stay under half of
- *    vm.max_map_count), and what a stream leaves behind leaves the page
- *    cache too (once written, where nothing else maps it);
- *    the kernel reads and writes the file, with mmap(2)'s rules: a page it
- *    cannot read raises SIGBUS (and is read again at the next access), a
- *    store into a hole on a full disk raises SIGBUS, up_pager_sync() with
- *    MS_SYNC is fdatasync(2) and returns its error, MS_ASYNC does nothing.
- *    Where they differ:
- *     - the statistics count faults, fills and residency of these pages,
- *       but no dirty page, write-back or byte written (page_cache counts
- *       them);
- *     - a private mapping's copied pages are saved in the swap file when
- *       their page is evicted: a store by another thread to a page in the
- *       middle of its eviction, after it was saved, is lost;
- *     - /proc/self/maps shows the resident ranges as mappings of the file
- *       and the rest as private anonymous memory;
- *     - an error of the pager's own (mapping the file, reading a saved
- *       copy back) raises SIGBUS at that page until it is unmapped (with
- *       inline faults, below, it is looked at again).
- *    Do not mremap(2) a pager's mappings, and do not map over part of
- *    one with the kernel's mmap(2) and MAP_FIXED (use up_mmap(), or
- *    up_munmap() the range first): the pager may map the file over it
- *    again when it shows, evicts or hands over pages around it.
- *  - Anonymous memory: a failed write of a page to the swap file (at
- *    eviction) keeps it in memory and makes the next up_pager_sync() or
- *    up_pager_unmap() of its mapping return -EIO (-ENOSPC or -EDQUOT when
- *    the store is full), once.  A page that cannot be read back raises
- *    SIGBUS until it is unmapped.  Its signals are raised by a userfaultfd
- *    poison marker: si_code is BUS_ADRERR, or BUS_MCEERR_AR on kernels
- *    built with CONFIG_MEMORY_FAILURE.
- *  - fork(): a child inherits every mapping of a pager opened with
- *    UP_CONFIG_SHARED, and the pager itself (with new service threads):
- *    MAP_SHARED mappings stay shared with the parent both ways, and
- *    private ones (which such a pager leaves to the kernel) are copied on
- *    write.  Without UP_CONFIG_SHARED, the child inherits every mapping as
- *    the kernel's own, with what the parent's showed: before the fork,
- *    each file mapping becomes the kernel's own in the parent too (the
- *    file mapped in place, a private one with the program's copies), and
- *    anonymous shared memory is mapped from the pager's memory for it
- *    (swapped pages read back): outside the budget and statistics from
- *    then on, and so are later MAP_SHARED mappings of such a file while
- *    one remains.  Private anonymous mappings stay the parent's pager's,
- *    and the child copies in the pages the parent changed while the
- *    parent waits in fork() (its stores to them meanwhile wait too).  A
- *    mapping that cannot be handed over (a failed copy) is inaccessible in
- *    the child (SIGSEGV, never wrong data), and up_pager_note() says so
- *    there.
- *  - Processes (UP_CONFIG_SHARED): MAP_SHARED mappings of one file by
- *    sharing pagers, in any processes, use one page cache, a segment named
- *    /dev/shm/upager-<dev>-<ino>-<birth time> (hex) made by the first and
- *    removed by the last after it writes every dirty page back.  Its budget
- *    and page size are the first pager's; a pager with another page size
- *    gets -EINVAL.  It is made mode 0600: processes of other users cannot
- *    attach (-EACCES, or -EPERM for a segment that is not owned by the
- *    caller or that others may access), and a segment that is not well
- *    formed is refused (-EBADMSG); up_pager_note() then names it.  A
- *    process killed at any moment leaves the segment usable, and its stores
- *    already in the cache reach the file.  If every process using a segment
- *    dies without detaching, the segment stays with its dirty pages until
- *    the next process maps the file and detaches again (or, if the file was
- *    deleted, until a new file gets its inode number; on file systems that
- *    do not record birth times, that new file would then be written the old
- *    one's dirty pages).  Up to 64 pagers attach one segment (-EUSERS
- *    beyond).  A page another process may still write stays dirty after a
- *    write-back (it is written again later); eviction asks that process to
- *    give up write access, which its service thread does within a few
- *    milliseconds.  Files up to the larger of 64 GiB and twice their size
- *    at first mapping can be mapped (-EFBIG beyond).  Private and anonymous
- *    private mappings of a sharing pager are the kernel's own (no budget,
- *    no statistics).
- *  - Signals: the pager's service threads block all signals.  A signal
- *    handler may touch upager memory, unless the thread it interrupted is
- *    inside an up_* call on the same pager (which holds the pager's lock):
- *    that deadlocks.
- *  - Unprivileged use: userfaultfd needs one of /dev/userfaultfd readable
- *    and writable by the user, the sysctl vm.unprivileged_userfaultfd=1,
- *    or CAP_SYS_PTRACE.  Without them a pager can still use a user-mode-only
- *    userfaultfd when UP_CONFIG_USER_MODE_OK is set; then system calls
- *    (read(2), write(2), ...) that touch a page not yet faulted in fail
- *    with EFAULT instead of being served.  up_backend_probe() says which
- *    case applies and what to change.
- *  - A private anonymous mapping that is the only mapping of its object is
- *    served from recycled frames moved into place (UFFDIO_MOVE), with pages
- *    of 64 KiB or more.  If it is PROT_READ, a store to it raises SIGSEGV,
- *    except one made by another thread within the microsecond between a
- *    page being moved in and write-protected, which is lost instead.
- *    Pagers have one more thread, which moves mappings into place with
- *    mremap(2).
- *  - A pager holds descriptors of its own, close-on-exec and numbered
- *    1024 or more (half the RLIMIT_NOFILE soft limit if that is lower).
  *  - mlock(2) does not keep a pager's pages resident: the budget still
- *    evicts them (they are read again when touched).
- *  - /proc/self/maps: anonymous mappings show as private anonymous memory
- *    ('p', no file) when they are the only one of their object, else as a
- *    shared mapping ('s') of a memfd named upager-anon.
- *  - One lock per pager serialises fault service and the calls below;
- *    use several pagers to serve independent files in parallel.
- *
- * Inline faults (UP_CONFIG_FAULT_INLINE).  By default a faulting thread
- * sleeps in the kernel until a service thread has read its page in, and
- * the wake-up, usually from another CPU, costs more than the rest of the
- * fault.  With UP_CONFIG_FAULT_INLINE the pager's userfaultfd raises
- * SIGBUS in the faulting thread instead (UFFD_FEATURE_SIGBUS), and
- * upager's SIGBUS handler serves the fault right there and returns, so the
- * access runs again and finds its page.  The contract:
- *
- *  - up_pager_open() of the first such pager installs upager's handler
- *    for SIGBUS with sigaction(2), unless it is the current action already
- *    (say, after fork()).  The action it replaces becomes the previous
- *    action: every SIGBUS the handler does not serve goes there (a fault
- *    outside inline pagers, a page past the end of a file or whose read
- *    failed, a signal sent by kill(2)).  A previous SA_SIGINFO or plain
- *    handler is called with the previous action's sa_mask and SA_NODEFER
- *    honoured; SIG_DFL and SIG_IGN restore the default action, so the
- *    process dies of SIGBUS as it would without upager.  The handler stays
- *    installed after the last inline pager is closed.
- *  - A program that installs a SIGBUS handler of its own after that must
- *    either call the previous action from it for signals it does not
- *    want, or call up_fault_handle() first and return at once if it
- *    returns 1.
- *  - upager's handler blocks every signal while it runs.  A handler that
- *    calls up_fault_handle() should block the signals whose own handlers
- *    touch upager memory (sa_mask), or these deadlock on the pager's lock.
- *  - A thread that blocks SIGBUS (pthread_sigmask, or a signal handler
- *    whose sa_mask holds it) must not touch a page of such a pager that
- *    may fault: the kernel does not deliver a blocked SIGBUS raised by a
- *    fault, it kills the process.  (ThreadSanitizer runs the handlers of
- *    asynchronous signals with every signal blocked.)
- *  - System calls (read(2), write(2), ...) that touch a page of such a
- *    pager not yet faulted in fail with EFAULT, as with a user-mode-only
- *    userfaultfd.
- *  - A page past the end of the file is looked at again on each access,
- *    and is served if the file has grown.
- *  - Not with UP_CONFIG_SHARED (-EOPNOTSUPP), and only on x86-64 and
- *    i386, where the signal says whether the access was a store
- *    (-EOPNOTSUPP elsewhere).  On the kernel backend (asked for, or
- *    chosen by AUTO falling back) the flag has no effect.
- *  - Up to 64 inline pagers may be open at once (-EMFILE beyond).
- *  - After fork() the child's inherited mappings are the kernel's own
- *    (see above).
- *  - Closing a pager waits for handlers that are serving one of its
- *    faults in other threads; a fault on its mappings after close raises
- *    SIGSEGV, or SIGBUS if it raced with up_pager_close() or
- *    up_pager_unmap() of its mapping.
+ *    evicts them, and they are read again when touched.
+ *  - A file mapping's statistics count faults, fills and residency, but no
+ *    dirty page or write-back: the kernel writes the file.
+ *  - /proc/self/maps shows a file mapping's resident ranges as mappings of
+ *    the file and the rest as private anonymous memory; an anonymous
+ *    mapping that shares its pages with another shows as a memfd.
+ *  - fork(): file mappings and shared anonymous memory become the kernel's
+ *    own, in the parent too, outside the budget and statistics from then
+ *    on; the child copies the private anonymous pages the parent changed
+ *    while the parent waits in fork().
+ *  - A store by another thread to a private page in the middle of its
+ *    eviction, after its copy is saved, is lost; so is one to a PROT_READ
+ *    private anonymous page in the microsecond after it is moved in (it
+ *    would raise SIGSEGV).
+ *  - An error of the pager's own (mapping the file, reading back a saved
+ *    page) raises SIGBUS at that page until it is unmapped; a failed write
+ *    to the swap file keeps the page and makes the next up_msync() or
+ *    up_munmap() of its mapping fail with EIO, once.
+ *  - Do not mremap(2) a pager's mapping, nor map over part of one with the
+ *    kernel's mmap(2) and MAP_FIXED (use up_mmap(), or up_munmap() the range
+ *    first): the pager may map over it again.
+ *  - A signal handler that touches a pager's memory while the thread it
+ *    interrupted is inside an up_* call on the same pager deadlocks.
+ *  - A pager holds threads (which block all signals) and descriptors
+ *    (close-on-exec, numbered 1024 or more), and one lock that serialises
+ *    its fault service; a process shows up to 16384 runs of resident file
+ *    pages at a time.
+ *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
+ *    AUTO falls back to the kernel backend: no budget, no statistics.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
@@ -211,14 +92,14 @@ enum up_backend {
 /* up_config.flags */
 /* AUTO may fall back to the kernel backend when userfaultfd is unusable. */
 #define UP_CONFIG_FALLBACK	(1u << 0)
-/* Accept a user-mode-only userfaultfd (see CAVEATS) rather than failing. */
+/* Accept a user-mode-only userfaultfd (see upager(3)) rather than failing. */
 #define UP_CONFIG_USER_MODE_OK	(1u << 1)
 /* Share the page cache of MAP_SHARED mappings with other processes and
- * with children after fork() (see CAVEATS and upager(3)). */
+ * with children after fork() (see upager(3)). */
 #define UP_CONFIG_SHARED	(1u << 2)
 /* Serve faults in the faulting thread, from a SIGBUS handler, rather than
  * in a service thread (userfaultfd backend only; see "Inline faults"
- * below and up_fault_handle()). */
+ * in upager(3) and up_fault_handle()). */
 #define UP_CONFIG_FAULT_INLINE	(1u << 3)
 
 #define UP_PAGE_MIN	(4096u)
@@ -401,9 +282,9 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
  *     touches;
  *   MADV_WILLNEED reads the range in the background, up to half the budget;
  *   MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE drop the range: shared
- *     file pages are found again in the cache or the file; private and
- *     anonymous changes are discarded, so the range reads as the file or
- *     as zeros again;
+ *     file pages are found again in the cache or the file, and shared
+ *     anonymous memory keeps its bytes; private changes are discarded, so
+ *     the range reads as the file or as zeros again;
  *   MADV_REMOVE punches the range out of a shared mapping's file (the file
  *     system's error, such as -EOPNOTSUPP, is returned) and the range reads
  *     as zeros, dirty or not; in shared anonymous memory it reads as zeros;
@@ -413,12 +294,13 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
  *   MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_DONTDUMP, MADV_DODUMP,
  *     MADV_COLLAPSE, MADV_HWPOISON, MADV_SOFT_OFFLINE are the kernel's, on
  *     the pager's mapping (a guard drops the range first, as DONTNEED);
+ *   MADV_DONTFORK leaves the range out of a child of fork(), and
+ *     MADV_DOFORK puts it back;
  *   MADV_COLD, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
  *     MADV_MERGEABLE, MADV_UNMERGEABLE tune the kernel's paging, which a
- *     pager's memory is not under, and MADV_DOFORK, MADV_DONTFORK,
- *     MADV_WIPEONFORK, MADV_KEEPONFORK change nothing (a pager's mappings
- *     that a child does not inherit stay out of it, see fork() in CAVEATS):
- *     they return 0.
+ *     pager's memory is not under, and MADV_WIPEONFORK, MADV_KEEPONFORK
+ *     change nothing (private anonymous memory is copied into a child
+ *     as the parent has it): they return 0.
  * Mappings that the kernel made (see up_pager_map()), and parts of the
  * range that p does not map, get madvise(2) itself.  The mappings in the
  * range are advised in address order, and the first refusal stops there.

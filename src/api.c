@@ -816,18 +816,21 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	return 0;
 }
 
-/* Whether [a, b) of r is left out of a child: that part becomes a region
- * of its own, as the kernel's mapping is split. */
+/* What a child of fork() gets of [a, b) of r (MADV_DONTFORK, DOFORK,
+ * WIPEONFORK, KEEPONFORK): that part becomes a region of its own, as the
+ * kernel's mapping is split. */
 static int fork_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
-		      uintptr_t b, bool dontfork)
+		      uintptr_t b, int advice)
 {
+	bool dont = advice == MADV_DONTFORK || advice == MADV_DOFORK;
+	bool on = advice == MADV_DONTFORK || advice == MADV_WIPEONFORK;
 	int err;
 
-	if (r->dontfork == dontfork)
+	if ((dont ? r->dontfork : r->wipeonfork) == on)
 		return 0;
 	err = carve(p, &r, a, b);
 	if (!err)
-		r->dontfork = dontfork;
+		*(dont ? &r->dontfork : &r->wipeonfork) = on;
 	return err;
 }
 
@@ -839,8 +842,9 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	int err = advise_check(p, r, a, b, advice);
 
 	if (!err && r->obj &&
-	    (advice == MADV_DONTFORK || advice == MADV_DOFORK))
-		return fork_piece(p, r, a, b, advice == MADV_DONTFORK);
+	    (advice == MADV_DONTFORK || advice == MADV_DOFORK ||
+	     advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK))
+		return fork_piece(p, r, a, b, advice);
 	return err ? err : p->ops->advise(p, r, a, b, advice);
 }
 

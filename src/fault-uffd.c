@@ -1630,6 +1630,13 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 
 		if (!r->obj || r->obj->seg)
 			continue;
+		if (r->wipeonfork &&
+		    up__mmap((void *)r->start, r->end - r->start, r->prot,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
+			     &m) == 0) {
+			r->obj = NULL;	/* the kernel's, and zeros */
+			continue;
+		}
 		if (copy && !(r->flags & MAP_SHARED) && !r->obj->solo &&
 		    up__obj_fork_copy(p, r) == 0) {
 			r->obj = NULL;	/* the kernel's now */

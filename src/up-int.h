@@ -137,6 +137,7 @@ struct up_region {
 	struct up_file_id handed;	/* a file's MAP_SHARED mapping that
 					 * fork() handed to the kernel, or 0 */
 	bool dontfork;			/* MADV_DONTFORK: not in a child */
+	bool wipeonfork;		/* MADV_WIPEONFORK: zeros in a child */
 	struct up_stats st;		/* counters of this mapping */
 };
 

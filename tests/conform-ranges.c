@@ -180,8 +180,7 @@ static void c_shared_anon_exec(const struct calls *c)
 /*
  * A file grows under a mapping (ftruncate, then pwrite past its end):
  * pages now inside it are served, with its content; stores in a shared
- * mapping reach it.  (A page that raised SIGBUS before the file grew is
- * not looked at again: see the CAVEATS.)
+ * mapping reach it.
  */
 static void grow(const struct calls *c, int type)
 {
@@ -443,9 +442,10 @@ static void probe_child(int line, char *m, size_t len)
 
 /*
  * What MADV_DONTFORK covers is not in a child of fork(), in a file mapping
- * (which fork hands to the kernel) and in private anonymous memory; the
- * rest is, and the parent keeps it all, with what mlock(2) locked still
- * locked.
+ * (which fork hands to the kernel) and in private anonymous memory, and
+ * what MADV_WIPEONFORK covers reads as zeros there; the rest is as the
+ * parent has it, and the parent keeps it all, with what mlock(2) locked
+ * still locked.
  */
 static void c_dontfork(const struct calls *c)
 {
@@ -462,6 +462,8 @@ static void c_dontfork(const struct calls *c)
 	STORE(m + SP, 'd');
 	RES(c->madvise(m + SP, 2 * SP, MADV_DONTFORK));
 	RES(c->madvise(an, 2 * SP, MADV_DONTFORK));
+	RES(c->madvise(an + 3 * SP, SP, MADV_WIPEONFORK));
+	RES(c->madvise(m, SP, MADV_WIPEONFORK));
 	RES(mlock(m + 3 * SP, SP));
 	probe_child(__LINE__, m, 4 * SP);
 	probe_child(__LINE__, an, 4 * SP);
