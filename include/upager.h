@@ -281,10 +281,11 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
  *     always) set the read-ahead policy of each whole mapping the range
  *     touches;
  *   MADV_WILLNEED reads the range in the background, up to half the budget;
- *   MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE drop the range: shared
- *     file pages are found again in the cache or the file, and shared
- *     anonymous memory keeps its bytes; private changes are discarded, so
- *     the range reads as the file or as zeros again;
+ *   MADV_DONTNEED, MADV_DONTNEED_LOCKED drop the range: shared file pages
+ *     are found again in the cache or the file, and shared anonymous
+ *     memory keeps its bytes; private changes are discarded, so the range
+ *     reads as the file or as zeros again;
+ *   MADV_FREE keeps the pages, as the kernel does until memory runs short;
  *   MADV_REMOVE punches the range out of a shared mapping's file (the file
  *     system's error, such as -EOPNOTSUPP, is returned) and the range reads
  *     as zeros, dirty or not; in shared anonymous memory it reads as zeros;

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -144,6 +145,7 @@ static int config_check(const struct up_config *c)
  */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct up_pager *all_pagers;
+static atomic_int all_nr;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_pipe[2] = { -1, -1 };
 
@@ -218,6 +220,7 @@ static void all_add(struct up_pager *p)
 	pthread_mutex_lock(&all_lock);
 	p->all_next = all_pagers;
 	all_pagers = p;
+	atomic_fetch_add(&all_nr, 1);
 	pthread_mutex_unlock(&all_lock);
 }
 
@@ -228,8 +231,10 @@ static void all_remove(struct up_pager *p)
 	pthread_mutex_lock(&all_lock);
 	for (pp = &all_pagers; *pp && *pp != p; pp = &(*pp)->all_next)
 		;
-	if (*pp)
+	if (*pp) {
 		*pp = p->all_next;
+		atomic_fetch_sub(&all_nr, 1);
+	}
 	pthread_mutex_unlock(&all_lock);
 }
 
@@ -1101,4 +1106,123 @@ UP_EXPORT int up_madvise(void *addr, size_t len, int advice)
 
 	return p ? posix_ret(up_pager_advise(p, addr, len, advice))
 		 : madvise(addr, len, advice);
+}
+
+/*
+ * ---- the kernel's own calls, over a pager's memory -------------------
+ *
+ * A program may call mmap(2) with MAP_FIXED, munmap(2) or mremap(2) with
+ * MREMAP_FIXED over memory a pager maps.  The kernel replaces that memory,
+ * and a pager that did not know would go on serving, evicting and handing
+ * over pages there as its own, over the program's new mapping.  So the
+ * library defines these calls: each gives up, as up_pager_unmap() does,
+ * the part of every pager's mappings it replaces, and then makes the
+ * kernel's call (the pagers' own calls go to the kernel's directly, see
+ * up__real_mmap()).  Calls that replace nothing of a pager's cost a look
+ * at each pager's mappings, and nothing while no pager is open.
+ */
+
+/* The range of [a, b) that p's mappings touch, in *lo and *hi; p->lock
+ * held.  False if none. */
+static bool claimed(struct up_pager *p, uintptr_t a, uintptr_t b,
+		    uintptr_t *lo, uintptr_t *hi)
+{
+	size_t i = up__region_first(p, a), j;
+
+	if (i >= p->regions_nr || p->regions[i]->start >= b)
+		return false;
+	for (j = i; j + 1 < p->regions_nr && p->regions[j + 1]->start < b; j++)
+		;
+	*lo = a > p->regions[i]->start ? a : p->regions[i]->start;
+	*hi = b < p->regions[j]->end ? b : p->regions[j]->end;
+	return true;
+}
+
+/* Whether a call on [a, len) may replace a pager's memory: *b its end. */
+static bool may_claim(uintptr_t a, size_t len, uintptr_t *b)
+{
+	if (!atomic_load(&all_nr) || !len || !SYS_ALIGNED(a) ||
+	    len > UINTPTR_MAX - a - SYS_PAGE)
+		return false;
+	*b = a + SYS_UP(len);
+	return true;
+}
+
+/* Give up what the pagers map of [a, b), holding it with inaccessible
+ * memory for the call that replaces it.  With check, only say whether
+ * there is any: 1 or 0.  Else 0, or the first write-back's error. */
+static int give_up(uintptr_t a, uintptr_t b, bool check)
+{
+	struct up_pager *p;
+	uintptr_t lo, hi;
+	int err = 0, e;
+
+	pthread_mutex_lock(&all_lock);
+	for (p = all_pagers; p; p = p->all_next) {
+		pthread_mutex_lock(&p->lock);
+		if (claimed(p, a, b, &lo, &hi)) {
+			e = check ? 1 : unmap_range(p, lo, hi, true);
+			if (e && !err)
+				err = e;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&all_lock);
+	return err;
+}
+
+UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off)
+{
+	struct stat st;
+	uintptr_t b;
+	int err, fl;
+
+	if ((flags & MAP_FIXED) && may_claim((uintptr_t)addr, len, &b) &&
+	    give_up((uintptr_t)addr, b, true)) {
+		/* The kernel refuses bad arguments before it unmaps. */
+		err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
+		if (err >= 0)
+			err = give_up((uintptr_t)addr, b, false);
+		if (err < 0) {
+			errno = -err;
+			return MAP_FAILED;
+		}
+	}
+	return up__real_mmap(addr, len, prot, flags, fd, off);
+}
+
+UP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		       off64_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+UP_EXPORT int munmap(void *addr, size_t len)
+{
+	uintptr_t b;
+	int err = 0;
+
+	if (may_claim((uintptr_t)addr, len, &b))
+		err = give_up((uintptr_t)addr, b, false);
+	if (up__real_munmap(addr, len))
+		return -1;
+	return posix_ret(err);
+}
+
+UP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+		       ...)
+{
+	void *to = NULL;
+	va_list ap;
+	uintptr_t b;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+		if (may_claim((uintptr_t)to, new_len, &b))
+			give_up((uintptr_t)to, b, false);
+	}
+	return up__real_mremap(old, old_len, new_len, flags, to);
 }

@@ -1182,7 +1182,8 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	 * the write-out there would zero what a mapping shows past the end
 	 * of the file). */
 	if (!err && (flags & MS_SYNC))
-		err = up__store_err(up__fdatasync(o->fd));
+		err = up__store_err(o->pc ? up__datasync_range(o->fd, oa, ob - oa)
+					  : up__fdatasync(o->fd));
 	else if (!err && !o->pc)
 		up__sync_range(o->fd, oa, ob - oa);
 	if (flags & MS_INVALIDATE)
@@ -1333,8 +1334,12 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		return 0;
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
-	case MADV_FREE:		/* private anonymous: may read as zeros */
 		return dontneed(p, r, a, b, advice);
+	case MADV_FREE:
+		/* Private anonymous pages the kernel may free lazily: it keeps
+		 * them until memory runs short, and so do we, until they are
+		 * evicted (written to swap then, as any other). */
+		return 0;
 	case MADV_REMOVE:
 		return remove_range(p, r, a, b);
 	case MADV_POPULATE_READ:

@@ -11,9 +11,11 @@
 
 #include <stdbool.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,11 +195,11 @@ int up__eof_tail(int fd, off_t eof, void *dst)
 
 	if (!skip)
 		return 0;
-	m = mmap(NULL, SYS_PAGE, PROT_READ, MAP_SHARED, fd, base);
+	m = up__real_mmap(NULL, SYS_PAGE, PROT_READ, MAP_SHARED, fd, base);
 	if (m == MAP_FAILED)
 		return -errno;
 	err = up__copy_mapped(dst, (char *)m + skip, SYS_PAGE - skip);
-	munmap(m, SYS_PAGE);
+	up__real_munmap(m, SYS_PAGE);
 	return err;
 }
 
@@ -206,6 +208,31 @@ int up__fdatasync(int fd)
 	int e = injected(UP_SYS_FDATASYNC);
 
 	return e ? e : neg(fdatasync(fd));
+}
+
+static void *aside(size_t len);
+
+/*
+ * fdatasync(2) of [off, off + len) of fd alone, as msync(2) does for the
+ * range a mapping covers: through a mapping of that range made for it.
+ * fdatasync(2) writes every dirty page of the file, and writing the page
+ * that holds the end of the file zeroes what mappings show past the end.
+ */
+int up__datasync_range(int fd, off_t off, off_t len)
+{
+	int e = injected(UP_SYS_FDATASYNC);
+	off_t a = off & ~(off_t)(SYS_PAGE - 1);
+	size_t l = SYS_UP((size_t)(off + len - a));
+	void *m;
+
+	if (e)
+		return e;
+	m = up__real_mmap(aside(l), l, PROT_READ, MAP_SHARED, fd, a);
+	if (m == MAP_FAILED)
+		return neg(fdatasync(fd));
+	e = neg(msync(m, l, MS_SYNC));
+	up__real_munmap(m, l);
+	return e;
 }
 
 /* Start write-out of [off, off + len) of fd's page cache to its disk and
@@ -426,6 +453,87 @@ int up__ioctl(int fd, unsigned long req, void *arg)
 }
 
 /*
+ * The kernel's mmap(2), munmap(2) and mremap(2).  The library defines
+ * these names itself, for the program (api.c), so its own calls go past
+ * them: to the next definitions in the lookup order, libc's (or a
+ * sanitizer's in front of libc's), or to the system call where there is
+ * none.
+ */
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+
+static _Atomic(mmap_fn) next_mmap;
+static _Atomic(munmap_fn) next_munmap;
+static _Atomic(mremap_fn) next_mremap;
+
+static void *next_of(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static int sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+static void *sys_mremap(void *old, size_t old_len, size_t new_len,
+			int flags, ...)
+{
+	va_list ap;
+	void *to;
+
+	va_start(ap, flags);
+	to = va_arg(ap, void *);
+	va_end(ap);
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
+}
+
+void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off)
+{
+	mmap_fn f = atomic_load(&next_mmap);
+
+	if (!f) {
+		f = (mmap_fn)next_of("mmap");
+		f = f ? f : sys_mmap;
+		atomic_store(&next_mmap, f);
+	}
+	return f(addr, len, prot, flags, fd, off);
+}
+
+int up__real_munmap(void *addr, size_t len)
+{
+	munmap_fn f = atomic_load(&next_munmap);
+
+	if (!f) {
+		f = (munmap_fn)next_of("munmap");
+		f = f ? f : sys_munmap;
+		atomic_store(&next_munmap, f);
+	}
+	return f(addr, len);
+}
+
+void *up__real_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		      void *to)
+{
+	mremap_fn f = atomic_load(&next_mremap);
+
+	if (!f) {
+		f = (mremap_fn)next_of("mremap");
+		f = f ? f : sys_mremap;
+		atomic_store(&next_mremap, f);
+	}
+	return f(old, old_len, new_len, flags, to);
+}
+
+/*
  * The pager's own memory (views, stacks, spares, tables) is placed aside,
  * in a zone of its own far below where the kernel places a program's
  * mappings (top down from under the stack), so that the program's own
@@ -466,7 +574,7 @@ int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (e)
 		return e;
-	m = mmap(addr, len, prot, flags, fd, off);
+	m = up__real_mmap(addr, len, prot, flags, fd, off);
 	if (m == MAP_FAILED)
 		return -errno;
 	*out = m;
@@ -484,7 +592,7 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		return e;
 	if (!addr)
 		addr = aside(len);
-	m = mmap(addr, len, prot, flags, fd, off);
+	m = up__real_mmap(addr, len, prot, flags, fd, off);
 	if (m == MAP_FAILED)
 		return -errno;
 	*out = m;
@@ -707,7 +815,7 @@ bool up__range_used(void *addr, size_t len)
 
 int up__munmap(void *addr, size_t len)
 {
-	return neg(munmap(addr, len));
+	return neg(up__real_munmap(addr, len));
 }
 
 int up__mprotect(void *addr, size_t len, int prot)
@@ -773,7 +881,7 @@ void up__table_free(void *t, size_t len)
 /* Grow or shrink the pager's own mapping; where it must move, aside. */
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
-	void *m = mremap(old, old_len, new_len, 0), *to;
+	void *m = up__real_mremap(old, old_len, new_len, 0, NULL), *to;
 	int err;
 
 	if (m != MAP_FAILED) {
@@ -786,7 +894,8 @@ int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &to);
 	if (err)
 		return err;
-	m = mremap(old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	m = up__real_mremap(old, old_len, new_len,
+			    MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		up__munmap(to, new_len);

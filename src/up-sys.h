@@ -42,6 +42,7 @@ ssize_t up__pwrite_mapped(int fd, const void *buf, size_t len, off_t off);
 int up__copy_mapped(void *dst, const void *src, size_t len);
 int up__eof_tail(int fd, off_t eof, void *dst);
 int up__fdatasync(int fd);
+int up__datasync_range(int fd, off_t off, off_t len);
 int up__sync_range(int fd, off_t off, off_t len);
 void up__drop_cache(int fd, off_t off, off_t len);
 bool up__cached(int fd, off_t off, off_t len);
@@ -64,6 +65,11 @@ struct up_run {
 int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
 void up__locks_put(struct up_run *runs, size_t nr, bool onfault);
 int up__ioctl(int fd, unsigned long req, void *arg);
+void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off);
+int up__real_munmap(void *addr, size_t len);
+void *up__real_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		      void *to);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
 int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,

@@ -539,6 +539,92 @@ static void c_mlock_protect(const struct calls *c)
 	RES(c->munmap(m, 3 * SP));
 }
 
+/*
+ * The kernel's own calls over part of a mapping (the program's mmap(2) with
+ * MAP_FIXED, munmap(2), mremap(2) to a fixed address): the part is the
+ * program's new memory from then on, in the parent and in a child, and the
+ * rest stays the mapping's, through faults, range calls and fork().
+ */
+static void c_kernel_over(const struct calls *c)
+{
+	int fd = h_file(20 * SP, 10);
+	size_t len = 20 * SP;
+	char *m = c->mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *k, *moved;
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	k = mmap(m + 3 * SP, 6 * SP, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	note(__LINE__, k == m + 3 * SP);
+	STORE(m + 100, 'a');
+	STORE(m + 3 * SP, 'b');
+	STORE(m + 10 * SP, 'c');
+	PROBE(m, len);
+	RES(c->madvise(m + 2 * SP, 4 * SP, MADV_REMOVE));
+	RES(c->mprotect(m, 5 * SP, PROT_READ));
+	STORE(m + 4 * SP, 'd');
+	RES(c->msync(m, len, MS_SYNC));
+	probe_child(__LINE__, m, len);
+	RES(munmap(m + 12 * SP, 2 * SP));
+	PROBE(m + 11 * SP, 4 * SP);
+	moved = mmap(NULL, 2 * SP, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	note(__LINE__, moved != MAP_FAILED);
+	if (moved != MAP_FAILED) {
+		memset(moved, 'm', 2 * SP);
+		note(__LINE__, mremap(moved, 2 * SP, 2 * SP,
+				      MREMAP_MAYMOVE | MREMAP_FIXED,
+				      m + 15 * SP) == m + 15 * SP);
+	}
+	STORE(m + 18 * SP, 'e');
+	PROBE(m, len);
+	RES(c->munmap(m, len));
+	FILE_NOTE(fd);
+	close(fd);
+}
+
+/* msync(MS_SYNC) of a range writes that range: a store past the end of
+ * the file, in the page that holds the end, stays in the page cache. */
+static void c_msync_tail(const struct calls *c)
+{
+	int fd = h_file(65535, 11);
+	char *m = c->mmap(NULL, 0xf6e8, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  fd, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	for (int i = 0; i < 5; i++)
+		STORE(m + 0xfffb + i, 'x' + i);
+	RES(c->msync(m + 3 * SP, 10 * SP, MS_SYNC | MS_INVALIDATE));
+	PROBE(m + 15 * SP, SP);
+	RES(c->msync(m, 16 * SP, MS_ASYNC));
+	PROBE(m + 15 * SP, SP);
+	FILE_NOTE(fd);
+	RES(c->munmap(m, 16 * SP));
+	close(fd);
+}
+
+/* MADV_FREE on private anonymous memory: the kernel keeps the pages until
+ * memory runs short, and a store after it keeps its page. */
+static void c_free(const struct calls *c)
+{
+	char *m = c->mmap(NULL, 4 * SP, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	STORE(m + SP + 0xda2, 'f');
+	STORE(m + 3 * SP, 'g');
+	RES(c->madvise(m, 4 * SP, MADV_FREE));
+	STORE(m + 3 * SP + 1, 'h');
+	PROBE(m, 4 * SP);
+	RES(c->munmap(m, 4 * SP));
+}
+
 static const struct tcase {
 	const char *name;
 	void (*fn)(const struct calls *);
@@ -559,6 +645,9 @@ static const struct tcase {
 	{ "shared-anon-dontneed", c_shared_anon_dontneed },
 	{ "populate-eof", c_populate_eof },
 	{ "mlock-protect", c_mlock_protect },
+	{ "kernel-over", c_kernel_over },
+	{ "msync-tail", c_msync_tail },
+	{ "free", c_free },
 };
 
 static const struct calls *run_calls;
