@@ -53,9 +53,9 @@
  *    page) raises SIGBUS at that page until it is unmapped; a failed write
  *    to the swap file keeps the page and makes the next up_msync() or
  *    up_munmap() of its mapping fail with EIO, once.
- *  - Do not mremap(2) a pager's mapping, nor map over part of one with the
- *    kernel's mmap(2) and MAP_FIXED (use up_mmap(), or up_munmap() the range
- *    first): the pager may map over it again.
+ *  - mremap(2) of a pager's mapping (to move or resize it) is not
+ *    supported.  The library defines mmap(2), munmap(2) and mremap(2), so
+ *    that the program's own calls over a pager's memory give it up first.
  *  - A signal handler that touches a pager's memory while the thread it
  *    interrupted is inside an up_* call on the same pager deadlocks.
  *  - A pager holds threads (which block all signals) and descriptors

@@ -881,7 +881,7 @@ void up__table_free(void *t, size_t len)
 /* Grow or shrink the pager's own mapping; where it must move, aside. */
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
-	void *m = up__real_mremap(old, old_len, new_len, 0, NULL), *to;
+	void *m = up__real_mremap(old, old_len, new_len, 0, NULL), *to = NULL;
 	int err;
 
 	if (m != MAP_FAILED) {
