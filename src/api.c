@@ -1139,7 +1139,7 @@ static bool claimed(struct up_pager *p, uintptr_t a, uintptr_t b,
 }
 
 /* Whether a call on [a, len) may replace a pager's memory: *b its end. */
-static bool may_claim(uintptr_t a, size_t len, uintptr_t *b)
+UP_NO_TSAN static bool may_claim(uintptr_t a, size_t len, uintptr_t *b)
 {
 	if (!atomic_load(&all_nr) || !len || !SYS_ALIGNED(a) ||
 	    len > UINTPTR_MAX - a - SYS_PAGE)
@@ -1171,8 +1171,8 @@ static int give_up(uintptr_t a, uintptr_t b, bool check)
 	return err;
 }
 
-UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
-		     off_t off)
+UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
+				int fd, off_t off)
 {
 	struct stat st;
 	uintptr_t b;
@@ -1192,13 +1192,13 @@ UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return up__real_mmap(addr, len, prot, flags, fd, off);
 }
 
-UP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
-		       off64_t off)
+UP_NO_TSAN UP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags,
+				  int fd, off64_t off)
 {
 	return mmap(addr, len, prot, flags, fd, off);
 }
 
-UP_EXPORT int munmap(void *addr, size_t len)
+UP_NO_TSAN UP_EXPORT int munmap(void *addr, size_t len)
 {
 	uintptr_t b;
 	int err = 0;
@@ -1210,8 +1210,8 @@ UP_EXPORT int munmap(void *addr, size_t len)
 	return posix_ret(err);
 }
 
-UP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
-		       ...)
+UP_NO_TSAN UP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len,
+				  int flags, ...)
 {
 	void *to = NULL;
 	va_list ap;

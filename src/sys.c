@@ -467,24 +467,24 @@ static _Atomic(mmap_fn) next_mmap;
 static _Atomic(munmap_fn) next_munmap;
 static _Atomic(mremap_fn) next_mremap;
 
-static void *next_of(const char *name)
+static UP_NO_TSAN void *next_of(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
 }
 
-static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
-		      off_t off)
+static UP_NO_TSAN void *sys_mmap(void *addr, size_t len, int prot,
+				 int flags, int fd, off_t off)
 {
 	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
-static int sys_munmap(void *addr, size_t len)
+static UP_NO_TSAN int sys_munmap(void *addr, size_t len)
 {
 	return (int)syscall(SYS_munmap, addr, len);
 }
 
-static void *sys_mremap(void *old, size_t old_len, size_t new_len,
-			int flags, ...)
+static UP_NO_TSAN void *sys_mremap(void *old, size_t old_len,
+				   size_t new_len, int flags, ...)
 {
 	va_list ap;
 	void *to;
@@ -495,8 +495,8 @@ static void *sys_mremap(void *old, size_t old_len, size_t new_len,
 	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
 }
 
-void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
-		    off_t off)
+UP_NO_TSAN void *up__real_mmap(void *addr, size_t len, int prot, int flags,
+			       int fd, off_t off)
 {
 	mmap_fn f = atomic_load(&next_mmap);
 
@@ -508,7 +508,7 @@ void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return f(addr, len, prot, flags, fd, off);
 }
 
-int up__real_munmap(void *addr, size_t len)
+UP_NO_TSAN int up__real_munmap(void *addr, size_t len)
 {
 	munmap_fn f = atomic_load(&next_munmap);
 
@@ -520,8 +520,8 @@ int up__real_munmap(void *addr, size_t len)
 	return f(addr, len);
 }
 
-void *up__real_mremap(void *old, size_t old_len, size_t new_len, int flags,
-		      void *to)
+UP_NO_TSAN void *up__real_mremap(void *old, size_t old_len, size_t new_len,
+				 int flags, void *to)
 {
 	mremap_fn f = atomic_load(&next_mremap);
 

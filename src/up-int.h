@@ -23,6 +23,13 @@
 #include <sys/stat.h>
 
 #define UP_EXPORT __attribute__((visibility("default")))
+/* Not instrumented by ThreadSanitizer: the library's mmap(2) and kin, which
+ * its runtime calls while it starts. */
+#if defined(__SANITIZE_THREAD__)
+#define UP_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define UP_NO_TSAN
+#endif
 
 /* The system page: the unit of mprotect, munmap and userfaultfd. */
 #define SYS_PAGE 4096ul
