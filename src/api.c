@@ -810,9 +810,13 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	case MADV_WIPEONFORK:
 		return private_anon ? 0 : -EINVAL;
 	case MADV_REMOVE:
-		if (up__locked((void *)a, b - a) || private_anon)
+		/* In the kernel's order, mapping by mapping: a locked one
+		 * first, then one that is not shared and writable. */
+		if (up__locked((void *)a, SYS_PAGE) || private_anon)
 			return -EINVAL;
-		return (r->flags & MAP_SHARED) && r->may_write ? 0 : -EACCES;
+		if (!(r->flags & MAP_SHARED) || !r->may_write)
+			return -EACCES;
+		return up__locked((void *)a, b - a) ? -EINVAL : 0;
 	case MADV_POPULATE_READ:
 		return r->prot & PROT_READ ? 0 : -EINVAL;
 	case MADV_POPULATE_WRITE:

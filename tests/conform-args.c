@@ -301,8 +301,18 @@ static char *kind_map(int k, bool up)
 		off = 64 << 20;
 		break;
 	}
-	m = up ? up_mmap(NULL, LEN, prot, flags, fd, off)
-	       : mmap(NULL, LEN, prot, flags, fd, off);
+	/* Between inaccessible guards: a mapping of the kernel's merges with
+	 * a neighbour of its kind (a pager's memory never does), and some
+	 * answers (MADV_COLLAPSE's) depend on the merged size. */
+	m = mmap(NULL, LEN + 2 * 4096, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		H_FAIL("room for %s: %s", kind_names[k], strerror(errno));
+		return NULL;
+	}
+	m += 4096;
+	m = up ? up_mmap(m, LEN, prot, flags | MAP_FIXED, fd, off)
+	       : mmap(m, LEN, prot, flags | MAP_FIXED, fd, off);
 	if (m == MAP_FAILED) {
 		H_FAIL("%s map %s: %s", up ? "up" : "kernel", kind_names[k],
 		       strerror(errno));
@@ -325,8 +335,7 @@ static int advise_on(int k, int advice, bool up)
 	r = r ? errno : 0;
 	if (up)
 		CHECK_EQ(up_munmap(m, LEN), 0);
-	else
-		munmap(m, LEN);
+	munmap(m - 4096, LEN + 2 * 4096);
 	return r;
 }
 
@@ -465,7 +474,8 @@ static void lock_conform(void)
 		CHECK_EQ(m[LEN / 2 - 1], 'z');
 		CHECK_EQ(m[LEN - 1], 'w');
 		CHECK_EQ(up_munmap(m, LEN), 0);
-		munmap(k, LEN);
+		munmap(m - 4096, LEN + 2 * 4096);	/* and the guards */
+		munmap(k - 4096, LEN + 2 * 4096);
 	}
 	h_ctx = "-";
 }

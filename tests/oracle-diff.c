@@ -1358,19 +1358,14 @@ static int sweep_unprivileged(int nr, unsigned classes)
 
 /*
  * What `make check` runs: the self-check over every class; every class as
- * an ordinary user (if we are root), and the classes in `agree` here, where
- * no sequence may diverge; then upager here over every class, where at
- * most `left` of the first sequences may still diverge (the divergences
- * not yet fixed, 3 of 100 on 2026-12-06, with one to spare for timing: a
- * change that adds more fails here, and one that fixes some lowers it).
+ * an ordinary user (if we are root); then upager here over every class,
+ * where no sequence may diverge.  Under ThreadSanitizer, which cannot start
+ * threads in a child of a process with threads, nor map a terabyte, two of
+ * its five sequences do (seeds 2 and 5).
  */
-static const unsigned agree = C_MAP | C_MEM | C_PROT | C_FORK | C_FILE |
-			      C_TRUNC | C_PRIV | C_ANON | C_LOCK;
-static const int left = H_TSAN ? 1 : H_SANITIZED ? 1 : 4;
-
 static void check_mode(void)
 {
-	int nr = H_TSAN ? 5 : H_SANITIZED ? 15 : 100, bad;
+	int nr = H_TSAN ? 5 : H_SANITIZED ? 15 : 100;
 
 	test_calls = &kernel_calls;
 	CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 0), 0);
@@ -1378,13 +1373,10 @@ static void check_mode(void)
 	if (geteuid() == 0)
 		CHECK_EQ(sweep_unprivileged(nr, C_ALL), 0);
 	say_backend();
-	CHECK_EQ(sweep(1, nr, 40, agree, true, 1), 0);
-	bad = sweep(1, nr, 40, C_ALL, true, 0);
-	if (bad > left)
-		H_FAIL("%d sequences diverge, more than the %d known", bad,
-		       left);
+	if (H_TSAN)
+		CHECK(sweep(1, nr, 40, C_ALL, true, 0) <= 2);
 	else
-		H_PASS();
+		CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 1), 0);
 	h_done();
 }
 
