@@ -34,8 +34,9 @@
  * the UP_CONFIG_* flags choose (sharing processes, inline faults, a
  * user-mode-only userfaultfd).
  *
- *  - mlock(2) does not keep a pager's pages resident: the budget still
- *    evicts them, and they are read again when touched.
+ *  - mlock(2) keeps a pager's pages resident within its budget: locked
+ *    beyond it, locked pages are evicted too (and read again when touched)
+ *    where the kernel would refuse the lock or run out of memory.
  *  - A file mapping's statistics count faults, fills and residency, but no
  *    dirty page or write-back: the kernel writes the file.
  *  - /proc/self/maps shows a file mapping's resident ranges as mappings of

@@ -542,6 +542,25 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	return 0;
 }
 
+/* Whether a mapping shows page pg of o where mlock(2) has locked it. */
+static bool page_locked(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);
+	struct up_region *r;
+
+	for (r = o->regions; r; r = r->obj_next) {
+		off_t ra = r->off, rb = r->off + (off_t)(r->end - r->start);
+
+		ra = ra > a ? ra : a;
+		rb = rb < b ? rb : b;
+		if (ra < rb && up__locked((void *)(r->start + (uintptr_t)(ra -
+								r->off)),
+					  (size_t)(rb - ra)))
+			return true;
+	}
+	return false;
+}
+
 /* Whether page pg of o is borrowed and may go (see evict_run()). */
 static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
@@ -566,7 +585,8 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	uint64_t n = 1, i, max = RUN_LEN / pl(p);
 	bool kernel_dirty = written_in_place(o);
 
-	while (n < max && pg >= n && run_page(p, o, pg - n))
+	while (n < max && pg >= n && run_page(p, o, pg - n) &&
+	       !page_locked(p, o, pg - n))
 		n++;
 	up__solo_unmap_run(p, o, pg + 1 - n, n);
 	for (i = pg + 1 - n; i <= pg; i++) {
@@ -598,7 +618,7 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	    !(o->pflags[pg] & PG_RESIDENT))
 		return;
 	idx = o->frame[pg] - 1;
-	if (p->frames[idx].pin)
+	if (p->frames[idx].pin || page_locked(p, o, pg))
 		return;
 	if (p->frames[idx].borrowed)
 		evict_run(p, o, pg);
@@ -611,18 +631,19 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
  * until it finds a victim; read-ahead takes only a page that no fill or
  * fault used during the last half budget's worth of uses, so that it never
  * pushes out a page in use (two mappings copied through a two-page budget
- * would otherwise evict each other's page forever).  -EBUSY if no frame
- * can be had.
+ * would otherwise evict each other's page forever).  Pages that mlock(2)
+ * locked stay, unless the sweep finds nothing else (more is locked than
+ * the budget holds).  -EBUSY if no frame can be had.
  */
 static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 {
-	uint64_t scanned;
+	uint64_t scanned, rounds = demand ? 3 : 1;
 
 	for (scanned = 0; !p->free_nr; scanned++) {
 		struct up_frame *f;
 		uint32_t idx;
 
-		if (scanned >= (demand ? 3 : 1) * p->frames_nr)
+		if (scanned >= (rounds + demand) * p->frames_nr)
 			return -EBUSY;
 		idx = (uint32_t)(p->hand++ % p->frames_nr);
 		f = &p->frames[idx];
@@ -635,6 +656,9 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 				f->ref = 0;
 			continue;
 		}
+		if (scanned < rounds * p->frames_nr &&
+		    page_locked(p, f->obj, f->pgno))
+			continue;
 		if (evict(p, idx, false)) {
 			f->ref = 1;	/* its write-back failed: skip it */
 			continue;

@@ -1,0 +1,91 @@
+/*
+ * lock-resident: pages that mlock(2) locked stay resident, as the kernel
+ * keeps them: a stream through a budget a quarter of the file evicts every
+ * other page, but touching the locked ones again reads nothing, in a shared
+ * and a private file mapping and in anonymous memory.  Locking more than the
+ * budget holds still works (the locked pages then take turns).
+ */
+#include "harness.h"
+
+#include <sys/syscall.h>
+
+#define BUDGET (4 * H_MIB)
+#define LEN (4 * BUDGET)
+#define LOCKED (BUDGET / 4)
+
+static void adjust(struct up_config *c)
+{
+	c->budget = BUDGET;
+}
+
+/* The kernel's mlock(2) (a sanitizer's does nothing). */
+static int lock(void *m, size_t len)
+{
+	return (int)syscall(SYS_mlock, m, len);
+}
+
+static void one(struct up_pager *p, int flags, int fd)
+{
+	char *m = h_map(p, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
+	char *hot = m + LEN / 2;
+	struct up_stats st;
+	uint64_t fills;
+	volatile char sink;
+
+	if (!m)
+		return;
+	if (fd < 0)
+		memset(hot, 'h', LOCKED);
+	CHECK_EQ(lock(hot, LOCKED), 0);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t off = 0; off < LEN; off += 4096)
+			sink = m[off];
+	CHECK_OK(up_mapping_stats(p, m, &st));
+	fills = st.fills;
+	for (size_t off = 0; off < LOCKED; off += 4096)
+		sink = hot[off];
+	CHECK_OK(up_mapping_stats(p, m, &st));
+	if (h_is_uffd(p)) {
+		CHECK(st.evictions > 0);
+		CHECK_EQ(st.fills, fills);
+	}
+	if (fd >= 0)
+		CHECK_EQ(h_pat_diff(hot, 7, LEN / 2, LOCKED), -1);
+	else
+		CHECK_EQ(hot[LOCKED - 1], 'h');
+	/* More locked than the budget: it is all still there. */
+	CHECK_EQ(lock(m, LEN), 0);
+	if (fd >= 0)
+		CHECK_EQ(h_pat_diff(m, 7, 0, LEN), -1);
+	else
+		CHECK_EQ(hot[0], 'h');
+	(void)sink;
+	CHECK_OK(up_pager_unmap(p, m, LEN));
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	int fd = h_file(LEN, 7);
+
+	(void)b;
+	/* With inline faults the kernel's mlock(2), which faults the pages
+	 * in, gets EFAULT (see upager(3)). */
+	if (h_flags & UP_CONFIG_FAULT_INLINE) {
+		close(fd);
+		return;
+	}
+	h_ctx = "shared";
+	one(p, MAP_SHARED, fd);
+	h_ctx = "private";
+	one(p, MAP_PRIVATE, fd);
+	h_ctx = "anonymous";
+	one(p, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	h_ctx = "-";
+	close(fd);
+}
+
+int main(void)
+{
+	FOR_EACH_BACKEND(adjust, body);
+	h_done();
+}
