@@ -316,8 +316,8 @@ int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
  * Statistics, cumulative since the pager (or mapping) was made.  The
  * latencies come from a histogram with four buckets per power of two, so
  * they are exact to within 25%.  The budget counts resident pager pages
- * (whole pages, also at the end of a file); the kernel's own page cache of
- * the files read, page tables and bookkeeping are not counted.  With the
+ * (whole pages, also at the end of a file), the kernel's page-cache pages
+ * mapped in place included; page tables and bookkeeping are not.  With the
  * kernel backend only resident (system pages, from mincore(2)) and
  * page_len (4096) are filled in; the other fields are 0.  For a cache
  * shared between processes (UP_CONFIG_SHARED), resident and dirty count
