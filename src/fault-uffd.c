@@ -313,6 +313,53 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 }
 
 /*
+ * The first fault on r, a mapping of a page-cache object: if the page
+ * cache holds the whole of the file that r maps, no page of it is resident
+ * yet, and half the free budget holds it, all of it is made resident, to
+ * be shown in one mapping.  It costs no read and no memory the page cache
+ * does not spend anyway, and from then on the mapping is the kernel's
+ * mapping of the file: every other access is the kernel's own fault, as
+ * fast as with its mmap.  Returns how many pages from *first to show (0:
+ * not done).
+ */
+static unsigned pc_whole(struct up_pager *p, struct up_region *r,
+			 uint64_t pg, uint64_t *first)
+{
+	struct up_obj *o = r->obj;
+	off_t end = r->off + (off_t)(r->end - r->start);
+	off_t valid = up__obj_valid_end(p, o, false);
+	uint64_t a, b, i;
+
+	if (r->whole_tried)
+		return 0;
+	r->whole_tried = true;
+	end = end < valid ? end : valid;
+	a = up__pgno(p, r->off);
+	b = end > r->off ? up__pgno(p, end - 1) + 1 : a;
+	if (!p->cfg.readahead_nr || b - a < 2 || pg < a || pg >= b ||
+	    b - a > p->free_nr / 2 || b - a > UINT_MAX)
+		return 0;
+	for (i = a; i < b; i++)
+		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
+						PG_INSWAP)))
+			return 0;
+	if (!up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
+		return 0;
+	for (i = a; i < b; i++) {
+		if (i == pg)
+			continue;
+		if (up__page_fill_ahead(p, o, i, r) <= 0) {
+			while (i-- > a)
+				if (i != pg)
+					up__page_drop(p, o, i);
+			return 0;
+		}
+	}
+	*first = a;
+	return (unsigned)(b - a);
+}
+
+/*
  * A fault on page pg of a page-cache object, which is to be shown in r:
  * on a sequential stream, the pages of the read-ahead window after it are
  * made resident too, out to the end of the 2 MiB block they reach where
@@ -519,12 +566,21 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		unsigned n = 0, i;
 
 		if (!(was && up__solo_shown(p, r, pg))) {
-			n = wp ? 1 : pc_run(p, r, pg);
+			/* Read in (and mapped) from pg on, but of the whole
+			 * mapping only pg: the rest is the kernel's to map
+			 * as the program touches it. */
+			unsigned in;
+
+			n = wp || was ? 0 : pc_whole(p, r, pg, &first);
+			in = n ? 1 : 0;
+			if (!n)
+				n = wp ? 1 : pc_run(p, r, pg);
 			if (n == 1 && !wp && !was)
 				n = pc_block(p, r, pg, &first);
+			if (!in)
+				in = (unsigned)(first + n - pg);
 			if (n > 1 &&
-			    up__solo_show(p, r, first, n, pg,
-					  (unsigned)(first + n - pg),
+			    up__solo_show(p, r, first, n, pg, in,
 					  write || wp, &as, &ae)) {
 				/* Each on its own, then, pg first. */
 				for (i = 0; i < n; i++)

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -137,6 +138,8 @@ struct up_region {
 	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
 	uint64_t next_pgno;		/* sequential-fault detector */
 	unsigned ra_win;		/* its read-ahead window, in pages */
+	bool whole_tried;		/* its first fault looked at showing
+					 * all of it (fault-uffd.c) */
 	uint64_t serial;		/* the mapping it is of (splits keep
 					 * it) */
 	int err;			/* sticky -EIO */

@@ -3,8 +3,9 @@
  * takes few faults (the read-ahead window grows, as the kernel's does),
  * the kernel maps a file it holds in 2 MiB folios with 2 MiB entries in
  * upager's mapping where it does in its own (also on random faults, which
- * then map a whole 2 MiB block), and unmapping one of two mappings of a
- * file leaves the other's pages resident and right.
+ * then map a whole 2 MiB block), a fresh mapping of a file the page
+ * cache holds whole is shown whole at its first fault, and unmapping one
+ * of two mappings of a file leaves the other's pages resident and right.
  */
 #include "harness.h"
 
@@ -129,9 +130,13 @@ static void body(struct up_pager *p, enum up_backend b)
 	if (m)
 		CHECK_OK(up_pager_unmap(p, m, LEN));
 
-	/* Random faults on a file the page cache holds whole: each maps the
-	 * 2 MiB block around it, as the kernel's fault maps a whole folio;
-	 * a second touch in each block takes no fault. */
+	/* Random faults on a file the page cache holds all but the last
+	 * block of: each maps the 2 MiB block around it, as the kernel's
+	 * fault maps a whole folio; a second touch in each block (but the
+	 * last) takes no fault. */
+	CHECK_OK(fdatasync(fd));
+	CHECK_OK(posix_fadvise(fd, LEN - 2 * H_MIB, 2 * H_MIB,
+			       POSIX_FADV_DONTNEED));
 	m = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
 	if (m) {
 		uint64_t f0;
@@ -143,7 +148,7 @@ static void body(struct up_pager *p, enum up_backend b)
 		}
 		CHECK_OK(up_mapping_stats(p, m, &ms));
 		f0 = ms.faults_read;
-		for (size_t off = 0; off < LEN; off += 2 * H_MIB)
+		for (size_t off = 0; off < LEN - 2 * H_MIB; off += 2 * H_MIB)
 			CHECK_EQ((uint8_t)m[off + 8192], h_pat(3, off + 8192));
 		CHECK_OK(up_mapping_stats(p, m, &ms));
 		if (uffd && kpmd > 0) {
@@ -153,8 +158,33 @@ static void body(struct up_pager *p, enum up_backend b)
 			       (unsigned long long)(ms.faults_read - f0),
 			       pmd_kib(m, LEN));
 			CHECK(f0 <= LEN / (2 * H_MIB));
+			CHECK(f0 > 1);
 			CHECK_EQ(ms.faults_read, f0);
 			CHECK(pmd_kib(m, LEN) > 0);
+		}
+		CHECK_OK(up_pager_unmap(p, m, LEN));
+	}
+
+	/* A fresh mapping of a file the page cache holds whole (and half
+	 * the free budget too): its first fault shows all of it, and every
+	 * later access is the kernel's own fault. */
+	CHECK_EQ(scan(m2 = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0), LEN),
+		 -1);
+	munmap(m2, LEN);
+	m = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (m) {
+		CHECK_EQ((uint8_t)m[LEN / 2 + 4096], h_pat(3, LEN / 2 + 4096));
+		for (size_t off = 0; off < LEN; off += 7 * 65536 + 4096)
+			CHECK_EQ((uint8_t)m[off], h_pat(3, off));
+		CHECK_OK(up_mapping_stats(p, m, &ms));
+		if (uffd) {
+			printf("%s: a mapping of a cached file: %llu faults, "
+			       "%llu of %zu pages resident\n", h_ctx,
+			       (unsigned long long)ms.faults_read,
+			       (unsigned long long)ms.resident,
+			       LEN / (size_t)ms.page_len);
+			CHECK_EQ(ms.faults_read, 1);
+			CHECK_EQ(ms.resident, LEN / ms.page_len);
 		}
 		CHECK_OK(up_pager_unmap(p, m, LEN));
 	}
