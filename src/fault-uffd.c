@@ -268,6 +268,36 @@ static bool blocks_fit(const struct up_region *r)
 }
 
 /*
+ * Make pages [a, b) of r's page-cache object resident, pg (which the fault
+ * made resident) aside, if none of the others is and the page cache holds
+ * them all: nothing is read.  False, and nothing changed, if not.
+ */
+static bool fill_cached(struct up_pager *p, struct up_region *r, uint64_t pg,
+			uint64_t a, uint64_t b)
+{
+	struct up_obj *o = r->obj;
+	uint64_t i;
+
+	for (i = a; i < b; i++)
+		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
+						PG_INSWAP)))
+			return false;
+	if (!up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
+		return false;
+	for (i = a; i < b; i++) {
+		if (i == pg)
+			continue;
+		if (up__page_fill_ahead(p, o, i, r) <= 0) {
+			while (i-- > a)
+				if (i != pg)
+					up__page_drop(p, o, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * A fault on page pg of a page-cache object that is not part of a stream:
  * if the 2 MiB block around it lies in r, where r lies so that the kernel
  * can map it with one entry, no page of it is resident, and all of it is
@@ -281,7 +311,7 @@ static bool blocks_fit(const struct up_region *r)
 static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 			 uint64_t *first)
 {
-	uint64_t blk = BLOCK_LEN / pl(p), b0 = pg / (blk ? blk : 1) * blk, i;
+	uint64_t blk = BLOCK_LEN / pl(p), b0 = pg / (blk ? blk : 1) * blk;
 	off_t end = r->off + (off_t)(r->end - r->start);
 	struct up_obj *o = r->obj;
 
@@ -292,22 +322,8 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 	    (off_t)((b0 + blk) * pl(p)) > end ||
 	    (off_t)((b0 + blk) * pl(p)) > up__obj_valid_end(p, o, false))
 		return 1;
-	for (i = b0; i < b0 + blk; i++)
-		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
-						PG_INSWAP)))
-			return 1;
-	if (!up__cached(o->fd, (off_t)(b0 * pl(p)), (off_t)BLOCK_LEN))
+	if (!fill_cached(p, r, pg, b0, b0 + blk))
 		return 1;
-	for (i = b0; i < b0 + blk; i++) {
-		if (i == pg)
-			continue;
-		if (up__page_fill_ahead(p, o, i, r) <= 0) {
-			while (i-- > b0)
-				if (i != pg)
-					up__page_drop(p, o, i);
-			return 1;
-		}
-	}
 	*first = b0;
 	return (unsigned)blk;
 }
@@ -328,7 +344,7 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	struct up_obj *o = r->obj;
 	off_t end = r->off + (off_t)(r->end - r->start);
 	off_t valid = up__obj_valid_end(p, o, false);
-	uint64_t a, b, i;
+	uint64_t a, b;
 
 	if (r->whole_tried)
 		return 0;
@@ -339,22 +355,8 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	if (!p->cfg.readahead_nr || b - a < 2 || pg < a || pg >= b ||
 	    b - a > p->free_nr / 2 || b - a > UINT_MAX)
 		return 0;
-	for (i = a; i < b; i++)
-		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
-						PG_INSWAP)))
-			return 0;
-	if (!up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
+	if (!fill_cached(p, r, pg, a, b))
 		return 0;
-	for (i = a; i < b; i++) {
-		if (i == pg)
-			continue;
-		if (up__page_fill_ahead(p, o, i, r) <= 0) {
-			while (i-- > a)
-				if (i != pg)
-					up__page_drop(p, o, i);
-			return 0;
-		}
-	}
 	*first = a;
 	return (unsigned)(b - a);
 }

@@ -619,7 +619,7 @@ static void locks_put(uintptr_t a, size_t len, const struct locks *l,
 			up__mlock_onfault((void *)(a + i * unit),
 					  (j - i) * unit);
 		else
-			mlock((void *)(a + i * unit), (j - i) * unit);
+			up__mlock((void *)(a + i * unit), (j - i) * unit);
 		i = j;
 	}
 }

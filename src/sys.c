@@ -768,14 +768,21 @@ void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
 		if (onfault)
 			up__mlock_onfault((void *)runs[i].a, runs[i].len);
 		else
-			mlock((void *)runs[i].a, runs[i].len);
+			up__mlock((void *)runs[i].a, runs[i].len);
 	}
 	free(runs);
 }
 
+/* mlock(2) and mlock2(2) as system calls: a sanitizer's mlock does
+ * nothing (it would lock its shadow memory too). */
+int up__mlock(void *addr, size_t len)
+{
+	return neg(syscall(SYS_mlock, addr, len));
+}
+
 int up__mlock_onfault(void *addr, size_t len)
 {
-	return neg(mlock2(addr, len, MLOCK_ONFAULT));
+	return neg(syscall(SYS_mlock2, addr, len, MLOCK_ONFAULT));
 }
 
 /*

@@ -56,6 +56,7 @@ bool up__locked(void *addr, size_t len);
 int up__hold_free(void *addr, size_t len);
 void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
+int up__mlock(void *addr, size_t len);
 int up__mlock_onfault(void *addr, size_t len);
 
 struct up_run {
