@@ -436,6 +436,8 @@ static int check_fd(int fd, struct stat *st, int *fl)
 	return 0;
 }
 
+#define OFF_MAX ((off_t)1 << 40)
+
 /*
  * Arguments upager does not serve itself go to the kernel's mmap(2), which
  * then gives the answer, mapping or error, exactly: flags with semantics
@@ -461,6 +463,10 @@ static bool kernel_kind(int flags, int fd, const struct stat *st, off_t off)
 	 * mapping's length, which an offset leaves partly past its end. */
 	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 5))
 		return type != MAP_PRIVATE && off != 0;
+	/* An object covers its file from offset 0: past OFF_MAX, the
+	 * kernel's own mapping. */
+	if (off > OFF_MAX)
+		return true;
 	return !S_ISREG(st->st_mode) || !up__fs_mappable(fd);
 }
 
@@ -524,7 +530,14 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		return anon_validate ? -EINVAL : 0;
 	if (off < 0 || (uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
-	if (refused)
+	/* (A file kernel_kind() did not take: a directory, pipe or socket,
+	 * which mmap(2) refuses, in this order.) */
+	if (late && (flags & MAP_TYPE) != MAP_SHARED &&
+	    (flags & MAP_TYPE) != MAP_PRIVATE &&
+	    (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if (refused || (late && (flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
+			(flags & MAP_SYNC)))
 		return -EOPNOTSUPP;
 	if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) &&
 	    (*fl & O_ACCMODE) == O_RDONLY)
@@ -599,9 +612,17 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 	 * held from here until the backend maps over it. */
 	if (flags & MAP_FIXED)
 		err = unmap_range(p, r->start, r->end, true);
-	else if (mflags && ops != &up__kernel_ops)
+	else if (mflags && ops != &up__kernel_ops) {
+		size_t i = up__region_first(p, r->start);
+
 		err = hold(r->start, r->end, MAP_FIXED_NOREPLACE);
-	else
+		/* Free in the kernel's eyes, yet a record of ours there: a
+		 * mapping gone without us (left out of this child of a
+		 * fork): forget it. */
+		if (!err && i < p->regions_nr &&
+		    p->regions[i]->start < r->end)
+			err = unmap_range(p, r->start, r->end, true);
+	} else
 		held = false;	/* the kernel judges MAP_FIXED_NOREPLACE */
 	if (!err) {
 		err = ops->map(p, r, fd, addr, held ? MAP_FIXED : mflags);
@@ -677,12 +698,14 @@ static int walk(struct up_pager *p, uintptr_t a, uintptr_t b, piece_fn fn,
 		} else {
 			end = r && r->start < b ? r->start : b;
 			e = kern((void *)a, end - a, arg);
-			if (e == -ENOMEM) {
-				hole = e;
-				if (stop & STOP_HOLE)
-					break;
-				e = 0;
-			}
+		}
+		/* (A hole may be in a region too: one handed to the kernel
+		 * at a fork and left out of this child.) */
+		if (e == -ENOMEM) {
+			hole = e;
+			if (stop & STOP_HOLE)
+				break;
+			e = 0;
 		}
 		if (e && !err)
 			err = e;
@@ -693,21 +716,23 @@ static int walk(struct up_pager *p, uintptr_t a, uintptr_t b, piece_fn fn,
 	return err ? err : hole;
 }
 
+/* [*a, *b) for a range call; a range that wraps around the address space
+ * is overflow (the kernel's errno for it: -EINVAL or -ENOMEM). */
 static int range_args(struct up_pager *p, void *addr, size_t len,
-		      uintptr_t *a, uintptr_t *b)
+		      uintptr_t *a, uintptr_t *b, int overflow)
 {
 	*a = (uintptr_t)addr;
-	if (!p || !SYS_ALIGNED(*a) || len > UINTPTR_MAX - *a - SYS_PAGE)
+	if (!p || !SYS_ALIGNED(*a) || len > UINTPTR_MAX - (SYS_PAGE - 1))
 		return -EINVAL;
 	*b = *a + SYS_UP(len);
-	return 0;
+	return *b < *a ? overflow : 0;
 }
 
 UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 			    int flags)
 {
 	uintptr_t a, b;
-	int err = range_args(p, addr, len, &a, &b);
+	int err = range_args(p, addr, len, &a, &b, -ENOMEM);
 
 	if (err)
 		return err;
@@ -756,10 +781,14 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 			       int prot)
 {
 	uintptr_t a, b;
-	int err = range_args(p, addr, len, &a, &b);
+	int err = range_args(p, addr, len, &a, &b, -ENOMEM);
 
 	if (err)
 		return err;
+	/* No pager's memory grows: the kernel judges these (it refuses
+	 * them, or changes a mapping of its own that grows down). */
+	if (prot & (PROT_GROWSDOWN | PROT_GROWSUP))
+		return up__mprotect(addr, len, prot);
 	if (prot & ~PROT_KNOWN)
 		return -EINVAL;
 	if (a == b)
@@ -835,8 +864,16 @@ static int fork_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	bool on = advice == MADV_DONTFORK || advice == MADV_WIPEONFORK;
 	int err;
 
-	if ((dont ? r->dontfork : r->wipeonfork) == on)
+	if (!r->obj) {
+		/* The kernel's mapping (handed over at a fork): the kernel's
+		 * advice, and what a child gets is noted too, so that a
+		 * child forgets what it does not get. */
+		err = up__madvise((void *)a, b - a, advice);
+		if (err || !dont || r->dontfork == on)
+			return err;
+	} else if ((dont ? r->dontfork : r->wipeonfork) == on) {
 		return 0;
+	}
 	err = carve(p, &r, a, b);
 	if (!err)
 		*(dont ? &r->dontfork : &r->wipeonfork) = on;
@@ -850,7 +887,7 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 {
 	int err = advise_check(p, r, a, b, advice);
 
-	if (!err && r->obj &&
+	if (!err &&
 	    (advice == MADV_DONTFORK || advice == MADV_DOFORK ||
 	     advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK))
 		return fork_piece(p, r, a, b, advice);
@@ -861,7 +898,7 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 			      int advice)
 {
 	uintptr_t a, b;
-	int err = range_args(p, addr, len, &a, &b);
+	int err = range_args(p, addr, len, &a, &b, -EINVAL);
 
 	if (err)
 		return err;

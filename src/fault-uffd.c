@@ -1488,12 +1488,25 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 	void *m;
 
 	for (r = o->regions; r; r = next) {
+		/* A mapping the program made through a read-only descriptor
+		 * may never be written: the kernel's is made through one
+		 * too (mprotect(2) and MADV_REMOVE then refuse as they did). */
+		int ro = r->may_write ? -1 : up__reopen(fd, O_RDONLY);
+		int err;
+
 		next = r->obj_next;
 		if (up__locks_take(r->start, r->end - r->start, &locks,
-				   &locks_nr) && keep)
+				   &locks_nr) && keep) {
+			if (ro >= 0)
+				up__close(ro);
 			continue;
-		if (up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
-				 MAP_SHARED | MAP_FIXED, fd, r->off, &m)) {
+		}
+		err = up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
+				   MAP_SHARED | MAP_FIXED, ro >= 0 ? ro : fd,
+				   r->off, &m);
+		if (ro >= 0)
+			up__close(ro);
+		if (err) {
 			free(locks);
 			if (keep)
 				continue;

@@ -645,6 +645,108 @@ static void c_free(const struct calls *c)
 	RES(c->munmap(m, 4 * SP));
 }
 
+/* A MAP_SHARED mapping through a read-only descriptor, over part of one
+ * through a read-write descriptor of the same file, after fork() hands
+ * both to the kernel: still never writable (MADV_REMOVE refuses, and the
+ * file keeps its bytes), with a hole before it or not. */
+static void c_fork_readonly(const struct calls *c)
+{
+	int fd = h_file(16 * SP, 13), ro = h_reopen(fd, O_RDONLY);
+	char *at = room(20 * SP);
+	pid_t pid;
+	int st;
+
+	note(__LINE__, c->mmap(at + 5 * SP, 11 * SP, PROT_NONE,
+			       MAP_SHARED | MAP_FIXED, fd, SP) == at + 5 * SP);
+	note(__LINE__, c->mmap(at + 9 * SP, 9 * SP, PROT_READ,
+			       MAP_SHARED | MAP_FIXED, ro, 0) == at + 9 * SP);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	note(__LINE__, waitpid(pid, &st, 0) == pid);
+	RES(c->mprotect(at + 9 * SP, SP, PROT_READ | PROT_WRITE));
+	RES(c->madvise(at + 9 * SP, 4 * SP, MADV_REMOVE));
+	RES(c->madvise(at + 3 * SP, 4 * SP, MADV_REMOVE));
+	FILE_NOTE(fd);
+	RES(c->munmap(at + 5 * SP, 13 * SP));
+	close(ro);
+	close(fd);
+}
+
+/* In a child, MADV_REMOVE over a range that starts where MADV_DONTFORK
+ * left nothing: the file is punched past the hole, as the kernel does. */
+static void c_fork_hole_remove(const struct calls *c)
+{
+	int f0 = h_file(8 * SP, 14), f1 = h_file(22 * SP, 15);
+	char *at = room(64 * SP);
+	pid_t pid;
+	int st;
+
+	note(__LINE__, c->mmap(at + 25 * SP, 4 * SP, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED, f0, 0) == at + 25 * SP);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	note(__LINE__, waitpid(pid, &st, 0) == pid);
+	note(__LINE__, c->mmap(at + 29 * SP, 35 * SP, PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, f1, 8 * SP) ==
+			       at + 29 * SP);
+	gap(at + 22 * SP, 3 * SP);
+	RES(c->madvise(at + 22 * SP, 8 * SP, MADV_DONTFORK));
+	pid = fork();
+	if (pid == 0) {
+		RES(c->madvise(at + 27 * SP, 5 * SP, MADV_REMOVE));
+		RES(c->mmap(at + 26 * SP, 2 * SP, PROT_READ,
+			    MAP_SHARED | MAP_FIXED_NOREPLACE, f0, 0) ==
+		    at + 26 * SP);
+		_exit(0);
+	}
+	note(__LINE__, waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	FILE_NOTE(f1);
+	close(f0);
+	close(f1);
+}
+
+/* Arguments the kernel judges in an order of its own: an offset far past
+ * anything an object covers, a directory, a range that wraps, a
+ * protection that grows. */
+static void c_odd_args(const struct calls *c)
+{
+	int fd = h_file(5 * SP, 16), dir = open(h_dir(), O_RDONLY);
+	char *m = c->mmap(NULL, SP, PROT_READ, MAP_SHARED, fd, 1ll << 62);
+	char *an = c->mmap(NULL, 4 * SP, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	note(__LINE__, m != MAP_FAILED);
+	if (m != MAP_FAILED) {
+		PROBE(m, SP);
+		RES(c->munmap(m, SP));
+	}
+	m = c->mmap(NULL, SP, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+		    1ll << 41);
+	note(__LINE__, m != MAP_FAILED);
+	if (m != MAP_FAILED)
+		RES(c->munmap(m, SP));
+	/* (ThreadSanitizer's mmap answers these itself.) */
+	for (int i = 0; i < 4 && !H_TSAN; i++) {
+		errno = 0;
+		m = c->mmap(NULL, SP, i & 1 ? PROT_WRITE : PROT_READ,
+			    i & 2 ? MAP_SHARED_VALIDATE | MAP_SYNC : 0, dir, 0);
+		note(__LINE__, m == MAP_FAILED ? errno : 0);
+	}
+	RES(c->msync(NULL, (size_t)-4096, MS_SYNC));
+	RES(c->mprotect(NULL, (size_t)-4096, PROT_READ));
+	RES(c->madvise(NULL, (size_t)-4096, MADV_NORMAL));
+	if (an != MAP_FAILED) {
+		RES(c->mprotect(an - SP, 2 * SP, PROT_READ | PROT_GROWSUP));
+		RES(c->mprotect(an, 2 * SP, PROT_READ | PROT_GROWSUP));
+		RES(c->mprotect(an, 2 * SP, PROT_READ | PROT_GROWSDOWN));
+		RES(c->munmap(an, 4 * SP));
+	}
+	close(dir);
+	close(fd);
+}
+
 static const struct tcase {
 	const char *name;
 	void (*fn)(const struct calls *);
@@ -666,6 +768,9 @@ static const struct tcase {
 	{ "populate-eof", c_populate_eof },
 	{ "mlock-protect", c_mlock_protect },
 	{ "remove-locked", c_remove_locked },
+	{ "fork-readonly", c_fork_readonly },
+	{ "fork-hole-remove", c_fork_hole_remove },
+	{ "odd-args", c_odd_args },
 	{ "kernel-over", c_kernel_over },
 	{ "msync-tail", c_msync_tail },
 	{ "free", c_free },
@@ -740,6 +845,12 @@ int main(int argc, char **argv)
 
 		if (argc > 1 && strcmp(argv[1], t->name))
 			continue;
+		/* ThreadSanitizer cannot start the pager's threads in a child
+		 * of a process with threads, which this case's child needs. */
+		if (H_TSAN && t->fn == c_fork_hole_remove) {
+			printf("%s: not under ThreadSanitizer\n", t->name);
+			continue;
+		}
 		run(t, &kern, k);
 		run(t, &upc, u);
 		if (argc > 2 && !strcmp(argv[2], "-v"))
