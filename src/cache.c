@@ -260,6 +260,16 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	return 0;
 }
 
+/* Take r off o's list of regions (and nothing more). */
+void up__obj_unlink(struct up_obj *o, struct up_region *r)
+{
+	struct up_region **rr;
+
+	for (rr = &o->regions; *rr != r; rr = &(*rr)->obj_next)
+		;
+	*rr = r->obj_next;
+}
+
 void up__obj_attach(struct up_obj *o, struct up_region *r)
 {
 	r->obj = o;
@@ -271,7 +281,6 @@ void up__obj_attach(struct up_obj *o, struct up_region *r)
 int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 {
 	bool last = o->regions == r && !r->obj_next;
-	struct up_region **rr;
 	uint64_t pg;
 	int err = 0;
 
@@ -279,9 +288,7 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 	 * a write-back writes is what the regions show (file_write()). */
 	if (last && !o->seg && o->kind == OBJ_FILE)
 		err = up__writeback(p, o, 0, o->pages_nr);
-	for (rr = &o->regions; *rr != r; rr = &(*rr)->obj_next)
-		;
-	*rr = r->obj_next;
+	up__obj_unlink(o, r);
 	r->obj = NULL;
 	if (!last)
 		return 0;
@@ -542,10 +549,12 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	return 0;
 }
 
-/* Whether a mapping shows page pg of o where mlock(2) has locked it. */
-static bool page_locked(struct up_pager *p, struct up_obj *o, uint64_t pg)
+/* Whether a mapping shows part of pages [pg, pg + n) of o where mlock(2)
+ * has locked it. */
+static bool locked_in(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		      uint64_t n)
 {
-	off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);
+	off_t a = (off_t)(pg * pl(p)), b = (off_t)((pg + n) * pl(p));
 	struct up_region *r;
 
 	for (r = o->regions; r; r = r->obj_next) {
@@ -585,9 +594,13 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	uint64_t n = 1, i, max = RUN_LEN / pl(p);
 	bool kernel_dirty = written_in_place(o);
 
-	while (n < max && pg >= n && run_page(p, o, pg - n) &&
-	       !page_locked(p, o, pg - n))
+	while (n < max && pg >= n && run_page(p, o, pg - n))
 		n++;
+	/* Locked pages stay: one look at the run, then page by page only
+	 * where part of it is locked (pg is not: see up__evict_behind()). */
+	if (n > 1 && locked_in(p, o, pg + 1 - n, n - 1))
+		for (i = n, n = 1; n < i && !locked_in(p, o, pg - n, 1); n++)
+			;
 	up__solo_unmap_run(p, o, pg + 1 - n, n);
 	for (i = pg + 1 - n; i <= pg; i++) {
 		if (kernel_dirty)
@@ -618,7 +631,7 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	    !(o->pflags[pg] & PG_RESIDENT))
 		return;
 	idx = o->frame[pg] - 1;
-	if (p->frames[idx].pin || page_locked(p, o, pg))
+	if (p->frames[idx].pin || locked_in(p, o, pg, 1))
 		return;
 	if (p->frames[idx].borrowed)
 		evict_run(p, o, pg);
@@ -657,7 +670,7 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 			continue;
 		}
 		if (scanned < rounds * p->frames_nr &&
-		    page_locked(p, f->obj, f->pgno))
+		    locked_in(p, f->obj, f->pgno, 1))
 			continue;
 		if (evict(p, idx, false)) {
 			f->ref = 1;	/* its write-back failed: skip it */

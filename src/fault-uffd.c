@@ -571,16 +571,15 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			/* Read in (and mapped) from pg on, but of the whole
 			 * mapping only pg: the rest is the kernel's to map
 			 * as the program touches it. */
-			unsigned in;
+			unsigned in = 1;
 
 			n = wp || was ? 0 : pc_whole(p, r, pg, &first);
-			in = n ? 1 : 0;
-			if (!n)
+			if (!n) {
 				n = wp ? 1 : pc_run(p, r, pg);
-			if (n == 1 && !wp && !was)
-				n = pc_block(p, r, pg, &first);
-			if (!in)
+				if (n == 1 && !wp && !was)
+					n = pc_block(p, r, pg, &first);
 				in = (unsigned)(first + n - pg);
+			}
 			if (n > 1 &&
 			    up__solo_show(p, r, first, n, pg, in,
 					  write || wp, &as, &ae)) {
@@ -1507,7 +1506,7 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 		if (ro >= 0)
 			up__close(ro);
 		if (err) {
-			free(locks);
+			up__locks_put(locks, 0, false);
 			if (keep)
 				continue;
 			up__munmap((void *)r->start, r->end - r->start);
@@ -1679,7 +1678,6 @@ static bool uffd_fork_prepare(struct up_pager *p)
 static void uffd_fork_child(struct up_pager *p, bool copy)
 {
 	char why[256] = "";
-	struct up_region **rr;
 	struct up_obj *o;
 	size_t i, lost = 0, served = 0;
 	int fd, err = 0;
@@ -1694,11 +1692,8 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 			continue;
 		}
 		up__region_remove(p, r);
-		for (rr = r->obj ? &r->obj->regions : NULL; rr && *rr != r;
-		     rr = &(*rr)->obj_next)
-			;
-		if (rr)
-			*rr = r->obj_next;
+		if (r->obj)
+			up__obj_unlink(r->obj, r);
 		free(r);
 	}
 	for (i = 0; i < p->regions_nr; i++) {

@@ -463,15 +463,6 @@ typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 
-static _Atomic(mmap_fn) next_mmap;
-static _Atomic(munmap_fn) next_munmap;
-static _Atomic(mremap_fn) next_mremap;
-
-static UP_NO_TSAN void *next_of(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
-
 static UP_NO_TSAN void *sys_mmap(void *addr, size_t len, int prot,
 				 int flags, int fd, off_t off)
 {
@@ -495,41 +486,44 @@ static UP_NO_TSAN void *sys_mremap(void *old, size_t old_len,
 	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
 }
 
+/* The next definition of name, looked up once into *slot; else sys. */
+static UP_NO_TSAN void *next_of(void *_Atomic *slot, const char *name,
+				void *sys)
+{
+	void *f = atomic_load(slot);
+
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		f = f ? f : sys;
+		atomic_store(slot, f);
+	}
+	return f;
+}
+
+static void *_Atomic next_mmap, *_Atomic next_munmap, *_Atomic next_mremap;
+
 UP_NO_TSAN void *up__real_mmap(void *addr, size_t len, int prot, int flags,
 			       int fd, off_t off)
 {
-	mmap_fn f = atomic_load(&next_mmap);
+	mmap_fn f = (mmap_fn)next_of(&next_mmap, "mmap", (void *)sys_mmap);
 
-	if (!f) {
-		f = (mmap_fn)next_of("mmap");
-		f = f ? f : sys_mmap;
-		atomic_store(&next_mmap, f);
-	}
 	return f(addr, len, prot, flags, fd, off);
 }
 
 UP_NO_TSAN int up__real_munmap(void *addr, size_t len)
 {
-	munmap_fn f = atomic_load(&next_munmap);
+	munmap_fn f = (munmap_fn)next_of(&next_munmap, "munmap",
+					 (void *)sys_munmap);
 
-	if (!f) {
-		f = (munmap_fn)next_of("munmap");
-		f = f ? f : sys_munmap;
-		atomic_store(&next_munmap, f);
-	}
 	return f(addr, len);
 }
 
 UP_NO_TSAN void *up__real_mremap(void *old, size_t old_len, size_t new_len,
 				 int flags, void *to)
 {
-	mremap_fn f = atomic_load(&next_mremap);
+	mremap_fn f = (mremap_fn)next_of(&next_mremap, "mremap",
+					 (void *)sys_mremap);
 
-	if (!f) {
-		f = (mremap_fn)next_of("mremap");
-		f = f ? f : sys_mremap;
-		atomic_store(&next_mremap, f);
-	}
 	return f(old, old_len, new_len, flags, to);
 }
 
@@ -585,18 +579,8 @@ int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out)
 {
-	int e = injected(UP_SYS_MMAP);
-	void *m;
-
-	if (e)
-		return e;
-	if (!addr)
-		addr = aside(len);
-	m = up__real_mmap(addr, len, prot, flags, fd, off);
-	if (m == MAP_FAILED)
-		return -errno;
-	*out = m;
-	return 0;
+	return up__mmap_user(addr ? addr : aside(len), len, prot, flags, fd,
+			     off, out);
 }
 
 /*
@@ -690,31 +674,42 @@ bool up__locked(void *addr, size_t len)
 	return msync(addr, len, MS_ASYNC | MS_INVALIDATE) && errno == EBUSY;
 }
 
-/*
- * The runs of [a, a+len) that mlock(2) has locked.  The kernel keeps the
- * lock with each mapping, and mapping over memory drops it: a caller that
- * replaces memory under the program takes the runs first and locks them
- * again after (up__locks_put).  Found mapping by mapping, from the
- * boundaries /proc/self/maps gives, and only where part of the range is
- * locked at all.  *out is NULL when nothing is.
- */
-int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
+/* Add [a, a + len) to the runs, joined to the last if it follows it. */
+static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
+		   size_t len)
 {
-	uintptr_t end = a + len, lo, hi;
-	struct up_run *runs = NULL, *n;
-	size_t cap = 0, have = 0, used;
+	struct up_run *n;
+
+	if (*nr && (*runs)[*nr - 1].a + (*runs)[*nr - 1].len == a) {
+		(*runs)[*nr - 1].len += len;
+		return 0;
+	}
+	if (*nr == *cap) {
+		*cap = *cap ? 2 * *cap : 8;
+		n = realloc(*runs, *cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		*runs = n;
+	}
+	(*runs)[(*nr)++] = (struct up_run){ a, len };
+	return 0;
+}
+
+/* The locked runs of [a, end), mapping by mapping, from the boundaries
+ * /proc/self/maps gives. */
+static int locks_by_maps(uintptr_t a, uintptr_t end, struct up_run **runs,
+			 size_t *nr, size_t *cap)
+{
 	char buf[8192], *line, *nl;
+	size_t have = 0, used;
+	uintptr_t lo, hi;
 	ssize_t got;
 	int fd, err = 0;
 
-	*out = NULL;
-	*nr = 0;
-	if (!up__locked((void *)a, len))
-		return 0;
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
+	while (!err) {
 		got = read(fd, buf + have, sizeof(buf) - 1 - have);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -722,34 +717,50 @@ int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
 			break;
 		have += (size_t)got;
 		buf[have] = 0;
-		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		for (line = buf; !err && (nl = strchr(line, '\n'));
+		     line = nl + 1) {
 			if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
 				continue;
 			lo = lo > a ? lo : a;
 			hi = hi < end ? hi : end;
-			if (lo >= hi || !up__locked((void *)lo, hi - lo))
-				continue;
-			if (*nr && runs[*nr - 1].a + runs[*nr - 1].len == lo) {
-				runs[*nr - 1].len += hi - lo;
-				continue;
-			}
-			if (*nr == cap) {
-				cap = cap ? 2 * cap : 8;
-				n = realloc(runs, cap * sizeof(*runs));
-				if (!n) {
-					err = -ENOMEM;
-					goto out;
-				}
-				runs = n;
-			}
-			runs[(*nr)++] = (struct up_run){ lo, hi - lo };
+			if (lo < hi && up__locked((void *)lo, hi - lo))
+				err = run_add(runs, nr, cap, lo, hi - lo);
 		}
 		used = (size_t)(line - buf);
 		memmove(buf, line, have - used);
 		have -= used;
 	}
-out:
 	close(fd);
+	return err;
+}
+
+/*
+ * The runs of [a, a+len) that mlock(2) has locked.  The kernel keeps the
+ * lock with each mapping, and mapping over memory drops it: a caller that
+ * replaces memory under the program takes the runs first and locks them
+ * again after (up__locks_put).  Looked for only where part of the range is
+ * locked at all: page by page in up to 2 MiB, else mapping by mapping.
+ * *out is NULL when nothing is.
+ */
+#define LOCKS_PROBE 512
+
+int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
+{
+	struct up_run *runs = NULL;
+	size_t cap = 0, i;
+	int err = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (!up__locked((void *)a, len))
+		return 0;
+	if (len / SYS_PAGE > LOCKS_PROBE)
+		err = locks_by_maps(a, a + len, &runs, nr, &cap);
+	for (i = 0; len / SYS_PAGE <= LOCKS_PROBE && !err &&
+		    i < len / SYS_PAGE; i++)
+		if (up__locked((void *)(a + i * SYS_PAGE), SYS_PAGE))
+			err = run_add(&runs, nr, &cap, a + i * SYS_PAGE,
+				      SYS_PAGE);
 	if (err) {
 		free(runs);
 		*nr = 0;
@@ -849,7 +860,7 @@ int up__msync(void *addr, size_t len, int flags)
 
 int up__table(void **t, size_t old_len, size_t new_len)
 {
-	void *n;
+	void *n = NULL;
 	int err;
 
 	if (new_len < TABLE_MAPPED) {
@@ -859,8 +870,7 @@ int up__table(void **t, size_t old_len, size_t new_len)
 		if (new_len > old_len)
 			memset((char *)n + old_len, 0, new_len - old_len);
 	} else if (old_len >= TABLE_MAPPED) {
-		err = up__mremap(*t, (old_len + SYS_PAGE - 1) & ~(SYS_PAGE - 1),
-				 (new_len + SYS_PAGE - 1) & ~(SYS_PAGE - 1), &n);
+		err = up__mremap(*t, SYS_UP(old_len), SYS_UP(new_len), &n);
 		if (err)
 			return err;
 	} else {

@@ -274,6 +274,7 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 int up__obj_anon(struct up_pager *p, struct up_obj **out);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
+void up__obj_unlink(struct up_obj *o, struct up_region *r);
 int up__obj_detach(struct up_pager *p, struct up_obj *o,
 		   struct up_region *r);
 int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
@@ -383,7 +384,7 @@ int up__sigbus_add(struct up_pager *p);
 void up__sigbus_del(struct up_pager *p);
 void up__sigbus_child(void);
 
-/* ---- api.c / stats ---------------------------------------------------- */
+/* ---- cache.c / stats -------------------------------------------------- */
 void up__hist_add(struct up_pager *p, uint64_t ns);
 uint64_t up__now_ns(void);
 uint64_t up__hist_pct(const struct up_pager *p, unsigned pct);
