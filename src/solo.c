@@ -563,27 +563,81 @@ static void runs_add(struct up_pager *p, const struct up_obj *o, uint64_t pg,
  * Put the region's own memory back over [a, a + len) (see spare_move()).
  * Should that fail (no memory for a spare or for the move), it is mapped
  * and registered in two steps: right, but a thread reading the page in
- * between could see zeros.  Only out of memory does this.  What mlock(2)
- * locked there is locked again on fault: registered memory must not fault
- * in while the pager's lock is held.
+ * between could see zeros.  Only out of memory does this.
  */
+/*
+ * Mapping memory over a range drops the mlock(2) the program put on it:
+ * which of its system pages were locked is noted first (a bit each, for
+ * a page of up to 2 MiB; a larger one is locked whole if part of it was),
+ * and they are locked again after.
+ */
+#define LOCKS_NR 512
+
+struct locks {
+	bool any, all;
+	uint64_t bits[LOCKS_NR / 64];
+};
+
+static void locks_get(uintptr_t a, size_t len, struct locks *l)
+{
+	size_t i, n = len / SYS_PAGE;
+
+	memset(l, 0, sizeof(*l));
+	l->any = up__locked((void *)a, len);
+	l->all = l->any && n > LOCKS_NR;
+	for (i = 0; l->any && !l->all && i < n; i++)
+		if (up__locked((void *)(a + i * SYS_PAGE), SYS_PAGE))
+			l->bits[i / 64] |= 1ull << (i % 64);
+}
+
+/*
+ * Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
+ * fault it in while the pager's lock is held.  A file's pages are locked
+ * in at once, as mlock(2) does (which reads them, and copies those of a
+ * private writable mapping, the faults it takes here being stores), except
+ * those of a private writable mapping shown for a load: they are locked on
+ * fault, as the kernel leaves the pages that an mlock(2) which stopped at a
+ * hole (ENOMEM) locked without populating.  Locked in now, they would be
+ * copied before the file changes under them.
+ */
+static void locks_put(uintptr_t a, size_t len, const struct locks *l,
+		      bool onfault)
+{
+	size_t i = 0, j, n = l->all ? 1 : len / SYS_PAGE;
+	size_t unit = l->all ? len : SYS_PAGE;
+
+	while (l->any && i < n) {
+		if (!l->all && !(l->bits[i / 64] & (1ull << (i % 64)))) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && !l->all &&
+				(l->bits[j / 64] & (1ull << (j % 64)));
+		     j++)
+			;
+		if (onfault)
+			up__mlock_onfault((void *)(a + i * unit),
+					  (j - i) * unit);
+		else
+			up__mlock((void *)(a + i * unit), (j - i) * unit);
+		i = j;
+	}
+}
+
 static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
 {
-	struct up_run *locks;
-	size_t locks_nr;
+	struct locks l;
 	void *m;
 
-	up__locks_take(a, len, &locks, &locks_nr);
+	locks_get(a, len, &l);
 	if (spare_move(p, a, len) == 0) {
-		up__locks_put(locks, locks_nr, true);
+		locks_put(a, len, &l, true);
 	} else if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 					MAP_FIXED,
 				-1, 0, &m) == 0) {
 		own(p, m, len);
-		up__locks_put(locks, locks_nr, true);
-	} else {
-		up__locks_put(locks, 0, false);
+		locks_put(a, len, &l, true);
 	}
 	/* A page-cache object's own memory has its mapping's protection
 	 * (see up__solo_region()). */
@@ -841,8 +895,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
-	struct up_run *locks;
-	size_t locks_nr;
+	struct locks locked;
 	bool swapped = false;
 	off_t a, b, eof, b2, ia, ib;
 	size_t in = 0;
@@ -865,7 +918,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	 * come in when touched). */
 	if ((r->prot & PROT_READ) && ib > ia)
 		in = (size_t)(ib - ia);
-	up__locks_take(at, (size_t)(b - a), &locks, &locks_nr);
+	locks_get(at, (size_t)(b - a), &locked);
 	cp.p = p;
 	cp.o = o;
 	cp.a = a;
@@ -875,22 +928,13 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			   o->fd, a, in ? (size_t)(ia - a) : 0, in,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
-		/* A file's pages are locked in at once, as mlock(2) does
-		 * (which reads them, and copies those of a private writable
-		 * mapping, the faults it takes here being stores), but those
-		 * of a private writable mapping shown for a load: they are
-		 * locked on fault, as the kernel leaves the pages that an
-		 * mlock(2) which stopped at a hole (ENOMEM) locked without
-		 * populating.  Locked in now, they would be copied before the
-		 * file changes under them. */
-		up__locks_put(locks, locks_nr,
-			      !write && o->kind != OBJ_FILE &&
-				      (r->prot & PROT_WRITE));
+		locks_put(at, (size_t)(b - a), &locked,
+			  !write && o->kind != OBJ_FILE &&
+				  (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
 		return 0;
 	}
-	up__locks_put(locks, 0, false);
 	restore(p, at, (size_t)(b - a), r->prot);
 	return err;
 }
