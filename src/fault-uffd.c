@@ -872,8 +872,6 @@ static void uffd_close(struct up_pager *p)
 
 static int uffd_open(struct up_pager *p)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	unsigned i;
 	int err = 0;
 
@@ -898,21 +896,13 @@ static int uffd_open(struct up_pager *p)
 		uffd_close(p);
 		return err;
 	}
-	/* Service threads take no signals: those are the application's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
 	for (i = 0; i < p->cfg.threads_nr && !err; i++) {
-		char *stack = (char *)p->stacks + i * STACK_LEN;
-
-		mprotect(stack, SYS_PAGE, PROT_NONE);	/* guard page */
-		pthread_attr_setstack(&attr, stack, STACK_LEN);
-		err = -pthread_create(&p->threads[i], &attr, service, p);
+		err = up__thread(&p->threads[i],
+				 (char *)p->stacks + i * STACK_LEN, STACK_LEN,
+				 service, p);
 		if (!err)
 			p->threads_nr++;
 	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err && p->inline_faults)
 		err = up__sigbus_add(p);
 	if (err)

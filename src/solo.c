@@ -186,8 +186,6 @@ static void *mover(void *arg)
 /* The mover and a spare, if the kernel has the remap event. */
 static int mover_start(struct up_pager *p)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int err;
 
 	if (!(p->features & UFFD_FEATURE_EVENT_REMAP))
@@ -204,16 +202,9 @@ static int mover_start(struct up_pager *p)
 	err = up__mmap(NULL, MOVER_STACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
 		       -1, 0, &p->mover_stack);
-	if (!err) {
-		mprotect(p->mover_stack, SYS_PAGE, PROT_NONE);
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		pthread_attr_init(&attr);
-		pthread_attr_setstack(&attr, p->mover_stack, MOVER_STACK);
-		err = -pthread_create(&p->mover, &attr, mover, p);
-		pthread_attr_destroy(&attr);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	if (!err)
+		err = up__thread(&p->mover, p->mover_stack, MOVER_STACK, mover,
+				 p);
 	if (!err)
 		return 0;
 	if (p->mover_stack)

@@ -29,6 +29,9 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <pthread.h>
 #include <unistd.h>
 
 struct fail_rule {
@@ -1027,4 +1030,51 @@ int up__close(int fd)
 {
 	/* Linux releases the descriptor even when close reports EINTR. */
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}
+
+/*
+ * Start one of the pager's threads, on stack (len bytes, the first a guard
+ * page), with every signal blocked: signals are the application's.  The
+ * call returns once the thread runs fn, so that no thread is still being
+ * set up (its runtime allocating for it) when the program forks: a
+ * sanitizer's allocator, unlike glibc's, can be left locked in the child.
+ */
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	sem_t running;
+};
+
+static void *thread_enter(void *arg)
+{
+	struct thread_start *ts = arg;
+	void *(*fn)(void *) = ts->fn;
+	void *fn_arg = ts->arg;
+
+	sem_post(&ts->running);	/* ts is gone after this */
+	return fn(fn_arg);
+}
+
+int up__thread(pthread_t *t, void *stack, size_t len, void *(*fn)(void *),
+	       void *arg)
+{
+	struct thread_start ts = { .fn = fn, .arg = arg };
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	if (sem_init(&ts.running, 0, 0))
+		return -errno;
+	mprotect(stack, SYS_PAGE, PROT_NONE);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, len);
+	err = -pthread_create(t, &attr, thread_enter, &ts);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	while (!err && sem_wait(&ts.running) && errno == EINTR)
+		;
+	sem_destroy(&ts.running);
+	return err;
 }

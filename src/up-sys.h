@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 enum up_sys_call {
 	UP_SYS_PREAD,		/* reads from a file or swap store */
@@ -97,5 +98,7 @@ int up__open(const char *path, int flags, mode_t mode);
 int up__dup(int fd);
 int up__pipe(int fds[2]);
 int up__close(int fd);
+int up__thread(pthread_t *t, void *stack, size_t len, void *(*fn)(void *),
+	       void *arg);
 
 #endif /* UP_SYS_H */
