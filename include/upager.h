@@ -54,9 +54,9 @@
  *    page) raises SIGBUS at that page until it is unmapped; a failed write
  *    to the swap file keeps the page and makes the next up_msync() or
  *    up_munmap() of its mapping fail with EIO, once.
- *  - mremap(2) of a pager's mapping (to move or resize it) is not
- *    supported.  The library defines mmap(2), munmap(2) and mremap(2), so
- *    that the program's own calls over a pager's memory give it up first.
+ *  - The library defines mmap(2), munmap(2) and mremap(2): the program's
+ *    own calls over a pager's memory give it up first, and mremap(2) of a
+ *    pager's mapping moves or resizes it as up_pager_remap() does.
  *  - A signal handler that touches a pager's memory while the thread it
  *    interrupted is inside an up_* call on the same pager deadlocks.
  *  - A pager holds threads (which block all signals) and descriptors
@@ -313,6 +313,20 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot);
 int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice);
 
 /*
+ * mremap(2) of p's mapping at old: shrink it, grow it (in place if the
+ * addresses after it are free, else moved with MREMAP_MAYMOVE), or move
+ * it (MREMAP_FIXED to new_addr, MREMAP_DONTUNMAP).  Its pages move with
+ * it, resident or not; where it grows, the new part shows what a grown
+ * mapping of the kernel shows (the file's pages, the same shared memory,
+ * or zeros).  The range must be within one mapping of p as the kernel
+ * sees mappings.  Stores *out.  Returns 0 or mremap(2)'s errno, negated:
+ * -EINVAL (arguments), -EFAULT (not one mapping), -ENOMEM (cannot grow in
+ * place without MREMAP_MAYMOVE).
+ */
+int up_pager_remap(struct up_pager *p, void *old, size_t old_len,
+		   size_t new_len, int flags, void *new_addr, void **out);
+
+/*
  * Statistics, cumulative since the pager (or mapping) was made.  The
  * latencies come from a histogram with four buckets per power of two, so
  * they are exact to within 25%.  The budget counts resident pager pages
@@ -386,6 +400,7 @@ int up_munmap(void *addr, size_t len);
 int up_msync(void *addr, size_t len, int flags);
 int up_mprotect(void *addr, size_t len, int prot);
 int up_madvise(void *addr, size_t len, int advice);
+void *up_mremap(void *old, size_t old_len, size_t new_len, int flags, ...);
 
 #ifdef __cplusplus
 }

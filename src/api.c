@@ -880,6 +880,38 @@ static int fork_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	return err;
 }
 
+/*
+ * Advice the kernel keeps as a flag of its mapping, splitting the mapping
+ * where the range starts and ends.  Whether it changes r, and with set,
+ * make the change.
+ */
+static bool advice_flag(struct up_region *r, int advice, bool set)
+{
+	uint8_t vf = r->vmflags;
+	int adv = r->advice;
+
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:
+		adv = advice;
+		break;
+	case MADV_HUGEPAGE: vf = (vf & ~VF_NOHUGE) | VF_HUGE; break;
+	case MADV_NOHUGEPAGE: vf = (vf & ~VF_HUGE) | VF_NOHUGE; break;
+	case MADV_DONTDUMP: vf |= VF_DONTDUMP; break;
+	case MADV_DODUMP: vf &= ~VF_DONTDUMP; break;
+	case MADV_MERGEABLE: vf |= VF_MERGEABLE; break;
+	case MADV_UNMERGEABLE: vf &= ~VF_MERGEABLE; break;
+	default:
+		return false;
+	}
+	if (vf == r->vmflags && adv == r->advice)
+		return false;
+	if (set) {
+		r->vmflags = vf;
+		r->advice = adv;
+	}
+	return true;
+}
+
 /* One region's part of an madvise: the kernel's refusals for its kind of
  * mapping first, as the kernel judges each mapping in turn. */
 static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -891,6 +923,11 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	    (advice == MADV_DONTFORK || advice == MADV_DOFORK ||
 	     advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK))
 		return fork_piece(p, r, a, b, advice);
+	if (!err && r->obj && advice_flag(r, advice, false)) {
+		err = carve(p, &r, a, b);
+		if (!err)
+			advice_flag(r, advice, true);
+	}
 	return err ? err : p->ops->advise(p, r, a, b, advice);
 }
 
@@ -913,6 +950,526 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 				   advice == MADV_POPULATE_WRITE ?
 			   STOP_ERR | STOP_HOLE : STOP_ERR);
 	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+/* ---- mremap(2) ------------------------------------------------------ */
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/*
+ * Whether the kernel would see adjacent regions l and r as one mapping:
+ * mremap(2) works within one.  Pieces of one mapping are (split by
+ * nothing that splits the kernel's), and private anonymous memory merges
+ * with its neighbour.
+ */
+static bool one_mapping(const struct up_region *l, const struct up_region *r)
+{
+	if (r->beyond)
+		return l->end == r->start && l->prot == r->prot &&
+		       l->flags == r->flags && (l->beyond || l->obj);
+	if (l->end != r->start || !l->obj || !r->obj || l->prot != r->prot ||
+	    l->flags != r->flags || l->advice != r->advice ||
+	    l->vmflags != r->vmflags || l->dontfork != r->dontfork ||
+	    l->wipeonfork != r->wipeonfork)
+		return false;
+	if ((l->flags & MAP_ANONYMOUS) && !(l->flags & MAP_SHARED))
+		return true;
+	/* (Private copies of one file are objects of their own.) */
+	return (l->obj == r->obj ||
+		(!(l->flags & MAP_ANONYMOUS) && l->obj->dev == r->obj->dev &&
+		 l->obj->ino == r->obj->ino)) &&
+	       r->off == l->off + (off_t)(l->end - l->start);
+}
+
+/* A copy of region m at [at, at + len), showing object offset off, not yet
+ * attached or in the table; NULL if out of memory. */
+static struct up_region *region_like(const struct up_region *m, uintptr_t at,
+				     size_t len, off_t off)
+{
+	struct up_region *r = malloc(sizeof(*r));
+
+	if (!r)
+		return NULL;
+	*r = *m;
+	memset(&r->st, 0, sizeof(r->st));
+	r->obj = NULL;
+	r->obj_next = NULL;
+	r->whole_tried = false;
+	r->err = 0;
+	r->start = at;
+	r->end = at + len;
+	r->off = off;
+	return r;
+}
+
+/* [at, at + len) (held) as the kernel's mapping past the end of an empty
+ * file: every access raises SIGBUS. */
+static int beyond(struct up_pager *p, const struct up_region *m, uintptr_t at,
+		  size_t len)
+{
+	struct up_region *r = region_like(m, at, len, 0);
+	int fd = up__memfd("upager-beyond"), err = fd < 0 ? fd : 0;
+	void *addr;
+
+	if (!r || err) {
+		free(r);
+		if (fd >= 0)
+			up__close(fd);
+		return err ? err : -ENOMEM;
+	}
+	r->beyond = true;
+	err = up__mmap_user((void *)at, len, m->prot, MAP_SHARED | MAP_FIXED, fd,
+			    0, &addr);
+	up__close(fd);
+	if (!err)
+		err = up__region_insert(p, r);
+	if (err)
+		free(r);
+	return err;
+}
+
+/*
+ * A new region like m at [at, at + len) (held), showing object offset
+ * off: what mremap(2) gives where a mapping grows, or leaves behind with
+ * MREMAP_DONTUNMAP.  A MAP_SHARED one shows m's pages; a private one
+ * shows the file (at file offset off) or zeros, as a fresh mapping.
+ */
+static int map_like(struct up_pager *p, const struct up_region *m,
+		    uintptr_t at, size_t len, off_t off)
+{
+	off_t shm = m->obj ? m->obj->shm_len : 0;
+	struct up_region *r;
+	int fd = -1, err;
+
+	if (m->beyond)
+		return beyond(p, m, at, len);
+	if (shm && off + (off_t)len > shm) {
+		/* Shared memory does not grow: past its end, SIGBUS. */
+		size_t in = off < shm ? (size_t)(shm - off) : 0;
+
+		err = beyond(p, m, at + in, len - in);
+		if (err || !in)
+			return err;
+		len = in;
+	}
+	r = region_like(m, at, len, off);
+	if (!r)
+		return -ENOMEM;
+	if (m->flags & MAP_SHARED)
+		r->obj = m->obj;
+	else if (m->flags & MAP_ANONYMOUS)
+		r->off = 0;
+	else
+		fd = m->obj->fd;
+	err = p->ops->map(p, r, fd, (void *)at, MAP_FIXED);
+	if (!err) {
+		err = up__region_insert(p, r);
+		if (err) {
+			up__munmap((void *)r->start, len);
+			up__obj_detach(p, r->obj, r);
+		}
+	}
+	if (err)
+		free(r);
+	return err;
+}
+
+/* The arguments as mremap(2) checks them before it looks at a mapping;
+ * the lengths rounded up to pages. */
+static int remap_args(uintptr_t a, size_t *old_len, size_t *new_len,
+		      int flags, uintptr_t to)
+{
+	if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) ||
+	    ((flags & MREMAP_DONTUNMAP) &&
+	     (!(flags & MREMAP_MAYMOVE) || *old_len != *new_len)) ||
+	    !SYS_ALIGNED(a))
+		return -EINVAL;
+	*old_len = *old_len > UINTPTR_MAX - SYS_PAGE ? 0 : SYS_UP(*old_len);
+	*new_len = *new_len > UINTPTR_MAX - SYS_PAGE ? 0 : SYS_UP(*new_len);
+	if (!*new_len)
+		return -EINVAL;
+	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
+		return 0;
+	if (!SYS_ALIGNED(to) || *new_len > up__task_size() ||
+	    to > up__task_size() - *new_len ||
+	    (a + *old_len > to && to + *new_len > a))
+		return -EINVAL;
+	return 0;
+}
+
+/* Make a and b region boundaries, where a region spans them. */
+static int cut(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	struct up_region *r = up__region_find(p, a);
+	int err = 0;
+
+	if (r && r->start < a)
+		err = split(p, r, a);
+	r = b > a ? up__region_find(p, b - 1) : NULL;
+	if (!err && r && r->end > b)
+		err = split(p, r, b);
+	return err;
+}
+
+/* The regions in [a, b), in a table of their own (*nr of them). */
+static int regions_in(struct up_pager *p, uintptr_t a, uintptr_t b,
+		      struct up_region ***out, size_t *nr)
+{
+	size_t i = up__region_first(p, a), j;
+
+	for (*nr = 0; i + *nr < p->regions_nr &&
+		      p->regions[i + *nr]->start < b;
+	     (*nr)++)
+		;
+	*out = NULL;
+	if (*nr && !(*out = malloc(*nr * sizeof(**out))))
+		return -ENOMEM;
+	for (j = 0; j < *nr; j++)
+		(*out)[j] = p->regions[i + j];
+	return 0;
+}
+
+/* Move regions rs by delta in the table. */
+static void regions_shift(struct up_pager *p, struct up_region **rs,
+			  size_t nr, uintptr_t delta)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		up__region_remove(p, rs[i]);
+		rs[i]->start += delta;
+		rs[i]->end += delta;
+	}
+	/* (Each has the room it left.) */
+	for (i = 0; i < nr; i++)
+		up__region_insert(p, rs[i]);
+}
+
+/* Drop the records of [a, b): the kernel has unmapped it. */
+static void regions_forget(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a);
+	int err = 0;
+
+	while (i < p->regions_nr && p->regions[i]->start < b)
+		region_free(p, p->regions[i], &err);
+}
+
+/*
+ * The kernel's own mapping (r at a): its mremap(2) does it all, and the
+ * regions that record it follow.
+ */
+static int remap_kernel(struct up_pager *p, struct up_region *r, uintptr_t a,
+			size_t old_len, size_t new_len, int flags,
+			uintptr_t to, uintptr_t *out)
+{
+	size_t keep = old_len < new_len ? old_len : new_len, nr, i;
+	struct up_region **rs, *n;
+	uintptr_t m;
+	int err;
+
+	err = cut(p, a, a + old_len);
+	if (!err && keep < old_len)
+		err = cut(p, a + keep, a + old_len);
+	if (err)
+		return err;
+	m = (uintptr_t)up__real_mremap((void *)a, old_len, new_len, flags,
+				       (void *)to);
+	if (m == (uintptr_t)MAP_FAILED)
+		return -errno;
+	*out = m;
+	if (!(flags & MREMAP_DONTUNMAP))
+		regions_forget(p, a + keep, a + old_len);
+	if (regions_in(p, a, a + keep, &rs, &nr))
+		return 0;	/* (the mapping is made; a record is not) */
+	if (flags & MREMAP_DONTUNMAP) {
+		for (i = 0; i < nr; i++) {
+			n = region_like(rs[i], rs[i]->start + (m - a),
+					rs[i]->end - rs[i]->start, rs[i]->off);
+			if (n && up__region_insert(p, n))
+				free(n);
+		}
+	} else {
+		regions_shift(p, rs, nr, m - a);
+	}
+	if (new_len > old_len && nr && !(flags & MREMAP_DONTUNMAP)) {
+		rs[nr - 1]->end = m + new_len;
+	} else if (new_len > old_len && !old_len) {
+		n = region_like(r, m, new_len, r->off + (off_t)(a - r->start));
+		if (n && up__region_insert(p, n))
+			free(n);
+	}
+	free(rs);
+	return 0;
+}
+
+/* Move regions rs, of [a, ...), to dest + their place; moved back if one
+ * cannot be. */
+static int move_all(struct up_pager *p, struct up_region **rs, size_t nr,
+		    uintptr_t a, uintptr_t dest)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < nr; i++)
+		err = p->ops->move(p, rs[i], dest + (rs[i]->start - a));
+	if (!err)
+		return 0;
+	for (i--; i--;) {
+		struct up_region back = *rs[i];
+
+		back.start += dest - a;
+		back.end += dest - a;
+		p->ops->move(p, &back, rs[i]->start);
+	}
+	return err;
+}
+
+/* Whether mlock(2) locked all of [a, a + len). */
+static bool all_locked(uintptr_t a, size_t len)
+{
+	struct up_run *runs;
+	size_t nr;
+	bool all;
+
+	if (up__locks_take(a, len, &runs, &nr))
+		return false;
+	all = nr == 1 && runs[0].a == a && runs[0].len == len;
+	free(runs);
+	return all;
+}
+
+/* Whether mremap(2) only moves, and then may move several mappings. */
+static bool move_only(size_t old_len, size_t new_len, int flags)
+{
+	return (flags & MREMAP_FIXED) && old_len == new_len;
+}
+
+/* Move the kernel's mappings in [x, end) to to + their offset from a. */
+static int kernel_moves(uintptr_t x, uintptr_t end, uintptr_t a, uintptr_t to,
+			int flags)
+{
+	struct up_run *runs;
+	size_t nr, i;
+	int err = up__maps_take(x, end - x, &runs, &nr);
+
+	for (i = 0; !err && i < nr; i++)
+		if (up__real_mremap((void *)runs[i].a, runs[i].len,
+				    runs[i].len, flags,
+				    (void *)(to + (runs[i].a - a))) ==
+		    MAP_FAILED)
+			err = -errno;
+	free(runs);
+	return err;
+}
+
+/*
+ * A move only (MREMAP_FIXED, the length kept) may move every mapping in
+ * [a, b), the gaps between them kept; only a gap at a is an error, and
+ * only where a mapping lands is the target replaced.  Each of p's regions
+ * moves as in remap(); the kernel moves the rest.
+ */
+static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
+		       int flags, uintptr_t to)
+{
+	uintptr_t x = a, end, at;
+	struct up_region *r;
+	size_t i;
+	int err;
+
+	if (!up__region_find(p, a) && !up__range_used((void *)a, SYS_PAGE))
+		return -EFAULT;
+	err = cut(p, a, b);
+	while (!err && x < b) {
+		i = up__region_first(p, x);
+		r = i < p->regions_nr && p->regions[i]->start < b ?
+			    p->regions[i] : NULL;
+		if (!r || r->start > x) {
+			end = r ? r->start : b;
+			err = kernel_moves(x, end, a, to, flags);
+			x = end;
+			continue;
+		}
+		at = to + (r->start - a);
+		end = r->end;
+		err = unmap_range(p, at, at + (end - x), true);
+		if (err)
+			break;
+		if (!r->obj || !p->ops->move) {
+			err = kernel_moves(x, end, a, to, flags);
+			if (!err && (flags & MREMAP_DONTUNMAP)) {
+				struct up_region *n =
+					region_like(r, at, end - x, r->off);
+
+				if (n && up__region_insert(p, n))
+					free(n);
+				x = end;
+				continue;
+			}
+		} else {
+			err = p->ops->move(p, r, at);
+		}
+		if (err)
+			break;
+		regions_shift(p, &r, 1, at - x);
+		if ((flags & MREMAP_DONTUNMAP) && r->obj &&
+		    !hold(x, end, MAP_FIXED_NOREPLACE))
+			err = map_like(p, r, x, end - x, r->off);
+		x = end;
+	}
+	return err;
+}
+
+/*
+ * mremap(2) of [a, a + old_len) of p's memory (arguments checked; with
+ * MREMAP_FIXED, the target given up and held).  Pages move with their
+ * mappings, as the kernel moves them: the backend moves its mappings and
+ * the regions follow; where the mapping grows, a new region of its kind
+ * shows the rest.
+ */
+static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
+		 size_t new_len, int flags, uintptr_t to, uintptr_t *out)
+{
+	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP), locked;
+	struct up_region *r = up__region_find(p, a), *l, **rs;
+	uintptr_t b, end, dest;
+	size_t i, nr;
+	off_t off;
+	int err;
+	void *m;
+
+	if (!r)
+		return -EFAULT;
+	if (move_only(old_len, new_len, flags)) {
+		*out = to;
+		return remap_moves(p, a, a + old_len, flags, to);
+	}
+	if (!move && old_len >= new_len) {
+		/* Shrinking unmaps the rest, whatever is there. */
+		*out = a;
+		return old_len > new_len ?
+			       unmap_range(p, a + new_len, a + old_len, false) :
+			       0;
+	}
+	if (!old_len && !(r->flags & MAP_SHARED))
+		return -EINVAL;
+	if (!r->obj || !p->ops->move) {
+		err = (flags & MREMAP_FIXED) ?
+			      unmap_range(p, to, to + new_len, true) : 0;
+		return err ? err : remap_kernel(p, r, a, old_len, new_len,
+						 flags, to, out);
+	}
+	/* What stays must be one mapping, as the kernel sees them; mlock(2)
+	 * splits them where it starts and ends. */
+	b = a + (move && old_len > new_len ? new_len : old_len);
+	locked = b > a && up__locked((void *)a, b - a);
+	if (locked && !all_locked(a, b - a))
+		return -EFAULT;
+	for (i = up__region_first(p, a); i + 1 < p->regions_nr &&
+		    one_mapping(p->regions[i], p->regions[i + 1]);
+	     i++)
+		;
+	end = p->regions[i]->end;
+	if (b > end)
+		return -EFAULT;
+	/* Then, as the kernel: the target goes, and the rest of a mapping
+	 * that moves shrunk. */
+	err = (flags & MREMAP_FIXED) ? unmap_range(p, to, to + new_len, true)
+				     : 0;
+	if (!err && !up__region_find(p, a))
+		err = -EFAULT;	/* the target took it (a length of 0) */
+	if (!err && b < a + old_len)
+		err = unmap_range(p, b, a + old_len, false);
+	old_len = b - a;
+	if (!err)
+		err = cut(p, a, b);
+	if (err)
+		return err;
+	/* The region the growth continues, and its object offset there. */
+	l = old_len ? up__region_find(p, b - 1) : up__region_find(p, a);
+	off = l->off + (off_t)((old_len ? l->end : a) - l->start);
+	if (!move && b == end &&
+	    !hold(b, a + new_len, MAP_FIXED_NOREPLACE)) {
+		/* In place: the kernel has nothing after it. */
+		err = map_like(p, l, b, new_len - old_len, off);
+		if (err)
+			up__munmap((void *)b, new_len - old_len);
+		else if (locked)
+			up__mlock_onfault((void *)b, new_len - old_len);
+		*out = a;
+		return err;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	if (flags & MREMAP_FIXED) {
+		dest = to;
+	} else {
+		/* (MREMAP_DONTUNMAP takes new_addr as a hint.) */
+		err = up__mmap_user((flags & MREMAP_DONTUNMAP) ? (void *)to
+							       : NULL,
+				    new_len, PROT_NONE,
+				    MAP_PRIVATE | MAP_ANONYMOUS |
+					    MAP_NORESERVE,
+				    -1, 0, &m);
+		if (err)
+			return err;
+		dest = (uintptr_t)m;
+	}
+	err = regions_in(p, a, b, &rs, &nr);
+	if (!err)
+		err = move_all(p, rs, nr, a, dest);
+	if (err) {
+		free(rs);
+		if (!(flags & MREMAP_FIXED))
+			up__munmap((void *)dest, new_len);
+		return err;
+	}
+	regions_shift(p, rs, nr, dest - a);
+	if (new_len > old_len) {
+		/* (l moved, if it was in the range.) */
+		err = map_like(p, l, dest + old_len, new_len - old_len, off);
+		if (err)
+			up__munmap((void *)(dest + old_len), new_len - old_len);
+		else if (locked)
+			up__mlock_onfault((void *)(dest + old_len),
+					  new_len - old_len);
+	}
+	/* MREMAP_DONTUNMAP: the old range stays mapped, without its pages. */
+	for (i = 0; !err && (flags & MREMAP_DONTUNMAP) && i < nr; i++) {
+		uintptr_t at = rs[i]->start - (dest - a);
+		size_t len = rs[i]->end - rs[i]->start;
+
+		err = hold(at, at + len, MAP_FIXED_NOREPLACE);
+		if (!err)
+			err = map_like(p, rs[i], at, len, rs[i]->off);
+	}
+	free(rs);
+	*out = dest;
+	return 0;
+}
+
+UP_EXPORT int up_pager_remap(struct up_pager *p, void *old, size_t old_len,
+			     size_t new_len, int flags, void *new_addr,
+			     void **out)
+{
+	uintptr_t a = (uintptr_t)old, to = (uintptr_t)new_addr, res = 0;
+	int err;
+
+	if (!p || !out)
+		return -EINVAL;
+	err = remap_args(a, &old_len, &new_len, flags, to);
+	if (err)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = remap(p, a, old_len, new_len, flags, to, &res);
+	assert(up__cache_check(p));
+	pthread_mutex_unlock(&p->lock);
+	if (!err)
+		*out = (void *)res;
 	return err;
 }
 
@@ -1189,17 +1746,20 @@ UP_NO_TSAN static bool may_claim(uintptr_t a, size_t len, uintptr_t *b)
 	return true;
 }
 
-/* Give up what the pagers map of [a, b), holding it with inaccessible
- * memory for the call that replaces it.  With check, only say whether
- * there is any: 1 or 0.  Else 0, or the first write-back's error. */
-static int give_up(uintptr_t a, uintptr_t b, bool check)
+/* Give up what the pagers other than `except` map of [a, b), holding it
+ * with inaccessible memory for the call that replaces it; all_lock held.
+ * With check, only say whether there is any: 1 or 0.  Else 0, or the
+ * first write-back's error. */
+static int give_up_locked(uintptr_t a, uintptr_t b, bool check,
+			  const struct up_pager *except)
 {
 	struct up_pager *p;
 	uintptr_t lo, hi;
 	int err = 0, e;
 
-	pthread_mutex_lock(&all_lock);
 	for (p = all_pagers; p; p = p->all_next) {
+		if (p == except)
+			continue;
 		pthread_mutex_lock(&p->lock);
 		if (claimed(p, a, b, &lo, &hi)) {
 			e = check ? 1 : unmap_range(p, lo, hi, true);
@@ -1208,6 +1768,15 @@ static int give_up(uintptr_t a, uintptr_t b, bool check)
 		}
 		pthread_mutex_unlock(&p->lock);
 	}
+	return err;
+}
+
+static int give_up(uintptr_t a, uintptr_t b, bool check)
+{
+	int err;
+
+	pthread_mutex_lock(&all_lock);
+	err = give_up_locked(a, b, check, NULL);
 	pthread_mutex_unlock(&all_lock);
 	return err;
 }
@@ -1251,19 +1820,73 @@ UP_NO_TSAN UP_EXPORT int munmap(void *addr, size_t len)
 	return posix_ret(err);
 }
 
-UP_NO_TSAN UP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len,
-				  int flags, ...)
+/*
+ * mremap(2) over any memory: a pager's mapping moves as up_pager_remap()
+ * moves it; the kernel's own is the kernel's to move, after the pagers
+ * give up what it replaces (the target of a fixed move, the rest of a
+ * shrunk mapping).
+ */
+static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
+		       void *to)
+{
+	uintptr_t a = (uintptr_t)old, t = (uintptr_t)to, b, res;
+	size_t ol = old_len, nl = new_len;
+	struct up_pager *p, *own = NULL;
+	int err;
+
+	if (!atomic_load(&all_nr) || remap_args(a, &ol, &nl, flags, t))
+		return up__real_mremap(old, old_len, new_len, flags, to);
+	/* A move only may take mappings of a pager after a. */
+	b = move_only(ol, nl, flags) ? a + ol : a + 1;
+	pthread_mutex_lock(&all_lock);
+	for (p = all_pagers; p && !own; p = p->all_next) {
+		uintptr_t lo, hi;
+
+		pthread_mutex_lock(&p->lock);
+		if (claimed(p, a, b, &lo, &hi))
+			own = p;
+		pthread_mutex_unlock(&p->lock);
+	}
+	/* The kernel looks for a mapping at old before anything else. */
+	if (!own && !up__range_used(old, SYS_PAGE)) {
+		pthread_mutex_unlock(&all_lock);
+		errno = EFAULT;
+		return MAP_FAILED;
+	}
+	if ((flags & MREMAP_FIXED) && may_claim(t, nl, &b))
+		give_up_locked(t, b, false, own);
+	else if (!(flags & MREMAP_DONTUNMAP) && nl < ol)
+		give_up_locked(a + nl, a + ol, false, own);
+	if (!own) {
+		pthread_mutex_unlock(&all_lock);
+		return up__real_mremap(old, old_len, new_len, flags, to);
+	}
+	pthread_mutex_lock(&own->lock);
+	err = remap(own, a, ol, nl, flags, t, &res);
+	assert(up__cache_check(own));
+	pthread_mutex_unlock(&own->lock);
+	pthread_mutex_unlock(&all_lock);
+	if (err) {
+		errno = -err;
+		return MAP_FAILED;
+	}
+	return (void *)res;
+}
+
+UP_NO_TSAN UP_EXPORT void *up_mremap(void *old, size_t old_len,
+				     size_t new_len, int flags, ...)
 {
 	void *to = NULL;
 	va_list ap;
-	uintptr_t b;
 
-	if (flags & MREMAP_FIXED) {
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
 		va_start(ap, flags);
 		to = va_arg(ap, void *);
 		va_end(ap);
-		if (may_claim((uintptr_t)to, new_len, &b))
-			give_up((uintptr_t)to, b, false);
 	}
-	return up__real_mremap(old, old_len, new_len, flags, to);
+	return remap_any(old, old_len, new_len, flags, to);
 }
+
+/* The program's own mremap(2) is the same call. */
+UP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+		       ...) __attribute__((alias("up_mremap")));

@@ -216,6 +216,28 @@ static int swap_open(struct up_pager *p)
 	return 0;
 }
 
+/* The swap file's copies of o's pages, moved to a new range at base (the
+ * swap ranges of objects lie end to end: one that grows moves). */
+static int swap_move(struct up_pager *p, struct up_obj *o, off_t base)
+{
+	uint64_t pg;
+	off_t off;
+
+	if (o->swap_base < 0)
+		return 0;
+	for (pg = 0; pg < o->pages_nr; pg++) {
+		if (!(o->pflags[pg] & PG_INSWAP))
+			continue;
+		off = (off_t)(pg * pl(p));
+		if (up__copy_in(p->swap_fd, o->swap_base + off, p->swap_fd,
+				base + off, pl(p)) != (ssize_t)pl(p))
+			return -EIO;
+	}
+	up__fallocate(p->swap_fd, PUNCH, o->swap_base,
+		      (off_t)(o->pages_nr * pl(p)));
+	return 0;
+}
+
 /* Make the object's memfd, view and page tables reach at least `end`. */
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 {
@@ -226,8 +248,9 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 
 	if (nr <= o->pages_nr)
 		return 0;
-	/* An anonymous object is covered once; its swap range is fixed. */
-	assert(o->kind == OBJ_FILE || o->pages_nr == 0);
+	/* A private copy of a file is covered once (its saved copies are
+	 * laid out for its length); shared memory grows (mremap(2)). */
+	assert(o->kind == OBJ_FILE || !o->pc || o->pages_nr == 0);
 	err = up__ftruncate(o->memfd, (off_t)len);
 	if (err)
 		return err;
@@ -245,11 +268,14 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	    up__table((void **)&o->frame, o->pages_nr * sizeof(uint32_t),
 		      nr * sizeof(uint32_t)))
 		return -ENOMEM;
-	o->pages_nr = nr;
 	if (o->kind == OBJ_ANON) {
+		err = swap_move(p, o, p->swap_next);
+		if (err)
+			return err;
 		o->swap_base = p->swap_next;
 		p->swap_next += (off_t)len;
 	}
+	o->pages_nr = nr;
 	/* A private page-cache object saves its copies itself (solo.c). */
 	if (o->pc && o->kind == OBJ_ANON) {
 		err = up__table((void **)&o->cow, 0, cow_len(p, o));
@@ -258,6 +284,32 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 		return swap_open(p);
 	}
 	return 0;
+}
+
+/*
+ * The kernel's own mapping made in r's place (handed over at a fork):
+ * the flags the program's madvise(2) put on r, so that the kernel's
+ * mapping is split, and behaves, where the program's was.
+ */
+void up__region_flags_to_kernel(const struct up_region *r)
+{
+	void *a = (void *)r->start;
+	size_t len = r->end - r->start;
+
+	if (r->advice != MADV_NORMAL)
+		up__madvise(a, len, r->advice);
+	/* (A mapping made over registered memory may keep its DONTFORK.) */
+	up__madvise(a, len, r->dontfork ? MADV_DONTFORK : MADV_DOFORK);
+	if (r->wipeonfork)
+		up__madvise(a, len, MADV_WIPEONFORK);
+	if (r->vmflags & VF_HUGE)
+		up__madvise(a, len, MADV_HUGEPAGE);
+	if (r->vmflags & VF_NOHUGE)
+		up__madvise(a, len, MADV_NOHUGEPAGE);
+	if (r->vmflags & VF_DONTDUMP)
+		up__madvise(a, len, MADV_DONTDUMP);
+	if (r->vmflags & VF_MERGEABLE)
+		up__madvise(a, len, MADV_MERGEABLE);
 }
 
 /* Take r off o's list of regions (and nothing more). */

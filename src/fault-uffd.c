@@ -1006,18 +1006,30 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 		    void *hint, int mflags)
 {
 	size_t len = r->end - r->start;
-	struct up_obj *o;
+	struct up_obj *o = r->obj;	/* another mapping of it (mremap) */
 	struct stat st;
 	void *addr;
 	off_t moff;
 	int err;
 
+	r->obj = NULL;
 	/* In a child after fork(), the first mapping starts the service. */
 	if (!p->threads_nr && p->event_fd < 0) {
 		err = uffd_open(p);
 		if (err)
 			return err;
 	}
+	if (o && o->seg) {
+		up__obj_attach(o, r);
+		if (r->off + (off_t)len > (off_t)o->view_len) {
+			up__obj_detach(p, o, r);
+			return -ENOMEM;
+		}
+		moff = up__seg_off(o, r->off);
+		goto map;
+	}
+	if (o)
+		goto have;
 	/* A sharing pager leaves private memory to the kernel, whose fork()
 	 * copies it on write. */
 	if ((p->cfg.flags & UP_CONFIG_SHARED) && !(r->flags & MAP_SHARED))
@@ -1036,6 +1048,8 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	if (r->flags & MAP_ANONYMOUS) {
 		err = up__obj_anon(p, &o);
+		if (!err && (r->flags & MAP_SHARED))
+			o->shm_len = (off_t)len;
 	} else {
 		err = up__fstat(fd, &st);
 		if (!err && (r->flags & MAP_SHARED) && handed(p, &st)) {
@@ -1049,6 +1063,7 @@ static int uffd_map(struct up_pager *p, struct up_region *r, int fd,
 	}
 	if (err)
 		return err;
+have:
 	/* A MAP_SHARED file shows the page cache, in every mapping of it. */
 	if (!o->regions && !o->pc && up__solo_pc(p, o, r))
 		o->pc = o->solo = true;
@@ -1092,6 +1107,33 @@ done:
 	r->file_end = up__obj_valid_end(p, o, false);
 	hull_add(p, r);
 	return 0;
+}
+
+/* mremap(2): the kernel moves each of the region's mappings (a file's
+ * page-cache runs, the registered memory between them) with its pages;
+ * registered ones through the mover, as the kernel waits for the remap
+ * event to be read.  Moved back if one cannot be. */
+static int uffd_move(struct up_pager *p, struct up_region *r, uintptr_t to)
+{
+	struct up_run *runs;
+	size_t nr, i;
+	int err;
+
+	err = up__maps_take(r->start, r->end - r->start, &runs, &nr);
+	for (i = 0; !err && i < nr; i++)
+		err = up__move_mapping(p, (void *)runs[i].a, runs[i].len,
+				       to + (runs[i].a - r->start));
+	for (i = err ? i - 1 : 0; i--;)
+		up__move_mapping(p, (void *)(to + (runs[i].a - r->start)),
+				 runs[i].len, runs[i].a);
+	free(runs);
+	if (!err) {
+		struct up_region at = { .start = to,
+					.end = to + (r->end - r->start) };
+
+		hull_add(p, &at);
+	}
+	return err;
 }
 
 /* Object offsets of [a, b) in r. */
@@ -1184,9 +1226,11 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 				    up__pgno(p, ob - 1) + 1);
 		return take_err(r, err);
 	}
-	/* Anonymous pages there can never be seen again: free them. */
+	/* Private anonymous pages there can never be seen again: free them.
+	 * Shared memory keeps its pages while it lives, as the kernel's
+	 * (a mapping may grow over them again, mremap(2)). */
 	whole_pages(p, oa, ob, &pa, &pb);
-	for (pg = pa; pg < pb; pg++) {
+	for (pg = pa; !(r->flags & MAP_SHARED) && pg < pb; pg++) {
 		up__page_drop(p, o, pg);
 		o->pflags[pg] &= (uint8_t)~PG_INSWAP;
 	}
@@ -1502,9 +1546,7 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 			up__munmap((void *)r->start, r->end - r->start);
 		} else {
 			up__locks_put(locks, locks_nr, false);
-			if (r->dontfork)
-				up__madvise((void *)r->start,
-					    r->end - r->start, MADV_DONTFORK);
+			up__region_flags_to_kernel(r);
 			if (o->kind == OBJ_FILE) {
 				r->handed.dev = o->dev;
 				r->handed.ino = o->ino;
@@ -1601,6 +1643,10 @@ static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
 	if (err)
 		return err;
 	up__obj_forget(p, o);
+	/* The kernel's shared memory ends where the mapping did (the memfd
+	 * may reach further, to a whole pager page). */
+	if (o->shm_len)
+		up__ftruncate(o->memfd, o->shm_len);
 	shared_to_kernel(p, o, o->memfd, false);
 	return 0;
 }
@@ -1696,11 +1742,13 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
 			     &m) == 0) {
 			r->obj = NULL;	/* the kernel's, and zeros */
+			up__region_flags_to_kernel(r);
 			continue;
 		}
 		if (copy && !(r->flags & MAP_SHARED) && !r->obj->solo &&
 		    up__obj_fork_copy(p, r) == 0) {
 			r->obj = NULL;	/* the kernel's now */
+			up__region_flags_to_kernel(r);
 			continue;
 		}
 		up__mmap((void *)r->start, r->end - r->start, PROT_NONE,
@@ -1769,6 +1817,7 @@ const struct up_backend_ops up__uffd_ops = {
 	.sync = uffd_sync,
 	.advise = uffd_advise,
 	.count = uffd_count,
+	.move = uffd_move,
 	.fork_prepare = uffd_fork_prepare,
 	.fork_child = uffd_fork_child,
 };

@@ -260,7 +260,7 @@ static void drain(struct up_pager *p)
 
 /* Move the registered mapping [src, src + len) over [dst, dst + len),
  * replacing what is there in one step; -ESRCH if there is no mover. */
-static int move_mapping(struct up_pager *p, void *src, size_t len,
+int up__move_mapping(struct up_pager *p, void *src, size_t len,
 			uintptr_t dst)
 {
 	uint64_t one = 1;
@@ -296,7 +296,7 @@ static int spare_move(struct up_pager *p, uintptr_t a, size_t len)
 	if (len > pl(p)) {
 		if ((err = spare_make(p, len, &spare)))
 			return err;
-		err = move_mapping(p, spare, len, a);
+		err = up__move_mapping(p, spare, len, a);
 		if (err)
 			up__munmap(spare - SYS_PAGE, len + 2 * SYS_PAGE);
 		else
@@ -305,7 +305,7 @@ static int spare_move(struct up_pager *p, uintptr_t a, size_t len)
 	}
 	if (!p->spare && (err = spare_new(p)))
 		return err;
-	err = move_mapping(p, p->spare, len, a);
+	err = up__move_mapping(p, p->spare, len, a);
 	if (err)
 		return err;
 	spare = p->spare;
@@ -805,8 +805,7 @@ int up__solo_hand(struct up_pager *p, struct up_region *r)
 			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
 			   &cp);
 	if (!err)
-		err = up__madvise((void *)r->start, r->end - r->start,
-				  r->dontfork ? MADV_DONTFORK : MADV_DOFORK);
+		up__region_flags_to_kernel(r);
 	up__locks_put(locks, err ? 0 : locks_nr, r->prot & PROT_WRITE);
 	return err;
 }
@@ -1303,7 +1302,7 @@ int up__solo_convert(struct up_pager *p, struct up_obj *o)
 	 * a mover (no remap event), it is made in place. */
 	err = memfd_map(p, o, r, NULL, &m);
 	if (!err) {
-		err = move_mapping(p, m, r->end - r->start, r->start);
+		err = up__move_mapping(p, m, r->end - r->start, r->start);
 		if (err)
 			up__munmap(m, r->end - r->start);
 	}

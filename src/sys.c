@@ -678,12 +678,14 @@ bool up__locked(void *addr, size_t len)
 }
 
 /* Add [a, a + len) to the runs, joined to the last if it follows it. */
+/* Append [a, a + len) to *runs, joined to the last run if it ends at a
+ * and join. */
 static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
-		   size_t len)
+		   size_t len, bool join)
 {
 	struct up_run *n;
 
-	if (*nr && (*runs)[*nr - 1].a + (*runs)[*nr - 1].len == a) {
+	if (join && *nr && (*runs)[*nr - 1].a + (*runs)[*nr - 1].len == a) {
 		(*runs)[*nr - 1].len += len;
 		return 0;
 	}
@@ -698,10 +700,11 @@ static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
 	return 0;
 }
 
-/* The locked runs of [a, end), mapping by mapping, from the boundaries
- * /proc/self/maps gives. */
-static int locks_by_maps(uintptr_t a, uintptr_t end, struct up_run **runs,
-			 size_t *nr, size_t *cap)
+/* The kernel's mappings that meet [a, end), each cut to it, in address
+ * order, from /proc/self/maps; with locked, only the mlock(2)ed ones, and
+ * adjacent ones joined. */
+static int maps_runs(uintptr_t a, uintptr_t end, bool locked,
+		     struct up_run **runs, size_t *nr, size_t *cap)
 {
 	char buf[8192], *line, *nl;
 	size_t have = 0, used;
@@ -726,14 +729,32 @@ static int locks_by_maps(uintptr_t a, uintptr_t end, struct up_run **runs,
 				continue;
 			lo = lo > a ? lo : a;
 			hi = hi < end ? hi : end;
-			if (lo < hi && up__locked((void *)lo, hi - lo))
-				err = run_add(runs, nr, cap, lo, hi - lo);
+			if (lo < hi && (!locked || up__locked((void *)lo, hi - lo)))
+				err = run_add(runs, nr, cap, lo, hi - lo,
+					      locked);
 		}
 		used = (size_t)(line - buf);
 		memmove(buf, line, have - used);
 		have -= used;
 	}
 	close(fd);
+	return err;
+}
+
+/* The kernel's mappings in [a, a + len), one run each: *out NULL if none. */
+int up__maps_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
+{
+	size_t cap = 0;
+	int err;
+
+	*out = NULL;
+	*nr = 0;
+	err = maps_runs(a, a + len, false, out, nr, &cap);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*nr = 0;
+	}
 	return err;
 }
 
@@ -758,12 +779,12 @@ int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
 	if (!up__locked((void *)a, len))
 		return 0;
 	if (len / SYS_PAGE > LOCKS_PROBE)
-		err = locks_by_maps(a, a + len, &runs, nr, &cap);
+		err = maps_runs(a, a + len, true, &runs, nr, &cap);
 	for (i = 0; len / SYS_PAGE <= LOCKS_PROBE && !err &&
 		    i < len / SYS_PAGE; i++)
 		if (up__locked((void *)(a + i * SYS_PAGE), SYS_PAGE))
 			err = run_add(&runs, nr, &cap, a + i * SYS_PAGE,
-				      SYS_PAGE);
+				      SYS_PAGE, true);
 	if (err) {
 		free(runs);
 		*nr = 0;

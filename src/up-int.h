@@ -88,6 +88,9 @@ struct up_obj {
 	uint8_t *pflags;		/* PG_* per pager page */
 	uint32_t *frame;		/* frame index + 1 per pager page */
 	off_t swap_base;		/* OBJ_ANON: offset in the swap file */
+	off_t shm_len;			/* shared anonymous memory: its length,
+					 * past which a mapping grown by
+					 * mremap(2) raises SIGBUS; 0 if none */
 	struct up_region *regions;	/* regions showing this object */
 	int err;			/* sticky -EIO for all its regions */
 	off_t wo_a, wo_b;		/* written back, write-out not started */
@@ -148,8 +151,19 @@ struct up_region {
 					 * fork() handed to the kernel, or 0 */
 	bool dontfork;			/* MADV_DONTFORK: not in a child */
 	bool wipeonfork;		/* MADV_WIPEONFORK: zeros in a child */
+	bool beyond;			/* the kernel's: past the end of shared
+					 * memory that mremap(2) grew */
+	uint8_t vmflags;		/* VF_*: advice the pager's memory does
+					 * not take, kept where the kernel's
+					 * mapping keeps it (see one_mapping()
+					 * in api.c) */
 	struct up_stats st;		/* counters of this mapping */
 };
+
+#define VF_HUGE		0x01	/* MADV_HUGEPAGE */
+#define VF_NOHUGE	0x02	/* MADV_NOHUGEPAGE */
+#define VF_DONTDUMP	0x04	/* MADV_DONTDUMP */
+#define VF_MERGEABLE	0x08	/* MADV_MERGEABLE */
 
 /* ---- backends ------------------------------------------------------- */
 
@@ -157,9 +171,14 @@ struct up_backend_ops {
 	const char *name;
 	int (*open)(struct up_pager *p);
 	void (*close)(struct up_pager *p);
-	/* Map region r (start/end/off/prot/flags set; addr hint in start). */
+	/* Map region r (start/end/off/prot/flags set; addr hint in start);
+	 * with r->obj set, as another mapping of that object. */
 	int (*map)(struct up_pager *p, struct up_region *r, int fd,
 		   void *hint, int mflags);
+	/* Move r's memory, mapping by mapping, to the held range at `to`
+	 * (mremap(2)); the caller moves r.  NULL: the kernel's mremap(2)
+	 * moves the backend's mappings as they are. */
+	int (*move)(struct up_pager *p, struct up_region *r, uintptr_t to);
 	/* Drop [a, b) of r from the pager; the caller unmaps the memory. */
 	int (*unmap)(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b);
@@ -274,6 +293,7 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 int up__obj_anon(struct up_pager *p, struct up_obj **out);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
+void up__region_flags_to_kernel(const struct up_region *r);
 void up__obj_unlink(struct up_obj *o, struct up_region *r);
 int up__obj_detach(struct up_pager *p, struct up_obj *o,
 		   struct up_region *r);
@@ -341,6 +361,8 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 int up__solo_convert(struct up_pager *p, struct up_obj *o);
+int up__move_mapping(struct up_pager *p, void *src, size_t len,
+		     uintptr_t dst);
 void up__solo_child(struct up_pager *p);
 void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__solo_hand(struct up_pager *p, struct up_region *r);

@@ -52,13 +52,13 @@
 enum kind {
 	K_MMAP, K_MUNMAP, K_MSYNC, K_MPROTECT, K_MADVISE, K_LOAD, K_STORE,
 	K_SUM, K_PREAD, K_PWRITE, K_TRUNC, K_READMAP, K_WRITEMAP, K_FORK,
-	K_KMMAP, K_MLOCK, K_NR
+	K_KMMAP, K_MLOCK, K_MREMAP, K_NR
 };
 
 static const char *const kind_names[K_NR] = {
 	"mmap", "munmap", "msync", "mprotect", "madvise", "load", "store",
 	"sum", "pread", "pwrite", "ftruncate", "read->map", "write<-map",
-	"fork", "kmmap", "mlock",
+	"fork", "kmmap", "mlock", "mremap",
 };
 
 /* Classes select what a run may generate. */
@@ -77,12 +77,13 @@ enum {
 	C_BAD = 1 << 11,	/* bad inputs */
 	C_PRIV = 1 << 12,	/* MAP_PRIVATE file mappings */
 	C_ANON = 1 << 13,	/* anonymous mappings */
-	C_ALL = (1 << 14) - 1,
+	C_REMAP = 1 << 14,	/* mremap */
+	C_ALL = (1 << 15) - 1,
 };
 
 static const char *const class_names[] = {
 	"map", "mem", "sync", "prot", "adv", "file", "trunc", "sysbuf",
-	"fork", "kmem", "lock", "bad", "priv", "anon",
+	"fork", "kmem", "lock", "bad", "priv", "anon", "remap",
 };
 #define CLASSES_NR (sizeof(class_names) / sizeof(class_names[0]))
 
@@ -376,6 +377,84 @@ static void gen_io(struct gen *g, struct op *o, int kind)
 	}
 }
 
+/*
+ * mremap of a slot (or part of one): shrink, grow, move to a fixed place
+ * in the arena, move and leave the old range (MREMAP_DONTUNMAP).  len is
+ * the old length, arg the new one, off the target's arena offset.
+ */
+static void gen_mremap(struct gen *g, struct op *o)
+{
+	int s = pick_slot(g);
+	uint64_t pages, np, to;
+
+	o->kind = K_MREMAP;
+	o->slot = SLOTS_NR;
+	if (s < 0) {
+		o->where = W_ARENA;
+		o->a = below(ARENA_PAGES) * PAGE;
+		o->len = PAGE;
+		o->arg = 2 * PAGE;
+		o->flags = MREMAP_MAYMOVE;
+		return;
+	}
+	o->where = W_SLOT;
+	o->slot = (uint8_t)s;
+	pages = g->sl[s].pages;
+	o->a = chance(75) ? 0 : below(pages) * PAGE;
+	o->len = (1 + below(pages - o->a / PAGE)) * PAGE;
+	if (chance(70))
+		o->len = pages * PAGE - o->a;
+	to = below(ARENA_PAGES) * PAGE;
+	switch (below(7)) {
+	case 0:		/* shrink */
+		np = o->len / PAGE > 1 ? 1 + below(o->len / PAGE - 1) : 1;
+		o->flags = chance(50) ? MREMAP_MAYMOVE : 0;
+		break;
+	case 1: case 2:	/* grow, moving if need be */
+		np = o->len / PAGE + 1 + below(12);
+		o->flags = MREMAP_MAYMOVE;
+		break;
+	case 3:		/* grow in place or fail */
+		np = o->len / PAGE + 1 + below(4);
+		o->flags = 0;
+		break;
+	case 4: case 5:	/* move to the arena */
+		np = chance(50) ? o->len / PAGE : 1 + below(16);
+		o->flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+		if (to + np * PAGE > ARENA_PAGES * PAGE)
+			np = ARENA_PAGES - to / PAGE;
+		break;
+	default:	/* move, and leave the old range mapped */
+		np = o->len / PAGE;
+		o->flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+		if (chance(50))
+			o->flags |= MREMAP_FIXED;
+		if (to + np * PAGE > ARENA_PAGES * PAGE)
+			to = (ARENA_PAGES - np) * PAGE;
+		break;
+	}
+	o->arg = (int)(np * PAGE);
+	o->off = (int64_t)to;
+	if (chance(8))
+		o->len = 0;	/* another mapping of shared pages */
+	if (allowed(g, C_BAD) && chance(10)) {
+		switch (below(5)) {
+		case 0: o->a += 1; break;
+		case 1: o->arg = 0; break;
+		case 2: o->flags |= 0x40; break;
+		case 3: o->flags = MREMAP_FIXED; break;
+		default: o->off = (int64_t)o->a; o->flags |= MREMAP_FIXED |
+			 MREMAP_MAYMOVE; break;	/* may overlap */
+		}
+		return;
+	}
+	if (o->a == 0 && o->len) {
+		g->sl[s].pages = np;
+		if (o->flags & MREMAP_FIXED)
+			g->sl[s].arena = true, g->sl[s].base = to / PAGE;
+	}
+}
+
 static void gen_op(struct gen *g, struct op *o)
 {
 	static const struct { int kind, weight; unsigned cls; } w[] = {
@@ -387,6 +466,7 @@ static void gen_op(struct gen *g, struct op *o)
 		{ K_TRUNC, 3, C_TRUNC }, { K_READMAP, 3, C_SYSBUF },
 		{ K_WRITEMAP, 3, C_SYSBUF }, { K_FORK, 2, C_FORK },
 		{ K_KMMAP, 2, C_KMEM }, { K_MLOCK, 2, C_LOCK },
+		{ K_MREMAP, 4, C_REMAP },
 	};
 	int total = 0, r, k = K_MMAP;
 
@@ -410,6 +490,7 @@ static void gen_op(struct gen *g, struct op *o)
 	switch (k) {
 	case K_MMAP: gen_mmap(g, o); break;
 	case K_MUNMAP: gen_munmap(g, o); break;
+	case K_MREMAP: gen_mremap(g, o); break;
 	case K_MSYNC: case K_MPROTECT: case K_MADVISE: case K_MLOCK:
 		gen_range_call(g, o, k);
 		break;
@@ -516,6 +597,11 @@ static void op_str(const struct op *o, char *buf)
 			flag_str(o->flags, f1), o->file, fd_names[o->fdsel],
 			(long long)o->off);
 		break;
+	case K_MREMAP:
+		sprintf(buf, "mremap(%s, %#llx, %#x, %#x, arena+%#llx)", w,
+			(unsigned long long)o->len, o->arg, o->flags,
+			(unsigned long long)o->off);
+		break;
 	case K_KMMAP:
 		sprintf(buf, "kernel mmap(%s, %#llx, %s, PRIVATE|ANON|FIXED)",
 			w, (unsigned long long)o->len, prot_str(o->prot, p1));
@@ -582,13 +668,15 @@ struct calls {
 	int (*msync)(void *, size_t, int);
 	int (*mprotect)(void *, size_t, int);
 	int (*madvise)(void *, size_t, int);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
 };
 
 static const struct calls kernel_calls = {
-	"kernel", mmap, munmap, msync, mprotect, madvise,
+	"kernel", mmap, munmap, msync, mprotect, madvise, mremap,
 };
 static const struct calls upager_calls = {
 	"upager", up_mmap, up_munmap, up_msync, up_mprotect, up_madvise,
+	up_mremap,
 };
 
 /* Flags added to the default pager's configuration (-F), to compare
@@ -600,6 +688,7 @@ static const struct calls *cl;
 static int tr_fd;
 static int fds[FILES_NR][FD_NR];
 static uintptr_t slot_addr[SLOTS_NR];
+static uint64_t slot_len[SLOTS_NR];	/* as made: what a call may use */
 static sigjmp_buf jb;
 static volatile sig_atomic_t jb_armed;
 
@@ -776,7 +865,8 @@ static void do_mmap(const struct op *o, int i)
 	e = m == MAP_FAILED ? errno : 0;
 	if (!e && o->slot < SLOTS_NR &&
 	    (o->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) || !slot_addr[o->slot]))
-		slot_addr[o->slot] = (uintptr_t)m;
+		slot_addr[o->slot] = (uintptr_t)m,
+		slot_len[o->slot] = (o->len + PAGE - 1) & ~(PAGE - 1);
 	if (!e && hint && m != hint)
 		trace("%d mmap ok at another address", i);
 	else
@@ -784,13 +874,16 @@ static void do_mmap(const struct op *o, int i)
 }
 
 /* One call's range: its address, or 0 (and a trace line) if its slot was
- * never made. */
+ * never made or is shorter than the generator thought (an mremap that
+ * failed): what lies past a slot may differ between runs. */
 static uintptr_t range_of(const struct op *o, int i)
 {
 	uintptr_t a = addr_of(o);
 
 	if (!a)
 		trace("%d %s no slot", i, kind_names[o->kind]);
+	else if (o->where == W_SLOT && o->a + o->len > slot_len[o->slot])
+		trace("%d %s past the slot", i, kind_names[o->kind]), a = 0;
 	return a;
 }
 
@@ -811,6 +904,34 @@ static void do_range(const struct op *o, int i)
 	default: r = o->arg ? munlock(p, o->len) : mlock(p, o->len);
 	}
 	trace("%d %s %s", i, kind_names[o->kind], err_name(r ? errno : 0));
+}
+
+/* Whether a mapping moved is said only where both runs place it alike:
+ * from the arena, or to it. */
+static void do_mremap(const struct op *o, int i)
+{
+	uintptr_t a = range_of(o, i), to = ARENA_ADDR + (uintptr_t)o->off;
+	bool arena = a >= ARENA_ADDR && a < ARENA_ADDR + ARENA_PAGES * PAGE;
+	void *m;
+	int e;
+
+	if (!a)
+		return;
+	errno = 0;
+	m = cl->mremap((void *)a, o->len, (size_t)o->arg, o->flags,
+		       (void *)to);
+	e = m == MAP_FAILED ? errno : 0;
+	if (e) {
+		trace("%d mremap %s", i, err_name(e));
+		return;
+	}
+	if (o->where == W_SLOT && o->a == 0 && o->len)
+		slot_addr[o->slot] = (uintptr_t)m,
+		slot_len[o->slot] = ((uint64_t)o->arg + PAGE - 1) & ~(PAGE - 1);
+	trace("%d mremap ok%s", i,
+	      (uintptr_t)m == a ? " in place" :
+	      (uintptr_t)m == to ? " at the target" :
+	      arena ? " moved" : "");
 }
 
 static void do_mem(const struct op *o, int i)
@@ -934,6 +1055,7 @@ static void run_ops(const struct seq *s, int from, int to)
 		switch (o->kind) {
 		case K_MMAP: do_mmap(o, i); break;
 		case K_KMMAP: do_kmmap(o, i); break;
+		case K_MREMAP: do_mremap(o, i); break;
 		case K_MUNMAP: case K_MSYNC: case K_MPROTECT: case K_MADVISE:
 		case K_MLOCK:
 			do_range(o, i);

@@ -1,0 +1,166 @@
+/* remap-moves: mremap(2) of a pager's mapping keeps every byte, resident or evicted: a shared file mapping grows over the file, private memory moves to a fixed place, grows with zeros and shrinks, shared memory raises SIGBUS past its end, and the program's own mremap(2) on up_mmap() memory does the same. */
+#include "harness.h"
+
+#define PAGE 16384
+#define BUDGET_PAGES 8
+#define PAGES 64	/* 8 times the budget */
+
+static void adjust(struct up_config *c)
+{
+	c->page_len = PAGE;
+	c->budget = BUDGET_PAGES * PAGE;
+}
+
+static void *remap(struct up_pager *p, void *old, size_t old_len,
+		   size_t new_len, int flags, void *to)
+{
+	void *out = NULL;
+	int r = up_pager_remap(p, old, old_len, new_len, flags, to, &out);
+
+	if (r) {
+		H_FAIL("up_pager_remap(%zu -> %zu, %#x) = %d: %s", old_len,
+		       new_len, flags, r, up_strerror(r));
+		return NULL;
+	}
+	H_PASS();
+	return out;
+}
+
+/* A shared file mapping grows (with the file) and keeps the stores made
+ * before; the file ends as a model written with pwrite says. */
+static void shared_file(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * PAGE;
+	int fd = h_file(len, 1);
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *buf = malloc(2 * len);
+
+	(void)b;
+	if (!m || !buf)
+		return;
+	h_pat_fill(m, 2, 0, len / 2);
+	CHECK_OK(ftruncate(fd, 2 * len));
+	h_pat_fill(buf, 3, len, len);
+	CHECK_EQ(pwrite(fd, buf, len, len), len);
+	m = remap(p, m, len, 2 * len, MREMAP_MAYMOVE, NULL);
+	if (!m)
+		return;
+	CHECK_EQ(h_pat_diff(m, 2, 0, len / 2), -1);
+	CHECK_EQ(h_pat_diff(m + len / 2, 1, len / 2, len / 2), -1);
+	CHECK_EQ(h_pat_diff(m + len, 3, len, len), -1);
+	h_pat_fill(m + len + PAGE, 4, len + PAGE, PAGE);
+	/* Shrunk, what is left stays and the rest is unmapped. */
+	m = remap(p, m, 2 * len, len + 2 * PAGE, 0, NULL);
+	CHECK_OK(up_pager_unmap(p, m, len + 2 * PAGE));
+	CHECK_EQ(pread(fd, buf, 2 * len, 0), 2 * len);
+	CHECK_EQ(h_pat_diff(buf, 2, 0, len / 2), -1);
+	CHECK_EQ(h_pat_diff(buf + len / 2, 1, len / 2, len / 2), -1);
+	CHECK_EQ(h_pat_diff(buf + len, 3, len, PAGE), -1);
+	CHECK_EQ(h_pat_diff(buf + len + PAGE, 4, len + PAGE, PAGE), -1);
+	CHECK_EQ(h_pat_diff(buf + len + 2 * PAGE, 3, len + 2 * PAGE,
+			    len - 2 * PAGE), -1);
+	free(buf);
+	close(fd);
+}
+
+/* Private anonymous memory, most of it evicted, moves to a fixed place
+ * (and the old range is free), grows with zeros in place, shrinks. */
+static void private_anon(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * PAGE;
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *to = mmap(NULL, 4 * len, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *n;
+
+	(void)b;
+	if (!m || to == MAP_FAILED)
+		return;
+	munmap(to + len, 3 * len);	/* room to grow in place */
+	h_pat_fill(m, 5, 0, len);
+	n = remap(p, m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (!n)
+		return;
+	CHECK(n == to);
+	CHECK_EQ(h_pat_diff(n, 5, 0, len), -1);
+	CHECK(mincore(m, PAGE, (unsigned char[PAGE / 4096]){ 0 }) == -1 &&
+	      errno == ENOMEM);
+	n = remap(p, n, len, 2 * len, 0, NULL);
+	CHECK(n == to);
+	if (!n)
+		return;
+	for (size_t i = len; i < 2 * len; i += 4096)
+		CHECK_EQ(n[i], 0);
+	h_pat_fill(n + len, 6, len, len);
+	CHECK_EQ(h_pat_diff(n, 5, 0, len), -1);
+	CHECK_EQ(h_pat_diff(n + len, 6, len, len), -1);
+	n = remap(p, n, 2 * len, len / 2, MREMAP_MAYMOVE, NULL);
+	CHECK_EQ(h_pat_diff(n, 5, 0, len / 2), -1);
+	CHECK_OK(up_pager_unmap(p, n, len / 2));
+	munmap(to, 2 * len);
+}
+
+/* Shared memory keeps its length: a mapping of it grown past its end
+ * raises SIGBUS there, as the kernel's does. */
+struct shm_job {
+	enum up_backend b;
+};
+
+static void shm_child(void *arg)
+{
+	struct shm_job *j = arg;
+	struct up_pager *p = h_open(j->b, adjust);
+	char *m = p ? h_map(p, 4 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
+
+	if (!m)
+		return;
+	h_pat_fill(m, 7, 0, 4 * PAGE);
+	m = remap(p, m, 4 * PAGE, 8 * PAGE, MREMAP_MAYMOVE, NULL);
+	if (!m)
+		return;
+	CHECK_EQ(h_pat_diff(m, 7, 0, 4 * PAGE), -1);
+	h_child_sync();
+	(void)*(volatile char *)(m + 5 * PAGE);	/* SIGBUS */
+	CHECK(!"a load past the end of shared memory did not fault");
+}
+
+/* The program's own mremap(2) on the default pager's memory. */
+static void raw_mremap(void)
+{
+	size_t len = PAGES * PAGE;
+	char *m = up_mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *n;
+
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	h_pat_fill(m, 8, 0, len);
+	n = mremap(m, len, 3 * len, MREMAP_MAYMOVE);
+	CHECK(n != MAP_FAILED);
+	if (n == MAP_FAILED)
+		return;
+	CHECK_EQ(h_pat_diff(n, 8, 0, len), -1);
+	CHECK_EQ(n[2 * len], 0);
+	/* Not one mapping: the kernel's answer. */
+	CHECK(mremap(n + len, 4 * len, 5 * len, MREMAP_MAYMOVE) == MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_OK(up_munmap(n, 3 * len));
+}
+
+int main(void)
+{
+	enum up_backend b;
+
+	FOR_EACH_BACKEND(adjust, shared_file);
+	FOR_EACH_BACKEND(adjust, private_anon);
+	FOR_EACH_BACKEND_ID(b) {
+		struct shm_job j = { b };
+
+		CHECK_EQ(h_fork(shm_child, &j), SIGBUS);
+	}
+	raw_mremap();
+	h_done();
+}
