@@ -33,7 +33,10 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCHES := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 TOOL := $(O)/upager
 
-all: $(O)/libupager.a $(O)/libupager.so $(TOOL) $(EXAMPLES) $(BENCHES)
+PRELOAD := $(O)/libupager-preload.so
+
+all: $(O)/libupager.a $(O)/libupager.so $(PRELOAD) $(TOOL) $(EXAMPLES) \
+	$(BENCHES)
 
 $(O)/src/%.o: src/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -46,6 +49,13 @@ $(O)/libupager.a: $(LIB_OBJ)
 $(O)/libupager.so: $(LIB_OBJ) src/upager.map
 	$(CC) $(LIBFLAGS) -shared -Wl,--version-script=src/upager.map \
 		-Wl,-soname,libupager.so.0 -o $@ $(LIB_OBJ) $(LDLIBS)
+
+# The whole library again, with the preload's choice of mappings.  Its
+# symbols carry no version, so that they take the place of libc's for
+# every reference (a versioned definition would not).
+$(PRELOAD): preload/preload.c $(LIB_OBJ) $(LIB_HDR)
+	$(CC) $(LIBFLAGS) -Isrc -shared -o $@ preload/preload.c $(LIB_OBJ) \
+		$(LDLIBS)
 
 # Tests and benchmarks link the static library, so they may reach the
 # internal fault-injection seam in src/sys.c.
@@ -87,7 +97,7 @@ demo: $(O)/examples/demo
 bench: $(BENCHES)
 	@sh bench/run.sh $(O)/bench
 
-install: $(O)/libupager.a $(O)/libupager.so $(TOOL)
+install: $(O)/libupager.a $(O)/libupager.so $(PRELOAD) $(TOOL)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
 		$(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -95,6 +105,7 @@ install: $(O)/libupager.a $(O)/libupager.so $(TOOL)
 	install -m 644 $(O)/libupager.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(O)/libupager.so $(DESTDIR)$(PREFIX)/lib/libupager.so.0
 	ln -sf libupager.so.0 $(DESTDIR)$(PREFIX)/lib/libupager.so
+	install -m 755 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/upager.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/

@@ -1594,6 +1594,17 @@ static void dflt_exit(void)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* The default pager if it has been made, else NULL. */
+struct up_pager *up__default_if_made(void)
+{
+	struct up_pager *p;
+
+	pthread_mutex_lock(&dflt_lock);
+	p = dflt;
+	pthread_mutex_unlock(&dflt_lock);
+	return p;
+}
+
 UP_EXPORT struct up_pager *up_default_pager(void)
 {
 	struct up_pager *p;
@@ -1687,7 +1698,7 @@ UP_EXPORT int up_msync(void *addr, size_t len, int flags)
 	struct up_pager *p = owner(addr, len);
 
 	return p ? posix_ret(up_pager_sync(p, addr, len, flags))
-		 : msync(addr, len, flags);
+		 : posix_ret(up__msync(addr, len, flags));
 }
 
 UP_EXPORT int up_mprotect(void *addr, size_t len, int prot)
@@ -1695,7 +1706,7 @@ UP_EXPORT int up_mprotect(void *addr, size_t len, int prot)
 	struct up_pager *p = owner(addr, len);
 
 	return p ? posix_ret(up_pager_protect(p, addr, len, prot))
-		 : mprotect(addr, len, prot);
+		 : posix_ret(up__mprotect(addr, len, prot));
 }
 
 UP_EXPORT int up_madvise(void *addr, size_t len, int advice)
@@ -1703,7 +1714,7 @@ UP_EXPORT int up_madvise(void *addr, size_t len, int advice)
 	struct up_pager *p = owner(addr, len);
 
 	return p ? posix_ret(up_pager_advise(p, addr, len, advice))
-		 : madvise(addr, len, advice);
+		 : posix_ret(up__madvise(addr, len, advice));
 }
 
 /*
@@ -1781,6 +1792,16 @@ static int give_up(uintptr_t a, uintptr_t b, bool check)
 	return err;
 }
 
+/* Whether the program's own mmap(2) goes to the default pager: the
+ * preload library's to say (preload/preload.c); never otherwise. */
+__attribute__((weak)) bool up__preload_takes(void *addr, size_t len,
+					     int prot, int flags, int fd,
+					     off_t off)
+{
+	(void)addr, (void)len, (void)prot, (void)flags, (void)fd, (void)off;
+	return false;
+}
+
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
 				int fd, off_t off)
 {
@@ -1788,6 +1809,8 @@ UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
 	uintptr_t b;
 	int err, fl;
 
+	if (up__preload_takes(addr, len, prot, flags, fd, off))
+		return up_mmap(addr, len, prot, flags, fd, off);
 	if ((flags & MAP_FIXED) && may_claim((uintptr_t)addr, len, &b) &&
 	    give_up((uintptr_t)addr, b, true)) {
 		/* The kernel refuses bad arguments before it unmaps. */

@@ -263,7 +263,7 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 		return err;
 	o->view = view;
 	o->view_len = len;
-	madvise(view, len, MADV_DONTFORK);
+	up__madvise(view, len, MADV_DONTFORK);
 	if (up__table((void **)&o->pflags, o->pages_nr, nr) ||
 	    up__table((void **)&o->frame, o->pages_nr * sizeof(uint32_t),
 		      nr * sizeof(uint32_t)))

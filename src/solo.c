@@ -348,8 +348,8 @@ int up__pool_init(struct up_pager *p)
 	/* Huge pages only when a pager page is one: a smaller page moved
 	 * out of a huge one splits it, and the next read into the emptied
 	 * range would fault in (and zero) a whole new huge page. */
-	madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	madvise(a, len, MADV_DONTFORK);
+	up__madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	up__madvise(a, len, MADV_DONTFORK);
 	/* Moving pages back into the pool needs it registered. */
 	reg.range.start = (uintptr_t)a;
 	reg.range.len = len;
@@ -398,7 +398,7 @@ static int own(struct up_pager *p, char *a, size_t len)
 	};
 	int err;
 
-	madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	up__madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
 	return err ? err : up__madvise(a, len, MADV_DONTFORK);
 }
@@ -751,7 +751,7 @@ static int cow_restore(struct up_pager *p, struct up_obj *o, uintptr_t at,
 		    (ssize_t)SYS_PAGE)
 			cow_set(o, sp, false);
 	}
-	madvise(buf, SYS_PAGE, MADV_DONTNEED);
+	up__madvise(buf, SYS_PAGE, MADV_DONTNEED);
 	return err;
 }
 
@@ -1111,7 +1111,7 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	if (copy) {
 		err = copy_in(p, *as, src, (size_t)(b - a));
 		if (!err)
-			madvise(src, (size_t)(b - a), MADV_DONTNEED);
+			up__madvise(src, (size_t)(b - a), MADV_DONTNEED);
 		protect = false;
 	}
 	if (err)
@@ -1219,7 +1219,7 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 void up__slot_release(struct up_pager *p, uint32_t idx)
 {
 	if (p->pool && p->frames[idx].slot_full) {
-		madvise(slot(p, idx), pl(p), MADV_DONTNEED);
+		up__madvise(slot(p, idx), pl(p), MADV_DONTNEED);
 		p->frames[idx].slot_full = 0;
 	}
 }

@@ -233,7 +233,7 @@ int up__datasync_range(int fd, off_t off, off_t len)
 	m = up__real_mmap(aside(l), l, PROT_READ, MAP_SHARED, fd, a);
 	if (m == MAP_FAILED)
 		return neg(fdatasync(fd));
-	e = neg(msync(m, l, MS_SYNC));
+	e = up__msync(m, l, MS_SYNC);
 	up__real_munmap(m, l);
 	return e;
 }
@@ -653,13 +653,13 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	 * is read is what the caller asks for, all at once: the kernel's own
 	 * read-around on a fault in it is off (MADV_RANDOM), which would read
 	 * megabytes around each random page and fill a memory cgroup. */
-	if (!e && madvise(at, len, MADV_DONTFORK))
+	if (!e && up__madvise(at, len, MADV_DONTFORK))
 		e = -errno;
 	if (!e && in) {
-		madvise(at, len, MADV_RANDOM);
+		up__madvise(at, len, MADV_RANDOM);
 		if (in > SYS_PAGE)
 			readahead(fd, off + (off_t)in_at, in);
-		madvise((char *)at + in_at, in, MADV_POPULATE_READ);
+		up__madvise((char *)at + in_at, in, MADV_POPULATE_READ);
 	}
 	if (prep && !e &&
 	    syscall(SYS_mremap, at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
@@ -674,7 +674,7 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
  * invalidate locked pages, and with MS_ASYNC does nothing else. */
 bool up__locked(void *addr, size_t len)
 {
-	return msync(addr, len, MS_ASYNC | MS_INVALIDATE) && errno == EBUSY;
+	return up__msync(addr, len, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
 }
 
 /* Add [a, a + len) to the runs, joined to the last if it follows it. */
@@ -862,17 +862,17 @@ int up__munmap(void *addr, size_t len)
 
 int up__mprotect(void *addr, size_t len, int prot)
 {
-	return neg(mprotect(addr, len, prot));
+	return neg(syscall(SYS_mprotect, addr, len, prot));
 }
 
 int up__madvise(void *addr, size_t len, int advice)
 {
-	return neg(madvise(addr, len, advice));
+	return neg(syscall(SYS_madvise, addr, len, advice));
 }
 
 int up__msync(void *addr, size_t len, int flags)
 {
-	return neg(msync(addr, len, flags));
+	return neg(syscall(SYS_msync, addr, len, flags));
 }
 
 /*
@@ -1086,7 +1086,7 @@ int up__thread(pthread_t *t, void *stack, size_t len, void *(*fn)(void *),
 
 	if (sem_init(&ts.running, 0, 0))
 		return -errno;
-	mprotect(stack, SYS_PAGE, PROT_NONE);
+	up__mprotect(stack, SYS_PAGE, PROT_NONE);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);

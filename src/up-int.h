@@ -278,6 +278,11 @@ struct up_pager {
 	uint64_t hist[HIST_NR];
 };
 
+/* ---- api.c ---------------------------------------------------------- */
+struct up_pager *up__default_if_made(void);
+bool up__preload_takes(void *addr, size_t len, int prot, int flags, int fd,
+		       off_t off);
+
 /* ---- registry.c ----------------------------------------------------- */
 struct up_region *up__region_find(struct up_pager *p, uintptr_t addr);
 size_t up__region_first(struct up_pager *p, uintptr_t addr);

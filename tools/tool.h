@@ -45,6 +45,7 @@ int cmd_cat(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* ---- messages, options ------------------------------------------------ */
 

@@ -74,6 +74,26 @@ static const struct cmd cmds[] = {
 	  "features the\nkernel reports for UFFDIO_API, the page size, "
 	  "transparent huge pages, the\nmemory cgroup, and the backend a "
 	  "pager with UP_BACKEND_AUTO gets.\n" STATUS_HELP },
+	{ "run", cmd_run,
+	  "[--budget N] [--page-size N] [--stats] [--kernel] -- CMD [ARG...]",
+	  "Run a program with its mappings served by upager.",
+	  "  --budget N      the pager's budget (default: the library's, half "
+	  "the\n"
+	  "                  usable memory)\n"
+	  "  --page-size N   the pager's page (default 64K)\n"
+	  "  --anon-min N    anonymous mappings of N bytes or more go to the "
+	  "pager\n"
+	  "                  (default 64M; smaller ones, and malloc's, are the "
+	  "kernel's)\n"
+	  "  --stats         the pager's statistics on stderr when the program "
+	  "(or a\n"
+	  "                  child of it) exits\n"
+	  "  --kernel        every mapping to the kernel, to compare\n"
+	  "\nMappings of regular files go to the pager, except executable "
+	  "ones (programs\nand libraries).  The settings pass to the program "
+	  "in LD_PRELOAD and UPAGER_*\nvariables (see upager(1)), so "
+	  "children that exec inherit them.  The exit\nstatus is CMD's; 126 "
+	  "or 127 if it cannot be run, 1 or 2 for upager's own\nerrors.\n" },
 	{ "bench", cmd_bench, "[--quick] [--out DIR] [options]",
 	  "Compare the kernel's mmap, read() and upager (4K, 64K, 2M pages).",
 	  "  --quick         small files, one repetition (under a minute)\n"

@@ -1,0 +1,72 @@
+#!/bin/sh
+# tool-run-sqlite.sh - upager run -- sqlite3, with PRAGMA mmap_size larger
+# than a database 4 times the budget: the same output and the same
+# database as without upager, integrity_check ok, the statistics on
+# stderr; and a transaction killed in the middle leaves a database that
+# opens intact.
+#
+# Runs from the repository root (see tests/toollib.sh).
+
+. tests/toollib.sh
+command -v sqlite3 >/dev/null 2>&1 ||
+	{ echo "SKIP: sqlite3 is not installed"; exit 77; }
+. tests/runlib.sh
+make_tmp
+
+rows=40000
+cat > "$T/work.sql" <<SQL
+PRAGMA mmap_size=4000000000;
+CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c INTEGER);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<$rows)
+INSERT INTO t SELECT i, printf('%0120d', i * 7919 % 1000003), i * 7 FROM s;
+CREATE INDEX tc ON t(c);
+UPDATE t SET c = c + 1 WHERE a % 3 = 0;
+DELETE FROM t WHERE a % 11 = 0;
+CREATE INDEX tb ON t(b);
+SELECT count(*), sum(c), max(length(b)) FROM t;
+SELECT a, c FROM t WHERE b > '000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000999000' ORDER BY c LIMIT 5;
+PRAGMA integrity_check;
+SQL
+
+sqlite3 "$T/k.db" < "$T/work.sql" > "$T/k.out" 2>&1 || no "sqlite3 alone failed"
+run_up --budget 2M --stats -- sqlite3 "$T/u.db" < "$T/work.sql" \
+	> "$T/u.out" 2> "$T/u.err" || no "sqlite3 under upager run failed"
+check "the same output" cmp "$T/k.out" "$T/u.out"
+grep -q '^ok$' "$T/u.out" && ok || no "integrity_check under upager"
+db=$(stat -c %s "$T/u.db")
+[ "$db" -ge $((4 * 2 * 1024 * 1024)) ] && ok ||
+	no "the database ($db bytes) is not 4 times the budget"
+# The database was mapped through the pager, within its budget of 32 pages.
+grep -q 'upager\[[0-9]*\]: backend userfaultfd, page 65536, budget 32 pages' \
+	"$T/u.err" && ok || no "no statistics of a 2M pager: $(cat "$T/u.err")"
+grep -q 'faults [1-9]' "$T/u.err" && ok || no "no fault went to the pager"
+sqlite3 "$T/k.db" .dump > "$T/k.dump"
+sqlite3 "$T/u.db" .dump > "$T/u.dump"
+check "the same database" cmp "$T/k.dump" "$T/u.dump"
+
+# A transaction killed in the middle: the journal rolls it back.
+before=$(sqlite3 "$T/u.db" 'SELECT count(*) FROM t')
+cat > "$T/kill.sql" <<SQL
+PRAGMA mmap_size=4000000000;
+BEGIN;
+UPDATE t SET c = -c WHERE a % 7 = 0;
+INSERT INTO t(b, c) SELECT b, c FROM t WHERE a < 2000;
+.print in-transaction
+.system sleep 30
+COMMIT;
+SQL
+(up_env && exec "$U" run --budget 2M -- sqlite3 "$T/u.db" < "$T/kill.sql" \
+	> "$T/kill.out" 2>&1) &
+pid=$!
+i=0
+while ! grep -q in-transaction "$T/kill.out" 2>/dev/null && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 $pid
+wait $pid 2>/dev/null
+pkill -f "^sleep 30$" 2>/dev/null
+out=$(sqlite3 "$T/u.db" 'PRAGMA integrity_check; SELECT count(*), min(c) FROM t')
+exp=$(printf 'ok\n%s|%s' "$before" "$(sqlite3 "$T/k.db" 'SELECT min(c) FROM t')")
+[ "$out" = "$exp" ] && ok || no "after the kill: '$out', not '$exp'"
+finish
