@@ -13,13 +13,13 @@ command -v mdb_load >/dev/null 2>&1 && command -v mdb_dump >/dev/null 2>&1 ||
 . tests/runlib.sh
 make_tmp
 
-# A dump of 40000 records of 200 bytes (about 10 MiB of data), in
+# A dump of 24000 records of 200 bytes (about 6 MiB of data), in
 # mdb_dump's own format, so that a dump of the loaded database is the same.
 awk 'BEGIN {
 	print "VERSION=3"; print "format=bytevalue"; print "type=btree"
 	print "mapsize=1073741824"; print "maxreaders=126"
 	print "HEADER=END"
-	for (i = 0; i < 40000; i++) {
+	for (i = 0; i < 24000; i++) {
 		k = sprintf("%08d", i); h = ""
 		for (j = 1; j <= 8; j++) h = h "3" substr(k, j, 1)
 		print " 6b" h
@@ -30,21 +30,21 @@ awk 'BEGIN {
 	print "DATA=END"
 }' > "$T/in.dump"
 
-run_up --budget 2M --stats -- mdb_load -n -f "$T/in.dump" "$T/u.db" \
+run_up --budget 1M --stats -- mdb_load -n -f "$T/in.dump" "$T/u.db" \
 	2> "$T/load.err" || no "mdb_load under upager run failed: $(cat "$T/load.err")"
 grep -q 'faults [1-9]' "$T/load.err" && ok || no "mdb_load: no fault went to the pager"
 mdb_load -n -f "$T/in.dump" "$T/k.db" || no "mdb_load alone failed"
 db=$(stat -c %s "$T/u.db")
-[ "$db" -ge $((4 * 2 * 1024 * 1024)) ] && ok ||
+[ "$db" -ge $((4 * 1024 * 1024)) ] && ok ||
 	no "the database ($db bytes) is not 4 times the budget"
-run_up --budget 2M -- mdb_dump -n "$T/u.db" > "$T/u.dump" ||
+run_up --budget 1M -- mdb_dump -n "$T/u.db" > "$T/u.dump" ||
 	no "mdb_dump under upager run failed"
 mdb_dump -n "$T/k.db" > "$T/k.dump"
 check "mdb_dump: the same dump as without upager" cmp "$T/k.dump" "$T/u.dump"
 sed -n '/^HEADER=END$/,$p' "$T/in.dump" > "$T/in.data"
 sed -n '/^HEADER=END$/,$p' "$T/u.dump" > "$T/u.data"
 check "mdb_dump: the records loaded" cmp "$T/in.data" "$T/u.data"
-run_up --budget 2M -- mdb_stat -n "$T/u.db" > "$T/u.stat" ||
+run_up --budget 1M -- mdb_stat -n "$T/u.db" > "$T/u.stat" ||
 	no "mdb_stat under upager run failed"
 mdb_stat -n "$T/k.db" > "$T/k.stat"
 check "mdb_stat: as without upager" cmp "$T/k.stat" "$T/u.stat"
@@ -54,9 +54,9 @@ if [ -f /usr/include/lmdb.h ] &&
 	${CC:-cc} -O2 -o "$T/writemap" tests/progs/lmdb-writemap.c -llmdb 2>"$T/cc.err"
 then
 	seed=${UPAGER_SEED:-$(date +%s)}
-	txns=40
-	sanitized && txns=20
-	run_up --budget 2M -- "$T/writemap" run "$T/w.db" "$T/w.model" \
+	txns=25
+	sanitized && txns=15
+	run_up --budget 1M -- "$T/writemap" run "$T/w.db" "$T/w.model" \
 		"$seed" $txns > "$T/w.out" 2>&1 &&
 		ok || no "writemap under upager run (seed $seed): $(tail -5 "$T/w.out")"
 	"$T/writemap" verify "$T/w.db" "$T/w.model" > "$T/v.out" 2>&1 &&
