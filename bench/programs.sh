@@ -32,9 +32,9 @@ mkdir $cg/upb-k-$$ $cg/upb-u-$$
 # The kernel's group holds the budget and 16 MiB for the program itself.
 echo $(((mib + 16) << 20)) > $cg/upb-k-$$/memory.limit_in_bytes
 
-# in GROUP CMD...: run CMD in the cgroup; its seconds in $secs, its peak
+# run_in GROUP CMD...: run CMD in the cgroup; its seconds in $secs, its peak
 # in $peak (MiB).
-in() {
+run_in() {
 	g=$cg/$1
 	shift
 	echo 0 > $g/memory.max_usage_in_bytes 2>/dev/null
@@ -52,11 +52,11 @@ one() {
 	name=$1
 	shift
 	for warm in "" yes; do
-		in upb-k-$$ "$@"; ks=$secs; kp=$peak; cp "$T/out" "$T/k.out"
-		in upb-u-$$ "$U" run --budget ${mib}M --stats -- "$@"
+		run_in upb-k-$$ "$@"; ks=$secs; kp=$peak; cp "$T/out" "$T/k.out"
+		run_in upb-u-$$ "$U" run --budget ${mib}M --stats -- "$@"
 		cmp -s "$T/out" "$T/k.out" || echo "$name: OUTPUT DIFFERS"
 		printf '%-22s %-5s %8.2f s %6d MiB   %6.2fx %6d MiB\n' "$name" \
-			"${warm:+warm}${warm:-cold}" "$ks" "$kp" \
+			"$([ "$warm" ] && echo warm || echo cold)" "$ks" "$kp" \
 			"$(echo "$ks / $secs" | bc -l)" "$peak"
 		sed -n 's/^upager\[[0-9]*\]: /    /p' "$T/err" | sed -n '2,4p'
 	done
