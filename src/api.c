@@ -563,8 +563,10 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 		r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
 		r->off = off;
 	} else {
-		if (!(flags & MAP_ANONYMOUS) && !S_ISREG(st->st_mode))
+		if (!(flags & MAP_ANONYMOUS) && !S_ISREG(st->st_mode)) {
 			flags |= MAP_ANONYMOUS;		/* /dev/zero */
+			r->zero_file = true;
+		}
 		if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE)
 			flags = (flags & ~MAP_TYPE) | MAP_SHARED;
 		/* Other flags change nothing here; unknown ones are ignored,
@@ -837,7 +839,7 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 	case MADV_FREE:
 		return !private_anon || up__locked((void *)a, b - a) ? -EINVAL : 0;
 	case MADV_WIPEONFORK:
-		return private_anon ? 0 : -EINVAL;
+		return private_anon && !r->zero_file ? 0 : -EINVAL;
 	case MADV_REMOVE:
 		/* In the kernel's order, mapping by mapping: a locked one
 		 * first, then one that is not shared and writable. */
@@ -912,6 +914,19 @@ static bool advice_flag(struct up_region *r, int advice, bool set)
 	return true;
 }
 
+/* The first page of [a, b) that mlock(2) locked (b if none). */
+static uintptr_t first_locked(uintptr_t a, uintptr_t b)
+{
+	struct up_run *runs;
+	size_t nr;
+	uintptr_t f = b;
+
+	if (!up__locks_take(a, b - a, &runs, &nr) && nr)
+		f = runs[0].a;
+	free(runs);
+	return f;
+}
+
 /* One region's part of an madvise: the kernel's refusals for its kind of
  * mapping first, as the kernel judges each mapping in turn. */
 static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -923,6 +938,18 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	    (advice == MADV_DONTFORK || advice == MADV_DOFORK ||
 	     advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK))
 		return fork_piece(p, r, a, b, advice);
+	if (err == -EINVAL && r->obj && up__locked((void *)a, b - a) &&
+	    (advice == MADV_DONTNEED || advice == MADV_COLD ||
+	     advice == MADV_PAGEOUT || advice == MADV_FREE ||
+	     advice == MADV_GUARD_INSTALL)) {
+		/* mlock(2) split the kernel's mapping: the part before the
+		 * first locked page takes the advice, then the refusal. */
+		uintptr_t f = first_locked(a, b);
+
+		if (f > a && !advise_check(p, r, a, f, advice))
+			p->ops->advise(p, r, a, f, advice);
+		return err;
+	}
 	if (!err && r->obj && advice_flag(r, advice, false)) {
 		err = carve(p, &r, a, b);
 		if (!err)
@@ -1243,6 +1270,20 @@ static bool all_locked(uintptr_t a, size_t len)
 	return all;
 }
 
+/* Whether [a, b) is within one of the kernel's mappings. */
+static bool kernel_one(uintptr_t a, uintptr_t b)
+{
+	struct up_run *runs;
+	size_t nr;
+	bool one;
+
+	if (a == b || up__maps_take(a, b - a, &runs, &nr))
+		return true;	/* (the kernel will say) */
+	one = nr == 1 && runs[0].a == a && runs[0].len == b - a;
+	free(runs);
+	return one;
+}
+
 /* Whether mremap(2) only moves, and then may move several mappings. */
 static bool move_only(size_t old_len, size_t new_len, int flags)
 {
@@ -1358,6 +1399,11 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	if (!old_len && !(r->flags & MAP_SHARED))
 		return -EINVAL;
 	if (!r->obj || !p->ops->move) {
+		/* The kernel's own: it refuses a range across two of its
+		 * mappings before it replaces the target. */
+		b = a + (old_len > new_len ? new_len : old_len);
+		if ((flags & MREMAP_FIXED) && !kernel_one(a, b))
+			return -EFAULT;
 		err = (flags & MREMAP_FIXED) ?
 			      unmap_range(p, to, to + new_len, true) : 0;
 		return err ? err : remap_kernel(p, r, a, old_len, new_len,

@@ -1518,27 +1518,27 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 	struct up_region *r, *next;
 	struct up_run *locks;
 	size_t locks_nr;
+	int ro = -1;
 	void *m;
 
 	for (r = o->regions; r; r = next) {
 		/* A mapping the program made through a read-only descriptor
 		 * may never be written: the kernel's is made through one
-		 * too (mprotect(2) and MADV_REMOVE then refuse as they did). */
-		int ro = r->may_write ? -1 : up__reopen(fd, O_RDONLY);
+		 * too (mprotect(2) and MADV_REMOVE then refuse as they did).
+		 * One for all, so that neighbours merge as the kernel's
+		 * would (mremap(2) works within one mapping). */
 		int err;
 
+		if (!r->may_write && ro < 0)
+			ro = up__reopen(fd, O_RDONLY);
 		next = r->obj_next;
 		if (up__locks_take(r->start, r->end - r->start, &locks,
-				   &locks_nr) && keep) {
-			if (ro >= 0)
-				up__close(ro);
+				   &locks_nr) && keep)
 			continue;
-		}
 		err = up__mmap_raw((void *)r->start, r->end - r->start, r->prot,
-				   MAP_SHARED | MAP_FIXED, ro >= 0 ? ro : fd,
-				   r->off, &m);
-		if (ro >= 0)
-			up__close(ro);
+				   MAP_SHARED | MAP_FIXED,
+				   !r->may_write && ro >= 0 ? ro : fd, r->off,
+				   &m);
 		if (err) {
 			up__locks_put(locks, 0, false);
 			if (keep)
@@ -1555,6 +1555,8 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 		/* The last region out frees o. */
 		up__obj_detach(p, o, r);
 	}
+	if (ro >= 0)
+		up__close(ro);
 }
 
 /*

@@ -151,6 +151,9 @@ struct up_region {
 					 * fork() handed to the kernel, or 0 */
 	bool dontfork;			/* MADV_DONTFORK: not in a child */
 	bool wipeonfork;		/* MADV_WIPEONFORK: zeros in a child */
+	bool zero_file;			/* a private mapping of /dev/zero: the
+					 * kernel's has a file (no
+					 * MADV_WIPEONFORK) */
 	bool beyond;			/* the kernel's: past the end of shared
 					 * memory that mremap(2) grew */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
