@@ -882,7 +882,8 @@ static uintptr_t range_of(const struct op *o, int i)
 
 	if (!a)
 		trace("%d %s no slot", i, kind_names[o->kind]);
-	else if (o->where == W_SLOT && o->a + o->len > slot_len[o->slot])
+	else if (o->where == W_SLOT && (o->a > slot_len[o->slot] ||
+					o->len > slot_len[o->slot] - o->a))
 		trace("%d %s past the slot", i, kind_names[o->kind]), a = 0;
 	return a;
 }
