@@ -1383,12 +1383,12 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	int err;
 	void *m;
 
-	if (!r)
-		return -EFAULT;
 	if (move_only(old_len, new_len, flags)) {
 		*out = to;
 		return remap_moves(p, a, a + old_len, flags, to);
 	}
+	if (!r)
+		return -EFAULT;
 	if (!move && old_len >= new_len) {
 		/* Shrinking unmaps the rest, whatever is there. */
 		*out = a;

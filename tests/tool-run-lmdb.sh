@@ -54,8 +54,8 @@ if [ -f /usr/include/lmdb.h ] &&
 	${CC:-cc} -O2 -o "$T/writemap" tests/progs/lmdb-writemap.c -llmdb 2>"$T/cc.err"
 then
 	seed=${UPAGER_SEED:-$(date +%s)}
-	txns=25
-	sanitized && txns=15
+	txns=15
+	sanitized && txns=8
 	run_up --budget 1M -- "$T/writemap" run "$T/w.db" "$T/w.model" \
 		"$seed" $txns > "$T/w.out" 2>&1 &&
 		ok || no "writemap under upager run (seed $seed): $(tail -5 "$T/w.out")"
