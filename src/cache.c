@@ -57,6 +57,9 @@ int up__cache_init(struct up_pager *p)
 	if (!err)
 		err = up__table((void **)&p->pinned, 0,
 				p->frames_nr * sizeof(*p->pinned));
+	if (!err)
+		err = up__table((void **)&p->letgo, 0,
+				(p->frames_nr + 1) * sizeof(*p->letgo));
 	if (err) {
 		up__cache_fini(p);
 		return err;
@@ -75,9 +78,11 @@ void up__cache_fini(struct up_pager *p)
 	up__table_free(p->frames, p->frames_nr * sizeof(*p->frames));
 	up__table_free(p->free_frames, p->frames_nr * sizeof(*p->free_frames));
 	up__table_free(p->pinned, p->frames_nr * sizeof(*p->pinned));
+	up__table_free(p->letgo, (p->frames_nr + 1) * sizeof(*p->letgo));
 	p->frames = NULL;
 	p->free_frames = NULL;
 	p->pinned = NULL;
+	p->letgo = NULL;
 	if (p->swap_fd >= 0)
 		up__close(p->swap_fd);
 	p->swap_fd = -1;
@@ -124,6 +129,8 @@ static void obj_tables_free(struct up_pager *p, struct up_obj *o)
 	free(o);
 }
 
+static void letgo_forget(struct up_pager *p, struct up_obj *o);
+
 static void obj_free(struct up_pager *p, struct up_obj *o)
 {
 	struct up_work **ww = &p->work, *w;
@@ -132,6 +139,7 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 	for (pp = &p->objs; *pp != o; pp = &(*pp)->next)
 		;
 	*pp = o->next;
+	letgo_forget(p, o);
 	/* Queued read-ahead for this object has nothing left to read. */
 	while ((w = *ww)) {
 		if (w->obj == o) {
@@ -519,6 +527,71 @@ static void drop_blocks(struct up_obj *o, off_t a, off_t b)
 	up__drop_cache(o->fd, a, b - a);
 }
 
+/*
+ * The page cache that pages evicted alone leave behind is kept, as a
+ * second chance after the pager's own (a page faulted again soon costs no
+ * read), but only up to half the budget: past that, the 2 MiB blocks in
+ * which pages were let go longest ago leave the page cache.  The pages the
+ * pager holds are mapped, and the kernel drops none of those, nor dirty
+ * ones.  So a mapping holds at most 1.5 times its budget of the system's
+ * memory, the kernel's read-around aside.
+ */
+static uint64_t letgo_cap(const struct up_pager *p)
+{
+	return p->frames_nr + 1;
+}
+
+static void letgo_pop(struct up_pager *p)
+{
+	struct up_letgo *e = &p->letgo[p->letgo_head];
+
+	if (e->obj)
+		drop_blocks(e->obj, (off_t)(e->blk * FOLIO_MAX),
+			    (off_t)((e->blk + 1) * FOLIO_MAX));
+	p->letgo_bytes -= e->bytes;
+	p->letgo_head = (p->letgo_head + 1) % letgo_cap(p);
+	p->letgo_nr--;
+}
+
+static void letgo(struct up_pager *p, struct up_obj *o, off_t off,
+		  uint64_t len)
+{
+	uint64_t blk = (uint64_t)off / FOLIO_MAX;
+	struct up_letgo *e = NULL;
+
+	if (p->letgo_nr)
+		e = &p->letgo[(p->letgo_head + p->letgo_nr - 1) %
+			      letgo_cap(p)];
+	if (!e || e->obj != o || e->blk != blk) {
+		if (p->letgo_nr == letgo_cap(p))
+			letgo_pop(p);
+		e = &p->letgo[(p->letgo_head + p->letgo_nr++) %
+			      letgo_cap(p)];
+		e->obj = o;
+		e->blk = blk;
+		e->bytes = 0;
+	}
+	if (e->bytes + len > (uint64_t)FOLIO_MAX)
+		len = (uint64_t)FOLIO_MAX - e->bytes;
+	e->bytes += len;
+	p->letgo_bytes += len;
+	while (p->letgo_nr && p->letgo_bytes > p->frames_nr * pl(p) / 2)
+		letgo_pop(p);
+}
+
+static void letgo_forget(struct up_pager *p, struct up_obj *o)
+{
+	uint64_t i;
+
+	for (i = 0; i < p->letgo_nr; i++) {
+		struct up_letgo *e = &p->letgo[(p->letgo_head + i) %
+					       letgo_cap(p)];
+
+		if (e->obj == o)
+			e->obj = NULL;
+	}
+}
+
 static void writeout_start(struct up_pager *p, struct up_obj *o)
 {
 	off_t max = (off_t)(p->frames_nr * pl(p) / 4), n;
@@ -579,6 +652,7 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * been written there: its write-out starts as a written-back page's
 	 * would, once it is unmapped (so the kernel need not protect it). */
 	bool kernel_dirty = f->borrowed && written_in_place(o);
+	bool borrowed = f->borrowed;
 	int err;
 
 	/* A solo page moved back into its slot first is out of the
@@ -597,6 +671,8 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 			writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	}
 	up__page_drop(p, o, pg);
+	if (borrowed)
+		letgo(p, o, (off_t)(pg * pl(p)), pl(p));
 	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
 	return 0;
 }

@@ -123,6 +123,13 @@ struct up_frame {
 					 * mapping, empty if in the slot */
 };
 
+/* 2 MiB of a file's page cache in which the pager let pages go. */
+struct up_letgo {
+	struct up_obj *obj;		/* NULL once the object went */
+	uint64_t blk;			/* the block: offset / 2 MiB */
+	uint64_t bytes;			/* let go in it */
+};
+
 /* A file, by device and inode. */
 struct up_file_id {
 	dev_t dev;
@@ -236,6 +243,8 @@ struct up_pager {
 	uint64_t free_nr;		/* free in all */
 	uint32_t *pinned;		/* frames pinned by this operation */
 	uint64_t pinned_nr;
+	struct up_letgo *letgo;		/* page cache let go, oldest first */
+	uint64_t letgo_head, letgo_nr, letgo_bytes;
 	int swap_fd;
 	off_t swap_next;
 	char *pool;			/* solo.c: one slot per frame */

@@ -6,7 +6,8 @@
  * (mincore, as fincore(1) counts it), and every byte is right.  Random
  * faults on a file that is not in the page cache read the pages the pager
  * asks for, not the kernel's read-around of each (which filled a memory
- * cgroup with what no one asked for).
+ * cgroup with what no one asked for), and random faults over all of it
+ * leave no more than twice the budget cached either.
  */
 #include "harness.h"
 
@@ -106,6 +107,18 @@ static void body(struct up_pager *p, enum up_backend b)
 		       (unsigned long long)ms.fills,
 		       (unsigned long long)(ms.page_len >> 10));
 		CHECK(in <= 2 * ms.fills * ms.page_len);
+
+		/* Random faults on most of the file, each page evicted
+		 * alone: what they leave in the page cache goes too. */
+		for (int i = 0; i < (int)(2 * LEN / ms.page_len); i++) {
+			size_t off = (size_t)h_below(LEN / 4096) * 4096;
+
+			CHECK_EQ((uint8_t)m[off], h_pat(6, off));
+		}
+		in = cached(fd, LEN);
+		printf("%s: after random faults over the file: %zu MiB "
+		       "cached\n", h_ctx, in / H_MIB);
+		CHECK(in <= 2 * BUDGET);
 	}
 	if (m)
 		CHECK_OK(up_pager_unmap(p, m, LEN));
