@@ -356,6 +356,9 @@ struct up_stats {
 				 * kernel's to track: they never count in
 				 * dirty, writebacks or bytes_written; see
 				 * the CAVEATS) */
+	uint64_t fault_ns;	/* fault service time in all, ns (the
+				 * pager's; 0 for a mapping) */
+	uint64_t evict_ns;	/* of which evicting pages to make room */
 };
 
 /* The pager's statistics.  Returns 0 or -EINVAL. */
@@ -368,6 +371,14 @@ int up_pager_stats(struct up_pager *p, struct up_stats *st);
  */
 int up_mapping_stats(struct up_pager *p, const void *addr,
 		     struct up_stats *st);
+
+/*
+ * The histogram of p's fault service times: counts[i] is the number of
+ * faults served in [2^i, 2^(i+1)) nanoseconds, the last bucket taking
+ * everything longer.  Returns 0 or -EINVAL.
+ */
+#define UP_LATENCY_NR 36
+int up_pager_latency(struct up_pager *p, uint64_t counts[UP_LATENCY_NR]);
 
 /*
  * For a program's own SIGBUS handler, installed after an inline pager was

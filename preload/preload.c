@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +98,63 @@ UP_EXPORT int madvise(void *addr, size_t len, int advice)
 	return up_madvise(addr, len, advice);
 }
 
+static uint64_t start_ns;	/* when the library was loaded */
+
+/* ns as a short figure with its unit. */
+static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 1000000000u)
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000000u)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else if (ns >= 1000u)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+	return buf;
+}
+
+/*
+ * Where the time went: the run's time, the part of it the pager spent
+ * serving faults (evicting among it), the kernel's own faults (on the
+ * file's pages the pager showed: those that read from disk are major),
+ * and the fault service times as a histogram.
+ */
+static void time_print(struct up_pager *p, const struct up_stats *st)
+{
+	uint64_t wall = up__now_ns() - start_ns, hist[UP_LATENCY_NR], most = 0;
+	char a[32], b[32], c[32], lo[32], hi[32];
+	struct rusage ru;
+	int pid = (int)getpid();
+	unsigned i;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		memset(&ru, 0, sizeof(ru));
+	fprintf(stderr,
+		"upager[%d]: run %s, serving faults %s (%.0f%%), of which "
+		"evicting %s; the kernel's own faults %ld (%ld from disk)\n",
+		pid, fmt_ns(a, sizeof(a), wall),
+		fmt_ns(b, sizeof(b), st->fault_ns),
+		wall ? 100.0 * (double)st->fault_ns / (double)wall : 0.0,
+		fmt_ns(c, sizeof(c), st->evict_ns), ru.ru_minflt + ru.ru_majflt,
+		ru.ru_majflt);
+	if (up_pager_latency(p, hist))
+		return;
+	for (i = 0; i < UP_LATENCY_NR; i++)
+		most = hist[i] > most ? hist[i] : most;
+	for (i = 0; i < UP_LATENCY_NR; i++) {
+		if (!hist[i])
+			continue;
+		fprintf(stderr, "upager[%d]:   %9s - %-9s %10llu %.*s\n", pid,
+			fmt_ns(lo, sizeof(lo), 1ull << i),
+			i + 1 < UP_LATENCY_NR ? fmt_ns(hi, sizeof(hi),
+						       2ull << i) : "",
+			(unsigned long long)hist[i],
+			(int)(1 + hist[i] * 39 / most),
+			"########################################");
+	}
+}
+
 static void stats_print(void)
 {
 	struct up_pager *p = up__default_if_made();
@@ -127,6 +185,7 @@ static void stats_print(void)
 		(unsigned long long)st.page_cache, (int)getpid(),
 		(unsigned long long)st.fill_ns_p50,
 		(unsigned long long)st.fill_ns_p99);
+	time_print(p, &st);
 }
 
 __attribute__((constructor)) static void preload_init(void)
@@ -142,6 +201,7 @@ __attribute__((constructor)) static void preload_init(void)
 	env_size("UPAGER_ANON_MIN", &anon_min);
 	take_none = env_on("UPAGER_KERNEL");
 	stats = env_on("UPAGER_STATS");
+	start_ns = up__now_ns();
 	if (up_default_configure(&cfg))
 		fprintf(stderr, "upager: the configuration was refused\n");
 	if (stats)

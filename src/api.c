@@ -71,6 +71,17 @@ UP_EXPORT int up_pager_stats(struct up_pager *p, struct up_stats *st)
 	return 0;
 }
 
+UP_EXPORT int up_pager_latency(struct up_pager *p,
+				uint64_t counts[UP_LATENCY_NR])
+{
+	if (!p || !counts)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	up__hist_log2(p, counts, UP_LATENCY_NR);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 UP_EXPORT int up_mapping_stats(struct up_pager *p, const void *addr,
 			       struct up_stats *st)
 {

@@ -436,6 +436,22 @@ static uint64_t hist_value(unsigned idx)
 void up__hist_add(struct up_pager *p, uint64_t ns)
 {
 	p->hist[hist_idx(ns)]++;
+	p->st.fault_ns += ns;
+}
+
+/* The histogram by powers of two (see up_pager_latency()). */
+void up__hist_log2(const struct up_pager *p, uint64_t *counts, unsigned nr)
+{
+	unsigned i, e;
+
+	for (i = 0; i < nr; i++)
+		counts[i] = 0;
+	for (i = 0; i < HIST_NR; i++) {
+		uint64_t v = hist_value(i);
+
+		e = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+		counts[e < nr ? e : nr - 1] += p->hist[i];
+	}
 }
 
 uint64_t up__hist_pct(const struct up_pager *p, unsigned pct)
@@ -528,13 +544,14 @@ static void drop_blocks(struct up_obj *o, off_t a, off_t b)
 }
 
 /*
- * The page cache that pages evicted alone leave behind is kept, as a
- * second chance after the pager's own (a page faulted again soon costs no
- * read), but only up to half the budget: past that, the 2 MiB blocks in
- * which pages were let go longest ago leave the page cache.  The pages the
- * pager holds are mapped, and the kernel drops none of those, nor dirty
- * ones.  So a mapping holds at most 1.5 times its budget of the system's
- * memory, the kernel's read-around aside.
+ * The page cache that pages evicted by the clock leave behind is kept, as
+ * a second chance after the pager's own (a page faulted again soon costs
+ * no read), but only up to half the budget: past that, the ranges let go
+ * longest ago leave the page cache, and where the page cache holds one in
+ * a larger folio, which the kernel drops only whole, the 2 MiB blocks
+ * around it.  The pages the pager holds are mapped, and the kernel drops
+ * none of those, nor dirty ones.  So a mapping holds at most 1.5 times
+ * its budget of the system's memory, the kernel's read-around aside.
  */
 static uint64_t letgo_cap(const struct up_pager *p)
 {
@@ -544,11 +561,18 @@ static uint64_t letgo_cap(const struct up_pager *p)
 static void letgo_pop(struct up_pager *p)
 {
 	struct up_letgo *e = &p->letgo[p->letgo_head];
+	struct up_obj *o = e->obj;
+	uint64_t pg, last = (uint64_t)(e->off + e->len - 1) / pl(p);
+	bool again = false;	/* part of it is resident again */
 
-	if (e->obj)
-		drop_blocks(e->obj, (off_t)(e->blk * FOLIO_MAX),
-			    (off_t)((e->blk + 1) * FOLIO_MAX));
-	p->letgo_bytes -= e->bytes;
+	for (pg = (uint64_t)e->off / pl(p); o && pg <= last; pg++)
+		again |= pg < o->pages_nr && (o->pflags[pg] & PG_RESIDENT);
+	if (o) {
+		up__drop_cache(o->fd, e->off, e->len);
+		if (!again && up__cached(o->fd, e->off, e->len))
+			drop_blocks(o, e->off, e->off + e->len);
+	}
+	p->letgo_bytes -= (uint64_t)e->len;
 	p->letgo_head = (p->letgo_head + 1) % letgo_cap(p);
 	p->letgo_nr--;
 }
@@ -556,24 +580,23 @@ static void letgo_pop(struct up_pager *p)
 static void letgo(struct up_pager *p, struct up_obj *o, off_t off,
 		  uint64_t len)
 {
-	uint64_t blk = (uint64_t)off / FOLIO_MAX;
 	struct up_letgo *e = NULL;
 
 	if (p->letgo_nr)
 		e = &p->letgo[(p->letgo_head + p->letgo_nr - 1) %
 			      letgo_cap(p)];
-	if (!e || e->obj != o || e->blk != blk) {
+	if (e && e->obj == o && e->off + e->len == off &&
+	    e->len < FOLIO_MAX) {
+		e->len += (off_t)len;
+	} else {
 		if (p->letgo_nr == letgo_cap(p))
 			letgo_pop(p);
 		e = &p->letgo[(p->letgo_head + p->letgo_nr++) %
 			      letgo_cap(p)];
 		e->obj = o;
-		e->blk = blk;
-		e->bytes = 0;
+		e->off = off;
+		e->len = (off_t)len;
 	}
-	if (e->bytes + len > (uint64_t)FOLIO_MAX)
-		len = (uint64_t)FOLIO_MAX - e->bytes;
-	e->bytes += len;
 	p->letgo_bytes += len;
 	while (p->letgo_nr && p->letgo_bytes > p->frames_nr * pl(p) / 2)
 		letgo_pop(p);
@@ -710,17 +733,42 @@ static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 }
 
 /*
+ * Evict borrowed pages [a, b) of o at once: one change to the mappings
+ * for all of them, where a page each would cost a change (and a TLB
+ * shootdown) each.  A stream's pages (see up__evict_behind()) have their
+ * write-out started and leave the page cache at once; others are let go
+ * (see letgo()).
+ */
+static void evict_pages(struct up_pager *p, struct up_obj *o, uint64_t a,
+			uint64_t b, bool stream)
+{
+	bool kernel_dirty = stream && written_in_place(o);
+	uint64_t i;
+
+	up__solo_unmap_run(p, o, a, b - a);
+	for (i = a; i < b; i++) {
+		if (kernel_dirty)
+			writeout(p, o, (off_t)(i * pl(p)), (off_t)pl(p));
+		up__page_drop(p, o, i);
+		if (!stream)
+			letgo(p, o, (off_t)(i * pl(p)), pl(p));
+		UP_STAT(p, up__obj_region(o, (off_t)(i * pl(p))), evictions,
+			1);
+	}
+	if (stream)
+		drop_blocks(o, (off_t)(a * pl(p)), (off_t)(b * pl(p)));
+}
+
+/*
  * Evict borrowed page pg of o, and the borrowed pages before it, up to
  * RUN_LEN in all: a stream leaves its pages behind in runs, each put back
- * at once (one change to the mappings, where a page each would cost a
- * change each).
+ * at once.
  */
 #define RUN_LEN ((uint64_t)2 << 20)
 
 static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
 	uint64_t n = 1, i, max = RUN_LEN / pl(p);
-	bool kernel_dirty = written_in_place(o);
 
 	while (n < max && pg >= n && run_page(p, o, pg - n))
 		n++;
@@ -729,16 +777,42 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (n > 1 && locked_in(p, o, pg + 1 - n, n - 1))
 		for (i = n, n = 1; n < i && !locked_in(p, o, pg - n, 1); n++)
 			;
-	up__solo_unmap_run(p, o, pg + 1 - n, n);
-	for (i = pg + 1 - n; i <= pg; i++) {
-		if (kernel_dirty)
-			writeout(p, o, (off_t)(i * pl(p)), (off_t)pl(p));
-		up__page_drop(p, o, i);
-		UP_STAT(p, up__obj_region(o, (off_t)(i * pl(p))), evictions,
-			1);
-	}
-	drop_blocks(o, (off_t)((pg + 1 - n) * pl(p)),
-		    (off_t)((pg + 1) * pl(p)));
+	evict_pages(p, o, pg + 1 - n, pg + 1, true);
+}
+
+/* Whether page pg of o may go with the clock's victim next to it: it is
+ * borrowed and the clock would take it too (see frame_get()). */
+static bool cold_page(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		      bool demand)
+{
+	const struct up_frame *f;
+
+	if (!run_page(p, o, pg))
+		return false;
+	f = &p->frames[o->frame[pg] - 1];
+	return !f->ref &&
+	       (demand || p->tick - f->tick > p->frames_nr / 2);
+}
+
+/*
+ * The clock's victim, borrowed page pg of o, goes with the cold borrowed
+ * pages around it, up to RUN_LEN in all: pages that were shown together
+ * are mostly let go together, and one change to the mappings puts them
+ * all back.  False if pg must go alone (part of the run is locked).
+ */
+static bool evict_cold(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		       bool demand)
+{
+	uint64_t a = pg, b = pg + 1, max = RUN_LEN / pl(p);
+
+	while (b - a < max && a > 0 && cold_page(p, o, a - 1, demand))
+		a--;
+	while (b - a < max && b < o->pages_nr && cold_page(p, o, b, demand))
+		b++;
+	if (locked_in(p, o, a, b - a))
+		return false;
+	evict_pages(p, o, a, b, false);
+	return true;
 }
 
 /*
@@ -753,6 +827,7 @@ static void evict_run(struct up_pager *p, struct up_obj *o, uint64_t pg)
  */
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
+	uint64_t t0;
 	uint32_t idx;
 
 	if (p->free_nr || pg >= o->pages_nr ||
@@ -761,10 +836,12 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	idx = o->frame[pg] - 1;
 	if (p->frames[idx].pin || locked_in(p, o, pg, 1))
 		return;
+	t0 = up__now_ns();
 	if (p->frames[idx].borrowed)
 		evict_run(p, o, pg);
 	else
 		evict(p, idx, true);
+	p->st.evict_ns += up__now_ns() - t0;
 }
 
 /*
@@ -779,13 +856,16 @@ void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pg)
 static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 {
 	uint64_t scanned, rounds = demand ? 3 : 1;
+	uint64_t t0 = p->free_nr ? 0 : up__now_ns();
 
 	for (scanned = 0; !p->free_nr; scanned++) {
 		struct up_frame *f;
 		uint32_t idx;
 
-		if (scanned >= (rounds + demand) * p->frames_nr)
+		if (scanned >= (rounds + demand) * p->frames_nr) {
+			p->st.evict_ns += up__now_ns() - t0;
 			return -EBUSY;
+		}
 		idx = (uint32_t)(p->hand++ % p->frames_nr);
 		f = &p->frames[idx];
 		if (f->pin)
@@ -800,11 +880,15 @@ static int frame_get(struct up_pager *p, uint32_t *out, bool demand)
 		if (scanned < rounds * p->frames_nr &&
 		    locked_in(p, f->obj, f->pgno, 1))
 			continue;
+		if (f->borrowed && evict_cold(p, f->obj, f->pgno, demand))
+			continue;
 		if (evict(p, idx, false)) {
 			f->ref = 1;	/* its write-back failed: skip it */
 			continue;
 		}
 	}
+	if (t0)
+		p->st.evict_ns += up__now_ns() - t0;
 	*out = free_pop(p);
 	return 0;
 }

@@ -123,11 +123,10 @@ struct up_frame {
 					 * mapping, empty if in the slot */
 };
 
-/* 2 MiB of a file's page cache in which the pager let pages go. */
+/* A range of a file's page cache that the pager let go. */
 struct up_letgo {
 	struct up_obj *obj;		/* NULL once the object went */
-	uint64_t blk;			/* the block: offset / 2 MiB */
-	uint64_t bytes;			/* let go in it */
+	off_t off, len;
 };
 
 /* A file, by device and inode. */
@@ -425,6 +424,7 @@ void up__sigbus_child(void);
 
 /* ---- cache.c / stats -------------------------------------------------- */
 void up__hist_add(struct up_pager *p, uint64_t ns);
+void up__hist_log2(const struct up_pager *p, uint64_t *counts, unsigned nr);
 uint64_t up__now_ns(void);
 uint64_t up__hist_pct(const struct up_pager *p, unsigned pct);
 void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,

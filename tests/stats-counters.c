@@ -101,6 +101,23 @@ static void counts(struct up_pager *p)
 	CHECK_EQ(sb.faults_write, M);
 	CHECK(st.fill_ns_p50 > 0);
 	CHECK(st.fill_ns_p50 <= st.fill_ns_p99);
+	/* Every fault served is in the histogram and in the total time. */
+	{
+		uint64_t hist[UP_LATENCY_NR], n = 0, lo = 0;
+
+		CHECK_OK(up_pager_latency(p, hist));
+		for (int i = 0; i < UP_LATENCY_NR; i++) {
+			n += hist[i];
+			lo += hist[i] << i;
+		}
+		CHECK_EQ(n, N + M);
+		CHECK(st.fault_ns >= lo);
+		CHECK(st.fault_ns < 2 * lo);
+		CHECK(st.evict_ns <= st.fault_ns);
+		CHECK_EQ(sa.fault_ns, 0);
+		CHECK_EQ(up_pager_latency(p, NULL), -EINVAL);
+		CHECK_EQ(up_pager_latency(NULL, hist), -EINVAL);
+	}
 	CHECK_OK(up_pager_unmap(p, b, M * PG));
 	CHECK_OK(up_pager_stats(p, &st));
 	CHECK_EQ(st.writebacks, 0);
@@ -128,6 +145,8 @@ static void evictions(struct up_pager *p)
 	CHECK(st.resident <= 8);
 	CHECK_EQ(st.evictions, st.fills - st.resident);
 	CHECK_EQ(st.writebacks, 0);
+	CHECK(st.evict_ns > 0);
+	CHECK(st.evict_ns <= st.fault_ns);
 	CHECK_OK(up_pager_unmap(p, a, 20 * PG));
 	close(fd);
 }

@@ -40,6 +40,16 @@ db=$(stat -c %s "$T/u.db")
 grep -q 'upager\[[0-9]*\]: backend userfaultfd, page 65536, budget 16 pages' \
 	"$T/u.err" && ok || no "no statistics of a 1M pager: $(cat "$T/u.err")"
 grep -q 'faults [1-9]' "$T/u.err" && ok || no "no fault went to the pager"
+# Where the time went, and the fault service times' histogram, whose
+# counts add up to the faults served.
+grep -q 'upager\[[0-9]*\]: run [0-9.]* [mu]*s, serving faults .*(.*%), of which evicting' \
+	"$T/u.err" && ok || no "no time figures: $(cat "$T/u.err")"
+faults=$(sed -n 's/.*: faults \([0-9]*\) read \([0-9]*\) write.*/\1 \2/p' "$T/u.err" |
+	awk '{ print $1 + $2 }')
+hist=$(awk '/upager\[[0-9]*\]: +[0-9.]+ [mun]*s - / { n += $(NF - 1) } END { print n + 0 }' \
+	"$T/u.err")
+[ "$hist" -gt 0 ] && [ "$hist" -le "$faults" ] && ok ||
+	no "the histogram counts $hist faults of $faults"
 sqlite3 "$T/k.db" .dump > "$T/k.dump"
 sqlite3 "$T/u.db" .dump > "$T/u.dump"
 check "the same database" cmp "$T/k.dump" "$T/u.dump"
