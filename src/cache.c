@@ -543,6 +543,39 @@ static void drop_blocks(struct up_obj *o, off_t a, off_t b)
 	up__drop_cache(o->fd, a, b - a);
 }
 
+/* Whether a page of [a, b) of o is resident. */
+static bool resident_in(struct up_pager *p, struct up_obj *o, off_t a,
+			off_t b)
+{
+	uint64_t pg;
+
+	for (pg = (uint64_t)a / pl(p); (off_t)(pg * pl(p)) < b &&
+				       pg < o->pages_nr; pg++)
+		if (o->pflags[pg] & PG_RESIDENT)
+			return true;
+	return false;
+}
+
+/*
+ * [a, b) of o's page cache, which the pager let go, leaves it: as it is,
+ * or as the 2 MiB blocks around it where a larger folio holds it and no
+ * page of those blocks is resident.  (A page the kernel cannot drop, one
+ * mapped or dirty, makes it drain every CPU's page lists, which costs
+ * more than the drop.)
+ */
+static void cache_go(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	off_t wa = a & ~(FOLIO_MAX - 1);
+	off_t wb = (b + FOLIO_MAX - 1) & ~(FOLIO_MAX - 1);
+
+	if (resident_in(p, o, a, b))
+		return;
+	up__drop_cache(o->fd, a, b - a);
+	if ((wa < a || wb > b) && up__cached(o->fd, a, b - a) &&
+	    !resident_in(p, o, wa, wb))
+		up__drop_cache(o->fd, wa, wb - wa);
+}
+
 /*
  * The page cache that pages evicted by the clock leave behind is kept, as
  * a second chance after the pager's own (a page faulted again soon costs
@@ -561,17 +594,8 @@ static uint64_t letgo_cap(const struct up_pager *p)
 static void letgo_pop(struct up_pager *p)
 {
 	struct up_letgo *e = &p->letgo[p->letgo_head];
-	struct up_obj *o = e->obj;
-	uint64_t pg, last = (uint64_t)(e->off + e->len - 1) / pl(p);
-	bool again = false;	/* part of it is resident again */
-
-	for (pg = (uint64_t)e->off / pl(p); o && pg <= last; pg++)
-		again |= pg < o->pages_nr && (o->pflags[pg] & PG_RESIDENT);
-	if (o) {
-		up__drop_cache(o->fd, e->off, e->len);
-		if (!again && up__cached(o->fd, e->off, e->len))
-			drop_blocks(o, e->off, e->off + e->len);
-	}
+	if (e->obj)
+		cache_go(p, e->obj, e->off, e->off + e->len);
 	p->letgo_bytes -= (uint64_t)e->len;
 	p->letgo_head = (p->letgo_head + 1) % letgo_cap(p);
 	p->letgo_nr--;
@@ -756,7 +780,7 @@ static void evict_pages(struct up_pager *p, struct up_obj *o, uint64_t a,
 			1);
 	}
 	if (stream)
-		drop_blocks(o, (off_t)(a * pl(p)), (off_t)(b * pl(p)));
+		cache_go(p, o, (off_t)(a * pl(p)), (off_t)(b * pl(p)));
 }
 
 /*

@@ -614,7 +614,8 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
  * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read `in`
  * bytes of it in from in_at: the program then sees the kernel's page-cache
  * pages themselves, with no copy (solo.c).  What is not read in faults in
- * the kernel, as with mmap(2).  Pages are mapped for reading only, even in
+ * the kernel, as with mmap(2); of what is, only the first POPULATE_MAX
+ * bytes are waited for.  Pages are mapped for reading only, even in
  * a writable mapping: the first store to each page faults in the kernel,
  * which marks it dirty (or copies it), as with mmap(2).  With prep, the
  * mapping is made elsewhere, given to prep, and moved into place in one
@@ -626,6 +627,11 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+
+/* The most of it that is mapped in at once: the reads of the rest are
+ * started, and the program goes on while they run (the kernel maps those
+ * pages as it touches them), as the kernel's own read-ahead lets it. */
+#define POPULATE_MAX ((size_t)2 << 20)
 
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, size_t in_at, size_t in,
@@ -659,7 +665,8 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 		up__madvise(at, len, MADV_RANDOM);
 		if (in > SYS_PAGE)
 			readahead(fd, off + (off_t)in_at, in);
-		up__madvise((char *)at + in_at, in, MADV_POPULATE_READ);
+		up__madvise((char *)at + in_at, in < POPULATE_MAX ? in :
+			    POPULATE_MAX, MADV_POPULATE_READ);
 	}
 	if (prep && !e &&
 	    syscall(SYS_mremap, at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
