@@ -1335,6 +1335,14 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 
 	if (!up__region_find(p, a) && !up__range_used((void *)a, SYS_PAGE))
 		return -EFAULT;
+	/* The kernel moves no private mapping of /dev/zero with others. */
+	r = up__region_find(p, a);
+	for (i = up__region_first(p, a); !(r && r->end >= b) &&
+					 i < p->regions_nr &&
+					 p->regions[i]->start < b; i++)
+		if (p->regions[i]->zero_file &&
+		    !(p->regions[i]->flags & MAP_SHARED))
+			return -EFAULT;
 	err = cut(p, a, b);
 	while (!err && x < b) {
 		i = up__region_first(p, x);
@@ -1900,6 +1908,28 @@ UP_NO_TSAN UP_EXPORT int munmap(void *addr, size_t len)
 	return posix_ret(err);
 }
 
+/* What the kernel's mremap(2) of its own mapping at a answers before it
+ * changes anything, if it refuses: a copy (old_len 0) of a private
+ * mapping is EINVAL, and a range across two mappings EFAULT unless the
+ * call only moves. */
+static int kernel_refuses(uintptr_t a, size_t old_len, size_t new_len,
+			  int flags)
+{
+	void *m;
+
+	if (!old_len) {
+		m = up__real_mremap((void *)a, 0, SYS_PAGE, MREMAP_MAYMOVE, NULL);
+		if (m == MAP_FAILED)
+			return -errno;
+		up__real_munmap(m, SYS_PAGE);
+		return 0;
+	}
+	if (!move_only(old_len, new_len, flags) &&
+	    !kernel_one(a, a + (old_len < new_len ? old_len : new_len)))
+		return -EFAULT;
+	return 0;
+}
+
 /*
  * mremap(2) over any memory: a pager's mapping moves as up_pager_remap()
  * moves it; the kernel's own is the kernel's to move, after the pagers
@@ -1932,6 +1962,16 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 		pthread_mutex_unlock(&all_lock);
 		errno = EFAULT;
 		return MAP_FAILED;
+	}
+	if (!own && (flags & MREMAP_FIXED) && may_claim(t, nl, &b)) {
+		/* The kernel refuses its own mapping before it replaces the
+		 * target: a copy of a private one, a range across two. */
+		err = kernel_refuses(a, ol, nl, flags);
+		if (err) {
+			pthread_mutex_unlock(&all_lock);
+			errno = -err;
+			return MAP_FAILED;
+		}
 	}
 	if ((flags & MREMAP_FIXED) && may_claim(t, nl, &b))
 		give_up_locked(t, b, false, own);

@@ -1,4 +1,4 @@
-/* remap-moves: mremap(2) of a pager's mapping keeps every byte, resident or evicted: a shared file mapping grows over the file, private memory moves to a fixed place, grows with zeros and shrinks, shared memory raises SIGBUS past its end, and the program's own mremap(2) on up_mmap() memory does the same. */
+/* remap-moves: mremap(2) of a pager's mapping keeps every byte, resident or evicted: a shared file mapping grows over the file, private memory moves to a fixed place, grows with zeros and shrinks, shared memory raises SIGBUS past its end, and the program's own mremap(2) on up_mmap() memory does the same; what the kernel refuses before it changes anything leaves the target of a fixed move as it was. */
 #include "harness.h"
 
 #define PAGE 16384
@@ -150,6 +150,53 @@ static void raw_mremap(void)
 	CHECK_OK(up_munmap(n, 3 * len));
 }
 
+/*
+ * What the kernel refuses before it changes anything, the target of a
+ * fixed move kept: a copy (old_len 0) of its own private mapping, and a
+ * move of a range that holds a private mapping of /dev/zero with another.
+ */
+static void refused_first(void)
+{
+	size_t len = 4 * PAGE;
+	char *area = mmap(NULL, 4 * len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = h_file(len, 9), zero = open("/dev/zero", O_RDWR);
+	char *k, *t, *f, *z;
+
+	CHECK(area != MAP_FAILED && zero >= 0);
+	if (area == MAP_FAILED || zero < 0)
+		return;
+	munmap(area, 4 * len);
+	/* The target: the pager's, with a pattern. */
+	t = up_mmap(area, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	/* The kernel's own private memory (the library's mmap(2) passes
+	 * it on), untouched by any pager. */
+	k = mmap(area + len, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(t == area && k == area + len);
+	h_pat_fill(t, 3, 0, len);
+	CHECK(mremap(k, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
+		      MAP_FAILED &&
+	      errno == EINVAL);
+	CHECK_EQ(h_pat_diff(t, 3, 0, len), -1);
+
+	/* A shared file mapping, then a private one of /dev/zero. */
+	f = up_mmap(area + 2 * len, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED, fd, 0);
+	z = up_mmap(area + 3 * len, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_FIXED, zero, 0);
+	CHECK(f == area + 2 * len && z == area + 3 * len);
+	CHECK(mremap(f, 2 * len, 2 * len, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
+		      MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_EQ(h_pat_diff(t, 3, 0, len), -1);
+	CHECK_EQ(h_pat_diff(f, 9, 0, len), -1);
+	CHECK_OK(up_munmap(area, 4 * len));
+	close(fd);
+	close(zero);
+}
+
 int main(void)
 {
 	enum up_backend b;
@@ -162,5 +209,6 @@ int main(void)
 		CHECK_EQ(h_fork(shm_child, &j), SIGBUS);
 	}
 	raw_mremap();
+	refused_first();
 	h_done();
 }
