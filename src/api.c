@@ -779,6 +779,10 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 
 	if ((prot & PROT_WRITE) && !r->may_write)
 		return -EACCES;
+	/* The kernel leaves a mapping that has the protection already as it
+	 * is, whole. */
+	if (r->prot == prot)
+		return 0;
 	err = carve(p, &r, a, b);
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
@@ -952,7 +956,7 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 	if (err == -EINVAL && r->obj && up__locked((void *)a, b - a) &&
 	    (advice == MADV_DONTNEED || advice == MADV_COLD ||
 	     advice == MADV_PAGEOUT || advice == MADV_FREE ||
-	     advice == MADV_GUARD_INSTALL)) {
+	     advice == MADV_REMOVE || advice == MADV_GUARD_INSTALL)) {
 		/* mlock(2) split the kernel's mapping: the part before the
 		 * first locked page takes the advice, then the refusal. */
 		uintptr_t f = first_locked(a, b);

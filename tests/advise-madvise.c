@@ -1,6 +1,8 @@
 /* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does, bad advice is -EINVAL. */
 #include "harness.h"
 
+#include <sys/syscall.h>
+
 #define PAGES 32
 
 static size_t page;
@@ -122,6 +124,36 @@ out:
 	free(buf);
 }
 
+/* MADV_REMOVE over a range whose second half mlock(2) locked: the kernel
+ * punches the hole in the first half, then refuses the locked one. */
+static void remove_locked(struct up_pager *p, int fd)
+{
+	size_t len = 2 * page;
+	char *sh = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *buf = malloc(len);
+	int zero = 1;
+
+	/* With inline faults the kernel's mlock(2), which faults the pages
+	 * in, gets EFAULT (see upager(3)). */
+	if (!sh || !buf || (h_flags & UP_CONFIG_FAULT_INLINE))
+		goto out;
+	/* The kernel's mlock(2) (a sanitizer's does nothing). */
+	CHECK_OK((int)syscall(SYS_mlock, sh + page, page));
+	CHECK_EQ(up_pager_advise(p, sh, len, MADV_REMOVE), -EINVAL);
+	CHECK_EQ(pread(fd, buf, len, 0), len);
+	for (size_t i = 0; i < page; i++)
+		zero &= buf[i] == 0;
+	CHECK(zero);
+	CHECK_EQ(h_pat_diff(buf + page, 1, page, page), -1);
+	CHECK_EQ(h_pat_diff(sh + page, 1, page, page), -1);
+	CHECK_EQ(sh[0], 0);
+	CHECK_OK((int)syscall(SYS_munlock, sh, len));
+out:
+	if (sh)
+		CHECK_OK(up_pager_unmap(p, sh, len));
+	free(buf);
+}
+
 static void hints(struct up_pager *p, int fd)
 {
 	size_t len = PAGES * page;
@@ -147,11 +179,12 @@ static void hints(struct up_pager *p, int fd)
 
 static void body(struct up_pager *p, enum up_backend b)
 {
-	void (*const part[])(struct up_pager *, int) = { willneed, populate,
-							  dontneed, hints };
+	void (*const part[])(struct up_pager *, int) = {
+		willneed, populate, dontneed, remove_locked, hints
+	};
 
 	(void)b;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		int fd = h_file(PAGES * page, 1);
 
 		part[i](p, fd);

@@ -1,4 +1,4 @@
-/* protect-mprotect: mprotect to READ, READ|WRITE and NONE; forbidden accesses raise SIGSEGV; -EACCES on read-only fds. */
+/* protect-mprotect: mprotect to READ, READ|WRITE and NONE; forbidden accesses raise SIGSEGV; -EACCES on read-only fds; the protection a mapping has already splits nothing. */
 #include "harness.h"
 
 #define PAGES 8
@@ -13,6 +13,49 @@ static void adjust(struct up_config *c)
 
 static int rd(char *a) { char v = 0; return h_access(a, 0, &v); }
 static int wr(char *a, char v) { return h_access(a, 1, &v); }
+
+struct grow_job {
+	char *m;
+	size_t len;
+};
+
+static void grow_child(void *arg)
+{
+	struct grow_job *j = arg;
+
+	errno = 0;
+	CHECK(mremap(j->m, j->len, 2 * j->len, 0) == MAP_FAILED &&
+	      errno == ENOMEM);
+}
+
+/*
+ * mprotect(2) to the protection a mapping has already changes nothing,
+ * and splits nothing: after fork() (which gives a file mapping to the
+ * kernel), the mapping is still one, whose growth in place the mapping
+ * after it refuses with ENOMEM (two would be EFAULT).
+ */
+static void same_prot(struct up_pager *p, int fd)
+{
+	size_t len = 4 * page;
+	struct grow_job j = { NULL, len };
+	/* The mapping, and after it a page of the kernel's. */
+	char *area = mmap(NULL, len + page, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m;
+
+	CHECK(area != MAP_FAILED);
+	if (area == MAP_FAILED)
+		return;
+	CHECK_OK(up_pager_map(p, area, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_POPULATE | MAP_FIXED, fd, 0,
+			      &m));
+	j.m = m;
+	CHECK_OK(up_pager_protect(p, j.m + 2 * page, 2 * page,
+				  PROT_READ | PROT_WRITE));
+	CHECK_EQ(h_fork(grow_child, &j), 0);
+	CHECK_OK(up_pager_unmap(p, area, len));
+	munmap(area + len, page);
+}
 
 static void body(struct up_pager *p, enum up_backend b)
 {
@@ -94,6 +137,7 @@ out:
 		CHECK_OK(up_pager_unmap(p, rmap, len));
 	if (pmap)
 		CHECK_OK(up_pager_unmap(p, pmap, len));
+	same_prot(p, fd);
 	free(buf);
 	close(ro);
 	close(fd);
