@@ -1636,6 +1636,45 @@ static int file_to_kernel(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
+/*
+ * Where a mapping of o grew past the end of its shared memory, a mapping
+ * of an empty file raises SIGBUS (api.c).  Handed to the kernel, those
+ * pieces become mappings of o's memfd past its end instead, which raise
+ * SIGBUS as well, and merge with the mapping before them as the kernel's
+ * grown mapping is one (mremap(2) then resizes it whole).
+ */
+static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
+{
+	struct up_region *r, *q;
+	struct up_run *locks;
+	size_t locks_nr;
+	void *m;
+
+	for (r = o->regions; r; r = r->obj_next) {
+		uintptr_t at = r->end;
+		off_t off = r->off + (off_t)(r->end - r->start);
+
+		while (r->may_write && (q = up__region_find(p, at)) &&
+		       q->beyond && q->start == at && q->prot == r->prot &&
+		       q->flags == r->flags) {
+			if (up__locks_take(q->start, q->end - q->start, &locks,
+					   &locks_nr))
+				break;
+			if (up__mmap_raw((void *)q->start, q->end - q->start,
+					 q->prot, MAP_SHARED | MAP_FIXED,
+					 o->memfd, off, &m)) {
+				up__locks_put(locks, 0, false);
+				break;
+			}
+			up__locks_put(locks, locks_nr, false);
+			up__region_flags_to_kernel(q);
+			q->off = off;
+			off += (off_t)(q->end - q->start);
+			at = q->end;
+		}
+	}
+}
+
 /* Anonymous shared memory: its memfd holds every page once the swapped
  * ones are read back, and is never punched again. */
 static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
@@ -1649,6 +1688,7 @@ static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
 	 * may reach further, to a whole pager page). */
 	if (o->shm_len)
 		up__ftruncate(o->memfd, o->shm_len);
+	beyond_to_memfd(p, o);
 	shared_to_kernel(p, o, o->memfd, false);
 	return 0;
 }

@@ -126,6 +126,46 @@ static void shm_child(void *arg)
 	CHECK(!"a load past the end of shared memory did not fault");
 }
 
+/* Shared memory grown past its end, then inherited by fork(): the grown
+ * mapping is still one, which grows again in place, keeps its bytes and
+ * raises SIGBUS past the end of the memory. */
+static char *grown;
+
+static void grown_grandchild(void *arg)
+{
+	char *n = mremap(grown, 6 * PAGE, 8 * PAGE, 0);
+
+	(void)arg;
+	CHECK(n == grown);
+	if (n != grown)
+		return;
+	CHECK_EQ(h_pat_diff(n, 5, 0, 4 * PAGE), -1);
+	h_child_sync();
+	(void)*(volatile char *)(n + 7 * PAGE);	/* SIGBUS */
+	CHECK(!"a load past the end of shared memory did not fault");
+}
+
+static void grown_child(void *arg)
+{
+	struct shm_job *j = arg;
+	struct up_pager *p = h_open(j->b, adjust);
+	char *area = mmap(NULL, 16 * PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m;
+
+	if (!p || area == MAP_FAILED)
+		return;
+	/* Free addresses after it to grow into. */
+	CHECK_OK(up_pager_map(p, area, 4 * PAGE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
+			      &m));
+	munmap(area + 4 * PAGE, 12 * PAGE);
+	h_pat_fill(area, 5, 0, 4 * PAGE);
+	CHECK(remap(p, area, 4 * PAGE, 6 * PAGE, 0, NULL) == area);
+	grown = area;
+	CHECK_EQ(h_fork(grown_grandchild, NULL), SIGBUS);
+}
+
 /* The program's own mremap(2) on the default pager's memory. */
 static void raw_mremap(void)
 {
@@ -207,6 +247,7 @@ int main(void)
 		struct shm_job j = { b };
 
 		CHECK_EQ(h_fork(shm_child, &j), SIGBUS);
+		CHECK_EQ(h_fork(grown_child, &j), 0);
 	}
 	raw_mremap();
 	refused_first();
