@@ -1871,6 +1871,34 @@ __attribute__((weak)) bool up__preload_takes(void *addr, size_t len,
 	return false;
 }
 
+/*
+ * Whether the default pager takes the program's own mmap(2) of fresh
+ * private anonymous memory over [a, b), where that pager has private
+ * anonymous memory: the kernel would make one mapping of the two (which
+ * mremap(2) then resizes and moves whole), and so does the pager.
+ */
+static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
+{
+	struct up_pager *p = up__default_if_made();
+	const int ok = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
+	bool join = false;
+	size_t i;
+
+	if (!p || (flags & ~ok) || (flags & MAP_TYPE) != MAP_PRIVATE ||
+	    !(flags & MAP_ANONYMOUS))
+		return false;
+	pthread_mutex_lock(&p->lock);
+	for (i = up__region_first(p, a);
+	     !join && i < p->regions_nr && p->regions[i]->start < b; i++) {
+		const struct up_region *r = p->regions[i];
+
+		join = r->obj && (r->flags & MAP_ANONYMOUS) &&
+		       !(r->flags & MAP_SHARED) && !r->zero_file;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return join;
+}
+
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
 				int fd, off_t off)
 {
@@ -1879,6 +1907,9 @@ UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
 	int err, fl;
 
 	if (up__preload_takes(addr, len, prot, flags, fd, off))
+		return up_mmap(addr, len, prot, flags, fd, off);
+	if ((flags & MAP_FIXED) && may_claim((uintptr_t)addr, len, &b) &&
+	    joins_anon((uintptr_t)addr, b, flags))
 		return up_mmap(addr, len, prot, flags, fd, off);
 	if ((flags & MAP_FIXED) && may_claim((uintptr_t)addr, len, &b) &&
 	    give_up((uintptr_t)addr, b, true)) {

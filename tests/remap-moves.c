@@ -190,6 +190,39 @@ static void raw_mremap(void)
 	CHECK_OK(up_munmap(n, 3 * len));
 }
 
+/* The program's own private anonymous mmap(2) over part of the default
+ * pager's: one mapping, as the kernel makes it, which grows in place. */
+static void joined_anon(void)
+{
+	size_t len = 16 * 4096;
+	char *area = mmap(NULL, 2 * len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *m, *k;
+	int zero = 1;
+
+	CHECK(area != MAP_FAILED);
+	if (area == MAP_FAILED)
+		return;
+	munmap(area + len, len);
+	m = up_mmap(area, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(m == area);
+	if (m != area)
+		return;
+	h_pat_fill(m, 4, 0, len);
+	k = mmap(m + len / 2, len / 4, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(k == m + len / 2);
+	CHECK(mremap(m, len, 2 * len, 0) == m);
+	CHECK_EQ(h_pat_diff(m, 4, 0, len / 2), -1);
+	CHECK_EQ(h_pat_diff(m + 3 * len / 4, 4, 3 * len / 4, len / 4), -1);
+	for (size_t i = len / 2; i < 3 * len / 4; i++)
+		zero &= k[i - len / 2] == 0;
+	for (size_t i = len; i < 2 * len; i++)
+		zero &= m[i] == 0;
+	CHECK(zero);
+	CHECK_OK(up_munmap(m, 2 * len));
+}
+
 /*
  * What the kernel refuses before it changes anything, the target of a
  * fixed move kept: a copy (old_len 0) of its own private mapping, and a
@@ -250,6 +283,7 @@ int main(void)
 		CHECK_EQ(h_fork(grown_child, &j), 0);
 	}
 	raw_mremap();
+	joined_anon();
 	refused_first();
 	h_done();
 }
