@@ -1075,12 +1075,14 @@ static int beyond(struct up_pager *p, const struct up_region *m, uintptr_t at,
 
 /*
  * A new region like m at [at, at + len) (held), showing object offset
- * off: what mremap(2) gives where a mapping grows, or leaves behind with
- * MREMAP_DONTUNMAP.  A MAP_SHARED one shows m's pages; a private one
- * shows the file (at file offset off) or zeros, as a fresh mapping.
+ * off: what mremap(2) gives where a mapping grows (grow), or leaves
+ * behind with MREMAP_DONTUNMAP.  A MAP_SHARED one shows m's pages; a
+ * private one shows the file (at file offset off) or zeros, as a fresh
+ * mapping, except that a private mapping of a file grows as part of m's
+ * object: the kernel's grown mapping is one, with one set of copies.
  */
 static int map_like(struct up_pager *p, const struct up_region *m,
-		    uintptr_t at, size_t len, off_t off)
+		    uintptr_t at, size_t len, off_t off, bool grow)
 {
 	off_t shm = m->obj ? m->obj->shm_len : 0;
 	struct up_region *r;
@@ -1100,7 +1102,7 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r = region_like(m, at, len, off);
 	if (!r)
 		return -ENOMEM;
-	if (m->flags & MAP_SHARED)
+	if ((m->flags & MAP_SHARED) || (grow && !(m->flags & MAP_ANONYMOUS)))
 		r->obj = m->obj;
 	else if (m->flags & MAP_ANONYMOUS)
 		r->off = 0;
@@ -1382,7 +1384,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		regions_shift(p, &r, 1, at - x);
 		if ((flags & MREMAP_DONTUNMAP) && r->obj &&
 		    !hold(x, end, MAP_FIXED_NOREPLACE))
-			err = map_like(p, r, x, end - x, r->off);
+			err = map_like(p, r, x, end - x, r->off, false);
 		x = end;
 	}
 	return err;
@@ -1449,8 +1451,12 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	 * that moves shrunk. */
 	err = (flags & MREMAP_FIXED) ? unmap_range(p, to, to + new_len, true)
 				     : 0;
-	if (!err && !up__region_find(p, a))
-		err = -EFAULT;	/* the target took it (a length of 0) */
+	if (!err && !up__region_find(p, a)) {
+		/* The target took it (a length of 0): the target is gone,
+		 * and the call fails. */
+		up__munmap((void *)to, new_len);
+		err = -EFAULT;
+	}
 	if (!err && b < a + old_len)
 		err = unmap_range(p, b, a + old_len, false);
 	old_len = b - a;
@@ -1464,7 +1470,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	if (!move && b == end &&
 	    !hold(b, a + new_len, MAP_FIXED_NOREPLACE)) {
 		/* In place: the kernel has nothing after it. */
-		err = map_like(p, l, b, new_len - old_len, off);
+		err = map_like(p, l, b, new_len - old_len, off, true);
 		if (err)
 			up__munmap((void *)b, new_len - old_len);
 		else if (locked)
@@ -1500,7 +1506,8 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	regions_shift(p, rs, nr, dest - a);
 	if (new_len > old_len) {
 		/* (l moved, if it was in the range.) */
-		err = map_like(p, l, dest + old_len, new_len - old_len, off);
+		err = map_like(p, l, dest + old_len, new_len - old_len, off,
+			       true);
 		if (err)
 			up__munmap((void *)(dest + old_len), new_len - old_len);
 		else if (locked)
@@ -1514,7 +1521,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 
 		err = hold(at, at + len, MAP_FIXED_NOREPLACE);
 		if (!err)
-			err = map_like(p, rs[i], at, len, rs[i]->off);
+			err = map_like(p, rs[i], at, len, rs[i]->off, false);
 	}
 	free(rs);
 	*out = dest;

@@ -250,15 +250,12 @@ static int swap_move(struct up_pager *p, struct up_obj *o, off_t base)
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 {
 	uint64_t nr = (uint64_t)(end + (off_t)pl(p) - 1) / pl(p);
-	size_t len = nr * pl(p);
+	size_t len = nr * pl(p), cow_old = o->cow ? cow_len(p, o) : 0;
 	void *view;
 	int err;
 
 	if (nr <= o->pages_nr)
 		return 0;
-	/* A private copy of a file is covered once (its saved copies are
-	 * laid out for its length); shared memory grows (mremap(2)). */
-	assert(o->kind == OBJ_FILE || !o->pc || o->pages_nr == 0);
 	err = up__ftruncate(o->memfd, (off_t)len);
 	if (err)
 		return err;
@@ -286,7 +283,7 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	o->pages_nr = nr;
 	/* A private page-cache object saves its copies itself (solo.c). */
 	if (o->pc && o->kind == OBJ_ANON) {
-		err = up__table((void **)&o->cow, 0, cow_len(p, o));
+		err = up__table((void **)&o->cow, cow_old, cow_len(p, o));
 		if (err)
 			return err;
 		return swap_open(p);

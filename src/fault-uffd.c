@@ -1693,20 +1693,54 @@ static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
+/* Whether region q, at end, goes on from r as one mapping. */
+static bool continues(const struct up_region *r, const struct up_region *q,
+		      uintptr_t end)
+{
+	return q->off == r->off + (off_t)(end - r->start) &&
+	       q->prot == r->prot && q->flags == r->flags &&
+	       q->advice == r->advice && q->vmflags == r->vmflags &&
+	       q->dontfork == r->dontfork && q->wipeonfork == r->wipeonfork;
+}
+
 /* A private mapping of a file showing the page cache: the kernel's own
  * private mapping of it, with the program's copies in it.  One that
  * cannot be made stays the pager's, and is not inherited. */
 static void private_to_kernel(struct up_pager *p, struct up_obj *o)
 {
-	struct up_region *r, *next;
+	size_t i, j, k, left = 0;
+	struct up_region *r;
+	uintptr_t end;
 	uint64_t pg;
 
 	for (pg = 0; pg < o->pages_nr; pg++)
 		up__page_drop(p, o, pg);
-	for (r = o->regions; r; r = next) {
-		next = r->obj_next;
-		if (up__solo_hand(p, r) == 0)
-			up__obj_detach(p, o, r);
+	for (r = o->regions; r; r = r->obj_next)
+		left++;
+	/* In address order; regions of o that follow each other as one
+	 * mapping of the file (one grown by mremap(2)) become one mapping:
+	 * the kernel merges no two private mappings with copies of their
+	 * own.  (The last region detached frees o.) */
+	for (i = 0; left && i < p->regions_nr; i = j) {
+		r = p->regions[i];
+		j = i + 1;
+		if (r->obj != o)
+			continue;
+		for (end = r->end; j < p->regions_nr &&
+				   p->regions[j]->start == end &&
+				   p->regions[j]->obj == o &&
+				   continues(r, p->regions[j], end);
+		     j++)
+			end = p->regions[j]->end;
+		if (up__solo_hand(p, r, end)) {
+			j = i + 1;	/* r stays the pager's */
+			left--;
+			continue;
+		}
+		for (k = i; k < j; k++, left--) {
+			up__region_flags_to_kernel(p->regions[k]);
+			up__obj_detach(p, o, p->regions[k]);
+		}
 	}
 }
 

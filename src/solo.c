@@ -784,24 +784,25 @@ void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 }
 
 /*
- * Make private region r the kernel's own mapping of its file, as it shows:
- * its pages are out of it already (their copies saved), and the copies
- * are written in again.  For fork(), whose child inherits it.
+ * Make [r->start, end) of private region r and the regions of its object
+ * after it there the kernel's own mapping of its file, one mapping, as
+ * it shows: its pages are out of it already (their copies saved), and the
+ * copies are written in again.  For fork(), whose child inherits it.
  */
-int up__solo_hand(struct up_pager *p, struct up_region *r)
+int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 {
 	struct cow_job cp = {
 		.p = p, .o = r->obj, .a = r->off,
-		.b = r->off + (off_t)(r->end - r->start),
+		.b = r->off + (off_t)(end - r->start),
 	};
 	struct up_run *locks;
 	size_t locks_nr;
 	int err;
 
-	err = up__locks_take(r->start, r->end - r->start, &locks, &locks_nr);
+	err = up__locks_take(r->start, end - r->start, &locks, &locks_nr);
 	if (err)
 		return err;
-	err = up__map_file((void *)r->start, r->end - r->start, r->prot,
+	err = up__map_file((void *)r->start, end - r->start, r->prot,
 			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
 			   &cp);
 	if (!err)

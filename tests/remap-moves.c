@@ -166,6 +166,46 @@ static void grown_child(void *arg)
 	CHECK_EQ(h_fork(grown_grandchild, NULL), SIGBUS);
 }
 
+/* A private mapping of a file grown in place, with copies on both sides
+ * of where it grew, then inherited by fork(): one mapping still, which
+ * moves whole, copies and file as they were. */
+static void private_grown_grandchild(void *arg)
+{
+	char *n = mremap(grown, 8 * PAGE, 12 * PAGE, MREMAP_MAYMOVE);
+
+	(void)arg;
+	CHECK(n != MAP_FAILED);
+	if (n == MAP_FAILED)
+		return;
+	CHECK_EQ(n[PAGE], 'a');
+	CHECK_EQ(n[6 * PAGE], 'b');
+	CHECK_EQ(h_pat_diff(n + 2 * PAGE, 3, 2 * PAGE, 4 * PAGE), -1);
+	CHECK_EQ(h_pat_diff(n + 7 * PAGE, 3, 7 * PAGE, 5 * PAGE), -1);
+}
+
+static void private_grown_child(void *arg)
+{
+	struct shm_job *j = arg;
+	struct up_pager *p = h_open(j->b, adjust);
+	int fd = h_file(16 * PAGE, 3);
+	char *area = mmap(NULL, 16 * PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m;
+
+	if (!p || area == MAP_FAILED)
+		return;
+	CHECK_OK(up_pager_map(p, area, 4 * PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_FIXED, fd, 0, &m));
+	munmap(area + 4 * PAGE, 12 * PAGE);
+	area[PAGE] = 'a';
+	CHECK(remap(p, area, 4 * PAGE, 8 * PAGE, 0, NULL) == area);
+	area[6 * PAGE] = 'b';
+	grown = area;
+	CHECK_EQ(h_fork(private_grown_grandchild, NULL), 0);
+	CHECK_EQ(h_pat_diff(area + 7 * PAGE, 3, 7 * PAGE, PAGE), -1);
+	close(fd);
+}
+
 /* The program's own mremap(2) on the default pager's memory. */
 static void raw_mremap(void)
 {
@@ -190,8 +230,30 @@ static void raw_mremap(void)
 	CHECK_OK(up_munmap(n, 3 * len));
 }
 
+/* A copy (old_len 0) of a shared mapping onto the copied range itself:
+ * the kernel replaces the target, which takes the source, and fails with
+ * EFAULT; the target is gone. */
+static void copy_onto_itself(void)
+{
+	size_t len = 8 * 4096;
+	int fd = h_file(len, 6);
+	char *m = up_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	CHECK(mremap(m + len / 2, 0, len / 2, MREMAP_MAYMOVE | MREMAP_FIXED,
+		     m + len / 2) == MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_EQ(msync(m + len / 2, 4096, MS_ASYNC), -1);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_EQ(h_pat_diff(m, 6, 0, len / 2), -1);
+	CHECK_OK(up_munmap(m, len / 2));
+	close(fd);
+}
+
 /* The program's own private anonymous mmap(2) over part of the default
- * pager's: one mapping, as the kernel makes it, which grows in place. */
+ * pager's: one mapping, as the kernel makes it, which grows whole. */
 static void joined_anon(void)
 {
 	size_t len = 16 * 4096;
@@ -212,7 +274,12 @@ static void joined_anon(void)
 	k = mmap(m + len / 2, len / 4, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	CHECK(k == m + len / 2);
-	CHECK(mremap(m, len, 2 * len, 0) == m);
+	/* One mapping: it moves and grows whole (two would be EFAULT). */
+	m = mremap(m, len, 2 * len, MREMAP_MAYMOVE);
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	k = m + len / 2;
 	CHECK_EQ(h_pat_diff(m, 4, 0, len / 2), -1);
 	CHECK_EQ(h_pat_diff(m + 3 * len / 4, 4, 3 * len / 4, len / 4), -1);
 	for (size_t i = len / 2; i < 3 * len / 4; i++)
@@ -281,9 +348,11 @@ int main(void)
 
 		CHECK_EQ(h_fork(shm_child, &j), SIGBUS);
 		CHECK_EQ(h_fork(grown_child, &j), 0);
+		CHECK_EQ(h_fork(private_grown_child, &j), 0);
 	}
 	raw_mremap();
 	joined_anon();
+	copy_onto_itself();
 	refused_first();
 	h_done();
 }
