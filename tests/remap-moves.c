@@ -145,21 +145,30 @@ static void grown_grandchild(void *arg)
 	CHECK(!"a load past the end of shared memory did not fault");
 }
 
-static void grown_child(void *arg)
+/* Four pages mapped through p (flags and fd as up_pager_map() takes
+ * them), with free addresses after them to grow into; NULL on failure. */
+static char *map_growable(struct up_pager *p, int flags, int fd)
 {
-	struct shm_job *j = arg;
-	struct up_pager *p = h_open(j->b, adjust);
 	char *area = mmap(NULL, 16 * PAGE, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *m;
 
 	if (!p || area == MAP_FAILED)
-		return;
-	/* Free addresses after it to grow into. */
+		return NULL;
 	CHECK_OK(up_pager_map(p, area, 4 * PAGE, PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
-			      &m));
+			      flags | MAP_FIXED, fd, 0, &m));
 	munmap(area + 4 * PAGE, 12 * PAGE);
+	return area;
+}
+
+static void grown_child(void *arg)
+{
+	struct shm_job *j = arg;
+	struct up_pager *p = h_open(j->b, adjust);
+	char *area = map_growable(p, MAP_SHARED | MAP_ANONYMOUS, -1);
+
+	if (!area)
+		return;
 	h_pat_fill(area, 5, 0, 4 * PAGE);
 	CHECK(remap(p, area, 4 * PAGE, 6 * PAGE, 0, NULL) == area);
 	grown = area;
@@ -188,15 +197,10 @@ static void private_grown_child(void *arg)
 	struct shm_job *j = arg;
 	struct up_pager *p = h_open(j->b, adjust);
 	int fd = h_file(16 * PAGE, 3);
-	char *area = mmap(NULL, 16 * PAGE, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	void *m;
+	char *area = map_growable(p, MAP_PRIVATE, fd);
 
-	if (!p || area == MAP_FAILED)
+	if (!area)
 		return;
-	CHECK_OK(up_pager_map(p, area, 4 * PAGE, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_FIXED, fd, 0, &m));
-	munmap(area + 4 * PAGE, 12 * PAGE);
 	area[PAGE] = 'a';
 	CHECK(remap(p, area, 4 * PAGE, 8 * PAGE, 0, NULL) == area);
 	area[6 * PAGE] = 'b';
