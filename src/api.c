@@ -1073,13 +1073,25 @@ static int beyond(struct up_pager *p, const struct up_region *m, uintptr_t at,
 	return err;
 }
 
+/* Whether a mapping of o shows part of object range [a, b). */
+static bool obj_shows(const struct up_obj *o, off_t a, off_t b)
+{
+	const struct up_region *q;
+
+	for (q = o->regions; q; q = q->obj_next)
+		if (q->off < b && q->off + (off_t)(q->end - q->start) > a)
+			return true;
+	return false;
+}
+
 /*
  * A new region like m at [at, at + len) (held), showing object offset
  * off: what mremap(2) gives where a mapping grows (grow), or leaves
  * behind with MREMAP_DONTUNMAP.  A MAP_SHARED one shows m's pages; a
  * private one shows the file (at file offset off) or zeros, as a fresh
  * mapping, except that a private mapping of a file grows as part of m's
- * object: the kernel's grown mapping is one, with one set of copies.
+ * object where no mapping of it shows that part: the kernel's grown
+ * mapping is one, with one set of copies.
  */
 static int map_like(struct up_pager *p, const struct up_region *m,
 		    uintptr_t at, size_t len, off_t off, bool grow)
@@ -1102,7 +1114,9 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r = region_like(m, at, len, off);
 	if (!r)
 		return -ENOMEM;
-	if ((m->flags & MAP_SHARED) || (grow && !(m->flags & MAP_ANONYMOUS)))
+	if ((m->flags & MAP_SHARED) ||
+	    (grow && !(m->flags & MAP_ANONYMOUS) &&
+	     !obj_shows(m->obj, off, off + (off_t)len)))
 		r->obj = m->obj;
 	else if (m->flags & MAP_ANONYMOUS)
 		r->off = 0;

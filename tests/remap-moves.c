@@ -210,6 +210,37 @@ static void private_grown_child(void *arg)
 	close(fd);
 }
 
+/* The first part of a private mapping of a file, grown elsewhere while
+ * the rest of it stays: where it grew, it shows the file, not the copies
+ * of the part that stayed, also in a child. */
+static void split_grown_grandchild(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(h_pat_diff(grown + 4 * PAGE, 3, 4 * PAGE, 8 * PAGE), -1);
+	CHECK_EQ(grown[PAGE], 'a');
+}
+
+static void split_grown_child(void *arg)
+{
+	struct shm_job *j = arg;
+	struct up_pager *p = h_open(j->b, adjust);
+	int fd = h_file(16 * PAGE, 3);
+	char *m = p ? h_map(p, 12 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			    fd, 0) : NULL;
+
+	if (!m)
+		return;
+	m[PAGE] = 'a';
+	m[9 * PAGE] = 'b';
+	grown = remap(p, m, 4 * PAGE, 12 * PAGE, MREMAP_MAYMOVE, NULL);
+	if (!grown)
+		return;
+	CHECK_EQ(m[9 * PAGE], 'b');
+	CHECK_EQ(h_pat_diff(grown + 4 * PAGE, 3, 4 * PAGE, 8 * PAGE), -1);
+	CHECK_EQ(h_fork(split_grown_grandchild, NULL), 0);
+	close(fd);
+}
+
 /* The program's own mremap(2) on the default pager's memory. */
 static void raw_mremap(void)
 {
@@ -353,6 +384,7 @@ int main(void)
 		CHECK_EQ(h_fork(shm_child, &j), SIGBUS);
 		CHECK_EQ(h_fork(grown_child, &j), 0);
 		CHECK_EQ(h_fork(private_grown_child, &j), 0);
+		CHECK_EQ(h_fork(split_grown_child, &j), 0);
 	}
 	raw_mremap();
 	joined_anon();
