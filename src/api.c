@@ -1114,6 +1114,7 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r = region_like(m, at, len, off);
 	if (!r)
 		return -ENOMEM;
+	r->moved = grow && m->moved;
 	if ((m->flags & MAP_SHARED) ||
 	    (grow && !(m->flags & MAP_ANONYMOUS) &&
 	     !obj_shows(m->obj, off, off + (off_t)len)))
@@ -1201,6 +1202,7 @@ static void regions_shift(struct up_pager *p, struct up_region **rs,
 		up__region_remove(p, rs[i]);
 		rs[i]->start += delta;
 		rs[i]->end += delta;
+		rs[i]->moved |= delta != 0;
 	}
 	/* (Each has the room it left.) */
 	for (i = 0; i < nr; i++)
@@ -1896,7 +1898,9 @@ __attribute__((weak)) bool up__preload_takes(void *addr, size_t len,
  * Whether the default pager takes the program's own mmap(2) of fresh
  * private anonymous memory over [a, b), where that pager has private
  * anonymous memory: the kernel would make one mapping of the two (which
- * mremap(2) then resizes and moves whole), and so does the pager.
+ * mremap(2) then resizes and moves whole), and so does the pager.  Not
+ * over memory that mremap(2) moved: the kernel's keeps the page offset
+ * of where it was made, and a new mapping does not line up with it.
  */
 static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 {
@@ -1914,7 +1918,7 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 		const struct up_region *r = p->regions[i];
 
 		join = r->obj && (r->flags & MAP_ANONYMOUS) &&
-		       !(r->flags & MAP_SHARED) && !r->zero_file;
+		       !(r->flags & MAP_SHARED) && !r->zero_file && !r->moved;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return join;

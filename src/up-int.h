@@ -162,6 +162,10 @@ struct up_region {
 					 * MADV_WIPEONFORK) */
 	bool beyond;			/* the kernel's: past the end of shared
 					 * memory that mremap(2) grew */
+	bool moved;			/* moved by mremap(2): the kernel's
+					 * mapping keeps the page offset of
+					 * where it was made, and merges with
+					 * no new anonymous neighbour */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
 					 * mapping keeps it (see one_mapping()

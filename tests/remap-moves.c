@@ -322,6 +322,22 @@ static void joined_anon(void)
 	for (size_t i = len; i < 2 * len; i++)
 		zero &= m[i] == 0;
 	CHECK(zero);
+	/* Moved, it keeps the page offset of where the kernel made it: a
+	 * new mapping over its middle is one of its own, and the three are
+	 * not one mapping. */
+	area = mmap(NULL, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		    0);
+	CHECK(area != MAP_FAILED);
+	if (area == MAP_FAILED)
+		return;
+	m = mremap(m, 2 * len, 2 * len, MREMAP_MAYMOVE | MREMAP_FIXED, area);
+	CHECK(m == area);
+	k = mmap(m + len / 2, len / 4, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(k == m + len / 2);
+	CHECK(mremap(m, 2 * len, 3 * len, MREMAP_MAYMOVE) == MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_EQ(h_pat_diff(m, 4, 0, len / 2), -1);
 	CHECK_OK(up_munmap(m, 2 * len));
 }
 
