@@ -589,6 +589,7 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 	r->prot = kern ? prot : prot & PROT_KNOWN;
 	r->may_write = kern || (flags & MAP_ANONYMOUS) ||
 		       !(flags & MAP_SHARED) || (fl & O_ACCMODE) == O_RDWR;
+	r->accounted = !(flags & MAP_SHARED) && (prot & PROT_WRITE);
 	r->advice = MADV_NORMAL;
 	r->start = (uintptr_t)addr;
 	r->end = r->start + SYS_UP(len);
@@ -784,6 +785,8 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	if (r->prot == prot)
 		return 0;
 	err = carve(p, &r, a, b);
+	if (!err && !(r->flags & MAP_SHARED) && (prot & PROT_WRITE))
+		r->accounted = true;
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__solo_convert(p, r->obj);
@@ -1013,7 +1016,8 @@ static bool one_mapping(const struct up_region *l, const struct up_region *r)
 		return l->end == r->start && l->prot == r->prot &&
 		       l->flags == r->flags && (l->beyond || l->obj);
 	if (l->end != r->start || !l->obj || !r->obj || l->prot != r->prot ||
-	    l->flags != r->flags || l->advice != r->advice ||
+	    l->flags != r->flags || l->accounted != r->accounted ||
+	    l->advice != r->advice ||
 	    l->vmflags != r->vmflags || l->dontfork != r->dontfork ||
 	    l->wipeonfork != r->wipeonfork)
 		return false;

@@ -1699,6 +1699,7 @@ static bool continues(const struct up_region *r, const struct up_region *q,
 {
 	return q->off == r->off + (off_t)(end - r->start) &&
 	       q->prot == r->prot && q->flags == r->flags &&
+	       q->accounted == r->accounted &&
 	       q->advice == r->advice && q->vmflags == r->vmflags &&
 	       q->dontfork == r->dontfork && q->wipeonfork == r->wipeonfork;
 }

@@ -795,6 +795,10 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 		.p = p, .o = r->obj, .a = r->off,
 		.b = r->off + (off_t)(end - r->start),
 	};
+	/* Made writable first where the program's was once: the kernel's
+	 * mapping keeps its accounting (VM_ACCOUNT) through mprotect(2),
+	 * and merges only with mappings that have it too. */
+	int prot = r->accounted ? r->prot | PROT_WRITE : r->prot;
 	struct up_run *locks;
 	size_t locks_nr;
 	int err;
@@ -802,9 +806,11 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	err = up__locks_take(r->start, end - r->start, &locks, &locks_nr);
 	if (err)
 		return err;
-	err = up__map_file((void *)r->start, end - r->start, r->prot,
+	err = up__map_file((void *)r->start, end - r->start, prot,
 			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
 			   &cp);
+	if (!err && prot != r->prot)
+		err = up__mprotect((void *)r->start, end - r->start, r->prot);
 	if (!err)
 		up__region_flags_to_kernel(r);
 	up__locks_put(locks, err ? 0 : locks_nr, r->prot & PROT_WRITE);

@@ -144,6 +144,9 @@ struct up_region {
 	struct up_region *obj_next;
 	int prot, flags;
 	bool may_write;			/* PROT_WRITE allowed */
+	bool accounted;			/* private, and writable once: the
+					 * kernel's keeps VM_ACCOUNT, and
+					 * merges only with such another */
 	int advice;			/* MADV_NORMAL/RANDOM/SEQUENTIAL */
 	uint64_t next_pgno;		/* sequential-fault detector */
 	unsigned ra_win;		/* its read-ahead window, in pages */

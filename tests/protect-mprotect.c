@@ -57,6 +57,35 @@ static void same_prot(struct up_pager *p, int fd)
 	munmap(area + len, page);
 }
 
+static void nothing(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * A private writable mapping made read-only in part stays one mapping
+ * once all of it has one protection again, also after fork() gave it to
+ * the kernel: resizing a range inside it is ENOMEM (two mappings would
+ * be EFAULT).
+ */
+static void rejoined(struct up_pager *p, int fd)
+{
+	size_t len = 8 * page;
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	if (!m)
+		return;
+	CHECK_OK(up_pager_protect(p, m + 2 * page, 3 * page,
+				  PROT_READ | PROT_EXEC));
+	CHECK_EQ(h_fork(nothing, NULL), 0);
+	m[page] = 'x';
+	CHECK_OK(up_pager_protect(p, m, len, PROT_NONE));
+	errno = 0;
+	CHECK(mremap(m + 3 * page, 3 * page, 4 * page, 0) == MAP_FAILED &&
+	      errno == ENOMEM);
+	CHECK_OK(up_pager_unmap(p, m, len));
+}
+
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t len = PAGES * page;
@@ -138,6 +167,7 @@ out:
 	if (pmap)
 		CHECK_OK(up_pager_unmap(p, pmap, len));
 	same_prot(p, fd);
+	rejoined(p, fd);
 	free(buf);
 	close(ro);
 	close(fd);
