@@ -1012,14 +1012,14 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
  */
 static bool one_mapping(const struct up_region *l, const struct up_region *r)
 {
-	if (r->beyond)
-		return l->end == r->start && l->prot == r->prot &&
-		       l->flags == r->flags && (l->beyond || l->obj);
-	if (l->end != r->start || !l->obj || !r->obj || l->prot != r->prot ||
-	    l->flags != r->flags || l->accounted != r->accounted ||
-	    l->advice != r->advice ||
+	if (l->end != r->start || l->prot != r->prot || l->flags != r->flags ||
+	    l->accounted != r->accounted || l->advice != r->advice ||
 	    l->vmflags != r->vmflags || l->dontfork != r->dontfork ||
 	    l->wipeonfork != r->wipeonfork)
+		return false;
+	if (r->beyond)
+		return l->beyond || l->obj;
+	if (!l->obj || !r->obj)
 		return false;
 	if ((l->flags & MAP_ANONYMOUS) && !(l->flags & MAP_SHARED))
 		return true;
@@ -1327,20 +1327,26 @@ static bool move_only(size_t old_len, size_t new_len, int flags)
 	return (flags & MREMAP_FIXED) && old_len == new_len;
 }
 
-/* Move the kernel's mappings in [x, end) to to + their offset from a. */
-static int kernel_moves(uintptr_t x, uintptr_t end, uintptr_t a, uintptr_t to,
-			int flags)
+/* Move the kernel's mappings in [x, end) to to + their offset from a,
+ * each after p gives up what it maps where the mapping lands. */
+static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
+			uintptr_t a, uintptr_t to, int flags)
 {
 	struct up_run *runs;
 	size_t nr, i;
 	int err = up__maps_take(x, end - x, &runs, &nr);
 
-	for (i = 0; !err && i < nr; i++)
-		if (up__real_mremap((void *)runs[i].a, runs[i].len,
-				    runs[i].len, flags,
-				    (void *)(to + (runs[i].a - a))) ==
-		    MAP_FAILED)
+	for (i = 0; !err && i < nr; i++) {
+		uintptr_t at = to + (runs[i].a - a);
+		size_t j = up__region_first(p, at);
+
+		if (j < p->regions_nr && p->regions[j]->start < at + runs[i].len)
+			err = unmap_range(p, at, at + runs[i].len, true);
+		if (!err && up__real_mremap((void *)runs[i].a, runs[i].len,
+					    runs[i].len, flags,
+					    (void *)at) == MAP_FAILED)
 			err = -errno;
+	}
 	free(runs);
 	return err;
 }
@@ -1376,7 +1382,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 			    p->regions[i] : NULL;
 		if (!r || r->start > x) {
 			end = r ? r->start : b;
-			err = kernel_moves(x, end, a, to, flags);
+			err = kernel_moves(p, x, end, a, to, flags);
 			x = end;
 			continue;
 		}
@@ -1386,7 +1392,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		if (err)
 			break;
 		if (!r->obj || !p->ops->move) {
-			err = kernel_moves(x, end, a, to, flags);
+			err = kernel_moves(p, x, end, a, to, flags);
 			if (!err && (flags & MREMAP_DONTUNMAP)) {
 				struct up_region *n =
 					region_like(r, at, end - x, r->off);

@@ -287,6 +287,76 @@ static void copy_onto_itself(void)
 	close(fd);
 }
 
+/* Shared memory grown past its end, with advice that the kernel keeps
+ * per mapping on part of the grown piece: a range across the advice's
+ * edge is two mappings (EFAULT), as the kernel's. */
+static void beyond_advised(void)
+{
+	size_t pg = 4096;
+	char *m = up_mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0), *g;
+
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	g = up_mremap(m, 4 * pg, 12 * pg, MREMAP_MAYMOVE);
+	CHECK(g != MAP_FAILED);
+	if (g == MAP_FAILED)
+		return;
+	CHECK_OK(up_madvise(g + 8 * pg, 2 * pg, MADV_DONTFORK));
+	errno = 0;
+	CHECK(up_mremap(g + 2 * pg, 8 * pg, 10 * pg, MREMAP_MAYMOVE) ==
+		      MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_OK(up_munmap(g, 12 * pg));
+}
+
+static char *moved_to;
+
+static void moved_child(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(moved_to[0], 'k');
+	CHECK_EQ(moved_to[2 * 4096], 'p');
+}
+
+/*
+ * A move that only moves takes the kernel's own mapping and a pager's
+ * together onto a pager's shared memory: where the kernel's lands, the
+ * pager gives up its memory first, and does not map it back over the
+ * moved pages at fork().
+ */
+static void move_over_pager(void)
+{
+	size_t half = 2 * 4096, len = 2 * half;
+	char *area = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0), *k, *pp, *t;
+
+	CHECK(area != MAP_FAILED);
+	if (area == MAP_FAILED)
+		return;
+	k = mmap(area, half, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	pp = up_mmap(area + half, half, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	t = up_mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(k == area && pp == area + half && t != MAP_FAILED);
+	if (k != area || pp != area + half || t == MAP_FAILED)
+		return;
+	memset(k, 'k', half);
+	memset(pp, 'p', half);
+	memset(t, 't', len);
+	moved_to = mremap(area, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, t);
+	CHECK(moved_to == t);
+	if (moved_to != t)
+		return;
+	CHECK_EQ(h_fork(moved_child, NULL), 0);
+	CHECK_EQ(t[0], 'k');
+	CHECK_EQ(t[half], 'p');
+	CHECK_OK(up_munmap(t, len));
+}
+
 /* The program's own private anonymous mmap(2) over part of the default
  * pager's: one mapping, as the kernel makes it, which grows whole. */
 static void joined_anon(void)
@@ -404,6 +474,8 @@ int main(void)
 	}
 	raw_mremap();
 	joined_anon();
+	move_over_pager();
+	beyond_advised();
 	copy_onto_itself();
 	refused_first();
 	h_done();
