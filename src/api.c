@@ -2045,7 +2045,7 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 	}
 	if ((flags & MREMAP_FIXED) && may_claim(t, nl, &b))
 		give_up_locked(t, b, false, own);
-	else if (!(flags & MREMAP_DONTUNMAP) && nl < ol)
+	if (!(flags & MREMAP_DONTUNMAP) && nl < ol)
 		give_up_locked(a + nl, a + ol, false, own);
 	if (!own) {
 		pthread_mutex_unlock(&all_lock);

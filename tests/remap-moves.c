@@ -311,6 +311,32 @@ static void beyond_advised(void)
 	CHECK_OK(up_munmap(g, 12 * pg));
 }
 
+/* A shrinking move that starts in the kernel's own memory unmaps the
+ * rest of the old range, the pager's mapping after it included. */
+static void shrink_from_kernel(void)
+{
+	size_t pg = 4096;
+	int fd = h_file(16 * pg, 8);
+	char *m = up_mmap(NULL, 16 * pg, PROT_READ, MAP_SHARED, fd, 0), *k;
+	char *to = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			0);
+
+	CHECK(m != MAP_FAILED && to != MAP_FAILED);
+	if (m == MAP_FAILED || to == MAP_FAILED)
+		return;
+	k = mmap(m, 4 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(k == m);
+	CHECK(mremap(m, 8 * pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, to) == to);
+	/* The pager keeps no record of it (up_msync() would find one). */
+	CHECK_EQ(up_msync(m + 6 * pg, pg, MS_ASYNC), -1);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_EQ(h_pat_diff(m + 8 * pg, 8, 8 * pg, 8 * pg), -1);
+	CHECK_OK(up_munmap(m + 8 * pg, 8 * pg));
+	munmap(to, pg);
+	close(fd);
+}
+
 static char *moved_to;
 
 static void moved_child(void *arg)
@@ -476,6 +502,7 @@ int main(void)
 	joined_anon();
 	move_over_pager();
 	beyond_advised();
+	shrink_from_kernel();
 	copy_onto_itself();
 	refused_first();
 	h_done();
