@@ -70,19 +70,8 @@ WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<$rows)
 INSERT INTO t SELECT i, printf('%0200d', i * 7919 % 1000003), i * 7 FROM s;
 CREATE INDEX tc ON t(c);
 SQL
-awk -v n=$((mib * 4 * 3200)) 'BEGIN {
-	print "VERSION=3"; print "format=bytevalue"; print "type=btree"
-	print "mapsize=17179869184"; print "maxreaders=126"; print "HEADER=END"
-	for (i = 0; i < n; i++) {
-		k = sprintf("%08d", i); h = ""
-		for (j = 1; j <= 8; j++) h = h "3" substr(k, j, 1)
-		print " 6b" h
-		v = ""
-		for (j = 0; j < 300; j++) v = v "3" ((i * 7919 + j * 31) % 10)
-		print " " v
-	}
-	print "DATA=END"
-}' | mdb_load -n "$T/l.db"
+awk -v n=$((mib * 4 * 3200)) -v vlen=300 -v mapsize=17179869184 \
+	-f "$(dirname "$0")/../tests/progs/lmdb-dump.awk" | mdb_load -n "$T/l.db"
 echo "sqlite $(($(stat -c %s "$T/s.db") >> 20)) MiB, lmdb $(($(stat -c %s "$T/l.db") >> 20)) MiB, budget $mib MiB"
 echo "workload               cache   kernel  peak      upager  peak"
 files="$T/s.db"

@@ -15,20 +15,8 @@ make_tmp
 
 # A dump of 24000 records of 200 bytes (about 6 MiB of data), in
 # mdb_dump's own format, so that a dump of the loaded database is the same.
-awk 'BEGIN {
-	print "VERSION=3"; print "format=bytevalue"; print "type=btree"
-	print "mapsize=1073741824"; print "maxreaders=126"
-	print "HEADER=END"
-	for (i = 0; i < 24000; i++) {
-		k = sprintf("%08d", i); h = ""
-		for (j = 1; j <= 8; j++) h = h "3" substr(k, j, 1)
-		print " 6b" h
-		v = ""
-		for (j = 0; j < 200; j++) v = v "3" ((i * 7919 + j * 31) % 10)
-		print " " v
-	}
-	print "DATA=END"
-}' > "$T/in.dump"
+awk -v n=24000 -v vlen=200 -v mapsize=1073741824 \
+	-f tests/progs/lmdb-dump.awk > "$T/in.dump"
 
 run_up --budget 1M --stats -- mdb_load -n -f "$T/in.dump" "$T/u.db" \
 	2> "$T/load.err" || no "mdb_load under upager run failed: $(cat "$T/load.err")"
