@@ -59,11 +59,10 @@
  *    pager's mapping moves or resizes it as up_pager_remap() does.
  *  - A signal handler that touches a pager's memory while the thread it
  *    interrupted is inside an up_* call on the same pager deadlocks.
- *  - A pager holds threads (which block all signals; glibc then locks
- *    stdio and malloc, as in any threaded process) and descriptors
- *    (close-on-exec, numbered 1024 or more), and one lock that serialises
- *    its fault service; a process shows up to 16384 runs of resident file
- *    pages at a time.
+ *  - A pager holds threads (which block all signals, and make glibc lock
+ *    stdio and malloc), descriptors (close-on-exec, numbered 1024 or more)
+ *    and one lock that serialises its fault service; a process shows up
+ *    to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO falls back to the kernel backend: no budget, no statistics.
  */

@@ -1012,10 +1012,7 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
  */
 static bool one_mapping(const struct up_region *l, const struct up_region *r)
 {
-	if (l->end != r->start || l->prot != r->prot || l->flags != r->flags ||
-	    l->accounted != r->accounted || l->advice != r->advice ||
-	    l->vmflags != r->vmflags || l->dontfork != r->dontfork ||
-	    l->wipeonfork != r->wipeonfork)
+	if (l->end != r->start || !up__region_alike(l, r))
 		return false;
 	if (r->beyond)
 		return l->beyond || l->obj;
@@ -1327,6 +1324,28 @@ static bool move_only(size_t old_len, size_t new_len, int flags)
 	return (flags & MREMAP_FIXED) && old_len == new_len;
 }
 
+/* What the kernel's mremap(2) of its own mapping at a answers before it
+ * changes anything, if it refuses: a copy (old_len 0) of a private
+ * mapping is EINVAL, and a range across two mappings EFAULT unless the
+ * call only moves. */
+static int kernel_refuses(uintptr_t a, size_t old_len, size_t new_len,
+			  int flags)
+{
+	void *m;
+
+	if (!old_len) {
+		m = up__real_mremap((void *)a, 0, SYS_PAGE, MREMAP_MAYMOVE, NULL);
+		if (m == MAP_FAILED)
+			return -errno;
+		up__real_munmap(m, SYS_PAGE);
+		return 0;
+	}
+	if (!move_only(old_len, new_len, flags) &&
+	    !kernel_one(a, a + (old_len < new_len ? old_len : new_len)))
+		return -EFAULT;
+	return 0;
+}
+
 /* Move the kernel's mappings in [x, end) to to + their offset from a,
  * each after p gives up what it maps where the mapping lands. */
 static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
@@ -1365,10 +1384,10 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	size_t i;
 	int err;
 
-	if (!up__region_find(p, a) && !up__range_used((void *)a, SYS_PAGE))
+	r = up__region_find(p, a);
+	if (!r && !up__range_used((void *)a, SYS_PAGE))
 		return -EFAULT;
 	/* The kernel moves no private mapping of /dev/zero with others. */
-	r = up__region_find(p, a);
 	for (i = up__region_first(p, a); !(r && r->end >= b) &&
 					 i < p->regions_nr &&
 					 p->regions[i]->start < b; i++)
@@ -1450,15 +1469,16 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	if (!old_len && !(r->flags & MAP_SHARED))
 		return -EINVAL;
 	if (!r->obj || !p->ops->move) {
-		/* The kernel's own: it refuses a range across two of its
-		 * mappings before it replaces the target. */
-		b = a + (old_len > new_len ? new_len : old_len);
-		if ((flags & MREMAP_FIXED) && !kernel_one(a, b))
-			return -EFAULT;
-		err = (flags & MREMAP_FIXED) ?
-			      unmap_range(p, to, to + new_len, true) : 0;
-		return err ? err : remap_kernel(p, r, a, old_len, new_len,
-						 flags, to, out);
+		/* The kernel's own: what it refuses, it refuses before it
+		 * replaces the target. */
+		if (flags & MREMAP_FIXED) {
+			err = kernel_refuses(a, old_len, new_len, flags);
+			if (!err)
+				err = unmap_range(p, to, to + new_len, true);
+			if (err)
+				return err;
+		}
+		return remap_kernel(p, r, a, old_len, new_len, flags, to, out);
 	}
 	/* What stays must be one mapping, as the kernel sees them; mlock(2)
 	 * splits them where it starts and ends. */
@@ -1978,28 +1998,6 @@ UP_NO_TSAN UP_EXPORT int munmap(void *addr, size_t len)
 	return posix_ret(err);
 }
 
-/* What the kernel's mremap(2) of its own mapping at a answers before it
- * changes anything, if it refuses: a copy (old_len 0) of a private
- * mapping is EINVAL, and a range across two mappings EFAULT unless the
- * call only moves. */
-static int kernel_refuses(uintptr_t a, size_t old_len, size_t new_len,
-			  int flags)
-{
-	void *m;
-
-	if (!old_len) {
-		m = up__real_mremap((void *)a, 0, SYS_PAGE, MREMAP_MAYMOVE, NULL);
-		if (m == MAP_FAILED)
-			return -errno;
-		up__real_munmap(m, SYS_PAGE);
-		return 0;
-	}
-	if (!move_only(old_len, new_len, flags) &&
-	    !kernel_one(a, a + (old_len < new_len ? old_len : new_len)))
-		return -EFAULT;
-	return 0;
-}
-
 /*
  * mremap(2) over any memory: a pager's mapping moves as up_pager_remap()
  * moves it; the kernel's own is the kernel's to move, after the pagers
@@ -2033,18 +2031,17 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 		errno = EFAULT;
 		return MAP_FAILED;
 	}
-	if (!own && (flags & MREMAP_FIXED) && may_claim(t, nl, &b)) {
+	if ((flags & MREMAP_FIXED) && may_claim(t, nl, &b)) {
 		/* The kernel refuses its own mapping before it replaces the
 		 * target: a copy of a private one, a range across two. */
-		err = kernel_refuses(a, ol, nl, flags);
+		err = own ? 0 : kernel_refuses(a, ol, nl, flags);
 		if (err) {
 			pthread_mutex_unlock(&all_lock);
 			errno = -err;
 			return MAP_FAILED;
 		}
-	}
-	if ((flags & MREMAP_FIXED) && may_claim(t, nl, &b))
 		give_up_locked(t, b, false, own);
+	}
 	if (!(flags & MREMAP_DONTUNMAP) && nl < ol)
 		give_up_locked(a + nl, a + ol, false, own);
 	if (!own) {

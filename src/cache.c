@@ -591,6 +591,7 @@ static uint64_t letgo_cap(const struct up_pager *p)
 static void letgo_pop(struct up_pager *p)
 {
 	struct up_letgo *e = &p->letgo[p->letgo_head];
+
 	if (e->obj)
 		cache_go(p, e->obj, e->off, e->off + e->len);
 	p->letgo_bytes -= (uint64_t)e->len;

@@ -1698,10 +1698,7 @@ static bool continues(const struct up_region *r, const struct up_region *q,
 		      uintptr_t end)
 {
 	return q->off == r->off + (off_t)(end - r->start) &&
-	       q->prot == r->prot && q->flags == r->flags &&
-	       q->accounted == r->accounted &&
-	       q->advice == r->advice && q->vmflags == r->vmflags &&
-	       q->dontfork == r->dontfork && q->wipeonfork == r->wipeonfork;
+	       up__region_alike(r, q);
 }
 
 /* A private mapping of a file showing the page cache: the kernel's own

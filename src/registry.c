@@ -83,3 +83,14 @@ bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b)
 	}
 	return true;
 }
+
+/* Whether l and r have all that the kernel keeps per mapping alike:
+ * protection, flags, accounting and advice.  Pieces of one mapping that
+ * follow each other are then one mapping to the kernel. */
+bool up__region_alike(const struct up_region *l, const struct up_region *r)
+{
+	return l->prot == r->prot && l->flags == r->flags &&
+	       l->accounted == r->accounted && l->advice == r->advice &&
+	       l->vmflags == r->vmflags && l->dontfork == r->dontfork &&
+	       l->wipeonfork == r->wipeonfork;
+}

@@ -171,8 +171,8 @@ struct up_region {
 					 * no new anonymous neighbour */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
-					 * mapping keeps it (see one_mapping()
-					 * in api.c) */
+					 * mapping keeps it (see
+					 * up__region_alike()) */
 	struct up_stats st;		/* counters of this mapping */
 };
 
@@ -307,6 +307,7 @@ size_t up__region_first(struct up_pager *p, uintptr_t addr);
 int up__region_insert(struct up_pager *p, struct up_region *r);
 void up__region_remove(struct up_pager *p, struct up_region *r);
 bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b);
+bool up__region_alike(const struct up_region *l, const struct up_region *r);
 
 /* ---- cache.c -------------------------------------------------------- */
 int up__cache_init(struct up_pager *p);
