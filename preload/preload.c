@@ -22,6 +22,7 @@
  * compare) and UPAGER_STATS=1 (the pager's statistics on stderr at exit).
  */
 #include "up-int.h"
+#include "../tools/fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,20 +101,6 @@ UP_EXPORT int madvise(void *addr, size_t len, int advice)
 
 static uint64_t start_ns;	/* when the library was loaded */
 
-/* ns as a short figure with its unit. */
-static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns >= 1000000000u)
-		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000u)
-		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
-	else if (ns >= 1000u)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-	return buf;
-}
-
 /*
  * Where the time went: the run's time, the part of it the pager spent
  * serving faults (evicting among it), the kernel's own faults (on the
@@ -122,36 +109,24 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
  */
 static void time_print(struct up_pager *p, const struct up_stats *st)
 {
-	uint64_t wall = up__now_ns() - start_ns, hist[UP_LATENCY_NR], most = 0;
-	char a[32], b[32], c[32], lo[32], hi[32];
+	uint64_t wall = up__now_ns() - start_ns, hist[UP_LATENCY_NR];
+	char a[32], b[32], c[32], pre[32];
 	struct rusage ru;
 	int pid = (int)getpid();
-	unsigned i;
 
 	if (getrusage(RUSAGE_SELF, &ru))
 		memset(&ru, 0, sizeof(ru));
 	fprintf(stderr,
 		"upager[%d]: run %s, serving faults %s (%.0f%%), of which "
 		"evicting %s; the kernel's own faults %ld (%ld from disk)\n",
-		pid, fmt_ns(a, sizeof(a), wall),
-		fmt_ns(b, sizeof(b), st->fault_ns),
+		pid, fmt_ns(a, sizeof(a), (double)wall),
+		fmt_ns(b, sizeof(b), (double)st->fault_ns),
 		wall ? 100.0 * (double)st->fault_ns / (double)wall : 0.0,
-		fmt_ns(c, sizeof(c), st->evict_ns), ru.ru_minflt + ru.ru_majflt,
-		ru.ru_majflt);
-	if (up_pager_latency(p, hist))
-		return;
-	for (i = 0; i < UP_LATENCY_NR; i++)
-		most = hist[i] > most ? hist[i] : most;
-	for (i = 0; i < UP_LATENCY_NR; i++) {
-		if (!hist[i])
-			continue;
-		fprintf(stderr, "upager[%d]:   %9s - %-9s %10llu %.*s\n", pid,
-			fmt_ns(lo, sizeof(lo), 1ull << i),
-			i + 1 < UP_LATENCY_NR ? fmt_ns(hi, sizeof(hi),
-						       2ull << i) : "",
-			(unsigned long long)hist[i],
-			(int)(1 + hist[i] * 39 / most),
-			"########################################");
+		fmt_ns(c, sizeof(c), (double)st->evict_ns),
+		ru.ru_minflt + ru.ru_majflt, ru.ru_majflt);
+	if (!up_pager_latency(p, hist)) {
+		snprintf(pre, sizeof(pre), "upager[%d]: ", pid);
+		fmt_hist(stderr, pre, hist, UP_LATENCY_NR);
 	}
 }
 

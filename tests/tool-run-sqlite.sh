@@ -46,7 +46,7 @@ grep -q 'upager\[[0-9]*\]: run [0-9.]* [mu]*s, serving faults .*(.*%), of which 
 	"$T/u.err" && ok || no "no time figures: $(cat "$T/u.err")"
 faults=$(sed -n 's/.*: faults \([0-9]*\) read \([0-9]*\) write.*/\1 \2/p' "$T/u.err" |
 	awk '{ print $1 + $2 }')
-hist=$(awk '/upager\[[0-9]*\]: +[0-9.]+ [mun]*s - / { n += $(NF - 1) } END { print n + 0 }' \
+hist=$(awk '/upager\[[0-9]*\]: +[0-9.]+ [mun]*s - / { n += $NF } END { print n + 0 }' \
 	"$T/u.err")
 [ "$hist" -gt 0 ] && [ "$hist" -le "$faults" ] && ok ||
 	no "the histogram counts $hist faults of $faults"

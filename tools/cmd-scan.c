@@ -98,30 +98,9 @@ static int scan_guarded(struct scan *s)
 
 static void print_hist(const struct scan *s)
 {
-	static const char bar[] = "########################################";
-	uint64_t max = 0;
-	unsigned lo = HIST_NR, hi = 0;
-	char a[16], b[16];
-
-	for (unsigned k = 0; k < HIST_NR; k++) {
-		if (!s->hist[k])
-			continue;
-		lo = k < lo ? k : lo;
-		hi = k;
-		max = s->hist[k] > max ? s->hist[k] : max;
-	}
 	printf("\naccess time of the %llu accesses that entered another page "
 	       "(measured by the tool):\n", (unsigned long long)s->timed_nr);
-	for (unsigned k = lo; k <= hi && max; k++) {
-		int w = (int)(s->hist[k] * 40 / max);
-
-		if (s->hist[k] && !w)
-			w = 1;
-		printf("  %8s - %-8s |%-40.*s| %llu\n",
-		       fmt_ns(a, sizeof(a), (double)(1ull << k)),
-		       fmt_ns(b, sizeof(b), (double)(2ull << k)), w, bar,
-		       (unsigned long long)s->hist[k]);
-	}
+	fmt_hist(stdout, "  ", s->hist, HIST_NR);
 }
 
 static void print_scan(const struct scan *s, const struct up_stats *st)

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "upager.h"
+#include "fmt.h"
 
 enum { ST_OK = 0, ST_FAIL = 1, ST_USAGE = 2 };
 
@@ -63,7 +64,6 @@ int opt_size(const char *opt, const char *arg, uint64_t *out);
 uint64_t now_ns(void);
 size_t sys_page(void);
 const char *fmt_size(char *buf, size_t len, uint64_t v);
-const char *fmt_ns(char *buf, size_t len, double ns);
 uint64_t rnd_next(uint64_t *s);
 const char *base_name(const char *path);
 
