@@ -46,10 +46,8 @@
  *    own, in the parent too, outside the budget and statistics from then
  *    on; the child copies the private anonymous pages the parent changed
  *    while the parent waits in fork().
- *  - A store by another thread to a private page in the middle of its
- *    eviction, after its copy is saved, is lost; so is one to a PROT_READ
- *    private anonymous page in the microsecond after it is moved in (it
- *    would raise SIGSEGV).
+ *  - While a writable MAP_PRIVATE file mapping's copied pages are saved
+ *    at eviction, a read(2) into them fails with EFAULT (a store waits).
  *  - An error of the pager's own (mapping the file, reading back a saved
  *    page) raises SIGBUS at that page until it is unmapped; a failed write
  *    to the swap file keeps the page and makes the next up_msync() or

@@ -159,8 +159,7 @@ static void poison(struct up_pager *p, uintptr_t addr)
 }
 
 /* Map page pg of r's object, up to `valid` bytes of it, into r; see
- * map_range() for woken.  Without woken (read-ahead), a solo page is left
- * for the caller to write-protect. */
+ * map_range() for woken. */
 static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 		    size_t valid, uintptr_t *as, uintptr_t *ae, bool *woken)
 {
@@ -168,7 +167,7 @@ static int map_page(struct up_pager *p, struct up_region *r, uint64_t pg,
 	off_t off = (off_t)(pg * pl(p));
 
 	if (o->solo)
-		return up__solo_map(p, r, pg, valid, as, ae, woken != NULL);
+		return up__solo_map(p, r, pg, valid, as, ae);
 	if (!clip(r, off, off + (off_t)SYS_UP(valid), as, ae))
 		return 0;
 	return map_range(p, *as, *ae, !(o->pflags[pg] & PG_DIRTY), woken);
@@ -195,7 +194,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		      unsigned n)
 {
 	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
-	uintptr_t as, ae, first = 0, end = 0;
+	uintptr_t as, ae;
 
 	while (n-- && ++pg <= last) {
 		int valid;
@@ -222,22 +221,8 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			continue;
 		}
 		r->next_pgno = pg + 1;
-		if (map_page(p, r, pg, (size_t)valid, &as, &ae, NULL) ||
-		    ae <= as)
-			continue;
-		if (r->obj->solo && up__solo_borrowed(p, r->obj, pg)) {
-			/* The file's pages: not ours to protect, and the
-			 * range to protect must not span them. */
-			if (end > first)
-				up__uffd_wprotect(p, first, end, true);
-			first = end = 0;
-			continue;
-		}
-		first = first ? first : as;
-		end = ae;
+		map_page(p, r, pg, (size_t)valid, &as, &ae, NULL);
 	}
-	if (r->obj->solo && end > first)
-		up__uffd_wprotect(p, first, end, true);
 }
 
 static unsigned ra_pages(struct up_pager *p, struct up_region *r, uint64_t pg)

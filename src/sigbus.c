@@ -3,10 +3,9 @@
  * sigbus.c - the process-wide SIGBUS handler of pagers that serve faults
  * in the faulting thread (UP_CONFIG_FAULT_INLINE).
  *
- * A signal action belongs to the process, not to a pager: this file is
- * upager's one piece of process-wide state.  It owns the table of inline
- * pagers, the handler, and the action the handler replaced (the
- * "previous" action), to which it passes every SIGBUS it does not serve.
+ * A signal action belongs to the process, not to a pager: this file owns
+ * the table of inline pagers and the handler, which passes every SIGBUS
+ * it does not serve to the action it replaced (signals.c).
  * How a fault is served is fault-uffd.c's business (up__uffd_fault).
  *
  * A userfaultfd made with UFFD_FEATURE_SIGBUS turns every missing, minor
@@ -46,10 +45,8 @@ static atomic_uint slots_used;		/* slots ever used: the ones to scan */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-/* The previous action, in one of two copies so that a new one can be
- * written while a handler may be reading the current one. */
-static struct sigaction prev[2];
-static atomic_int prev_cur;
+/* The action on_sigbus replaced (signals.c). */
+static struct up_sigprev prev;
 
 /* Set while this thread serves a fault: the service code never touches
  * user memory, so a fault inside it is a bug (it would deadlock). */
@@ -121,83 +118,13 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 	return ret > 0;
 }
 
-/*
- * The previous action is the default (or ignore, which the kernel treats
- * as the default for a fault): restore it, and let the signal come again.
- * A fault comes again by itself when the access runs again; a signal sent
- * by a process is raised again, pending until this handler returns.
- */
-static void die(const siginfo_t *si)
-{
-	struct sigaction dfl;
-
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGBUS, &dfl, NULL);
-	if (si->si_code <= 0)
-		raise(SIGBUS);
-}
-
-/* Pass a signal on to the previous action, as the kernel would have. */
-static void chain(int sig, siginfo_t *si, void *uc)
-{
-	const struct sigaction *o = &prev[atomic_load(&prev_cur)];
-	sigset_t mask, saved;
-
-	if (!(o->sa_flags & SA_SIGINFO) &&
-	    (o->sa_handler == SIG_DFL || o->sa_handler == SIG_IGN)) {
-		if (o->sa_handler == SIG_IGN && si->si_code <= 0)
-			return;		/* sent, and ignored */
-		die(si);
-		return;
-	}
-	/* The previous handler runs under the mask the kernel would have
-	 * given it: the interrupted thread's, its own sa_mask, and SIGBUS
-	 * unless it asked for SA_NODEFER. */
-	mask = ((ucontext_t *)uc)->uc_sigmask;
-	sigorset(&mask, &mask, &o->sa_mask);
-	if (!(o->sa_flags & SA_NODEFER))
-		sigaddset(&mask, sig);
-	pthread_sigmask(SIG_SETMASK, &mask, &saved);
-	if (o->sa_flags & SA_SIGINFO)
-		o->sa_sigaction(sig, si, uc);
-	else
-		o->sa_handler(sig);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-}
-
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
 	if (!up_fault_handle(si, uc))
-		chain(sig, si, uc);
+		up__sig_chain(&prev, sig, si, uc);
 	errno = saved;
-}
-
-/*
- * Make on_sigbus the action for SIGBUS unless it is already.  It blocks
- * every signal while it runs, so that no handler of the application's
- * interrupts it holding a pager's lock; a SIGBUS or SIGSEGV inside it
- * (a bug) then kills the process at once.
- */
-static int install(void)
-{
-	struct sigaction sa, cur;
-	int i;
-
-	if (sigaction(SIGBUS, NULL, &cur))
-		return -errno;
-	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
-		return 0;
-	i = !atomic_load(&prev_cur);
-	prev[i] = cur;
-	atomic_store(&prev_cur, i);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	return sigaction(SIGBUS, &sa, NULL) ? -errno : 0;
 }
 
 /* ---- the table of inline pagers ------------------------------------- */
@@ -241,7 +168,7 @@ int up__sigbus_add(struct up_pager *p)
 	if (free_i == SLOTS_NR)
 		err = -EMFILE;
 	if (!err)
-		err = install();
+		err = up__sig_install(SIGBUS, on_sigbus, &prev);
 	if (!err && free_i < SLOTS_NR) {
 		if (free_i >= atomic_load(&slots_used))
 			atomic_store(&slots_used, free_i + 1);

@@ -16,15 +16,13 @@
  * read-write protection (UFFDIO_MOVE needs source and destination alike),
  * registered for missing and write-protect faults.  How a page goes in:
  *
- *   read-only mapping  moved in, then write-protected, so that a store the
- *                      program was not allowed to make comes back as a
- *                      write-protect fault;
  *   writable, written  moved in (the page is dirty: no protection needed);
- *   writable, read     copied in with UFFDIO_COPY_MODE_WP, which maps it
+ *   anything else      copied in with UFFDIO_COPY_MODE_WP, which maps it
  *                      write-protected in one step, and the slot's copy is
  *                      freed.  Moving it would map it writable until the
  *                      write-protect, and a store by another thread in
- *                      between would go unseen and be lost;
+ *                      between would go unseen: lost, or let through
+ *                      where the mapping is read-only;
  *   page of a          not copied at all: the file's own page-cache pages
  *   MAP_SHARED file    are mapped there (see borrow()), so the mapping is
  *                      the page cache, as with the kernel's mmap.
@@ -34,9 +32,6 @@
  * turns it into an ordinary shared-memory object first:
  * up__solo_convert().
  *
- * In a read-only mapping, a store by another thread between a page's move
- * and its write-protect would land unseen and be dropped; only a program
- * storing to memory it mapped read-only can see this.
  * Callers hold p->lock.
  */
 #include "up-int.h"
@@ -1035,17 +1030,12 @@ static int move(struct up_pager *p, uintptr_t dst, uintptr_t src, size_t len)
 }
 
 /*
- * Show page pg of r's object in r, `valid` bytes of it: move it in from
- * its slot unless it is there already, and write-protect it unless the
- * caller will (one protection change, and one TLB flush, for a whole
- * read-ahead window).
- */
-/*
- * Copy [a, b) of the slot into a writable mapping, write-protected in the
- * same step, and free the slot's copy (so the budget counts the page once
- * and the page can move back at eviction).  A clean page cannot be moved
- * into a writable mapping: UFFDIO_MOVE maps it writable, and a store by
- * another thread before the write-protect would go unseen.
+ * Copy [a, b) of the slot into a mapping, write-protected in the same
+ * step (the caller frees the slot's copy, so the budget counts the page
+ * once and the page can move back at eviction).  A clean page, or any
+ * page of a read-only mapping, cannot be moved: UFFDIO_MOVE maps it
+ * writable, and a store by another thread before the write-protect would
+ * go unseen.
  */
 static int copy_in(struct up_pager *p, uintptr_t dst, char *src, size_t len)
 {
@@ -1078,8 +1068,13 @@ static int copy_in(struct up_pager *p, uintptr_t dst, char *src, size_t len)
 	return 0;
 }
 
+/*
+ * Show page pg of r's object in r, `valid` bytes of it, unless it is there
+ * already: a dirty page of a writable mapping is moved in from its slot;
+ * any other is copied in write-protected (see copy_in()).
+ */
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
-		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect)
+		 size_t valid, uintptr_t *as, uintptr_t *ae)
 {
 	struct up_obj *o = r->obj;
 	uint32_t idx = o->frame[pg] - 1;
@@ -1105,12 +1100,11 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	if (f->mv_b > f->mv_a)
 		return 0;
 	src = slot(p, idx) + (a - off);
-	copy = (r->prot & PROT_WRITE) && !(o->pflags[pg] & PG_DIRTY);
+	copy = !(r->prot & PROT_WRITE) || !(o->pflags[pg] & PG_DIRTY);
 	if (!copy) {
-		err = move(p, *as, (uintptr_t)src, (size_t)(b - a));
 		/* A dirty page needs no protection: its next store is no
 		 * news. */
-		protect = protect && !(o->pflags[pg] & PG_DIRTY);
+		err = move(p, *as, (uintptr_t)src, (size_t)(b - a));
 		/* UFFDIO_MOVE wants source and destination both mlock(2)ed
 		 * or both not: into a locked mapping, the page is copied. */
 		copy = err == -EINVAL;
@@ -1119,7 +1113,6 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 		err = copy_in(p, *as, src, (size_t)(b - a));
 		if (!err)
 			up__madvise(src, (size_t)(b - a), MADV_DONTNEED);
-		protect = false;
 	}
 	if (err)
 		return err;
@@ -1127,7 +1120,7 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 	f->mv_b = b;
 	/* What was not moved (past the mapping's ends) still uses memory. */
 	f->slot_full = a != off || b != off + (off_t)pl(p);
-	return protect ? up__uffd_wprotect(p, *as, *ae, true) : 0;
+	return 0;
 }
 
 /*
@@ -1165,6 +1158,27 @@ static int move_out(struct up_pager *p, char *to, uintptr_t from, size_t len)
 }
 
 /*
+ * Fence [at, at + len) of private region r for its copies to be saved: a
+ * store by another thread between the save and the range's own memory
+ * going back over it would be lost, so a writable range is made read-only
+ * first, and such a store waits in signals.c's handler until the range
+ * faults to the pager again.  The fence's slot, or -1 for none.
+ */
+static int fence_private(const struct up_region *r, uintptr_t at, size_t len)
+{
+	int slot;
+
+	if (!(r->prot & PROT_WRITE))
+		return -1;
+	slot = up__fence(at, len);
+	if (slot >= 0 && up__mprotect((void *)at, len, PROT_READ)) {
+		up__fence_lift(slot);
+		return -1;
+	}
+	return slot;
+}
+
+/*
  * Borrowed pages [pg, pg + n) of o leave every mapping that may show
  * them, which gets its own memory back over them in one step (a private
  * one's copies are saved first; one that cannot be stays mapped, outside
@@ -1176,6 +1190,7 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	off_t a0 = (off_t)(pg * pl(p)), b0 = (off_t)((pg + n) * pl(p));
 	struct up_region *r;
 	uint64_t i;
+	int fence;
 
 	for (r = o->regions; r; r = r->obj_next) {
 		off_t a = r->off > a0 ? r->off : a0;
@@ -1185,11 +1200,22 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		b = b < b0 ? b : b0;
 		if (a >= b)
 			continue;
-		if (o->kind != OBJ_FILE && cow_save(p, o, at, a, b)) {
-			o->err = -EIO;
+		if (o->kind == OBJ_FILE) {
+			restore(p, at, (size_t)(b - a), r->prot);
 			continue;
 		}
-		restore(p, at, (size_t)(b - a), r->prot);
+		/* A private page's copies are saved from a mapping that a
+		 * store cannot change meanwhile (see fence_private()). */
+		fence = fence_private(r, at, (size_t)(b - a));
+		if (!cow_save(p, o, at, a, b)) {
+			restore(p, at, (size_t)(b - a), r->prot);
+		} else {
+			o->err = -EIO;
+			if (fence >= 0)
+				up__mprotect((void *)at, (size_t)(b - a),
+					     r->prot);
+		}
+		up__fence_lift(fence);
 	}
 	for (i = pg; i < pg + n; i++) {
 		if (o->kind != OBJ_FILE)

@@ -366,7 +366,7 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		      uint32_t idx);
 int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
-		 size_t valid, uintptr_t *as, uintptr_t *ae, bool protect);
+		 size_t valid, uintptr_t *as, uintptr_t *ae);
 char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
 void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
@@ -423,6 +423,21 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
+
+/* ---- signals.c ------------------------------------------------------ */
+/* A replaced signal action, in one of two copies so that a new one can be
+ * written while a handler may be reading the current one. */
+struct up_sigprev {
+	struct sigaction act[2];
+	atomic_int cur;
+};
+
+int up__sig_install(int sig, void (*fn)(int, siginfo_t *, void *),
+		    struct up_sigprev *prev);
+void up__sig_chain(const struct up_sigprev *prev, int sig, siginfo_t *si,
+		   void *uc);
+int up__fence(uintptr_t a, size_t len);
+void up__fence_lift(int slot);
 
 /* ---- sigbus.c ------------------------------------------------------- */
 bool up__sigbus_supported(void);
