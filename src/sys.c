@@ -983,7 +983,7 @@ int up__fd_high(int fd)
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
 	if (nfd < 0)
 		return fd;
-	close(fd);
+	up__close(fd);		/* (which keeps the process's locks) */
 	return nfd;
 }
 
@@ -1054,8 +1054,91 @@ int up__pipe(int fds[2])
 	return neg(pipe2(fds, O_CLOEXEC));
 }
 
+/*
+ * Record locks (fcntl(2) F_SETLK) belong to the process and the file, and
+ * closing any descriptor of the file releases every one the process holds
+ * on it; the kernel's own mappings hold their file without a descriptor,
+ * and unmapping one releases nothing.  So a descriptor of the pager's is
+ * not closed while the process holds such a lock on its file: it waits
+ * among the deferred ones, which each later close tries again (as SQLite
+ * keeps its own).
+ */
+static pthread_mutex_t deferred_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t deferred_once = PTHREAD_ONCE_INIT;
+static int *deferred;
+static size_t deferred_nr, deferred_cap;
+
+/* Whether the process holds a record lock on fd's file.  A lock of the
+ * open file description's own (F_OFD_GETLK) conflicts with every write
+ * lock of another owner, the process's included, and the first one it
+ * meets is reported; those of other processes are stepped over.  When
+ * unsure, yes. */
+static bool posix_locked(int fd)
+{
+	pid_t self = getpid();
+	off_t start = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			.l_start = start,
+		};
+
+		if (fcntl(fd, F_OFD_GETLK, &fl))
+			return false;	/* no file that locks */
+		if (fl.l_type == F_UNLCK)
+			return false;
+		if (fl.l_pid == self)
+			return true;
+		if (fl.l_len == 0)
+			break;
+		start = fl.l_start + fl.l_len;
+	}
+	return true;
+}
+
+static void deferred_child(void)
+{
+	pthread_mutex_init(&deferred_lock, NULL);
+}
+
+static void deferred_setup(void)
+{
+	pthread_atfork(NULL, NULL, deferred_child);
+}
+
 int up__close(int fd)
 {
+	size_t i;
+	bool keep;
+
+	pthread_once(&deferred_once, deferred_setup);
+	pthread_mutex_lock(&deferred_lock);
+	for (i = 0; i < deferred_nr;) {
+		if (posix_locked(deferred[i])) {
+			i++;
+			continue;
+		}
+		close(deferred[i]);
+		deferred[i] = deferred[--deferred_nr];
+	}
+	keep = posix_locked(fd);
+	if (keep && deferred_nr == deferred_cap) {
+		size_t cap = deferred_cap ? 2 * deferred_cap : 16;
+		int *d = realloc(deferred, cap * sizeof(*d));
+
+		if (d) {
+			deferred = d;
+			deferred_cap = cap;
+		}
+	}
+	keep = keep && deferred_nr < deferred_cap;
+	if (keep)
+		deferred[deferred_nr++] = fd;
+	pthread_mutex_unlock(&deferred_lock);
+	if (keep)
+		return 0;
 	/* Linux releases the descriptor even when close reports EINTR. */
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
