@@ -1998,6 +1998,26 @@ UP_NO_TSAN UP_EXPORT int munmap(void *addr, size_t len)
 	return posix_ret(err);
 }
 
+/* A move only replaces its target only where a mapping of [a, a + len)
+ * lands, the gaps between them kept (see remap_moves()): the pagers
+ * other than `except` give up that much; all_lock held. */
+static void give_up_landing(uintptr_t a, size_t len, uintptr_t to,
+			    const struct up_pager *except)
+{
+	struct up_run *runs;
+	size_t nr, i;
+
+	if (up__maps_take(a, len, &runs, &nr)) {
+		give_up_locked(to, to + len, false, except);
+		return;
+	}
+	for (i = 0; i < nr; i++)
+		give_up_locked(to + (runs[i].a - a),
+			       to + (runs[i].a - a) + runs[i].len, false,
+			       except);
+	free(runs);
+}
+
 /*
  * mremap(2) over any memory: a pager's mapping moves as up_pager_remap()
  * moves it; the kernel's own is the kernel's to move, after the pagers
@@ -2040,7 +2060,10 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 			errno = -err;
 			return MAP_FAILED;
 		}
-		give_up_locked(t, b, false, own);
+		if (move_only(ol, nl, flags))
+			give_up_landing(a, ol, t, own);
+		else
+			give_up_locked(t, b, false, own);
 	}
 	if (!(flags & MREMAP_DONTUNMAP) && nl < ol)
 		give_up_locked(a + nl, a + ol, false, own);

@@ -19,7 +19,8 @@
  *     -k         kernel against kernel: the tester's self-check
  *     -F FLAGS   add UP_CONFIG_* FLAGS to the default pager's configuration
  *     -v         one seed, verbosely: the calls, both traces, the diff
- *     -x         shrink each diverging seed to a minimal sequence
+ *     -x         shrink each diverging seed to a minimal sequence (with
+ *                -v, and replay that verbosely)
  *
  * Mappings made with MAP_FIXED go into an arena at a fixed address, far
  * from anything the kernel or upager place themselves, so that both runs
@@ -1263,9 +1264,23 @@ static int diverges(const struct seq *s, char *why, size_t why_len)
 	return d;
 }
 
+static int replay_seq(const struct seq *s);
+
+static int replay(uint64_t seed, int n, unsigned classes)
+{
+	static struct seq s;
+
+	generate(&s, seed, n, classes);
+	printf("seed %llu:\n", (unsigned long long)seed);
+	seq_print(&s, stdout);
+	return replay_seq(&s);
+}
+
 /* ---- shrinking ------------------------------------------------------ */
 
 /* Drop calls while the sequence still diverges (delta debugging). */
+static bool shrunk_verbose;	/* -x -v: replay the shrunk sequence so */
+
 static void shrink(struct seq *s)
 {
 	static struct seq t;
@@ -1295,7 +1310,9 @@ static void shrink(struct seq *s)
 	}
 	printf("shrunk to %d calls (%d runs):\n", s->n, 2 * tries);
 	seq_print(s, stdout);
-	if (diverges(s, why, sizeof(why)))
+	if (shrunk_verbose)
+		replay_seq(s);
+	else if (diverges(s, why, sizeof(why)))
 		printf("  -> %s\n", why);
 }
 
@@ -1318,18 +1335,16 @@ static void print_side_by_side(const struct result *k, const struct result *u)
 	}
 }
 
-static int replay(uint64_t seed, int n, unsigned classes)
+/* Run s both ways and show the traces side by side; whether they
+ * diverge. */
+static int replay_seq(const struct seq *s)
 {
-	static struct seq s;
 	struct result k = { 0 }, u = { 0 };
 	char why[1024], sa[64], sb[64];
 	int d;
 
-	generate(&s, seed, n, classes);
-	printf("seed %llu:\n", (unsigned long long)seed);
-	seq_print(&s, stdout);
-	run(&s, &kernel_calls, 0, &k);
-	run(&s, test_calls, 1, &u);
+	run(s, &kernel_calls, 0, &k);
+	run(s, test_calls, 1, &u);
 	print_side_by_side(&k, &u);
 	status_str(k.status, sa);
 	status_str(u.status, sb);
@@ -1535,7 +1550,8 @@ int main(int argc, char **argv)
 		test_calls = &kernel_calls;
 	make_base_dir();
 	atexit(remove_base_dir);
-	if (verbose)
+	shrunk_verbose = verbose && shrink_nr;
+	if (verbose && !shrink_nr)
 		return replay(seed, len, classes) ? 1 : 0;
 	if (!nr)
 		check_mode();

@@ -337,6 +337,38 @@ static void shrink_from_kernel(void)
 	close(fd);
 }
 
+/*
+ * A move only of the kernel's own mapping and the hole after it onto a
+ * pager's mapping replaces the target only where the mapping lands: the
+ * kernel keeps the rest of the target, across from the hole.
+ */
+static void move_with_hole(void)
+{
+	size_t pg = 4096;
+	int fd = h_file(8 * pg, 9);
+	char *t = up_mmap(NULL, 8 * pg, PROT_READ, MAP_PRIVATE, fd, 0);
+	char *k = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(t != MAP_FAILED && k != MAP_FAILED);
+	if (t == MAP_FAILED || k == MAP_FAILED)
+		return;
+	CHECK_OK(munmap(k + 2 * pg, 2 * pg));
+	memset(k, 'k', 2 * pg);
+	CHECK(mremap(k, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
+	      t);
+	CHECK_EQ(t[0], 'k');
+	CHECK_EQ(t[pg], 'k');
+	for (size_t i = 2; i < 8; i++) {
+		char v = 0;
+
+		CHECK_EQ(h_access(t + i * pg, 0, &v), 0);
+		CHECK_EQ(v, (char)h_pat(9, i * pg));
+	}
+	CHECK_OK(up_munmap(t, 8 * pg));
+	close(fd);
+}
+
 static char *moved_to;
 
 static void moved_child(void *arg)
@@ -501,6 +533,7 @@ int main(void)
 	raw_mremap();
 	joined_anon();
 	move_over_pager();
+	move_with_hole();
 	beyond_advised();
 	shrink_from_kernel();
 	copy_onto_itself();
