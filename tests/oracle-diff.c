@@ -53,13 +53,13 @@
 enum kind {
 	K_MMAP, K_MUNMAP, K_MSYNC, K_MPROTECT, K_MADVISE, K_LOAD, K_STORE,
 	K_SUM, K_PREAD, K_PWRITE, K_TRUNC, K_READMAP, K_WRITEMAP, K_FORK,
-	K_KMMAP, K_MLOCK, K_MREMAP, K_NR
+	K_KMMAP, K_MLOCK, K_MREMAP, K_RLOCK, K_NR
 };
 
 static const char *const kind_names[K_NR] = {
 	"mmap", "munmap", "msync", "mprotect", "madvise", "load", "store",
 	"sum", "pread", "pwrite", "ftruncate", "read->map", "write<-map",
-	"fork", "kmmap", "mlock", "mremap",
+	"fork", "kmmap", "mlock", "mremap", "rlock",
 };
 
 /* Classes select what a run may generate. */
@@ -79,12 +79,13 @@ enum {
 	C_PRIV = 1 << 12,	/* MAP_PRIVATE file mappings */
 	C_ANON = 1 << 13,	/* anonymous mappings */
 	C_REMAP = 1 << 14,	/* mremap */
-	C_ALL = (1 << 15) - 1,
+	C_RLOCK = 1 << 15,	/* fcntl(2) record locks on the files */
+	C_ALL = (1 << 16) - 1,
 };
 
 static const char *const class_names[] = {
 	"map", "mem", "sync", "prot", "adv", "file", "trunc", "sysbuf",
-	"fork", "kmem", "lock", "bad", "priv", "anon", "remap",
+	"fork", "kmem", "lock", "bad", "priv", "anon", "remap", "rlock",
 };
 #define CLASSES_NR (sizeof(class_names) / sizeof(class_names[0]))
 
@@ -467,7 +468,7 @@ static void gen_op(struct gen *g, struct op *o)
 		{ K_TRUNC, 3, C_TRUNC }, { K_READMAP, 3, C_SYSBUF },
 		{ K_WRITEMAP, 3, C_SYSBUF }, { K_FORK, 2, C_FORK },
 		{ K_KMMAP, 2, C_KMEM }, { K_MLOCK, 2, C_LOCK },
-		{ K_MREMAP, 4, C_REMAP },
+		{ K_MREMAP, 4, C_REMAP }, { K_RLOCK, 2, C_RLOCK },
 	};
 	int total = 0, r, k = K_MMAP;
 
@@ -511,6 +512,13 @@ static void gen_op(struct gen *g, struct op *o)
 	case K_FORK:
 		o->kind = K_FORK;
 		o->arg = 1 + (int)below(4);
+		break;
+	case K_RLOCK:
+		o->kind = K_RLOCK;
+		o->file = (uint8_t)below(FILES_NR);
+		o->arg = chance(40) ? F_RDLCK : chance(60) ? F_WRLCK : F_UNLCK;
+		o->off = (int64_t)below(4 * 65536);
+		o->len = chance(20) ? 0 : 1 + below(3 * PAGE);
 		break;
 	case K_KMMAP:
 		o->kind = K_KMMAP;
@@ -639,6 +647,12 @@ static void op_str(const struct op *o, char *buf)
 	case K_FORK:
 		sprintf(buf, "fork: the next %d calls in the child", o->arg);
 		break;
+	case K_RLOCK:
+		sprintf(buf, "fcntl(f%d, F_SETLK, %s, %lld, %llu)", o->file,
+			o->arg == F_RDLCK ? "F_RDLCK" :
+			o->arg == F_WRLCK ? "F_WRLCK" : "F_UNLCK",
+			(long long)o->off, (unsigned long long)o->len);
+		break;
 	default:
 		sprintf(buf, "?");
 	}
@@ -688,6 +702,9 @@ static unsigned pager_flags;
 static const struct calls *cl;
 static int tr_fd;
 static int fds[FILES_NR][FD_NR];
+/* Another open file description of each file, never closed (that would
+ * release the process's record locks): it sees them as another owner's. */
+static int lock_probe[FILES_NR];
 static uintptr_t slot_addr[SLOTS_NR];
 static uint64_t slot_len[SLOTS_NR];	/* as made: what a call may use */
 static sigjmp_buf jb;
@@ -841,6 +858,7 @@ static void fds_open(const char *dir)
 		fds[f][FD_WO] = open(path, O_WRONLY);
 		fds[f][FD_PATH] = open(path, O_PATH);
 		fds[f][FD_ZERO] = open("/dev/zero", O_RDWR);
+		lock_probe[f] = open(path, O_RDWR);
 		if (pipe(pfd))
 			_exit(92);
 		fds[f][FD_PIPE] = pfd[0];
@@ -934,6 +952,35 @@ static void do_mremap(const struct op *o, int i)
 	      (uintptr_t)m == a ? " in place" :
 	      (uintptr_t)m == to ? " at the target" :
 	      arena ? " moved" : "");
+}
+
+/* The record locks on the file (a few, as another owner sees them), then
+ * one more set or released. */
+static void do_rlock(const struct op *o, int i)
+{
+	struct flock fl;
+	char line[512];
+	off_t start = 0;
+	int n, r;
+
+	n = sprintf(line, "%d rlock", i);
+	for (int k = 0; k < 8; k++) {
+		fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				     .l_start = start };
+		if (fcntl(lock_probe[o->file], F_OFD_GETLK, &fl) ||
+		    fl.l_type == F_UNLCK)
+			break;
+		n += sprintf(line + n, " %c%lld+%lld",
+			     fl.l_type == F_WRLCK ? 'w' : 'r',
+			     (long long)fl.l_start, (long long)fl.l_len);
+		if (!fl.l_len)
+			break;
+		start = fl.l_start + fl.l_len;
+	}
+	fl = (struct flock){ .l_type = (short)o->arg, .l_whence = SEEK_SET,
+			     .l_start = o->off, .l_len = (off_t)o->len };
+	r = fcntl(fds[o->file][FD_RW], F_SETLK, &fl);
+	trace("%s %s", line, err_name(r ? errno : 0));
 }
 
 static void do_mem(const struct op *o, int i)
@@ -1064,6 +1111,7 @@ static void run_ops(const struct seq *s, int from, int to)
 			break;
 		case K_LOAD: case K_STORE: do_mem(o, i); break;
 		case K_SUM: do_sum(o, i); break;
+		case K_RLOCK: do_rlock(o, i); break;
 		case K_FORK:
 			do_fork(s, i);
 			i += o->arg;	/* those ran in the child */
