@@ -98,7 +98,7 @@ static int obj_new(struct up_pager *p, enum obj_kind kind,
 	if (!o)
 		return -ENOMEM;
 	o->kind = kind;
-	o->fd = -1;
+	o->fd = o->ro_fd = -1;
 	o->swap_base = -1;
 	o->memfd = up__memfd(kind == OBJ_FILE ? "upager-file" : "upager-anon");
 	if (o->memfd < 0) {
@@ -155,6 +155,8 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 		up__close(o->memfd);
 	if (o->fd >= 0)
 		up__close(o->fd);
+	if (o->ro_fd >= 0)
+		up__close(o->ro_fd);
 	if (o->swap_base >= 0 && p->swap_fd >= 0)
 		up__fallocate(p->swap_fd, PUNCH, o->swap_base,
 			      (off_t)(o->pages_nr * pl(p)));
@@ -173,15 +175,9 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 		if (o->kind != OBJ_FILE || o->dev != st->st_dev ||
 		    o->ino != st->st_ino)
 			continue;
-		if (writable && !o->fd_writable) {
-			/* Keep a descriptor that can write back. */
-			dfd = up__dup(fd);
-			if (dfd < 0)
-				return dfd;
-			up__close(o->fd);
-			o->fd = dfd;
-			o->fd_writable = true;
-		}
+		err = up__obj_fd_note(o, fd, writable);
+		if (err)
+			return err;
 		if (st->st_size > o->file_len)
 			o->file_len = st->st_size;
 		*out = o;
@@ -201,6 +197,36 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 	o->ino = st->st_ino;
 	o->file_len = st->st_size;
 	*out = o;
+	return 0;
+}
+
+/*
+ * Note fd, which a new mapping of o's file came with: a writable one
+ * replaces a read-only o->fd (a descriptor that can write back), which
+ * stays as o->ro_fd; a read-only one is kept as o->ro_fd if o has none
+ * (fork() hands a read-only mapping to the kernel through it, as the
+ * program made it: reopening the file instead, and closing that, would
+ * release the process's record locks, see up__close()).
+ */
+int up__obj_fd_note(struct up_obj *o, int fd, bool writable)
+{
+	int dfd;
+
+	if (writable == o->fd_writable || (!writable && o->ro_fd >= 0))
+		return 0;
+	dfd = up__dup(fd);
+	if (dfd < 0)
+		return dfd;
+	if (!writable) {
+		o->ro_fd = dfd;
+		return 0;
+	}
+	if (o->ro_fd < 0)
+		o->ro_fd = o->fd;
+	else
+		up__close(o->fd);
+	o->fd = dfd;
+	o->fd_writable = true;
 	return 0;
 }
 
@@ -1426,6 +1452,41 @@ static int fork_copy_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 }
 
 /*
+ * The kernel's child inherits its parent's mappings as they were split
+ * (by mlock(2), say, whose lock it does not inherit), and does not merge
+ * them again: mremap(2) then refuses a range across two.  The copy made
+ * over [a, b) is one mapping; each later piece of it that the parent had
+ * (p->fork_runs) is made a mapping of its own again: moved over its place
+ * from a copy that has written a page already, whose memory (anon_vma) is
+ * its own, so that the kernel does not merge the two.
+ */
+static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	bool first = true;
+	size_t i;
+	void *m;
+
+	for (i = 0; i < p->fork_runs_nr; i++) {
+		uintptr_t x = p->fork_runs[i].a;
+		size_t len = p->fork_runs[i].len;
+
+		if (x <= a || x >= b || x + len > b ||
+		    up__mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m))
+			continue;
+		/* The piece before has memory of its own too. */
+		if (first)
+			up__madvise((void *)a, SYS_PAGE, MADV_POPULATE_WRITE);
+		first = false;
+		memcpy(m, (void *)x, len);
+		up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
+		if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				    (void *)x) == MAP_FAILED)
+			up__munmap(m, len);
+	}
+}
+
+/*
  * In a child after fork(): make region r of a private object (anonymous
  * private memory or a MAP_PRIVATE copy of a file) the kernel's own private
  * mapping, holding what the parent's showed at the fork: the file, mapped
@@ -1463,6 +1524,8 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 		err = fork_copy_run(p, o, pg, a, b,
 				    r->start + (uintptr_t)(a - r->off));
 	}
+	if (!err && o->fd < 0)
+		fork_split(p, r->start, r->end);
 	return err ? err : up__mprotect((void *)r->start, len, r->prot);
 }
 

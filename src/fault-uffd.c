@@ -851,6 +851,7 @@ static void uffd_close(struct up_pager *p)
 		up__close(p->uffd);
 	p->uffd = -1;
 	free(p->handed);
+	free(p->fork_runs);
 	p->handed = NULL;
 	p->handed_nr = 0;
 }
@@ -1503,19 +1504,23 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 	struct up_region *r, *next;
 	struct up_run *locks;
 	size_t locks_nr;
-	int ro = -1;
+	int ro = fd != o->fd ? -1 : o->fd_writable ? o->ro_fd : o->fd;
+	bool opened = false;
 	void *m;
 
 	for (r = o->regions; r; r = next) {
 		/* A mapping the program made through a read-only descriptor
 		 * may never be written: the kernel's is made through one
-		 * too (mprotect(2) and MADV_REMOVE then refuse as they did).
-		 * One for all, so that neighbours merge as the kernel's
-		 * would (mremap(2) works within one mapping). */
+		 * too (mprotect(2) and MADV_REMOVE then refuse as they did),
+		 * the program's own (see up__obj_fd_note()).  One for all,
+		 * so that neighbours merge as the kernel's would (mremap(2)
+		 * works within one mapping). */
 		int err;
 
-		if (!r->may_write && ro < 0)
+		if (!r->may_write && ro < 0) {
 			ro = up__reopen(fd, O_RDONLY);
+			opened = ro >= 0;
+		}
 		next = r->obj_next;
 		if (up__locks_take(r->start, r->end - r->start, &locks,
 				   &locks_nr) && keep)
@@ -1540,7 +1545,7 @@ static void shared_to_kernel(struct up_pager *p, struct up_obj *o, int fd,
 		/* The last region out frees o. */
 		up__obj_detach(p, o, r);
 	}
-	if (ro >= 0)
+	if (opened)
 		up__close(ro);
 }
 
@@ -1727,12 +1732,34 @@ static void private_to_kernel(struct up_pager *p, struct up_obj *o)
 	}
 }
 
+/* Note how the kernel's mappings split r (see up__obj_fork_copy()). */
+static void fork_runs_add(struct up_pager *p, const struct up_region *r)
+{
+	struct up_run *runs, *n;
+	size_t nr;
+
+	if (up__maps_take(r->start, r->end - r->start, &runs, &nr) || nr < 2) {
+		free(runs);
+		return;
+	}
+	n = realloc(p->fork_runs, (p->fork_runs_nr + nr) * sizeof(*n));
+	if (n) {
+		memcpy(n + p->fork_runs_nr, runs, nr * sizeof(*n));
+		p->fork_runs = n;
+		p->fork_runs_nr += nr;
+	}
+	free(runs);
+}
+
 static bool uffd_fork_prepare(struct up_pager *p)
 {
 	struct up_obj *o, *next;
 	struct up_region *r;
 	bool copy = false;
 
+	free(p->fork_runs);
+	p->fork_runs = NULL;
+	p->fork_runs_nr = 0;
 	for (o = p->objs; o; o = next) {
 		next = o->next;
 		if (o->seg || !o->regions)
@@ -1752,8 +1779,10 @@ static bool uffd_fork_prepare(struct up_pager *p)
 		/* The child reads the pages from the memfd and the swap
 		 * file; until it has, stores fault and wait for the lock. */
 		up__solo_convert(p, o);
-		for (r = o->regions; !o->solo && r; r = r->obj_next)
+		for (r = o->regions; !o->solo && r; r = r->obj_next) {
 			up__uffd_wprotect(p, r->start, r->end, true);
+			fork_runs_add(p, r);
+		}
 		copy = true;
 	}
 	return copy;
@@ -1828,6 +1857,9 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 	atomic_store(&p->stop, false);
 	up__sigbus_child();
 	up__cache_child(p);
+	free(p->fork_runs);
+	p->fork_runs = NULL;
+	p->fork_runs_nr = 0;
 	if (lost)
 		snprintf(p->note, sizeof(p->note),
 			 "after fork: %zu mappings could not be inherited "

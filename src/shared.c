@@ -590,15 +590,9 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 	for (o = p->objs; o; o = o->next) {
 		if (!o->seg || o->dev != st->st_dev || o->ino != st->st_ino)
 			continue;
-		if ((fl & O_ACCMODE) != O_RDONLY && !o->fd_writable) {
-			int dfd = up__dup(fd);
-
-			if (dfd < 0)
-				return dfd;
-			up__close(o->fd);
-			o->fd = dfd;
-			o->fd_writable = true;
-		}
+		err = up__obj_fd_note(o, fd, (fl & O_ACCMODE) != O_RDONLY);
+		if (err)
+			return err;
 		*out = o;
 		return 0;
 	}
@@ -641,6 +635,7 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 		goto fail_slot;
 	o->kind = OBJ_FILE;
 	o->seg = s;
+	o->ro_fd = -1;
 	o->fd = up__dup(fd);
 	if (o->fd < 0) {
 		up__munmap(view, s->h->pages_nr * pl(p));

@@ -76,6 +76,8 @@ struct up_obj {
 	enum obj_kind kind;
 	int fd;				/* file (OBJ_FILE), source of a private
 					 * copy, or -1 */
+	int ro_fd;			/* a read-only descriptor of the file
+					 * too, when fd is writable, or -1 */
 	bool fd_writable;
 	dev_t dev;
 	ino_t ino;
@@ -290,6 +292,10 @@ struct up_pager {
 	 * ones are the kernel's too, so that all stay coherent. */
 	struct up_file_id *handed;
 	size_t handed_nr;
+	/* The kernel's mappings over private regions that a child copies,
+	 * as fork() found them (see up__obj_fork_copy()). */
+	struct up_run *fork_runs;
+	size_t fork_runs_nr;
 
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
@@ -314,6 +320,7 @@ int up__cache_init(struct up_pager *p);
 void up__cache_fini(struct up_pager *p);
 int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 		 bool shared, struct up_obj **out);
+int up__obj_fd_note(struct up_obj *o, int fd, bool writable);
 int up__obj_anon(struct up_pager *p, struct up_obj **out);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);

@@ -43,6 +43,15 @@ static short held(off_t off)
 							      : F_UNLCK;
 }
 
+/* The descriptor number open(2) would take now. */
+static int lowest_free(void)
+{
+	int fd = fcntl(0, F_DUPFD, 0);
+
+	close(fd);
+	return fd;
+}
+
 static void check_held(const char *when)
 {
 	if (held(0) != F_WRLCK || held((off_t)(3 * page)) != F_RDLCK)
@@ -96,7 +105,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	int fd = h_file(len, 1), ro = h_reopen(fd, O_RDONLY);
 	int ap = h_reopen(fd, O_RDWR | O_APPEND), fds;
 	char path[64];
-	char *m;
+	char *m, *w;
 
 	(void)b;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -112,18 +121,24 @@ static void body(struct up_pager *p, enum up_backend b)
 	if (!cycle(p, fd, ro, ap, true))
 		goto out;
 
-	/* fork hands mappings to the kernel in the parent */
+	/* fork hands mappings to the kernel in the parent, the read-only
+	 * one through a read-only descriptor, and no low number is taken */
 	m = h_map(p, len, PROT_READ, MAP_SHARED, ro, 0);
-	if (m) {
+	w = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m && w) {
+		int low = lowest_free(), st;
 		pid_t pid = fork();
-		int st;
 
 		if (pid == 0)
 			_exit(m[page] == 'a' ? 0 : 1);
 		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid &&
 		      WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		check_held("after fork(2)");
+		CHECK_EQ(lowest_free(), low);
+		CHECK_EQ(mprotect(m, page, PROT_READ | PROT_WRITE), -1);
+		CHECK_EQ(errno, EACCES);
 		CHECK_OK(up_pager_unmap(p, m, len));
+		CHECK_OK(up_pager_unmap(p, w, len));
 		check_held("after the unmap of a mapping that fork handed over");
 	}
 

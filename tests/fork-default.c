@@ -1,6 +1,7 @@
 /* fork-default: with a default pager a child inherits every mapping as the kernel's fork() gives it: shared ones shared both ways, private ones copies, also after the parent unmaps them or exits. */
 #include "harness.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define PG 16384
@@ -207,6 +208,40 @@ static void exiting(void *arg)
 	exit(0);	/* atexit: the default pager writes back */
 }
 
+/*
+ * A child inherits private memory split where mlock(2) split it (without
+ * the lock) and not merged again: mremap(2) refuses a range across the
+ * two, as it does in the kernel's child.
+ */
+static void split_child(void *arg)
+{
+	char *a = arg;
+
+	errno = 0;
+	CHECK(mremap(a + 4 * PG, 8 * PG, 10 * PG, MREMAP_MAYMOVE) ==
+	      MAP_FAILED);
+	CHECK_EQ(errno, EFAULT);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ(a[i * PG], (char)('a' + i));
+}
+
+static void locked_split(void *arg)
+{
+	char *a = up_mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	CHECK(a != MAP_FAILED);
+	if (a == MAP_FAILED)
+		return;
+	for (int i = 0; i < 16; i++)
+		a[i * PG] = (char)('a' + i);
+	/* (the system call: a sanitizer's mlock(3) does nothing) */
+	CHECK_OK((int)syscall(SYS_mlock, a, 10 * PG));
+	CHECK_EQ(h_fork(split_child, a), 0);
+	CHECK_OK(up_munmap(a, 16 * PG));
+}
+
 int main(void)
 {
 	struct h_model m;
@@ -214,6 +249,9 @@ int main(void)
 
 	FOR_EACH_BACKEND(big, body);
 	FOR_EACH_BACKEND(small, body);
+	/* (in a child: this process stays without the default pager's
+	 * threads, which a sanitizer's fork() cannot have) */
+	CHECK_EQ(h_fork(locked_split, NULL), 0);
 	exit_fd = h_file(LEN, 2);
 	h_model_init(&m, exit_fd);
 	CHECK_EQ(h_fork(exiting, NULL), 0);
