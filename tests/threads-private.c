@@ -7,7 +7,7 @@
 #define STRIPE 64
 
 static size_t page, len;
-static int iters = H_SANITIZED ? 600 : 2000;
+static int iters = H_SANITIZED ? 400 : 1200;
 static char *map, *model;	/* model: what the mapping must hold */
 static uint64_t seed;
 
@@ -97,7 +97,7 @@ static void body_ro(struct up_pager *p, enum up_backend b)
 {
 	struct sigaction sa, old;
 	pthread_t tid[2];
-	volatile int stored = 0, tries = H_SANITIZED ? 2000 : 20000;
+	volatile int stored = 0, tries = H_SANITIZED ? 2000 : 10000;
 	volatile uint64_t rng = seed;
 	volatile int i;
 
