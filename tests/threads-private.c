@@ -1,4 +1,4 @@
-/* threads-private: threads store into disjoint stripes of a MAP_PRIVATE file mapping eight times the budget while each other's faults evict its pages: every store stays in the mapping, none reaches the file; and a store to a read-only private anonymous mapping raises SIGSEGV every time while other threads' loads move its pages in and out. */
+/* threads-private: threads store into disjoint stripes of a MAP_PRIVATE file mapping eight times the budget while each other's faults evict its pages: every store stays in the mapping, none reaches the file; and a store to a read-only private anonymous mapping raises SIGSEGV every time while other threads' loads move its pages in and out; and the program's own SIGSEGV handler still gets every SIGSEGV that is not the pager's. */
 #include "harness.h"
 
 #define THREADS 4
@@ -131,10 +131,57 @@ static void body_ro(struct up_pager *p, enum up_backend b)
 	CHECK_OK(up_pager_unmap(p, map, len));
 }
 
+/*
+ * The program's own SIGSEGV handler, there before the pager put its own
+ * ahead of it for eviction (and replaced by it), still gets every SIGSEGV
+ * that is not the pager's.
+ */
+static volatile int own_calls;
+
+static void own_on_segv(int sig)
+{
+	(void)sig;
+	own_calls++;
+	siglongjmp(ro_jmp, 1);
+}
+
+static void body_chain(struct up_pager *p, enum up_backend b)
+{
+	struct sigaction sa, old;
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	int fd;
+
+	(void)b;
+	len = PAGES * page;
+	fd = h_file(len, 3);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = own_on_segv;
+	sigaction(SIGSEGV, &sa, &old);
+	map = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (map && ro != MAP_FAILED) {
+		/* stores all over it: evictions, each one fenced */
+		for (int round = 0; round < 3; round++)
+			for (size_t i = 0; i < len; i += 4096)
+				map[i] = (char)round;
+		own_calls = 0;
+		if (!sigsetjmp(ro_jmp, 1))
+			*(volatile char *)ro = 1;
+		CHECK_EQ(own_calls, 1);
+		for (size_t i = 0; i < len; i += 4096)
+			CHECK_EQ(map[i], 2);
+		CHECK_OK(up_pager_unmap(p, map, len));
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	munmap(ro, 4096);
+	close(fd);
+}
+
 int main(void)
 {
 	seed = h_seed();
 	FOR_EACH_BACKEND(adjust, body);
 	FOR_EACH_BACKEND(adjust, body_ro);
+	FOR_EACH_BACKEND(adjust, body_chain);
 	h_done();
 }
