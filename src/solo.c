@@ -542,7 +542,10 @@ static void runs_add(struct up_pager *p, const struct up_obj *o, uint64_t pg,
 {
 	int d = 1 - (pg > 0 && lent(p, o, pg - 1)) - lent(p, o, pg + 1);
 
-	atomic_fetch_add_explicit(&runs_nr, sign * d, memory_order_relaxed);
+	/* (A run borrowed in order changes nothing: no atomic then.) */
+	if (d)
+		atomic_fetch_add_explicit(&runs_nr, sign * d,
+					  memory_order_relaxed);
 }
 
 /*
