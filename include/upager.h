@@ -58,9 +58,11 @@
  *  - A signal handler that touches a pager's memory while the thread it
  *    interrupted is inside an up_* call on the same pager deadlocks.
  *  - A pager holds threads (which block all signals, and make glibc lock
- *    stdio and malloc), descriptors (close-on-exec, numbered 1024 or more)
- *    and one lock that serialises its fault service; a process shows up
- *    to 16384 runs of resident file pages at a time.
+ *    stdio and malloc), descriptors (close-on-exec, numbered 1024 or more,
+ *    kept while the process holds fcntl(2) locks on their file), a SIGSEGV
+ *    handler ahead of the program's once it evicts a writable private file
+ *    mapping, and one lock that serialises its fault service; a process
+ *    shows up to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO falls back to the kernel backend: no budget, no statistics.
  */
