@@ -542,24 +542,31 @@ UP_NO_TSAN void *up__real_mremap(void *old, size_t old_len, size_t new_len,
  */
 #define ASIDE_BASE (32ull << 40)
 #define ASIDE_LEN (4ull << 40)
+/* Mappings of a quarter of the zone or more (the view of an object a
+ * mapping far into a file makes) take a zone of their own above it. */
+#define ASIDE_BIG_BASE (ASIDE_BASE + ASIDE_LEN)
+#define ASIDE_BIG_LEN (32ull << 40)
 
-static _Atomic uint64_t aside_cur;
+static _Atomic uint64_t aside_cur, aside_big_cur;
 
 static void *aside(size_t len)
 {
 	uint64_t step = (len + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
-	uint64_t cur = atomic_load(&aside_cur), next;
+	bool big = step >= ASIDE_LEN / 4;
+	_Atomic uint64_t *c = big ? &aside_big_cur : &aside_cur;
+	uint64_t zone = big ? ASIDE_BIG_LEN : ASIDE_LEN;
+	uint64_t cur = atomic_load(c), next;
 
-	if (sizeof(void *) < 8 || step >= ASIDE_LEN / 4)
+	if (sizeof(void *) < 8 || step > zone)
 		return NULL;
 	do {
 		next = cur + step;
-		if (next > ASIDE_LEN) {
+		if (next > zone) {
 			cur = 0;
 			next = step;
 		}
-	} while (!atomic_compare_exchange_weak(&aside_cur, &cur, next));
-	return (void *)(uintptr_t)(ASIDE_BASE + cur);
+	} while (!atomic_compare_exchange_weak(c, &cur, next));
+	return (void *)(uintptr_t)((big ? ASIDE_BIG_BASE : ASIDE_BASE) + cur);
 }
 
 /* mmap(2) for the program's own mapping: placed where the kernel's would. */

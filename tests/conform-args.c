@@ -207,7 +207,29 @@ static void map_semantics(void)
 			     (off_t)1 << 40);
 	CHECK(H_TSAN || m != MAP_FAILED);
 	if (m != MAP_FAILED) {
+		char *k = mmap(NULL, LEN, RW, AP, -1, 0), *n, *q;
+
 		CHECK_EQ(h_access(m, 0, &v), SIGBUS);
+		/* and the space the pager takes for the pages before it, in
+		 * a private mapping, is out of the way: the program's next
+		 * mapping lands just under its last, as the kernel places
+		 * it */
+		q = up_mmap(NULL, LEN, R, MAP_PRIVATE, fds[F_RW],
+			    (off_t)1 << 40);
+		CHECK(q != MAP_FAILED);
+		n = up_mmap(NULL, LEN, RW, AP, -1, 0);
+		CHECK(k != MAP_FAILED && n != MAP_FAILED);
+		if (k != MAP_FAILED && n != MAP_FAILED &&
+		    (n > k || k - n > 64 * (ptrdiff_t)LEN))
+			H_FAIL("a mapping landed at %p, %td bytes away from "
+			       "the one before at %p", (void *)n, k - n,
+			       (void *)k);
+		if (n != MAP_FAILED)
+			CHECK_EQ(up_munmap(n, LEN), 0);
+		if (q != MAP_FAILED)
+			CHECK_EQ(up_munmap(q, LEN), 0);
+		if (k != MAP_FAILED)
+			munmap(k, LEN);
 		CHECK_EQ(up_munmap(m, LEN), 0);
 	}
 	/* MAP_LOCKED is the kernel's own mapping: locked and resident */
