@@ -691,7 +691,6 @@ bool up__locked(void *addr, size_t len)
 	return up__msync(addr, len, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
 }
 
-/* Add [a, a + len) to the runs, joined to the last if it follows it. */
 /* Append [a, a + len) to *runs, joined to the last run if it ends at a
  * and join. */
 static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
