@@ -1487,29 +1487,6 @@ static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
 }
 
 /*
- * Anonymous memory at [a, a + len) that merges with no neighbour, as
- * memory that mremap(2) moved keeps the page offset of where it was made
- * (once written: the kernel's own has been, if it was moved with its
- * pages) and merges with none: made elsewhere, written, and moved here.
- */
-static int fork_moved(uintptr_t a, size_t len)
-{
-	void *m;
-	int err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
-
-	if (err)
-		return err;
-	up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
-	if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			    (void *)a) != MAP_FAILED)
-		return 0;
-	err = -errno;
-	up__munmap(m, len);
-	return err;
-}
-
-/*
  * In a child after fork(): make region r of a private object (anonymous
  * private memory or a MAP_PRIVATE copy of a file) the kernel's own private
  * mapping, holding what the parent's showed at the fork: the file, mapped
@@ -1532,13 +1509,10 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 
 	if (valid < end)
 		end = valid > r->off ? (off_t)SYS_UP((uint64_t)valid) : r->off;
-	if (o->fd < 0 && r->moved)
-		err = fork_moved(r->start, len);
-	else
-		err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_FIXED |
-				       (o->fd < 0 ? MAP_ANONYMOUS : 0),
-			       o->fd, o->fd < 0 ? 0 : r->off, &m);
+	err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED |
+			       (o->fd < 0 ? MAP_ANONYMOUS : 0),
+		       o->fd, o->fd < 0 ? 0 : r->off, &m);
 	for (pg = up__pgno(p, r->off); !err && r->off < end &&
 	     pg <= up__pgno(p, end - 1); pg++) {
 		off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);
