@@ -1116,6 +1116,7 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	if (!r)
 		return -ENOMEM;
 	r->moved = grow && m->moved;
+	r->grown = grow;
 	if ((m->flags & MAP_SHARED) ||
 	    (grow && !(m->flags & MAP_ANONYMOUS) &&
 	     !obj_shows(m->obj, off, off + (off_t)len)))

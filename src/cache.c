@@ -1486,6 +1486,50 @@ static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
 	}
 }
 
+/* Whether q is what mremap(2) grew moved memory r by: one kernel
+ * mapping with it. */
+static bool grew(struct up_pager *p, const struct up_region *r,
+		 const struct up_region *q)
+{
+	(void)p;
+	return r && r->moved && r->end == q->start && q->grown && q->moved &&
+	       up__region_alike(r, q);
+}
+
+/* The end of r and of what mremap(2) grew it by. */
+static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
+{
+	size_t i = up__region_first(p, r->start) + 1;
+
+	for (; i < p->regions_nr && grew(p, p->regions[i - 1], p->regions[i]);
+	     i++)
+		;
+	return p->regions[i - 1]->end;
+}
+
+/*
+ * Anonymous memory at [a, a + len) that merges with no neighbour, as
+ * memory that mremap(2) moved keeps the page offset of where it was made
+ * (once written: the kernel's own has been, if it was moved with its
+ * pages) and merges with none: made elsewhere, written, and moved here.
+ */
+static int fork_moved(uintptr_t a, size_t len)
+{
+	void *m;
+	int err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
+
+	if (err)
+		return err;
+	up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
+	if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			    (void *)a) != MAP_FAILED)
+		return 0;
+	err = -errno;
+	up__munmap(m, len);
+	return err;
+}
+
 /*
  * In a child after fork(): make region r of a private object (anonymous
  * private memory or a MAP_PRIVATE copy of a file) the kernel's own private
@@ -1509,10 +1553,15 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 
 	if (valid < end)
 		end = valid > r->off ? (off_t)SYS_UP((uint64_t)valid) : r->off;
-	err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_FIXED |
-			       (o->fd < 0 ? MAP_ANONYMOUS : 0),
-		       o->fd, o->fd < 0 ? 0 : r->off, &m);
+	if (o->fd < 0 && grew(p, up__region_find(p, r->start - 1), r))
+		err = 0;	/* made with the region it grew */
+	else if (o->fd < 0 && r->moved)
+		err = fork_moved(r->start, grown_end(p, r) - r->start);
+	else
+		err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED |
+				       (o->fd < 0 ? MAP_ANONYMOUS : 0),
+			       o->fd, o->fd < 0 ? 0 : r->off, &m);
 	for (pg = up__pgno(p, r->off); !err && r->off < end &&
 	     pg <= up__pgno(p, end - 1); pg++) {
 		off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);

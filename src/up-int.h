@@ -171,6 +171,9 @@ struct up_region {
 					 * mapping keeps the page offset of
 					 * where it was made, and merges with
 					 * no new anonymous neighbour */
+	bool grown;			/* what mremap(2) grew the region
+					 * before it by: one kernel mapping
+					 * with it */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
 					 * mapping keeps it (see

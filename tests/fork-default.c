@@ -213,14 +213,19 @@ static void exiting(void *arg)
  * the lock) and not merged again: mremap(2) refuses a range across the
  * two, as it does in the kernel's child.
  */
+/* mremap(2) growing [a, a + len) refuses: it spans two mappings. */
+static void refused_across(char *a, size_t len)
+{
+	errno = 0;
+	CHECK(mremap(a, len, len + 2 * PG, MREMAP_MAYMOVE) == MAP_FAILED);
+	CHECK_EQ(errno, EFAULT);
+}
+
 static void split_child(void *arg)
 {
 	char *a = arg;
 
-	errno = 0;
-	CHECK(mremap(a + 4 * PG, 8 * PG, 10 * PG, MREMAP_MAYMOVE) ==
-	      MAP_FAILED);
-	CHECK_EQ(errno, EFAULT);
+	refused_across(a + 4 * PG, 8 * PG);
 	for (int i = 0; i < 16; i++)
 		CHECK_EQ(a[i * PG], (char)('a' + i));
 }
@@ -242,6 +247,78 @@ static void locked_split(void *arg)
 	CHECK_OK(up_munmap(a, 16 * PG));
 }
 
+/*
+ * Private memory that mremap(2) moved, with the kernel's own memory made
+ * in the middle of it: a child inherits three mappings that do not merge
+ * (the moved ones keep the page offset of where they were made), and
+ * mremap(2) refuses a range across two, as in the kernel's child.
+ */
+static void moved_child(void *arg)
+{
+	char *t = arg;
+
+	refused_across(t + 5 * PG, 2 * PG);
+	CHECK_EQ(t[0], 'm');
+	CHECK_EQ(t[7 * PG], 'm');
+}
+
+/* Moved and grown (as realloc(3) grows a large block): one mapping in the
+ * child, as in the kernel's, which mremap(2) moves whole. */
+static void grown_child(void *arg)
+{
+	char *t = arg, *n;
+
+	n = mremap(t, 12 * PG, 12 * PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+		   NULL);
+	CHECK(n != MAP_FAILED);
+	if (n != MAP_FAILED) {
+		CHECK_EQ(n[0], 'g');
+		CHECK_EQ(n[7 * PG], 'g');
+	}
+}
+
+static void moved_grown(void *arg)
+{
+	char *a = up_mmap(NULL, 12 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *n;
+
+	(void)arg;
+	CHECK(a != MAP_FAILED);
+	if (a == MAP_FAILED)
+		return;
+	memset(a, 'g', 12 * PG);
+	/* the first 8 pages grow to 12 where the rest is: they move */
+	n = mremap(a, 8 * PG, 12 * PG, MREMAP_MAYMOVE);
+	CHECK(n != MAP_FAILED && n != a);
+	if (n == MAP_FAILED)
+		return;
+	CHECK_EQ(h_fork(grown_child, n), 0);
+	CHECK_OK(up_munmap(n, 12 * PG));
+	CHECK_OK(up_munmap(a + 8 * PG, 4 * PG));
+}
+
+static void moved_beside_kernel(void *arg)
+{
+	char *a = up_mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *t = mmap(NULL, 16 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0), *k;
+
+	(void)arg;
+	CHECK(a != MAP_FAILED && t != MAP_FAILED);
+	if (a == MAP_FAILED || t == MAP_FAILED)
+		return;
+	munmap(t, 16 * PG);
+	memset(a, 'm', 8 * PG);
+	CHECK(mremap(a, 8 * PG, 8 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
+	      t);
+	k = mmap(t + 2 * PG, 4 * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(k == t + 2 * PG);
+	CHECK_EQ(h_fork(moved_child, t), 0);
+	CHECK_OK(up_munmap(t, 8 * PG));
+}
+
 int main(void)
 {
 	struct h_model m;
@@ -252,6 +329,8 @@ int main(void)
 	/* (in a child: this process stays without the default pager's
 	 * threads, which a sanitizer's fork() cannot have) */
 	CHECK_EQ(h_fork(locked_split, NULL), 0);
+	CHECK_EQ(h_fork(moved_beside_kernel, NULL), 0);
+	CHECK_EQ(h_fork(moved_grown, NULL), 0);
 	exit_fd = h_file(LEN, 2);
 	h_model_init(&m, exit_fd);
 	CHECK_EQ(h_fork(exiting, NULL), 0);
