@@ -1452,46 +1452,59 @@ static int fork_copy_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 }
 
 /*
+ * Make [a, a + len) anonymous memory of its own, which the kernel merges
+ * with no neighbour: made elsewhere, a page of it written (so that it has
+ * its own anon_vma, and keeps the page offset it was made with), and moved
+ * over [a, a + len) in one step; with keep, holding what was there.
+ */
+static int apart(uintptr_t a, size_t len, bool keep)
+{
+	void *m;
+	int err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
+
+	if (err)
+		return err;
+	if (keep)
+		memcpy(m, (void *)a, len);
+	up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
+	if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			    (void *)a) != MAP_FAILED)
+		return 0;
+	err = -errno;
+	up__munmap(m, len);
+	return err;
+}
+
+/*
  * The kernel's child inherits its parent's mappings as they were split
  * (by mlock(2), say, whose lock it does not inherit), and does not merge
  * them again: mremap(2) then refuses a range across two.  The copy made
  * over [a, b) is one mapping; each later piece of it that the parent had
- * (p->fork_runs) is made a mapping of its own again: moved over its place
- * from a copy that has written a page already, whose memory (anon_vma) is
- * its own, so that the kernel does not merge the two.
+ * (p->fork_runs) is made a mapping of its own again (see apart()), and
+ * the piece before it gets memory of its own too.
  */
 static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
 {
 	bool first = true;
 	size_t i;
-	void *m;
 
 	for (i = 0; i < p->fork_runs_nr; i++) {
 		uintptr_t x = p->fork_runs[i].a;
-		size_t len = p->fork_runs[i].len;
 
-		if (x <= a || x >= b || x + len > b ||
-		    up__mmap(NULL, len, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m))
+		if (x <= a || x >= b || x + p->fork_runs[i].len > b)
 			continue;
-		/* The piece before has memory of its own too. */
 		if (first)
 			up__madvise((void *)a, SYS_PAGE, MADV_POPULATE_WRITE);
 		first = false;
-		memcpy(m, (void *)x, len);
-		up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
-		if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				    (void *)x) == MAP_FAILED)
-			up__munmap(m, len);
+		apart(x, p->fork_runs[i].len, true);
 	}
 }
 
 /* Whether q is what mremap(2) grew moved memory r by: one kernel
  * mapping with it. */
-static bool grew(struct up_pager *p, const struct up_region *r,
-		 const struct up_region *q)
+static bool grew(const struct up_region *r, const struct up_region *q)
 {
-	(void)p;
 	return r && r->moved && r->end == q->start && q->grown && q->moved &&
 	       up__region_alike(r, q);
 }
@@ -1501,33 +1514,10 @@ static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
 {
 	size_t i = up__region_first(p, r->start) + 1;
 
-	for (; i < p->regions_nr && grew(p, p->regions[i - 1], p->regions[i]);
+	for (; i < p->regions_nr && grew(p->regions[i - 1], p->regions[i]);
 	     i++)
 		;
 	return p->regions[i - 1]->end;
-}
-
-/*
- * Anonymous memory at [a, a + len) that merges with no neighbour, as
- * memory that mremap(2) moved keeps the page offset of where it was made
- * (once written: the kernel's own has been, if it was moved with its
- * pages) and merges with none: made elsewhere, written, and moved here.
- */
-static int fork_moved(uintptr_t a, size_t len)
-{
-	void *m;
-	int err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
-
-	if (err)
-		return err;
-	up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
-	if (up__real_mremap(m, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			    (void *)a) != MAP_FAILED)
-		return 0;
-	err = -errno;
-	up__munmap(m, len);
-	return err;
 }
 
 /*
@@ -1553,10 +1543,13 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 
 	if (valid < end)
 		end = valid > r->off ? (off_t)SYS_UP((uint64_t)valid) : r->off;
-	if (o->fd < 0 && grew(p, up__region_find(p, r->start - 1), r))
+	/* Memory that mremap(2) moved keeps the page offset of where it
+	 * was made, and merges with no neighbour: made apart, with what
+	 * mremap(2) grew it by. */
+	if (o->fd < 0 && grew(up__region_find(p, r->start - 1), r))
 		err = 0;	/* made with the region it grew */
 	else if (o->fd < 0 && r->moved)
-		err = fork_moved(r->start, grown_end(p, r) - r->start);
+		err = apart(r->start, grown_end(p, r) - r->start, false);
 	else
 		err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_FIXED |

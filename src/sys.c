@@ -1081,7 +1081,7 @@ static size_t deferred_nr, deferred_cap;
  * unsure, yes. */
 static bool posix_locked(int fd)
 {
-	pid_t self = getpid();
+	pid_t self = 0;
 	off_t start = 0;
 	int i;
 
@@ -1095,6 +1095,8 @@ static bool posix_locked(int fd)
 			return false;	/* no file that locks */
 		if (fl.l_type == F_UNLCK)
 			return false;
+		if (!self)
+			self = getpid();	/* (only once a lock is seen) */
 		if (fl.l_pid == self)
 			return true;
 		if (fl.l_len == 0)
