@@ -1380,7 +1380,7 @@ static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
 static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       int flags, uintptr_t to)
 {
-	uintptr_t x = a, end, at, end0 = b, stop = b;
+	uintptr_t x = a, end, at;
 	struct up_region *r;
 	size_t i;
 	int err;
@@ -1388,18 +1388,13 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	r = up__region_find(p, a);
 	if (!r && !up__range_used((void *)a, SYS_PAGE))
 		return -EFAULT;
-	/* The kernel moves no private mapping of /dev/zero with others: it
-	 * moves the mappings before the first one, and fails there. */
+	/* The kernel moves no private mapping of /dev/zero with others. */
 	for (i = up__region_first(p, a); !(r && r->end >= b) &&
 					 i < p->regions_nr &&
-					 p->regions[i]->start < b && stop == b; i++)
+					 p->regions[i]->start < b; i++)
 		if (p->regions[i]->zero_file &&
 		    !(p->regions[i]->flags & MAP_SHARED))
-			stop = p->regions[i]->start > a ? p->regions[i]->start
-							: a;
-	if (stop == a)
-		return -EFAULT;
-	b = stop;
+			return -EFAULT;
 	err = cut(p, a, b);
 	while (!err && x < b) {
 		i = up__region_first(p, x);
@@ -1438,7 +1433,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 			err = map_like(p, r, x, end - x, r->off, false);
 		x = end;
 	}
-	return err ? err : b < end0 ? -EFAULT : 0;
+	return err;
 }
 
 /*
