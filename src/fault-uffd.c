@@ -565,6 +565,13 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 					n = pc_block(p, r, pg, &first);
 				in = (unsigned)(first + n - pg);
 			}
+			/* A store reads nothing in: the kernel's own fault
+			 * maps the page it stores to and no other, as it
+			 * does in its mmap(2)'s mapping (a page mapped or
+			 * not changes what write(2) from it sees when the
+			 * file grows past bytes stored beyond its end). */
+			if (write || wp)
+				in = 0;
 			if (n > 1 &&
 			    up__solo_show(p, r, first, n, pg, in,
 					  write || wp, &as, &ae)) {
@@ -577,8 +584,8 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 				first = pg;
 			}
 			if (n == 1 &&
-			    up__solo_show(p, r, pg, 1, pg, 1, write || wp,
-					  &as, &ae)) {
+			    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0,
+					  write || wp, &as, &ae)) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
 				 * page until it is unmapped; inline, it is
