@@ -254,11 +254,12 @@ static bool blocks_fit(const struct up_region *r)
 
 /*
  * Make pages [a, b) of r's page-cache object resident, pg (which the fault
- * made resident) aside, if none of the others is and the page cache holds
- * them all: nothing is read.  False, and nothing changed, if not.
+ * made resident) aside, if none of the others is and, if cached, the page
+ * cache holds them all: nothing is read (what the page cache lacks the
+ * kernel reads when it is touched).  False, and nothing changed, if not.
  */
 static bool fill_cached(struct up_pager *p, struct up_region *r, uint64_t pg,
-			uint64_t a, uint64_t b)
+			uint64_t a, uint64_t b, bool cached)
 {
 	struct up_obj *o = r->obj;
 	uint64_t i;
@@ -267,7 +268,8 @@ static bool fill_cached(struct up_pager *p, struct up_region *r, uint64_t pg,
 		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
 						PG_INSWAP)))
 			return false;
-	if (!up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
+	if (cached &&
+	    !up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
 		return false;
 	for (i = a; i < b; i++) {
 		if (i == pg)
@@ -307,21 +309,22 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 	    (off_t)((b0 + blk) * pl(p)) > end ||
 	    (off_t)((b0 + blk) * pl(p)) > up__obj_valid_end(p, o, false))
 		return 1;
-	if (!fill_cached(p, r, pg, b0, b0 + blk))
+	if (!fill_cached(p, r, pg, b0, b0 + blk, true))
 		return 1;
 	*first = b0;
 	return (unsigned)blk;
 }
 
 /*
- * The first fault on r, a mapping of a page-cache object: if the page
- * cache holds the whole of the file that r maps, no page of it is resident
- * yet, and half the free budget holds it, all of it is made resident, to
- * be shown in one mapping.  It costs no read and no memory the page cache
- * does not spend anyway, and from then on the mapping is the kernel's
- * mapping of the file: every other access is the kernel's own fault, as
- * fast as with its mmap.  Returns how many pages from *first to show (0:
- * not done).
+ * The first fault on r, a mapping of a page-cache object: if no page of
+ * the part of the file that r maps is resident yet, and half the free
+ * budget holds it, all of it is made resident, to be shown in one mapping.
+ * It costs no read: from then on the mapping is the kernel's mapping of
+ * the file, and every other access is the kernel's own fault, as fast as
+ * with its mmap, reading what the page cache lacks (the whole of a file
+ * that is cached, or most of it, is the usual case) with the read-around
+ * of the mapping's advice.  Returns how many pages from *first to show
+ * (0: not done).
  */
 static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 			 uint64_t pg, uint64_t *first)
@@ -340,7 +343,7 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	if (!p->cfg.readahead_nr || b - a < 2 || pg < a || pg >= b ||
 	    b - a > p->free_nr / 2 || b - a > UINT_MAX)
 		return 0;
-	if (!fill_cached(p, r, pg, a, b))
+	if (!fill_cached(p, r, pg, a, b, false))
 		return 0;
 	*first = a;
 	return (unsigned)(b - a);
@@ -557,8 +560,15 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			 * mapping only pg: the rest is the kernel's to map
 			 * as the program touches it. */
 			unsigned in = 1;
+			bool whole;
 
 			n = wp || was ? 0 : pc_whole(p, r, pg, &first);
+			/* Shown whole, the file is read by the kernel as it
+			 * is touched, with the read-around of the mapping's
+			 * advice, as its mmap(2) reads it; pg too. */
+			whole = n > 1;
+			if (whole)
+				in = 0;
 			if (!n) {
 				n = wp ? 1 : pc_run(p, r, pg);
 				if (n == 1 && !wp && !was)
@@ -582,6 +592,8 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 							      first + i);
 				n = 1;
 				first = pg;
+			} else if (whole && r->advice != MADV_NORMAL) {
+				up__madvise((void *)as, ae - as, r->advice);
 			}
 			if (n == 1 &&
 			    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0,
