@@ -326,27 +326,63 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
  * of the mapping's advice.  Returns how many pages from *first to show
  * (0: not done).
  */
+static bool whole_range(struct up_pager *p, struct up_region *r,
+			uint64_t *a, uint64_t *b)
+{
+	off_t end = r->off + (off_t)(r->end - r->start);
+	off_t valid = up__obj_valid_end(p, r->obj, false);
+
+	if (r->whole_tried)
+		return false;
+	end = end < valid ? end : valid;
+	*a = up__pgno(p, r->off);
+	*b = end > r->off ? up__pgno(p, end - 1) + 1 : *a;
+	return p->cfg.readahead_nr && *b - *a >= 2 &&
+	       *b - *a <= p->free_nr / 2 && *b - *a <= UINT_MAX;
+}
+
 static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 			 uint64_t pg, uint64_t *first)
 {
-	struct up_obj *o = r->obj;
-	off_t end = r->off + (off_t)(r->end - r->start);
-	off_t valid = up__obj_valid_end(p, o, false);
 	uint64_t a, b;
+	bool ok = whole_range(p, r, &a, &b);
 
-	if (r->whole_tried)
-		return 0;
 	r->whole_tried = true;
-	end = end < valid ? end : valid;
-	a = up__pgno(p, r->off);
-	b = end > r->off ? up__pgno(p, end - 1) + 1 : a;
-	if (!p->cfg.readahead_nr || b - a < 2 || pg < a || pg >= b ||
-	    b - a > p->free_nr / 2 || b - a > UINT_MAX)
-		return 0;
-	if (!fill_cached(p, r, pg, a, b, false))
+	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
 		return 0;
 	*first = a;
 	return (unsigned)(b - a);
+}
+
+/*
+ * A new mapping of a page-cache object, its only one, is shown whole at
+ * once where its first fault would show it whole (pc_whole()): the
+ * kernel's own mapping of the file from the start, as with its mmap(2),
+ * with no fault of the pager's to take first.
+ */
+static void show_whole(struct up_pager *p, struct up_region *r)
+{
+	struct up_obj *o = r->obj;
+	uint64_t a, b, first;
+	uintptr_t as, ae;
+	unsigned n;
+
+	if (!o->pc || o->regions != r || r->obj_next || !whole_range(p, r, &a, &b))
+		return;
+	if (up__page_fill(p, o, a, r, -1) <= 0) {
+		up__page_drop(p, o, a);
+		up__frames_unpin(p);
+		return;
+	}
+	n = pc_whole(p, r, a, &first);
+	if (n > 1 && !up__solo_show(p, r, first, n, a, 0, false, &as, &ae)) {
+		if (r->advice != MADV_NORMAL)
+			up__madvise((void *)as, ae - as, r->advice);
+	} else {
+		for (uint64_t i = a; i < a + (n ? n : 1); i++)
+			up__page_drop(p, o, i);
+	}
+	up__frames_unpin(p);
 }
 
 /*
@@ -1111,6 +1147,8 @@ done:
 	r->next_pgno = up__pgno(p, r->off);
 	r->file_end = up__obj_valid_end(p, o, false);
 	hull_add(p, r);
+	if (o->solo)
+		show_whole(p, r);
 	return 0;
 }
 

@@ -684,7 +684,7 @@ int main(void)
 	signal(SIGALRM, on_alarm);
 	spawner_start();	/* before any pager: victims fork from it */
 	FOR_EACH_BACKEND_ID(b)
-		run(b, b == UP_BACKEND_UFFD ? 100 : 20);
+		run(b, b == UP_BACKEND_UFFD ? (H_SANITIZED ? 40 : 100) : 20);
 	h_ctx = "-";
 	spawner_stop();
 	close(files[0]);

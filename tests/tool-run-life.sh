@@ -11,7 +11,7 @@
 . tests/runlib.sh
 make_tmp
 command -v ${CC:-cc} >/dev/null 2>&1 || { echo "SKIP: no C compiler"; exit 77; }
-${CC:-cc} -O2 -pthread -o "$T/life" tests/progs/preload-life.c ||
+${CC:-cc} -O2 -pthread -Iinclude -o "$T/life" tests/progs/preload-life.c -ldl ||
 	{ no "tests/progs/preload-life.c does not build"; finish; exit 1; }
 head -c $((4 << 20)) /dev/zero > "$T/f"
 LIFE_FILE="$T/f" run_up -- "$T/life" > "$T/u.out" 2>&1 ||

@@ -8,9 +8,9 @@
  *   preload-life FILE [exec]
  *
  * Prints "taken N" or "kernel N" for each mapping (whether the pager
- * serves it: an untouched mapping of the pager's shows no file name in
- * /proc/self/maps), then "N passed, N failed".
+ * serves it), then "N passed, N failed".
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <upager.h>
 
 #define LEN (4ul << 20)
 static volatile int pass_nr, fail_nr;	/* (siglongjmp below) */
@@ -38,26 +40,31 @@ static char *early;	/* mapped by the constructor */
 		}                                                       \
 	} while (0)
 
-/* Whether the kernel shows addr as a mapping of a file. */
-static int shows_file(void *addr)
+/* Whether the pager serves addr: the preload library's API, found at run
+ * time (absent without it), knows the mapping, and the pager is not the
+ * kernel's pass-through. */
+static int taken(void *addr)
 {
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	uintptr_t a = (uintptr_t)addr, lo, hi;
-	int file = -1;
+	struct up_pager *(*pager)(void) =
+		(struct up_pager *(*)(void))dlsym(RTLD_DEFAULT,
+						   "up_default_pager");
+	int (*stats)(struct up_pager *, const void *, struct up_stats *) =
+		(int (*)(struct up_pager *, const void *, struct up_stats *))
+			dlsym(RTLD_DEFAULT, "up_mapping_stats");
+	const char *(*backend)(struct up_pager *) =
+		(const char *(*)(struct up_pager *))dlsym(RTLD_DEFAULT,
+							   "up_pager_backend");
+	struct up_stats st;
+	struct up_pager *p;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo &&
-		    a < hi)
-			file = strchr(line, '/') != NULL;
-	if (f)
-		fclose(f);
-	return file;
+	if (!pager || !stats || !backend || !(p = pager()))
+		return 0;
+	return strcmp(backend(p), "kernel") != 0 && stats(p, addr, &st) == 0;
 }
 
 static void say(const char *what, void *m)
 {
-	printf("%s %s\n", shows_file(m) ? "kernel" : "taken", what);
+	printf("%s %s\n", taken(m) ? "taken" : "kernel", what);
 }
 
 static char *map_file(int flags, size_t len)
