@@ -367,20 +367,19 @@ static void show_whole(struct up_pager *p, struct up_region *r)
 	uintptr_t as, ae;
 	unsigned n;
 
-	if (!o->pc || o->regions != r || r->obj_next || !whole_range(p, r, &a, &b))
+	if (!o->pc || o->regions != r || r->obj_next ||
+	    !(r->prot & PROT_READ) || !whole_range(p, r, &a, &b) ||
+	    (o->pflags[a] & PG_RESIDENT))
 		return;
-	if (up__page_fill(p, o, a, r, -1) <= 0) {
-		up__page_drop(p, o, a);
-		up__frames_unpin(p);
-		return;
-	}
-	n = pc_whole(p, r, a, &first);
+	n = up__page_fill(p, o, a, r, -1) > 0 ? pc_whole(p, r, a, &first) : 0;
 	if (n > 1 && !up__solo_show(p, r, first, n, a, 0, false, &as, &ae)) {
 		if (r->advice != MADV_NORMAL)
 			up__madvise((void *)as, ae - as, r->advice);
 	} else {
+		/* Made resident here (pc_whole() takes none that was). */
 		for (uint64_t i = a; i < a + (n ? n : 1); i++)
-			up__page_drop(p, o, i);
+			if (o->pflags[i] & PG_RESIDENT)
+				up__page_drop(p, o, i);
 	}
 	up__frames_unpin(p);
 }
