@@ -610,12 +610,17 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 					n = pc_block(p, r, pg, &first);
 				in = (unsigned)(first + n - pg);
 			}
-			/* A store reads nothing in: the kernel's own fault
-			 * maps the page it stores to and no other, as it
-			 * does in its mmap(2)'s mapping (a page mapped or
-			 * not changes what write(2) from it sees when the
-			 * file grows past bytes stored beyond its end). */
-			if (write || wp)
+			/* A store to a MAP_SHARED mapping reads nothing in:
+			 * the kernel's own fault maps the page it stores to
+			 * and no other, as it does in its mmap(2)'s mapping
+			 * (a page mapped or not changes what write(2) from it
+			 * sees when the file grows past bytes stored beyond
+			 * its end).  A private mapping's pages are read in
+			 * still: without them, a child's mremap(2) of one
+			 * that mremap(2) grew fails with EFAULT where the
+			 * kernel's moves it (oracle seed 20199; why is not
+			 * yet known). */
+			if ((write || wp) && r->obj->kind == OBJ_FILE)
 				in = 0;
 			if (n > 1 &&
 			    up__solo_show(p, r, first, n, pg, in,
