@@ -860,8 +860,11 @@ static int advise_check(struct up_pager *p, struct up_region *r,
 		return private_anon && !r->zero_file ? 0 : -EINVAL;
 	case MADV_REMOVE:
 		/* In the kernel's order, mapping by mapping: a locked one
-		 * first, then one that is not shared and writable. */
-		if (up__locked((void *)a, SYS_PAGE) || private_anon)
+		 * first, then one of no file (a private mapping of
+		 * /dev/zero has one), then one that is not shared and
+		 * writable. */
+		if (up__locked((void *)a, SYS_PAGE) ||
+		    (private_anon && !r->zero_file))
 			return -EINVAL;
 		if (!(r->flags & MAP_SHARED) || !r->may_write)
 			return -EACCES;

@@ -323,8 +323,11 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
  * the file, and every other access is the kernel's own fault, as fast as
  * with its mmap, reading what the page cache lacks (the whole of a file
  * that is cached, or most of it, is the usual case) with the read-around
- * of the mapping's advice.  Returns how many pages from *first to show
- * (0: not done).
+ * of the mapping's advice.  A MAP_PRIVATE one only where the page cache
+ * holds all of it: at fork() one that mremap(2) moved and grew is handed
+ * to the kernel in two pieces, one per object (oracle seed 200946 at 60
+ * calls), which the usual case of a file read before it is mapped hides.
+ * Returns how many pages from *first to show (0: not done).
  */
 static bool whole_range(struct up_pager *p, struct up_region *r,
 			uint64_t *a, uint64_t *b)
@@ -348,17 +351,18 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	bool ok = whole_range(p, r, &a, &b);
 
 	r->whole_tried = true;
-	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
+	if (!ok || pg < a || pg >= b ||
+	    !fill_cached(p, r, pg, a, b, r->obj->kind != OBJ_FILE))
 		return 0;
 	*first = a;
 	return (unsigned)(b - a);
 }
 
 /*
- * A new mapping of a page-cache object, its only one, is shown whole at
- * once where its first fault would show it whole (pc_whole()): the
- * kernel's own mapping of the file from the start, as with its mmap(2),
- * with no fault of the pager's to take first.
+ * A new MAP_SHARED mapping of a file, its only one, is shown whole at once
+ * where its first fault would show it whole (pc_whole()): the kernel's own
+ * mapping of the file from the start, as with its mmap(2), with no fault
+ * of the pager's to take first.
  */
 static void show_whole(struct up_pager *p, struct up_region *r)
 {
@@ -367,14 +371,13 @@ static void show_whole(struct up_pager *p, struct up_region *r)
 	uintptr_t as, ae;
 	unsigned n;
 
-	if (!o->pc || o->regions != r || r->obj_next ||
+	if (!o->pc || o->kind != OBJ_FILE || o->regions != r || r->obj_next ||
 	    !(r->prot & PROT_READ) || !whole_range(p, r, &a, &b) ||
 	    (o->pflags[a] & PG_RESIDENT))
 		return;
 	n = up__page_fill(p, o, a, r, -1) > 0 ? pc_whole(p, r, a, &first) : 0;
 	if (n > 1 && !up__solo_show(p, r, first, n, a, 0, false, &as, &ae)) {
-		if (r->advice != MADV_NORMAL)
-			up__madvise((void *)as, ae - as, r->advice);
+		up__madvise((void *)as, ae - as, r->advice);
 	} else {
 		/* Made resident here (pc_whole() takes none that was). */
 		for (uint64_t i = a; i < a + (n ? n : 1); i++)
@@ -602,7 +605,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			 * is touched, with the read-around of the mapping's
 			 * advice, as its mmap(2) reads it; pg too. */
 			whole = n > 1;
-			if (whole)
+			if (whole && r->obj->kind == OBJ_FILE)
 				in = 0;
 			if (!n) {
 				n = wp ? 1 : pc_run(p, r, pg);
@@ -632,7 +635,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 							      first + i);
 				n = 1;
 				first = pg;
-			} else if (whole && r->advice != MADV_NORMAL) {
+			} else if (whole) {
 				up__madvise((void *)as, ae - as, r->advice);
 			}
 			if (n == 1 &&
