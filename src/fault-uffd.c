@@ -1755,43 +1755,59 @@ static bool continues(const struct up_region *r, const struct up_region *q,
 	       up__region_alike(r, q);
 }
 
-/* A private mapping of a file showing the page cache: the kernel's own
- * private mapping of it, with the program's copies in it.  One that
- * cannot be made stays the pager's, and is not inherited. */
-static void private_to_kernel(struct up_pager *p, struct up_obj *o)
+/* Whether o is a private mapping's object that shows the page cache. */
+static bool private_pc(const struct up_obj *o)
 {
-	size_t i, j, k, left = 0;
-	struct up_region *r;
+	return o && o->pc && o->kind != OBJ_FILE;
+}
+
+/* Whether q, at end, goes on r's mapping of the file: the kernel's one
+ * mapping (q of another object where mremap(2) grew r). */
+static bool hands_with(const struct up_region *r, const struct up_region *q,
+		       uintptr_t end)
+{
+	return q->start == end && private_pc(q->obj) &&
+	       q->obj->dev == r->obj->dev && q->obj->ino == r->obj->ino &&
+	       continues(r, q, end);
+}
+
+/* Private mappings of files showing the page cache: the kernel's own
+ * private mappings of them, with the program's copies in them.  One that
+ * cannot be made stays the pager's, and is not inherited. */
+static void private_to_kernel(struct up_pager *p)
+{
+	struct up_obj *o;
+	size_t i, j, k;
 	uintptr_t end;
 	uint64_t pg;
 
-	for (pg = 0; pg < o->pages_nr; pg++)
-		up__page_drop(p, o, pg);
-	for (r = o->regions; r; r = r->obj_next)
-		left++;
-	/* In address order; regions of o that follow each other as one
-	 * mapping of the file (one grown by mremap(2)) become one mapping:
-	 * the kernel merges no two private mappings with copies of their
-	 * own.  (The last region detached frees o.) */
-	for (i = 0; left && i < p->regions_nr; i = j) {
-		r = p->regions[i];
+	for (o = p->objs; o; o = o->next)
+		for (pg = 0; private_pc(o) && o->regions && pg < o->pages_nr;
+		     pg++)
+			up__page_drop(p, o, pg);
+	/* In address order; regions that follow each other as one mapping
+	 * of the file (one grown by mremap(2)) become one mapping: the
+	 * kernel merges no two private mappings with copies of their own.
+	 * (The last region of an object detached frees it.) */
+	for (i = 0; i < p->regions_nr; i = j) {
+		struct up_region *r = p->regions[i];
+
 		j = i + 1;
-		if (r->obj != o)
+		if (!private_pc(r->obj))
 			continue;
-		for (end = r->end; j < p->regions_nr &&
-				   p->regions[j]->start == end &&
-				   p->regions[j]->obj == o &&
-				   continues(r, p->regions[j], end);
+		for (end = r->end;
+		     j < p->regions_nr && hands_with(r, p->regions[j], end);
 		     j++)
 			end = p->regions[j]->end;
 		if (up__solo_hand(p, r, end)) {
 			j = i + 1;	/* r stays the pager's */
-			left--;
 			continue;
 		}
-		for (k = i; k < j; k++, left--) {
-			up__region_flags_to_kernel(p->regions[k]);
-			up__obj_detach(p, o, p->regions[k]);
+		for (k = i; k < j; k++) {
+			struct up_region *q = p->regions[k];
+
+			up__region_flags_to_kernel(q);
+			up__obj_detach(p, q->obj, q);
 		}
 	}
 }
@@ -1836,10 +1852,8 @@ static bool uffd_fork_prepare(struct up_pager *p)
 			anon_to_kernel(p, o);
 			continue;
 		}
-		if (o->pc) {
-			private_to_kernel(p, o);
-			continue;
-		}
+		if (o->pc)
+			continue;	/* below, all together */
 		/* The child reads the pages from the memfd and the swap
 		 * file; until it has, stores fault and wait for the lock. */
 		up__solo_convert(p, o);
@@ -1849,6 +1863,7 @@ static bool uffd_fork_prepare(struct up_pager *p)
 		}
 		copy = true;
 	}
+	private_to_kernel(p);
 	return copy;
 }
 

@@ -781,18 +781,42 @@ void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 		cow_set(o, sp, false);
 }
 
+/* The copies of every region in [start, end), written into m (which will
+ * be moved to start). */
+struct hand_job {
+	struct up_pager *p;
+	uintptr_t start, end;
+};
+
+static int hand_prep(void *arg, char *m)
+{
+	struct hand_job *j = arg;
+	struct up_pager *p = j->p;
+	size_t i;
+	int err = 0;
+
+	for (i = up__region_first(p, j->start);
+	     !err && i < p->regions_nr && p->regions[i]->start < j->end; i++) {
+		const struct up_region *q = p->regions[i];
+
+		err = cow_restore(p, q->obj, (uintptr_t)m + (q->start - j->start),
+				  q->off, q->off + (off_t)(q->end - q->start),
+				  p->cow_buf);
+	}
+	return err;
+}
+
 /*
- * Make [r->start, end) of private region r and the regions of its object
- * after it there the kernel's own mapping of its file, one mapping, as
- * it shows: its pages are out of it already (their copies saved), and the
- * copies are written in again.  For fork(), whose child inherits it.
+ * Make [r->start, end) of private region r and the regions after it there
+ * (of its object, or of another private object of the same file, where
+ * mremap(2) grew it) the kernel's own mapping of its file, one mapping,
+ * as it shows: their pages are out of them already (their copies saved),
+ * and the copies are written in again.  For fork(), whose child inherits
+ * it.
  */
 int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 {
-	struct cow_job cp = {
-		.p = p, .o = r->obj, .a = r->off,
-		.b = r->off + (off_t)(end - r->start),
-	};
+	struct hand_job cp = { .p = p, .start = r->start, .end = end };
 	/* Made writable first where the program's was once: the kernel's
 	 * mapping keeps its accounting (VM_ACCOUNT) through mprotect(2),
 	 * and merges only with mappings that have it too. */
@@ -805,7 +829,7 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	if (err)
 		return err;
 	err = up__map_file((void *)r->start, end - r->start, prot,
-			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, cow_prep,
+			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, hand_prep,
 			   &cp);
 	if (!err && prot != r->prot)
 		err = up__mprotect((void *)r->start, end - r->start, r->prot);

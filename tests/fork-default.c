@@ -297,6 +297,45 @@ static void moved_grown(void *arg)
 	CHECK_OK(up_munmap(a + 8 * PG, 4 * PG));
 }
 
+/* The same of a private file mapping the page cache holds: the moved
+ * part and what mremap(2) grew it by are one mapping of the file in the
+ * child, with the parent's copies, which mremap(2) resizes whole. */
+static void grown_file_child(void *arg)
+{
+	char *t = arg, *n;
+
+	n = mremap(t, 12 * PG, 14 * PG, MREMAP_MAYMOVE);
+	CHECK(n != MAP_FAILED);
+	if (n != MAP_FAILED) {
+		CHECK_EQ(n[3 * PG], 'f');
+		CHECK_EQ((uint8_t)n[0], h_pat(3, 0));
+		CHECK_EQ((uint8_t)n[10 * PG + 5], h_pat(3, 10 * PG + 5));
+		CHECK_EQ((uint8_t)n[13 * PG], h_pat(3, 13 * PG));
+	}
+}
+
+static void moved_grown_file(void *arg)
+{
+	int fd = h_file(16 * PG, 3);
+	char *a = up_mmap(NULL, 12 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			  fd, 0), *n;
+
+	(void)arg;
+	CHECK(a != MAP_FAILED);
+	if (a == MAP_FAILED)
+		return;
+	a[3 * PG] = 'f';
+	n = mremap(a, 8 * PG, 12 * PG, MREMAP_MAYMOVE);
+	CHECK(n != MAP_FAILED && n != a);
+	if (n == MAP_FAILED)
+		return;
+	CHECK_EQ(h_fork(grown_file_child, n), 0);
+	CHECK_EQ(n[3 * PG], 'f');
+	CHECK_OK(up_munmap(n, 12 * PG));
+	CHECK_OK(up_munmap(a + 8 * PG, 4 * PG));
+	close(fd);
+}
+
 static void moved_beside_kernel(void *arg)
 {
 	char *a = up_mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
@@ -331,6 +370,7 @@ int main(void)
 	CHECK_EQ(h_fork(locked_split, NULL), 0);
 	CHECK_EQ(h_fork(moved_beside_kernel, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown, NULL), 0);
+	CHECK_EQ(h_fork(moved_grown_file, NULL), 0);
 	exit_fd = h_file(LEN, 2);
 	h_model_init(&m, exit_fd);
 	CHECK_EQ(h_fork(exiting, NULL), 0);
