@@ -39,11 +39,10 @@
  *    where the kernel would refuse the lock or run out of memory.
  *  - A file mapping's statistics count faults, fills and residency, but no
  *    dirty page or write-back: the kernel writes the file.
- *  - /proc/self/maps shows a file mapping as mappings of the file where it
- *    is resident and private anonymous memory elsewhere (a MAP_SHARED one
- *    that half the free budget holds is resident whole, and shows as the
- *    kernel's does); anonymous memory shared with another mapping shows
- *    as a memfd.
+ *  - /proc/self/maps shows a file mapping larger than half the free budget
+ *    as mappings of the file where it is resident and private anonymous
+ *    memory elsewhere (a smaller one shows as the kernel's does); an
+ *    anonymous mapping that shares its pages with another, as a memfd.
  *  - fork(): file mappings and shared anonymous memory become the kernel's
  *    own, in the parent too, outside the budget and statistics from then
  *    on; the child copies the private anonymous pages the parent changed

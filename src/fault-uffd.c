@@ -323,11 +323,8 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
  * the file, and every other access is the kernel's own fault, as fast as
  * with its mmap, reading what the page cache lacks (the whole of a file
  * that is cached, or most of it, is the usual case) with the read-around
- * of the mapping's advice.  A MAP_PRIVATE one only where the page cache
- * holds all of it: at fork() one that mremap(2) moved and grew is handed
- * to the kernel in two pieces, one per object (oracle seed 200946 at 60
- * calls), which the usual case of a file read before it is mapped hides.
- * Returns how many pages from *first to show (0: not done).
+ * of the mapping's advice.  Returns how many pages from *first to show
+ * (0: not done).
  */
 static bool whole_range(struct up_pager *p, struct up_region *r,
 			uint64_t *a, uint64_t *b)
@@ -352,17 +349,17 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 
 	r->whole_tried = true;
 	if (!ok || pg < a || pg >= b ||
-	    !fill_cached(p, r, pg, a, b, r->obj->kind != OBJ_FILE))
+	    !fill_cached(p, r, pg, a, b, false))
 		return 0;
 	*first = a;
 	return (unsigned)(b - a);
 }
 
 /*
- * A new MAP_SHARED mapping of a file, its only one, is shown whole at once
- * where its first fault would show it whole (pc_whole()): the kernel's own
- * mapping of the file from the start, as with its mmap(2), with no fault
- * of the pager's to take first.
+ * A new mapping of a page-cache object, its only one, is shown whole at
+ * once where its first fault would show it whole (pc_whole()): the
+ * kernel's own mapping of the file from the start, as with its mmap(2),
+ * with no fault of the pager's to take first.
  */
 static void show_whole(struct up_pager *p, struct up_region *r)
 {
@@ -371,7 +368,7 @@ static void show_whole(struct up_pager *p, struct up_region *r)
 	uintptr_t as, ae;
 	unsigned n;
 
-	if (!o->pc || o->kind != OBJ_FILE || o->regions != r || r->obj_next ||
+	if (!o->pc || o->regions != r || r->obj_next ||
 	    !(r->prot & PROT_READ) || !whole_range(p, r, &a, &b) ||
 	    (o->pflags[a] & PG_RESIDENT))
 		return;
@@ -605,7 +602,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			 * is touched, with the read-around of the mapping's
 			 * advice, as its mmap(2) reads it; pg too. */
 			whole = n > 1;
-			if (whole && r->obj->kind == OBJ_FILE)
+			if (whole)
 				in = 0;
 			if (!n) {
 				n = wp ? 1 : pc_run(p, r, pg);
@@ -613,17 +610,12 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 					n = pc_block(p, r, pg, &first);
 				in = (unsigned)(first + n - pg);
 			}
-			/* A store to a MAP_SHARED mapping reads nothing in:
-			 * the kernel's own fault maps the page it stores to
-			 * and no other, as it does in its mmap(2)'s mapping
-			 * (a page mapped or not changes what write(2) from it
-			 * sees when the file grows past bytes stored beyond
-			 * its end).  A private mapping's pages are read in
-			 * still: without them, a child's mremap(2) of one
-			 * that mremap(2) grew fails with EFAULT where the
-			 * kernel's moves it (oracle seed 20199; why is not
-			 * yet known). */
-			if ((write || wp) && r->obj->kind == OBJ_FILE)
+			/* A store reads nothing in: the kernel's own fault
+			 * maps the page it stores to and no other, as it
+			 * does in its mmap(2)'s mapping (a page mapped or
+			 * not changes what write(2) from it sees when the
+			 * file grows past bytes stored beyond its end). */
+			if (write || wp)
 				in = 0;
 			if (n > 1 &&
 			    up__solo_show(p, r, first, n, pg, in,
