@@ -1383,7 +1383,7 @@ static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
 static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       int flags, uintptr_t to)
 {
-	uintptr_t x = a, end, at;
+	uintptr_t x = a, end, at, end0 = b, stop = b;
 	struct up_region *r;
 	size_t i;
 	int err;
@@ -1391,13 +1391,18 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	r = up__region_find(p, a);
 	if (!r && !up__range_used((void *)a, SYS_PAGE))
 		return -EFAULT;
-	/* The kernel moves no private mapping of /dev/zero with others. */
+	/* The kernel moves no private mapping of /dev/zero with others: it
+	 * moves the mappings before the first one, and fails there. */
 	for (i = up__region_first(p, a); !(r && r->end >= b) &&
 					 i < p->regions_nr &&
-					 p->regions[i]->start < b; i++)
+					 p->regions[i]->start < b && stop == b; i++)
 		if (p->regions[i]->zero_file &&
 		    !(p->regions[i]->flags & MAP_SHARED))
-			return -EFAULT;
+			stop = p->regions[i]->start > a ? p->regions[i]->start
+							: a;
+	if (stop == a)
+		return -EFAULT;
+	b = stop;
 	err = cut(p, a, b);
 	while (!err && x < b) {
 		i = up__region_first(p, x);
@@ -1436,7 +1441,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 			err = map_like(p, r, x, end - x, r->off, false);
 		x = end;
 	}
-	return err;
+	return err ? err : b < end0 ? -EFAULT : 0;
 }
 
 /*

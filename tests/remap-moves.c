@@ -472,7 +472,9 @@ static void joined_anon(void)
 /*
  * What the kernel refuses before it changes anything, the target of a
  * fixed move kept: a copy (old_len 0) of its own private mapping, and a
- * move of a range that holds a private mapping of /dev/zero with another.
+ * move of a range that starts with a private mapping of /dev/zero and
+ * holds another.  One that holds such a mapping after another moves the
+ * mappings before it, and fails there.
  */
 static void refused_first(void)
 {
@@ -485,7 +487,10 @@ static void refused_first(void)
 	CHECK(area != MAP_FAILED && zero >= 0);
 	if (area == MAP_FAILED || zero < 0)
 		return;
-	munmap(area, 4 * len);
+	/* The area stays reserved (PROT_NONE) until each part is mapped
+	 * over: the pager's own memory, placed by the kernel where it has no
+	 * zone of its own (under ThreadSanitizer), cannot land in it and be
+	 * mapped over by a MAP_FIXED of the program's. */
 	/* The target: the pager's, with a pattern. */
 	t = up_mmap(area, len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -500,17 +505,38 @@ static void refused_first(void)
 	      errno == EINVAL);
 	CHECK_EQ(h_pat_diff(t, 3, 0, len), -1);
 
-	/* A shared file mapping, then a private one of /dev/zero. */
+	/* A private mapping of /dev/zero, then a shared file mapping: the
+	 * move is refused at once. */
+	z = up_mmap(area + 2 * len, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_FIXED, zero, 0);
+	f = up_mmap(area + 3 * len, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED, fd, 0);
+	CHECK(z == area + 2 * len && f == area + 3 * len);
+	CHECK(mremap(z, 2 * len, 2 * len, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
+		      MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_EQ(h_pat_diff(t, 3, 0, len), -1);
+	CHECK_EQ(h_pat_diff(f, 9, 0, len), -1);
+
+	/* The other way round: the file mapping moves onto the target,
+	 * and the rest of the target stays. */
 	f = up_mmap(area + 2 * len, len, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_FIXED, fd, 0);
 	z = up_mmap(area + 3 * len, len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_FIXED, zero, 0);
 	CHECK(f == area + 2 * len && z == area + 3 * len);
+	memset(k, 'k', len);
 	CHECK(mremap(f, 2 * len, 2 * len, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
 		      MAP_FAILED &&
 	      errno == EFAULT);
-	CHECK_EQ(h_pat_diff(t, 3, 0, len), -1);
-	CHECK_EQ(h_pat_diff(f, 9, 0, len), -1);
+	CHECK_EQ(h_pat_diff(t, 9, 0, len), -1);
+	CHECK_EQ(k[0], 'k');
+	{
+		char v;
+
+		CHECK_EQ(h_access(f, 0, &v), SIGSEGV);
+	}
+	CHECK_EQ(z[0], 0);
 	CHECK_OK(up_munmap(area, 4 * len));
 	close(fd);
 	close(zero);
