@@ -1573,8 +1573,11 @@ static void check_mode(void)
 		CHECK(sweep(1, nr, 40, C_ALL, true, 0) <= 2);
 	else
 		CHECK_EQ(sweep(1, nr, 40, C_ALL, true, 1), 0);
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && !H_TSAN;
-	     i++)
+	/* (Not under a sanitizer, whose runtime maps memory of its own
+	 * beside the program's as the pager allocates: where mremap(2) finds
+	 * room then differs between the two runs.) */
+	for (size_t i = 0;
+	     i < sizeof(fixed) / sizeof(fixed[0]) && !H_SANITIZED; i++)
 		CHECK_EQ(sweep(fixed[i].seed, 1, fixed[i].len, C_ALL, true, 1),
 			 0);
 	h_done();
