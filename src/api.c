@@ -971,7 +971,7 @@ static int advise_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
 			p->ops->advise(p, r, a, f, advice);
 		return err;
 	}
-	if (!err && r->obj && advice_flag(r, advice, false)) {
+	if (!err && advice_flag(r, advice, false)) {
 		err = carve(p, &r, a, b);
 		if (!err)
 			advice_flag(r, advice, true);

@@ -476,6 +476,52 @@ static void joined_anon(void)
  * holds another.  One that holds such a mapping after another moves the
  * mappings before it, and fails there.
  */
+/*
+ * Shared anonymous memory grown in place (its new page past the end of the
+ * shared memory), advice given to that page alone: two mappings to the
+ * kernel, which a fixed move of both refuses with EFAULT, as the kernel's
+ * own calls do in the same run.
+ */
+static void advised_beyond(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*adv[2])(void *, size_t, int) = { madvise, up_madvise };
+	int got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 16 * PAGE, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *t;
+
+		got[k] = -1;
+		CHECK(area != MAP_FAILED);
+		if (area == MAP_FAILED)
+			continue;
+		/* two pages of shared memory, with room to grow after them
+		 * (freed just before it grows, so that nothing lands there) */
+		a = mm[k](area, 2 * PAGE, PROT_NONE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area);
+		munmap(area + 2 * PAGE, 14 * PAGE);
+		CHECK(mremap(a, 2 * PAGE, 3 * PAGE, 0) == a);
+		CHECK_OK(adv[k](a + 2 * PAGE, PAGE, MADV_RANDOM));
+		t = mm[k](NULL, 8 * PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		errno = 0;
+		got[k] = mremap(a, 3 * PAGE, 8 * PAGE,
+				MREMAP_MAYMOVE | MREMAP_FIXED, t) == MAP_FAILED ?
+				 errno : 0;
+		if (k) {
+			up_munmap(a, 3 * PAGE);
+			up_munmap(t, 8 * PAGE);
+		} else {
+			munmap(a, 3 * PAGE);
+			munmap(t, 8 * PAGE);
+		}
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], EFAULT);
+}
+
 static void refused_first(void)
 {
 	size_t len = 4 * PAGE;
@@ -564,5 +610,6 @@ int main(void)
 	shrink_from_kernel();
 	copy_onto_itself();
 	refused_first();
+	advised_beyond();
 	h_done();
 }
