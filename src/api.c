@@ -589,7 +589,10 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 	r->prot = kern ? prot : prot & PROT_KNOWN;
 	r->may_write = kern || (flags & MAP_ANONYMOUS) ||
 		       !(flags & MAP_SHARED) || (fl & O_ACCMODE) == O_RDWR;
-	r->accounted = !(flags & MAP_SHARED) && (prot & PROT_WRITE);
+	/* (MAP_NORESERVE: the kernel's mapping is never charged, unless
+	 * vm.overcommit_memory is 2, which this does not follow.) */
+	r->accounted = !(flags & (MAP_SHARED | MAP_NORESERVE)) &&
+		       (prot & PROT_WRITE);
 	r->advice = MADV_NORMAL;
 	r->start = (uintptr_t)addr;
 	r->end = r->start + SYS_UP(len);
@@ -785,7 +788,8 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	if (r->prot == prot)
 		return 0;
 	err = carve(p, &r, a, b);
-	if (!err && !(r->flags & MAP_SHARED) && (prot & PROT_WRITE))
+	if (!err && !(r->flags & (MAP_SHARED | MAP_NORESERVE)) &&
+	    (prot & PROT_WRITE))
 		r->accounted = true;
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)

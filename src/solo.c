@@ -829,8 +829,8 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	if (err)
 		return err;
 	err = up__map_file((void *)r->start, end - r->start, prot,
-			   MAP_PRIVATE, r->obj->fd, r->off, 0, 0, hand_prep,
-			   &cp);
+			   MAP_PRIVATE | (r->flags & MAP_NORESERVE), r->obj->fd,
+			   r->off, 0, 0, hand_prep, &cp);
 	if (!err && prot != r->prot)
 		err = up__mprotect((void *)r->start, end - r->start, r->prot);
 	if (!err)
@@ -942,8 +942,12 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	cp.o = o;
 	cp.a = a;
 	cp.b = b;
+	/* MAP_NORESERVE as the program's: the kernel merges no mapping
+	 * with one that differs in it, nor in the charge a private one
+	 * takes when made writable. */
 	err = up__map_file((void *)at, (size_t)(b - a), r->prot,
-			   o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE,
+			   (o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE) |
+				   (r->flags & MAP_NORESERVE),
 			   o->fd, a, in ? (size_t)(ia - a) : 0, in,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {

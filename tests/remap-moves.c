@@ -522,6 +522,48 @@ static void advised_beyond(void)
 	CHECK_EQ(got[0], EFAULT);
 }
 
+/*
+ * A private MAP_NORESERVE file mapping, part of it made writable and then
+ * all of it read-only again: one mapping again (the kernel charges no
+ * MAP_NORESERVE mapping for being writable, which would keep the part
+ * apart), which mremap(2) grows, as the kernel's own calls do.
+ */
+static void noreserve_merged(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+	int fd = h_file(64 * 4096, 5), ro = h_reopen(fd, O_RDONLY), got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *a = mm[k](NULL, 32 * 4096, PROT_READ | PROT_EXEC,
+				MAP_PRIVATE | MAP_NORESERVE, ro, 4096), *n;
+
+		got[k] = -1;
+		CHECK(a != MAP_FAILED);
+		if (a == MAP_FAILED)
+			continue;
+		CHECK_OK(mp[k](a + 5 * 4096, 4 * 4096, PROT_WRITE));
+		CHECK_OK(mp[k](a, 17 * 4096, PROT_READ));
+		errno = 0;
+		n = mremap(a, 17 * 4096, 21 * 4096, MREMAP_MAYMOVE);
+		got[k] = n == MAP_FAILED ? errno : 0;
+		if (n != MAP_FAILED) {
+			CHECK_EQ((uint8_t)n[20 * 4096], h_pat(5, 21 * 4096));
+			if (k) {
+				up_munmap(n, 21 * 4096);
+				up_munmap(a + 17 * 4096, 15 * 4096);
+			} else {
+				munmap(n, 21 * 4096);
+				munmap(a + 17 * 4096, 15 * 4096);
+			}
+		}
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], 0);
+	close(ro);
+	close(fd);
+}
+
 static void refused_first(void)
 {
 	size_t len = 4 * PAGE;
@@ -611,5 +653,6 @@ int main(void)
 	copy_onto_itself();
 	refused_first();
 	advised_beyond();
+	noreserve_merged();
 	h_done();
 }
