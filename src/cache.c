@@ -1520,6 +1520,24 @@ static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
 	return p->regions[i - 1]->end;
 }
 
+/* A private mapping of /dev/zero over [a, a + len), as the program made
+ * it: the kernel's has a file (MADV_REMOVE then fails with EACCES, not
+ * EINVAL), where anonymous memory has none. */
+static int zero_map(uintptr_t a, size_t len)
+{
+	int fd = open("/dev/zero", O_RDWR | O_CLOEXEC), err;
+	void *m;
+
+	if (fd < 0)
+		return up__mmap((void *)a, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0,
+				&m);
+	err = up__mmap((void *)a, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED, fd, 0, &m);
+	close(fd);
+	return err;
+}
+
 /*
  * In a child after fork(): make region r of a private object (anonymous
  * private memory or a MAP_PRIVATE copy of a file) the kernel's own private
@@ -1550,6 +1568,8 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 		err = 0;	/* made with the region it grew */
 	else if (o->fd < 0 && r->moved)
 		err = apart(r->start, grown_end(p, r) - r->start, false);
+	else if (r->zero_file)
+		err = zero_map(r->start, len);
 	else
 		err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_FIXED |

@@ -336,6 +336,36 @@ static void moved_grown_file(void *arg)
 	close(fd);
 }
 
+/* A private mapping of /dev/zero stays one in the child: it has a file,
+ * so MADV_REMOVE fails with EACCES there, as in the kernel's child (EINVAL
+ * on anonymous memory), and it holds the parent's stores. */
+static void zero_child(void *arg)
+{
+	char *z = arg;
+
+	CHECK_EQ(z[PG + 1], 'z');
+	CHECK_EQ(z[0], 0);
+	errno = 0;
+	CHECK_EQ(madvise(z, 4 * PG, MADV_REMOVE), -1);
+	CHECK_EQ(errno, EACCES);
+}
+
+static void zero_private(void *arg)
+{
+	int fd = open("/dev/zero", O_RDWR);
+	char *z = up_mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			  fd, 0);
+
+	(void)arg;
+	CHECK(z != MAP_FAILED);
+	if (z == MAP_FAILED)
+		return;
+	z[PG + 1] = 'z';
+	CHECK_EQ(h_fork(zero_child, z), 0);
+	CHECK_OK(up_munmap(z, 4 * PG));
+	close(fd);
+}
+
 static void moved_beside_kernel(void *arg)
 {
 	char *a = up_mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
@@ -371,6 +401,7 @@ int main(void)
 	CHECK_EQ(h_fork(moved_beside_kernel, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown_file, NULL), 0);
+	CHECK_EQ(h_fork(zero_private, NULL), 0);
 	exit_fd = h_file(LEN, 2);
 	h_model_init(&m, exit_fd);
 	CHECK_EQ(h_fork(exiting, NULL), 0);
