@@ -1399,11 +1399,13 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	 * moves the mappings before the first one, and fails there. */
 	for (i = up__region_first(p, a); !(r && r->end >= b) &&
 					 i < p->regions_nr &&
-					 p->regions[i]->start < b && stop == b; i++)
+					 p->regions[i]->start < b; i++)
 		if (p->regions[i]->zero_file &&
-		    !(p->regions[i]->flags & MAP_SHARED))
+		    !(p->regions[i]->flags & MAP_SHARED)) {
 			stop = p->regions[i]->start > a ? p->regions[i]->start
 							: a;
+			break;
+		}
 	if (stop == a)
 		return -EFAULT;
 	b = stop;

@@ -315,17 +315,9 @@ static unsigned pc_block(struct up_pager *p, struct up_region *r, uint64_t pg,
 	return (unsigned)blk;
 }
 
-/*
- * The first fault on r, a mapping of a page-cache object: if no page of
- * the part of the file that r maps is resident yet, and half the free
- * budget holds it, all of it is made resident, to be shown in one mapping.
- * It costs no read: from then on the mapping is the kernel's mapping of
- * the file, and every other access is the kernel's own fault, as fast as
- * with its mmap, reading what the page cache lacks (the whole of a file
- * that is cached, or most of it, is the usual case) with the read-around
- * of the mapping's advice.  Returns how many pages from *first to show
- * (0: not done).
- */
+/* The pages [*a, *b) of r's object that r maps, within the file, if r
+ * has not been looked at for showing whole yet and half the free budget
+ * holds them. */
 static bool whole_range(struct up_pager *p, struct up_region *r,
 			uint64_t *a, uint64_t *b)
 {
@@ -341,16 +333,35 @@ static bool whole_range(struct up_pager *p, struct up_region *r,
 	       *b - *a <= p->free_nr / 2 && *b - *a <= UINT_MAX;
 }
 
+/*
+ * Page pg of r, a mapping of a page-cache object, is resident (and
+ * pinned): if no other page of the part of the file that r maps is, and
+ * half the free budget holds it, all of it is made resident and shown in
+ * one mapping, [*as, *ae).  It costs no read: from then on the mapping is
+ * the kernel's mapping of the file, and every access is the kernel's own
+ * fault, as fast as with its mmap(2), reading what the page cache lacks
+ * (the whole of a file that is cached, or most of it, is the usual case)
+ * with the read-around of the mapping's advice.  Returns how many pages
+ * were shown from *first, or 0: done once per mapping.
+ */
 static unsigned pc_whole(struct up_pager *p, struct up_region *r,
-			 uint64_t pg, uint64_t *first)
+			 uint64_t pg, bool write, uint64_t *first,
+			 uintptr_t *as, uintptr_t *ae)
 {
-	uint64_t a, b;
+	uint64_t a, b, i;
 	bool ok = whole_range(p, r, &a, &b);
 
 	r->whole_tried = true;
-	if (!ok || pg < a || pg >= b ||
-	    !fill_cached(p, r, pg, a, b, false))
+	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
 		return 0;
+	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, write, as, ae)) {
+		for (i = a; i < b; i++)
+			if (i != pg)
+				up__page_drop(p, r->obj, i);
+		return 0;
+	}
+	if (r->advice != MADV_NORMAL)
+		up__madvise((void *)*as, *ae - *as, r->advice);
 	*first = a;
 	return (unsigned)(b - a);
 }
@@ -361,26 +372,19 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
  * kernel's own mapping of the file from the start, as with its mmap(2),
  * with no fault of the pager's to take first.
  */
-static void show_whole(struct up_pager *p, struct up_region *r)
+static void show_new(struct up_pager *p, struct up_region *r)
 {
 	struct up_obj *o = r->obj;
 	uint64_t a, b, first;
 	uintptr_t as, ae;
-	unsigned n;
 
 	if (!o->pc || o->regions != r || r->obj_next ||
 	    !(r->prot & PROT_READ) || !whole_range(p, r, &a, &b) ||
 	    (o->pflags[a] & PG_RESIDENT))
 		return;
-	n = up__page_fill(p, o, a, r, -1) > 0 ? pc_whole(p, r, a, &first) : 0;
-	if (n > 1 && !up__solo_show(p, r, first, n, a, 0, false, &as, &ae)) {
-		up__madvise((void *)as, ae - as, r->advice);
-	} else {
-		/* Made resident here (pc_whole() takes none that was). */
-		for (uint64_t i = a; i < a + (n ? n : 1); i++)
-			if (o->pflags[i] & PG_RESIDENT)
-				up__page_drop(p, o, i);
-	}
+	if (up__page_fill(p, o, a, r, -1) <= 0 ||
+	    !pc_whole(p, r, a, false, &first, &as, &ae))
+		up__page_drop(p, o, a);
 	up__frames_unpin(p);
 }
 
@@ -423,6 +427,40 @@ static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
 			break;
 	}
 	return (unsigned)(i - pg);
+}
+
+/*
+ * Show page pg of r's page-cache object (resident, pinned) in r, with the
+ * read-ahead run or the 2 MiB block around it where that is resident too
+ * (each page on its own, pg first, if they cannot be shown together).
+ * Returns how many pages were shown from *first (pg, unless a block), or 0
+ * if pg could not be.
+ */
+static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
+			bool write, bool wp, bool was, uint64_t *first,
+			uintptr_t *as, uintptr_t *ae)
+{
+	unsigned n = wp ? 1 : pc_run(p, r, pg), in, i;
+
+	if (n == 1 && !wp && !was)
+		n = pc_block(p, r, pg, first);
+	/* A store reads nothing in: the kernel's own fault maps the page it
+	 * stores to and no other, as it does in its mmap(2)'s mapping (a
+	 * page mapped or not changes what write(2) from it sees when the
+	 * file grows past bytes stored beyond its end). */
+	in = write || wp ? 0 : (unsigned)(*first + n - pg);
+	if (n > 1 &&
+	    up__solo_show(p, r, *first, n, pg, in, write || wp, as, ae)) {
+		for (i = 0; i < n; i++)
+			if (*first + i != pg)
+				up__page_drop(p, r->obj, *first + i);
+		n = 1;
+		*first = pg;
+	}
+	if (n == 1 &&
+	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, write || wp, as, ae))
+		return 0;
+	return n;
 }
 
 /*
@@ -588,51 +626,17 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * runs again in the kernel's mapping, which raises SIGBUS
 		 * itself past the end of the file. */
 		uint64_t first = pg;
-		unsigned n = 0, i;
+		unsigned n = 0;
 
 		if (!(was && up__solo_shown(p, r, pg))) {
 			/* Read in (and mapped) from pg on, but of the whole
 			 * mapping only pg: the rest is the kernel's to map
 			 * as the program touches it. */
-			unsigned in = 1;
-			bool whole;
-
-			n = wp || was ? 0 : pc_whole(p, r, pg, &first);
-			/* Shown whole, the file is read by the kernel as it
-			 * is touched, with the read-around of the mapping's
-			 * advice, as its mmap(2) reads it; pg too. */
-			whole = n > 1;
-			if (whole)
-				in = 0;
-			if (!n) {
-				n = wp ? 1 : pc_run(p, r, pg);
-				if (n == 1 && !wp && !was)
-					n = pc_block(p, r, pg, &first);
-				in = (unsigned)(first + n - pg);
-			}
-			/* A store reads nothing in: the kernel's own fault
-			 * maps the page it stores to and no other, as it
-			 * does in its mmap(2)'s mapping (a page mapped or
-			 * not changes what write(2) from it sees when the
-			 * file grows past bytes stored beyond its end). */
-			if (write || wp)
-				in = 0;
-			if (n > 1 &&
-			    up__solo_show(p, r, first, n, pg, in,
-					  write || wp, &as, &ae)) {
-				/* Each on its own, then, pg first. */
-				for (i = 0; i < n; i++)
-					if (first + i != pg)
-						up__page_drop(p, r->obj,
-							      first + i);
-				n = 1;
-				first = pg;
-			} else if (whole) {
-				up__madvise((void *)as, ae - as, r->advice);
-			}
-			if (n == 1 &&
-			    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0,
-					  write || wp, &as, &ae)) {
+			n = wp || was ? 0
+				      : pc_whole(p, r, pg, write, &first, &as,
+						 &ae);
+			if (!n && !(n = pc_show(p, r, pg, write, wp, was,
+						&first, &as, &ae))) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
 				 * page until it is unmapped; inline, it is
@@ -1147,7 +1151,7 @@ done:
 	r->file_end = up__obj_valid_end(p, o, false);
 	hull_add(p, r);
 	if (o->solo)
-		show_whole(p, r);
+		show_new(p, r);
 	return 0;
 }
 
