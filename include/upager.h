@@ -40,9 +40,8 @@
  *  - A file mapping's statistics count faults, fills and residency, but no
  *    dirty page or write-back: the kernel writes the file.
  *  - /proc/self/maps shows a file mapping larger than half the free budget
- *    as mappings of the file where it is resident and private anonymous
- *    memory elsewhere (a smaller one shows as the kernel's does); an
- *    anonymous mapping that shares its pages with another, as a memfd.
+ *    as the file where it is resident and anonymous memory elsewhere, and
+ *    anonymous memory shared with another mapping as a memfd.
  *  - fork(): file mappings and shared anonymous memory become the kernel's
  *    own, in the parent too, outside the budget and statistics from then
  *    on; the child copies the private anonymous pages the parent changed
