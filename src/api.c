@@ -1492,6 +1492,11 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 				err = unmap_range(p, to, to + new_len, true);
 			if (err)
 				return err;
+			/* A copy onto itself unmaps what it was to copy. */
+			if (to <= a && a < to + new_len) {
+				up__munmap((void *)to, new_len);
+				return -EFAULT;
+			}
 		}
 		return remap_kernel(p, r, a, old_len, new_len, flags, to, out);
 	}

@@ -287,6 +287,39 @@ static void copy_onto_itself(void)
 	close(fd);
 }
 
+/* The same in a child, where the copy of the mapping is the kernel's. */
+static char *copied;
+
+static void copy_grandchild(void *arg)
+{
+	size_t len = *(size_t *)arg;
+
+	CHECK(mremap(copied, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		     copied) == MAP_FAILED &&
+	      errno == EFAULT);
+	CHECK_EQ(msync(copied, 4096, MS_ASYNC), -1);
+	CHECK_EQ(errno, ENOMEM);
+}
+
+static void copy_onto_itself_child(void *arg)
+{
+	size_t len = 4 * 4096;
+	int fd = h_file(len, 7);
+
+	(void)arg;
+	/* The copy's target runs past the mapping over memory of ours. */
+	copied = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(copied != MAP_FAILED);
+	if (copied == MAP_FAILED)
+		return;
+	CHECK(up_mmap(copied, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+		      4096) == copied);
+	CHECK_EQ(h_fork(copy_grandchild, &len), 0);
+	CHECK_EQ(h_pat_diff(copied, 7, 4096, 4096), -1);
+	CHECK_OK(up_munmap(copied, len));
+	close(fd);
+}
+
 /* Shared memory grown past its end, with advice that the kernel keeps
  * per mapping on part of the grown piece: a range across the advice's
  * edge is two mappings (EFAULT), as the kernel's. */
@@ -644,6 +677,7 @@ int main(void)
 		CHECK_EQ(h_fork(private_grown_child, &j), 0);
 		CHECK_EQ(h_fork(split_grown_child, &j), 0);
 	}
+	CHECK_EQ(h_fork(copy_onto_itself_child, NULL), 0);
 	raw_mremap();
 	joined_anon();
 	move_over_pager();
