@@ -232,6 +232,54 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 		 int flags, int fd, off_t off, void **out);
 
 /*
+ * Stores.  A mapping may show a store of the program's own instead of a
+ * file: an object in memory, a compressed file, a remote object.  The
+ * pager reads a page from the store when it is first touched, and writes
+ * a MAP_SHARED mapping's stores back to it at msync, munmap and eviction,
+ * as it does for a file.  ctx is the store's, passed to each call.
+ *
+ *   read   Fill buf with len bytes at off; return the bytes read, fewer
+ *          only at the end of the store (0 past it), or -errno.  A failed
+ *          read raises SIGBUS at the page that needed it.
+ *   write  Write len bytes of buf at off (always within the store's size);
+ *          return len or -errno.  A failed write keeps the page and makes
+ *          the next msync or munmap of the mapping fail with that error
+ *          (-ENOSPC, -EDQUOT; -EIO for any other).  NULL: a read-only
+ *          store, which MAP_SHARED with PROT_WRITE is refused (-EACCES).
+ *   size   The store's length in bytes, or -errno.  As with a file, a
+ *          page wholly past it raises SIGBUS, and the rest of the page
+ *          that holds the end reads zero; stores there are not written.
+ *   sync   Make what was written durable (msync with MS_SYNC); may be NULL.
+ *   close  Called once, when the last mapping of the store is gone; may
+ *          be NULL.
+ *
+ * The calls are made from the pager's threads, one at a time per pager,
+ * never from a signal handler, and never with a pointer into a mapping.
+ */
+struct up_store_ops {
+	ssize_t (*read)(void *ctx, void *buf, size_t len, off_t off);
+	ssize_t (*write)(void *ctx, const void *buf, size_t len, off_t off);
+	off_t (*size)(void *ctx);
+	int (*sync)(void *ctx);
+	void (*close)(void *ctx);
+};
+
+/*
+ * Map [off, off+len) of a store, as up_pager_map() maps a file: prot and
+ * flags as there (MAP_SHARED or MAP_PRIVATE, MAP_FIXED and
+ * MAP_FIXED_NOREPLACE; MAP_ANONYMOUS is refused).  Mappings of one store
+ * (the same ops and ctx) in one pager show the same pages.  Returns 0 and
+ * the address in *out, or the errors of up_pager_map() and -EOPNOTSUPP on
+ * a pager that cannot serve faults (the kernel backend).  On success the
+ * store belongs to the pager until its close; on failure it is left
+ * alone.  A child after fork() does not inherit a store's mappings: the
+ * range is unmapped there (SIGSEGV), as with MADV_DONTFORK.
+ */
+int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
+		       void *ctx, void *addr, size_t len, int prot, int flags,
+		       off_t off, void **out);
+
+/*
  * Unmap [addr, addr+len) as munmap(2) does: addr page-aligned, len > 0,
  * any part of any mapping.  Stores to file mappings are the page cache's
  * already; a shared cache (UP_CONFIG_SHARED) writes its dirty pages back

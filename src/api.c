@@ -489,10 +489,29 @@ static bool kernel_kind(int flags, int fd, const struct stat *st, off_t off)
  * kernel_kind()), which then checks everything else itself; otherwise 0
  * or the kernel's -errno.  *st and *fl describe fd (unless anonymous).
  */
+/* mmap(2)'s checks of where a mapping goes: its length, a fixed address. */
+static int check_place(void *addr, size_t len, int flags)
+{
+	uintptr_t top = up__task_size();
+
+	if (!len)
+		return -EINVAL;
+	if (len > top)
+		return -ENOMEM;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if ((uintptr_t)addr > top - SYS_UP(len))
+			return -ENOMEM;
+		if (!SYS_ALIGNED(addr))
+			return -EINVAL;
+	}
+	if ((flags & MAP_FIXED_NOREPLACE) && up__range_used(addr, SYS_UP(len)))
+		return -EEXIST;
+	return 0;
+}
+
 static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off, struct stat *st, int *fl)
 {
-	uintptr_t top = up__task_size();
 	bool refused, anon_validate;
 	int err, late;
 
@@ -525,18 +544,9 @@ static int check_map(void *addr, size_t len, int prot, int flags, int fd,
 	if (!refused && !anon_validate && !late &&
 	    kernel_kind(flags, fd, st, off))
 		return MAP_KERNEL;
-	if (!len)
-		return -EINVAL;
-	if (len > top)
-		return -ENOMEM;
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		if ((uintptr_t)addr > top - SYS_UP(len))
-			return -ENOMEM;
-		if (!SYS_ALIGNED(addr))
-			return -EINVAL;
-	}
-	if ((flags & MAP_FIXED_NOREPLACE) && up__range_used(addr, SYS_UP(len)))
-		return -EEXIST;
+	err = check_place(addr, len, flags);
+	if (err)
+		return err;
 	if (flags & MAP_ANONYMOUS)
 		return anon_validate ? -EINVAL : 0;
 	if (off < 0 || (uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
@@ -661,6 +671,94 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 			       (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED)
 				       ? MADV_POPULATE_WRITE
 				       : MADV_POPULATE_READ);
+	pthread_mutex_unlock(&p->lock);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = (void *)r->start;
+	return 0;
+}
+
+/* mmap(2)'s checks, for a mapping of a store (no descriptor). */
+static int check_store(const struct up_store_ops *ops, void *addr, size_t len,
+		       int prot, int flags, off_t off)
+{
+	int type = flags & MAP_TYPE, err;
+
+	if (!ops || !ops->read || !ops->size || (flags & MAP_ANONYMOUS) ||
+	    (type != MAP_SHARED && type != MAP_PRIVATE &&
+	     type != MAP_SHARED_VALIDATE) ||
+	    !SYS_ALIGNED(off))
+		return -EINVAL;
+	err = check_place(addr, len, flags);
+	if (err)
+		return err;
+	if (off < 0 || (uint64_t)off + SYS_UP(len) > (uint64_t)INT64_MAX)
+		return -EOVERFLOW;
+	if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_OK))
+		return -EOPNOTSUPP;
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !ops->write)
+		return -EACCES;
+	return 0;
+}
+
+UP_EXPORT int up_pager_map_store(struct up_pager *p,
+				 const struct up_store_ops *ops, void *ctx,
+				 void *addr, size_t len, int prot, int flags,
+				 off_t off, void **out)
+{
+	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	struct stat st = { .st_mode = S_IFREG };
+	struct up_region *r;
+	struct up_obj *o;
+	int err;
+
+	if (!p || !out)
+		return -EINVAL;
+	err = check_store(ops, addr, len, prot, flags, off);
+	if (err)
+		return err;
+	/* Only a pager that serves faults can show a store. */
+	if (p->ops == &up__kernel_ops)
+		return -EOPNOTSUPP;
+	r = region_new(addr, len, prot, flags & ~MAP_SYNC, off,
+		       ops->write ? O_RDWR : O_RDONLY, &st, false);
+	if (!r)
+		return -ENOMEM;
+	/* Not inherited: a child has no way to reach the store. */
+	r->dontfork = true;
+	pthread_mutex_lock(&p->lock);
+	if (flags & MAP_FIXED)
+		err = unmap_range(p, r->start, r->end, true);
+	else if (mflags)
+		err = hold(r->start, r->end, MAP_FIXED_NOREPLACE);
+	if (!err)
+		err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
+	if (err) {
+		if (mflags)
+			up__munmap(addr, r->end - r->start);
+		pthread_mutex_unlock(&p->lock);
+		free(r);
+		return err;
+	}
+	o->making = true;
+	r->obj = o;
+	err = p->ops->map(p, r, -1, addr, mflags ? MAP_FIXED : 0);
+	if (err && mflags)
+		up__munmap(addr, r->end - r->start);
+	if (!err) {
+		up__madvise((void *)r->start, r->end - r->start,
+			    MADV_DONTFORK);
+		err = up__region_insert(p, r);
+		if (err) {
+			up__munmap((void *)r->start, r->end - r->start);
+			up__obj_detach(p, o, r);
+		}
+	}
+	o->making = false;
+	if (err)
+		up__obj_unmade(p, o);
 	pthread_mutex_unlock(&p->lock);
 	if (err) {
 		free(r);
@@ -1680,8 +1778,9 @@ UP_EXPORT const char *up_strerror(int err)
 	case EOVERFLOW:
 		return "offset plus length overflows";
 	case EOPNOTSUPP:
-		return "not supported: UP_CONFIG_FAULT_INLINE cannot be "
-		       "combined with UP_CONFIG_SHARED, nor used on this "
+		return "not supported by this pager: the kernel backend "
+		       "cannot show a store, and UP_CONFIG_FAULT_INLINE "
+		       "neither goes with UP_CONFIG_SHARED nor runs on every "
 		       "architecture (see up_backend_probe)";
 	case EMFILE:
 		return "too many open files, or 64 pagers with "

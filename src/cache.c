@@ -157,6 +157,8 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 		up__close(o->fd);
 	if (o->ro_fd >= 0)
 		up__close(o->ro_fd);
+	if (o->store.ops && o->store.ops->close)
+		o->store.ops->close(o->store.ctx);
 	if (o->swap_base >= 0 && p->swap_fd >= 0)
 		up__fallocate(p->swap_fd, PUNCH, o->swap_base,
 			      (off_t)(o->pages_nr * pl(p)));
@@ -192,6 +194,8 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 		return err;
 	}
 	o->fd = dfd;
+	o->store.ops = &up__file_store;
+	o->store.ctx = &o->fd;
 	o->fd_writable = writable;
 	o->dev = st->st_dev;
 	o->ino = st->st_ino;
@@ -233,6 +237,57 @@ int up__obj_fd_note(struct up_obj *o, int fd, bool writable)
 int up__obj_anon(struct up_pager *p, struct up_obj **out)
 {
 	return obj_new(p, OBJ_ANON, out);
+}
+
+/* The object of a program's store: one for all MAP_SHARED mappings of it,
+ * one per MAP_PRIVATE mapping, as for a file.  Its pages are always
+ * copies (nothing to borrow). */
+int up__obj_store(struct up_pager *p, const struct up_store_ops *ops,
+		  void *ctx, bool shared, struct up_obj **out)
+{
+	off_t len = ops->size(ctx);
+	struct up_obj *o;
+	int err;
+
+	if (len < 0)
+		return (int)len;
+	for (o = p->objs; shared && o; o = o->next) {
+		if (o->kind == OBJ_FILE && o->store.ops == ops &&
+		    o->store.ctx == ctx) {
+			*out = o;
+			return 0;
+		}
+	}
+	err = obj_new(p, shared ? OBJ_FILE : OBJ_ANON, &o);
+	if (err)
+		return err;
+	o->store.ops = ops;
+	o->store.ctx = ctx;
+	o->fd_writable = ops->write != NULL;
+	o->file_len = len;
+	o->no_borrow = true;
+	*out = o;
+	return 0;
+}
+
+/* Free o, just made for a mapping that could not be made; its store
+ * stays the caller's. */
+void up__obj_unmade(struct up_pager *p, struct up_obj *o)
+{
+	if (o->regions)
+		return;
+	if (o->fd < 0)
+		o->store.ops = NULL;
+	obj_free(p, o);
+}
+
+/* Read [off, off + len) of o's store into buf: the bytes read (fewer at
+ * its end), or -EIO. */
+ssize_t up__obj_read(struct up_obj *o, void *buf, size_t len, off_t off)
+{
+	ssize_t n = o->store.ops->read(o->store.ctx, buf, len, off);
+
+	return n < 0 || (size_t)n > len ? -EIO : n;
 }
 
 
@@ -373,8 +428,9 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 		err = up__writeback(p, o, 0, o->pages_nr);
 	up__obj_unlink(o, r);
 	r->obj = NULL;
-	if (!last)
-		return 0;
+	/* (An object being made for a mapping outlives its failure.) */
+	if (!last || o->making)
+		return err;
 	if (o->seg) {
 		atomic_fetch_sub(&p->segs_nr, 1);
 		err = up__seg_detach(p, o);
@@ -416,13 +472,13 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
 /* Where the object's readable content ends: the file size, or no end. */
 off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
 {
-	struct stat st;
+	off_t len;
 
 	(void)p;
-	if (o->fd < 0)
+	if (!o->store.ops)
 		return (off_t)INT64_MAX;
-	if (refresh && up__fstat(o->fd, &st) == 0)
-		o->file_len = st.st_size;
+	if (refresh && (len = o->store.ops->size(o->store.ctx)) >= 0)
+		o->file_len = len;
 	return o->file_len;
 }
 
@@ -975,15 +1031,17 @@ static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
 			up__eof_tail(o->fd, off + n, o->view + off + n);
 		return n;
 	}
+	if (o->store.ops)
+		return up__obj_read(o, o->view + off, pl(p), off);
 	/* Zero-fill: allocate the page in the memfd so it can be mapped. */
 	err = up__fallocate(o->memfd, 0, off, (off_t)pl(p));
 	return err ? err : (ssize_t)pl(p);
 }
 
-/* Whether page pgno of o shows its file (not a copy in swap). */
+/* Whether page pgno of o shows its store (not a copy in swap). */
 static bool from_file(const struct up_obj *o, uint64_t pg)
 {
-	return o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP);
+	return o->store.ops && !(o->pflags[pg] & PG_INSWAP);
 }
 
 /*
@@ -1010,8 +1068,8 @@ static int page_extend(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (err || !(o->pflags[pg] & PG_RESIDENT))
 		return err;
 	f = &p->frames[o->frame[pg] - 1];
-	n = up__pread(o->fd, o->view + off + f->valid,
-		      (size_t)(end - f->valid), off + f->valid);
+	n = up__obj_read(o, o->view + off + f->valid,
+			 (size_t)(end - f->valid), off + f->valid);
 	if (n < 0)
 		return -EIO;
 	f->valid += (uint32_t)n;
@@ -1097,7 +1155,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			else if (off + n > o->file_len)
 				o->file_len = off + n;
 		}
-		if (o->fd >= 0 || (o->pflags[pg] & PG_INSWAP))
+		if (o->store.ops || (o->pflags[pg] & PG_INSWAP))
 			UP_STAT(p, r, bytes_read, (uint64_t)n);
 		p->frames[idx].obj = o;
 		p->frames[idx].pgno = pg;
@@ -1140,20 +1198,51 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	return page_fill(p, o, pg, r, false, -1);
 }
 
+/* Write len bytes of buf to store s at off: the bytes written or -errno.
+ * buf may be the program's mapping (mapped): a file takes it in a system
+ * call; another store gets a copy, never a pointer into a mapping. */
+static ssize_t write_to(const struct up_store *s, const char *buf, size_t len,
+			off_t off, bool mapped)
+{
+	size_t done = 0, k;
+	ssize_t n = 0;
+	char *copy;
+
+	if (s->ops == &up__file_store)
+		return mapped ? up__pwrite_mapped(*(int *)s->ctx, buf, len, off)
+			      : up__pwrite(*(int *)s->ctx, buf, len, off);
+	if (!mapped)
+		return s->ops->write(s->ctx, buf, len, off);
+	copy = malloc(len < (1u << 20) ? len : (1u << 20));
+	if (!copy)
+		return -ENOMEM;
+	for (; done < len && n >= 0; done += (size_t)n) {
+		k = len - done < (1u << 20) ? len - done : (1u << 20);
+		n = up__copy_mapped(copy, buf + done, k);
+		if (!n)
+			n = s->ops->write(s->ctx, copy, k, off + (off_t)done);
+		if (n >= 0 && (size_t)n != k)
+			n = -EIO;
+	}
+	free(copy);
+	return n < 0 ? n : (ssize_t)done;
+}
+
 /*
- * Write object range [off, end) to fd at fd_off + (off..): from the memfd's
- * view, or for a solo object page by page from wherever each page is (its
- * mapping or its slot), skipping what is in neither (outside the mapping).
+ * Write object range [off, end) to store s at s_off + (off..): from the
+ * memfd's view, or for a solo object page by page from wherever each page
+ * is (its mapping or its slot), skipping what is in neither (outside the
+ * mapping).
  */
 static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
-			   off_t end, int fd, off_t fd_off)
+			   off_t end, const struct up_store *s, off_t s_off)
 {
 	off_t off0 = off;
 	ssize_t total = 0, n;
 
 	if (!o->solo)
-		return up__pwrite(fd, o->view + off, (size_t)(end - off),
-				  fd_off);
+		return write_to(s, o->view + off, (size_t)(end - off), s_off,
+				false);
 	while (off < end) {
 		uint64_t pg = up__pgno(p, off);
 		off_t a, b, x, y;
@@ -1162,9 +1251,8 @@ static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
 		x = a > off ? a : off;
 		y = b < end ? b : end;
 		if (y > x) {
-			n = up__pwrite_mapped(fd, src + (x - a),
-					      (size_t)(y - x),
-					      fd_off + (x - off0));
+			n = write_to(s, src + (x - a), (size_t)(y - x),
+				     s_off + (x - off0), true);
 			if (n < 0)
 				return n;
 			total += n;
@@ -1222,7 +1310,7 @@ static ssize_t file_write(struct up_pager *p, struct up_obj *o, off_t off,
 	off_t a, b;
 
 	for (; shown_run(o, off, end, &a, &b); off = b) {
-		n = store_write(p, o, a, b, o->fd, a);
+		n = store_write(p, o, a, b, &o->store, a);
 		if (n < 0)
 			return n;
 		total += n;
@@ -1250,9 +1338,11 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		if (end > off)
 			n = file_write(p, o, off, end);
 	} else {
+		struct up_store swap = { &up__file_store, &p->swap_fd };
+
 		err = swap_open(p);
 		n = err ? err
-			: store_write(p, o, off, end, p->swap_fd,
+			: store_write(p, o, off, end, &swap,
 				      o->swap_base + off);
 		for (pg = a; n >= 0 && pg < b; pg++)
 			o->pflags[pg] |= PG_INSWAP;
@@ -1369,9 +1459,9 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 				a = e;
 				continue;
 			}
-			if (o->fd >= 0)
-				got = up__pread(o->fd, o->view + a,
-						(size_t)(e - a), a);
+			if (o->store.ops)
+				got = up__obj_read(o, o->view + a,
+						   (size_t)(e - a), a);
 			if (got < 0)
 				return -EIO;
 			memset(o->view + a + got, 0, (size_t)(e - a - got));

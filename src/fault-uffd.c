@@ -268,8 +268,9 @@ static bool fill_cached(struct up_pager *p, struct up_region *r, uint64_t pg,
 		if (i != pg && (o->pflags[i] & (PG_RESIDENT | PG_BAD |
 						PG_INSWAP)))
 			return false;
-	if (cached &&
-	    !up__cached(o->fd, (off_t)(a * pl(p)), (off_t)((b - a) * pl(p))))
+	if (cached && (o->fd < 0 ||
+		       !up__cached(o->fd, (off_t)(a * pl(p)),
+				   (off_t)((b - a) * pl(p)))))
 		return false;
 	for (i = a; i < b; i++) {
 		if (i == pg)
@@ -1320,8 +1321,10 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	 * of the file). */
 	if (!err && (flags & MS_SYNC))
 		err = up__store_err(o->pc ? up__datasync_range(o->fd, oa, ob - oa)
-					  : up__fdatasync(o->fd));
-	else if (!err && !o->pc)
+				    : o->store.ops->sync
+					    ? o->store.ops->sync(o->store.ctx)
+					    : 0);
+	else if (!err && !o->pc && o->fd >= 0)
 		up__sync_range(o->fd, oa, ob - oa);
 	if (flags & MS_INVALIDATE)
 		drop_clean(p, o, oa, ob);
@@ -1386,8 +1389,11 @@ static int remove_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 		if (err)
 			return err;
 	}
-	err = up__fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			    oa, ob - oa);
+	/* A program's store has no holes to punch. */
+	err = o->fd < 0 ? -EOPNOTSUPP
+			: up__fallocate(o->fd,
+					FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					oa, ob - oa);
 	if (err)
 		return err;
 	if (o->seg)
@@ -1838,7 +1844,8 @@ static bool uffd_fork_prepare(struct up_pager *p)
 	p->fork_runs_nr = 0;
 	for (o = p->objs; o; o = next) {
 		next = o->next;
-		if (o->seg || !o->regions)
+		/* (A program's store is not inherited: MADV_DONTFORK.) */
+		if (o->seg || !o->regions || (o->store.ops && o->fd < 0))
 			continue;
 		if (o->kind == OBJ_FILE) {
 			file_to_kernel(p, o);

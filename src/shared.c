@@ -642,6 +642,8 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 		err = o->fd;
 		goto fail_slot;
 	}
+	o->store.ops = &up__file_store;
+	o->store.ctx = &o->fd;
 	o->fd_writable = (fl & O_ACCMODE) != O_RDONLY;
 	o->dev = st->st_dev;
 	o->ino = st->st_ino;

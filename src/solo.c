@@ -1018,8 +1018,8 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		return borrow(p, o, pg, idx);
 	if (o->pflags[pg] & PG_INSWAP)
 		n = up__pread(p->swap_fd, s, pl(p), o->swap_base + off);
-	else if (o->fd >= 0)
-		n = up__pread(o->fd, s, pl(p), off);
+	else if (o->store.ops)
+		n = up__obj_read(o, s, pl(p), off);
 	else
 		n = (ssize_t)pl(p), memset(s, 0, pl(p));
 

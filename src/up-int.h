@@ -71,9 +71,19 @@ enum obj_kind {
 	OBJ_ANON,	/* anonymous or MAP_PRIVATE copy: swap is the store */
 };
 
+/* What stands behind an object's pages: a file (store-file.c) or the
+ * program's own store (up_pager_map_store()); none for anonymous memory,
+ * whose pages only the swap file keeps. */
+struct up_store {
+	const struct up_store_ops *ops;	/* NULL: none */
+	void *ctx;
+};
+
 struct up_obj {
 	struct up_obj *next;		/* p->objs */
 	enum obj_kind kind;
+	struct up_store store;		/* its content: the file's, a private
+					 * copy's source, or the program's */
 	int fd;				/* file (OBJ_FILE), source of a private
 					 * copy, or -1 */
 	int ro_fd;			/* a read-only descriptor of the file
@@ -100,6 +110,8 @@ struct up_obj {
 					 * the page cache at the next */
 	bool solo;			/* pages in pool frames (solo.c) */
 	bool no_borrow;			/* its file cannot be mapped */
+	bool making;			/* up_pager_map_store() at work: kept
+					 * without regions */
 	bool pc;			/* solo, every page borrowed from the
 					 * page cache, in all its regions */
 	uint8_t *cow;			/* pc private: a bit per system page
@@ -325,6 +337,10 @@ int up__obj_file(struct up_pager *p, int fd, const struct stat *st,
 		 bool shared, struct up_obj **out);
 int up__obj_fd_note(struct up_obj *o, int fd, bool writable);
 int up__obj_anon(struct up_pager *p, struct up_obj **out);
+int up__obj_store(struct up_pager *p, const struct up_store_ops *ops,
+		  void *ctx, bool shared, struct up_obj **out);
+ssize_t up__obj_read(struct up_obj *o, void *buf, size_t len, off_t off);
+void up__obj_unmade(struct up_pager *p, struct up_obj *o);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
 void up__region_flags_to_kernel(const struct up_region *r);
@@ -422,6 +438,10 @@ void up__seg_count(struct up_obj *o, uint64_t a, uint64_t b,
 int up__seg_detach(struct up_pager *p, struct up_obj *o);
 int up__seg_child(struct up_pager *p, struct up_obj *o);
 void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
+
+/* ---- store-file.c ---------------------------------------------------- */
+/* A file as a store; ctx points at the object's descriptor (int). */
+extern const struct up_store_ops up__file_store;
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);

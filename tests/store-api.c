@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store-api: mappings of a store of the program's own
+ * (up_pager_map_store()), checked against a reference model: after random
+ * loads and stores through a small budget, msync and munmap, the store
+ * holds what the same writes to a plain copy would; a MAP_PRIVATE mapping
+ * never writes it; the end of the store, a failed read and a failed write
+ * behave as they do for a file; a child of fork() does not inherit the
+ * mapping; close is called once, after the last mapping, and never for a
+ * mapping that could not be made.
+ */
+#include "harness.h"
+
+#define PG 4096
+#define STORE_LEN (160 * PG + 1000)	/* ends inside a page */
+#define SYS_UP_LEN(x) (((x) + PG - 1) / PG * PG)
+
+/* An in-memory store that counts its calls and fails on request (the
+ * pager's threads call it: what the test changes meanwhile is atomic). */
+struct mem {
+	char *data;
+	off_t len;
+	_Atomic int reads, writes, syncs, closes;
+	_Atomic off_t fail_read;	/* a read covering this offset fails;
+					 * -1 none */
+	_Atomic int fail_write;		/* writes fail with this (-errno) */
+	_Atomic int bad_write;		/* a write outside [0, len) came */
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	struct mem *m = ctx;
+
+	m->reads++;
+	if (m->fail_read >= 0 && m->fail_read >= off &&
+	    m->fail_read < off + (off_t)len)
+		return -EIO;
+	if (off >= m->len)
+		return 0;
+	if ((off_t)len > m->len - off)
+		len = (size_t)(m->len - off);
+	memcpy(buf, m->data + off, len);
+	return (ssize_t)len;
+}
+
+static ssize_t mem_write(void *ctx, const void *buf, size_t len, off_t off)
+{
+	struct mem *m = ctx;
+
+	m->writes++;
+	if (m->fail_write)
+		return m->fail_write;
+	if (off < 0 || off + (off_t)len > m->len) {
+		m->bad_write = 1;
+		return -EINVAL;
+	}
+	memcpy(m->data + off, buf, len);
+	return (ssize_t)len;
+}
+
+static off_t mem_size(void *ctx)
+{
+	return ((struct mem *)ctx)->len;
+}
+
+static int mem_sync(void *ctx)
+{
+	((struct mem *)ctx)->syncs++;
+	return 0;
+}
+
+static void mem_close(void *ctx)
+{
+	((struct mem *)ctx)->closes++;
+}
+
+static const struct up_store_ops mem_ops = {
+	.read = mem_read,
+	.write = mem_write,
+	.size = mem_size,
+	.sync = mem_sync,
+	.close = mem_close,
+};
+
+static const struct up_store_ops ro_ops = {
+	.read = mem_read,
+	.size = mem_size,
+	.close = mem_close,
+};
+
+static void mem_init(struct mem *m, uint64_t seed)
+{
+	memset((void *)m, 0, sizeof(*m));
+	m->len = STORE_LEN;
+	m->data = malloc(STORE_LEN);
+	h_pat_fill(m->data, seed, 0, STORE_LEN);
+	m->fail_read = -1;
+}
+
+/* Pager pages of 4 KiB (copies through the pager's memfd) and of the
+ * default 64 KiB (frames moved into place), each with a budget of a
+ * fraction of the store: pages are evicted and read again. */
+static size_t page_len;
+
+static void small(struct up_config *c)
+{
+	c->page_len = page_len = PG;
+	c->budget = 8 * PG;
+	c->readahead_nr = 2;
+}
+
+static void large(struct up_config *c)
+{
+	page_len = c->page_len;
+	c->budget = 4 * c->page_len;
+}
+
+static char *map_store(struct up_pager *p, const struct up_store_ops *ops,
+		       struct mem *m, size_t len, int prot, int flags)
+{
+	void *a = NULL;
+	int r = up_pager_map_store(p, ops, m, NULL, len, prot, flags, 0, &a);
+
+	if (r) {
+		H_FAIL("up_pager_map_store = %d: %s", r, up_strerror(r));
+		return NULL;
+	}
+	H_PASS();
+	return a;
+}
+
+/* Random loads and stores through two MAP_SHARED mappings of one store,
+ * against a model; then the store must equal the model. */
+static void shared_model(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+	char *ref, *a, *b;
+	int i, bad = 0;
+
+	mem_init(&m, 11);
+	ref = malloc(STORE_LEN);
+	memcpy(ref, m.data, STORE_LEN);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	b = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a || !b)
+		return;
+	for (i = 0; i < 4000; i++) {
+		size_t off = h_below(STORE_LEN);
+		char *v = h_below(2) ? a : b;
+
+		if (h_below(3)) {
+			if (v[off] != ref[off] && !bad++)
+				H_FAIL("load at %zu: %d, model %d", off,
+				       v[off], ref[off]);
+		} else {
+			char c = (char)h_rand();
+
+			v[off] = c;
+			ref[off] = c;
+		}
+		if (i % 1000 == 999)
+			CHECK_OK(up_pager_sync(p, a, len, MS_SYNC));
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(m.syncs > 0);
+	/* The rest of the last page reads zero and is never written. */
+	CHECK_EQ(a[STORE_LEN], 0);
+	a[STORE_LEN + 1] = 7;
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(m.closes, 0);
+	CHECK_EQ(memcmp(b, ref, STORE_LEN), 0);
+	CHECK_OK(up_pager_unmap(p, b, len));
+	CHECK_EQ(m.closes, 1);
+	CHECK_EQ(memcmp(m.data, ref, STORE_LEN), 0);
+	CHECK_EQ(m.bad_write, 0);
+	/* Pages were read again after eviction. */
+	CHECK(m.reads > (int)(STORE_LEN / page_len + 1));
+	free(ref);
+	free(m.data);
+}
+
+/* MAP_PRIVATE: the mapping's stores stay its own, across eviction. */
+static void private_copy(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+	char *a;
+	size_t off;
+
+	mem_init(&m, 12);
+	a = map_store(p, &ro_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE);
+	if (!a)
+		return;
+	for (off = 0; off < STORE_LEN; off += PG / 2)
+		a[off] = (char)(off / 7);
+	for (off = 0; off < STORE_LEN; off += PG / 2)
+		if (a[off] != (char)(off / 7))
+			break;
+	CHECK_EQ(off >= STORE_LEN, 1);
+	CHECK_EQ(h_pat_diff(a + 1, 12, 1, PG / 2 - 1), -1);
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(h_pat_diff(m.data, 12, 0, STORE_LEN), -1);
+	CHECK_EQ(m.writes, 0);
+	CHECK_EQ(m.closes, 1);
+	free(m.data);
+}
+
+/* The end of the store and failed reads raise SIGBUS; a failed write is
+ * reported by msync, once, and keeps the page. */
+static void errors(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN) + 2 * PG;
+	struct mem m;
+	char *a, v = 0;
+	int r;
+
+	mem_init(&m, 13);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	CHECK_EQ(h_access(a + SYS_UP_LEN(STORE_LEN), 0, &v), SIGBUS);
+	m.fail_read = (off_t)(5 * page_len + 10);
+	CHECK_EQ(h_access(a + 5 * page_len, 0, &v), SIGBUS);
+	m.fail_read = -1;
+	CHECK_EQ(h_access(a + 7 * page_len, 0, &v), 0);
+	CHECK_EQ(v, (char)h_pat(13, 7 * page_len));
+	/* The failed read is reported at most once more, as for a file. */
+	r = up_pager_unmap(p, a, len);
+	CHECK(r == 0 || r == -EIO);
+	CHECK_EQ(m.closes, 1);
+
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	v = 42;
+	CHECK_EQ(h_access(a + 7 * PG, 1, &v), 0);
+	m.fail_write = -ENOSPC;
+	CHECK_EQ(up_pager_sync(p, a, len, MS_SYNC), -ENOSPC);
+	m.fail_write = -EPERM;
+	CHECK_EQ(up_pager_sync(p, a, len, MS_SYNC), -EIO);
+	CHECK(m.data[7 * PG] != 42);
+	m.fail_write = 0;
+	CHECK_OK(up_pager_sync(p, a, len, MS_SYNC));
+	CHECK_EQ(m.data[7 * PG], 42);
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(m.closes, 2);
+	free(m.data);
+}
+
+/* Bad input changes nothing: the store is not closed. */
+static void bad_input(struct up_pager *p)
+{
+	struct mem m;
+	void *a = NULL;
+
+	mem_init(&m, 14);
+	CHECK_EQ(up_pager_map_store(p, &mem_ops, &m, NULL, 0, PROT_READ,
+				    MAP_SHARED, 0, &a), -EINVAL);
+	CHECK_EQ(up_pager_map_store(p, &mem_ops, &m, NULL, PG, PROT_READ,
+				    MAP_SHARED, 100, &a), -EINVAL);
+	CHECK_EQ(up_pager_map_store(p, &mem_ops, &m, NULL, PG, PROT_READ,
+				    MAP_SHARED | MAP_ANONYMOUS, 0, &a),
+		 -EINVAL);
+	CHECK_EQ(up_pager_map_store(p, NULL, &m, NULL, PG, PROT_READ,
+				    MAP_SHARED, 0, &a), -EINVAL);
+	CHECK_EQ(up_pager_map_store(p, &mem_ops, &m, NULL, PG, PROT_READ,
+				    MAP_SHARED, -PG, &a), -EOVERFLOW);
+	CHECK_EQ(up_pager_map_store(p, &ro_ops, &m, NULL, PG,
+				    PROT_READ | PROT_WRITE, MAP_SHARED, 0, &a),
+		 -EACCES);
+	CHECK_EQ(m.closes, 0);
+	CHECK_EQ(m.reads + m.writes, 0);
+	free(m.data);
+}
+
+static struct mem *forked;
+static char *forked_at;
+
+static void fork_child(void *arg)
+{
+	char v = 0;
+
+	(void)arg;
+	CHECK_EQ(h_access(forked_at, 0, &v), SIGSEGV);
+}
+
+/* A child does not inherit the mapping; the parent's keeps working. */
+static void not_inherited(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+
+	mem_init(&m, 15);
+	forked = &m;
+	forked_at = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+			      MAP_SHARED);
+	if (!forked_at)
+		return;
+	forked_at[3] = 9;
+	CHECK_EQ(h_fork(fork_child, NULL), 0);
+	CHECK_EQ(forked_at[3], 9);
+	CHECK_EQ(h_pat_diff(forked_at + PG, 15, PG, 4 * PG), -1);
+	CHECK_OK(up_pager_unmap(p, forked_at, len));
+	CHECK_EQ(m.data[3], 9);
+	free(m.data);
+}
+
+static void body(struct up_pager *p, enum up_backend b)
+{
+	struct mem m;
+	void *a = NULL;
+
+	if (b == UP_BACKEND_KERNEL) {
+		/* The kernel cannot show a store. */
+		mem_init(&m, 16);
+		CHECK_EQ(up_pager_map_store(p, &mem_ops, &m, NULL, PG,
+					    PROT_READ, MAP_SHARED, 0, &a),
+			 -EOPNOTSUPP);
+		CHECK_EQ(m.closes + m.reads, 0);
+		free(m.data);
+		return;
+	}
+	shared_model(p);
+	private_copy(p);
+	errors(p);
+	bad_input(p);
+	if (!(h_flags & UP_CONFIG_FAULT_INLINE))
+		not_inherited(p);
+}
+
+int main(void)
+{
+	h_seed();
+	FOR_EACH_BACKEND(small, body);
+	FOR_EACH_BACKEND(large, body);
+	h_done();
+}
