@@ -15,10 +15,18 @@ endif
 ifneq ($(SANITIZE),)
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 endif
-BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS)
+# The compressed store needs libzstd (apt-get install libzstd-dev); built
+# without it, its calls return -EOPNOTSUPP.
+HAVE_ZSTD := $(shell echo '\#include <zstd.h>' | $(CC) -E - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_ZSTD),1)
+ZSTD_DEF := -DUP_HAVE_ZSTD
+ZSTD_LIB := -lzstd
+endif
+BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS) \
+	$(ZSTD_DEF)
 LIBFLAGS := $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden
 PROGFLAGS := $(BASE) $(CFLAGS)
-LDLIBS := -pthread
+LDLIBS := -pthread $(ZSTD_LIB)
 
 LIB_SRC := $(wildcard src/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/src/%.o)

@@ -253,8 +253,9 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
  *   close  Called once, when the last mapping of the store is gone; may
  *          be NULL.
  *
- * The calls are made from the pager's threads, one at a time per pager,
- * never from a signal handler, and never with a pointer into a mapping.
+ * The calls are made from the pager's threads (or the thread of an
+ * up_pager_sync() or unmap), one at a time per pager, never from a signal
+ * handler, and never with a pointer into a mapping.
  */
 struct up_store_ops {
 	ssize_t (*read)(void *ctx, void *buf, size_t len, off_t off);
@@ -270,14 +271,57 @@ struct up_store_ops {
  * MAP_FIXED_NOREPLACE; MAP_ANONYMOUS is refused).  Mappings of one store
  * (the same ops and ctx) in one pager show the same pages.  Returns 0 and
  * the address in *out, or the errors of up_pager_map() and -EOPNOTSUPP on
- * a pager that cannot serve faults (the kernel backend).  On success the
+ * a pager that cannot serve faults (the kernel backend) or serves them in
+ * a signal handler (UP_CONFIG_FAULT_INLINE).  On success the
  * store belongs to the pager until its close; on failure it is left
  * alone.  A child after fork() does not inherit a store's mappings: the
- * range is unmapped there (SIGSEGV), as with MADV_DONTFORK.
+ * range is unmapped there (SIGSEGV), as with MADV_DONTFORK.  Changed pages
+ * not yet written back are the process's own (a file's are the page
+ * cache's): a process that dies before up_pager_sync() or unmap loses
+ * them.
  */
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,
 		       off_t off, void **out);
+
+/*
+ * A compressed file as a store (zstd): the data in chunks of chunk_len
+ * bytes (a power of two from 4 KiB to 16 MiB; 0 for UP_ZSTORE_CHUNK), each
+ * compressed on its own, with an index.  up_zstore_create() makes fd (open
+ * O_RDWR; its content is replaced) one of len bytes, all zero;
+ * up_zstore_open() opens one (flags O_RDONLY, or O_RDWR for a store that
+ * can be written).  Either gives the ops and ctx to pass to
+ * up_pager_map_store(), or to call directly (then call ops->close(ctx) at
+ * the end); the store keeps a descriptor of its own.
+ *
+ * Changed chunks are appended, never written over: a sync (up_pager_sync()
+ * with MS_SYNC, or ops->sync) makes the written data and an index durable,
+ * and a crash keeps the file as of the last one.  Space that later writes
+ * made dead stays in the file until it is copied (upager cp).  Mappings
+ * are best page-aligned to chunks (a page of UP_PAGE_MIN costs a whole
+ * chunk's decompression where it is the first of its chunk touched).
+ *
+ * Returns 0, or -EINVAL (arguments), -EMEDIUMTYPE (not such a file),
+ * -EBADMSG (a damaged header or index), -EACCES (O_RDWR on a read-only
+ * descriptor),
+ * -ENOMEM, -EIO, or -EOPNOTSUPP if upager was built without libzstd.
+ */
+#define UP_ZSTORE_CHUNK (128u << 10)
+
+int up_zstore_create(int fd, off_t len, size_t chunk_len,
+		     const struct up_store_ops **ops, void **ctx);
+int up_zstore_open(int fd, int flags, const struct up_store_ops **ops,
+		   void **ctx);
+
+/* What a compressed store holds: its length, the bytes its chunks take
+ * compressed now, and the file's length (with dead space and indexes). */
+struct up_zstore_stat {
+	uint64_t len;
+	uint64_t chunk_len;
+	uint64_t stored;
+	uint64_t file_len;
+};
+int up_zstore_stat(void *ctx, struct up_zstore_stat *st);
 
 /*
  * Unmap [addr, addr+len) as munmap(2) does: addr page-aligned, len > 0,

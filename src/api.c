@@ -719,8 +719,10 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	err = check_store(ops, addr, len, prot, flags, off);
 	if (err)
 		return err;
-	/* Only a pager that serves faults can show a store. */
-	if (p->ops == &up__kernel_ops)
+	/* Only a pager that serves faults can show a store, and not in the
+	 * faulting thread's signal handler, where the store's calls (which
+	 * allocate, lock, do I/O) would then run. */
+	if (p->ops == &up__kernel_ops || p->inline_faults)
 		return -EOPNOTSUPP;
 	r = region_new(addr, len, prot, flags & ~MAP_SYNC, off,
 		       ops->write ? O_RDWR : O_RDONLY, &st, false);
@@ -1778,10 +1780,11 @@ UP_EXPORT const char *up_strerror(int err)
 	case EOVERFLOW:
 		return "offset plus length overflows";
 	case EOPNOTSUPP:
-		return "not supported by this pager: the kernel backend "
-		       "cannot show a store, and UP_CONFIG_FAULT_INLINE "
-		       "neither goes with UP_CONFIG_SHARED nor runs on every "
-		       "architecture (see up_backend_probe)";
+		return "not supported by this pager: neither the kernel "
+		       "backend nor inline faults can show a store, and "
+		       "UP_CONFIG_FAULT_INLINE neither goes with "
+		       "UP_CONFIG_SHARED nor runs on every architecture (see "
+		       "up_backend_probe)";
 	case EMFILE:
 		return "too many open files, or 64 pagers with "
 		       "UP_CONFIG_FAULT_INLINE are open already";

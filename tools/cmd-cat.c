@@ -3,7 +3,9 @@
  * cat maps each file a window at a time through one pager, write(2)s the
  * window to stdout and unmaps it, so memory stays within the budget
  * whatever the file's size.  Files that cannot be mapped (pipes, empty
- * /proc files, "-" for stdin) are read with read(2).
+ * /proc files, "-" for stdin) are read with read(2).  A compressed store
+ * (upager cp --compress) is mapped through the pager, or read through the
+ * store where the pager cannot show one (the kernel backend).
  */
 
 #include <errno.h>
@@ -53,6 +55,45 @@ static int cat_window(struct up_pager *p, int fd, const char *path, off_t off,
 	return err ? fail("stdout", err) : ST_OK;
 }
 
+/* A compressed store: mapped whole (its last unmap closes it), written
+ * out a window at a time; the budget bounds what is resident. */
+/* Read through the store itself. */
+static int cat_read(struct source *src, const char *path)
+{
+	static char buf[1 << 20];
+	ssize_t n = 0;
+	int err = 0;
+
+	for (uint64_t off = 0; !err && off < src->len; off += (uint64_t)n) {
+		n = src->ops->read(src->ctx, buf, sizeof(buf), (off_t)off);
+		if (n <= 0)
+			return fail(path, n ? (int)n : -E_CHANGED);
+		err = write_all(STDOUT_FILENO, buf, (size_t)n);
+	}
+	return err ? fail("stdout", err) : ST_OK;
+}
+
+static int cat_store(struct up_pager *p, size_t win, struct source *src,
+		     const char *path)
+{
+	char *m;
+	int err = source_map(p, src, PROT_READ, (void **)&m);
+
+	if (err == -EOPNOTSUPP)
+		return cat_read(src, path);
+	if (err)
+		return fail_up(path, err);
+	up_pager_advise(p, m, src->len, MADV_SEQUENTIAL);
+	for (uint64_t off = 0; !err && off < src->len; off += win)
+		err = write_all(STDOUT_FILENO, m + off,
+				src->len - off < win ? src->len - off : win);
+	up_pager_unmap(p, m, src->len);
+	/* The kernel could not read the mapping: the store failed. */
+	if (err == -EFAULT)
+		return fail(path, -EIO);
+	return err ? fail("stdout", err) : ST_OK;
+}
+
 /* Is fd the file stdout writes to?  (cat f >> f would never end.) */
 static bool is_stdout(const struct stat *st)
 {
@@ -64,6 +105,7 @@ static bool is_stdout(const struct stat *st)
 
 static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
 {
+	struct source src;
 	struct stat st;
 	int status = ST_OK;
 
@@ -75,6 +117,13 @@ static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
 		return cat_stream(fd, path);
 	if (is_stdout(&st))
 		return msg("%s: input file is output file", path), ST_FAIL;
+	if (source_open(&src, fd, &st, false, path))
+		return ST_FAIL;
+	if (src.ops) {
+		status = cat_store(p, win, &src, path);
+		source_close(&src);
+		return status;
+	}
 	for (off_t off = 0; !status && off < st.st_size; off += (off_t)win) {
 		size_t n = st.st_size - off < (off_t)win
 				   ? (size_t)(st.st_size - off) : win;

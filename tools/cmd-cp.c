@@ -32,7 +32,7 @@ struct cp_opts {
 	struct pager_opts po;
 	struct up_config cfg;	/* made from po */
 	int method;
-	bool force, verify, progress;
+	bool force, verify, progress, compress;
 };
 
 struct copy {
@@ -406,6 +406,114 @@ static int verify(struct copy *c)
 	return err ? fail(c->src, err) : ST_OK;
 }
 
+/*
+ * Compressed stores: SRC is one (its data are copied out) or DST is to be
+ * one (--compress), or both (a compact copy).  SRC is mapped through a
+ * pager; DST is written in order, a chunk of the store at a time, through
+ * the store's own calls (or pwrite(2) for a plain DST): each chunk is then
+ * compressed once.  Without a pager that can show a store, SRC is read
+ * through its calls too.
+ */
+static int zput(struct copy *c, struct source *d, const char *buf, size_t n,
+		off_t off)
+{
+	int err = d->ops ? (d->ops->write(d->ctx, buf, n, off) == (ssize_t)n
+				    ? 0 : -EIO)
+			 : pwrite_all(d->fd, buf, n, off);
+
+	prog_show(&c->prog, (uint64_t)off + n);
+	return err ? cerr(c, c->dst, err, false) : 0;
+}
+
+static int zcopy_mapped(struct copy *c, struct source *s, struct source *d)
+{
+	char *sm = NULL;
+	int err = up_pager_open(&c->p, &c->o->cfg), e;
+
+	if (err)
+		return cerr(c, "cannot start a pager", err, true);
+	err = source_map(c->p, s, PROT_READ, (void **)&sm);
+	if (err) {
+		up_pager_close(c->p);
+		c->p = NULL;
+		return err == -EOPNOTSUPP ? err : cerr(c, c->src, err, true);
+	}
+	up_pager_advise(c->p, sm, (size_t)c->len, MADV_SEQUENTIAL);
+	for (off_t off = 0; !err && off < c->len; off += CP_BUF) {
+		size_t n = c->len - off < (off_t)CP_BUF
+				   ? (size_t)(c->len - off) : CP_BUF;
+
+		err = zput(c, d, sm + off, n, off);
+	}
+	up_pager_unmap(c->p, sm, (size_t)c->len);
+	e = up_pager_close(c->p);
+	c->p = NULL;
+	if (e && !err)
+		err = cerr(c, c->src, e, true);
+	return err;
+}
+
+/* SRC through its store's calls (or pread(2)). */
+static int zcopy_read(struct copy *c, struct source *s, struct source *d)
+{
+	char *buf = malloc(CP_BUF);
+	int err = buf ? 0 : -ENOMEM;
+
+	for (off_t off = 0; !err && off < c->len; off += CP_BUF) {
+		size_t n = c->len - off < (off_t)CP_BUF
+				   ? (size_t)(c->len - off) : CP_BUF;
+
+		err = s->ops ? (s->ops->read(s->ctx, buf, n, off) == (ssize_t)n
+					? 0 : -EIO)
+			     : pread_all(s->fd, buf, n, off);
+		if (err)
+			err = cerr(c, c->src, err == -EIO ? -E_CHANGED : err,
+				   false);
+		else
+			err = zput(c, d, buf, n, off);
+	}
+	free(buf);
+	return err;
+}
+
+static int zcopy(struct copy *c, struct source *s, const struct stat *st)
+{
+	struct source d = { .fd = c->dfd };
+	sigjmp_buf jb;
+	int err;
+
+	c->len = (off_t)s->len;
+	d.len = s->len;
+	if (c->o->compress)
+		err = up_zstore_create(c->dfd, c->len, 0, &d.ops, &d.ctx);
+	else
+		err = ftruncate(c->dfd, c->len) ? -errno : 0;
+	if (err)
+		return fail_up(c->dst, err);
+	prog_start(&c->prog, (uint64_t)c->len, c->o->progress);
+	if (sigsetjmp(jb, 1)) {
+		/* A page of SRC could not be read (or it shrank). */
+		bus_jmp = NULL;
+		prog_end(&c->prog);
+		return fail(c->src, -E_CHANGED);
+	}
+	bus_jmp = &jb;
+	err = c->len ? zcopy_mapped(c, s, &d) : 0;
+	bus_jmp = NULL;
+	/* (A pager that cannot show a store.) */
+	if (err == -EOPNOTSUPP && !s->taken)
+		err = zcopy_read(c, s, &d);
+	if (!err && d.ops && (err = d.ops->sync(d.ctx)))
+		err = cerr(c, c->dst, err, false);
+	prog_end(&c->prog);
+	source_close(&d);
+	if (err)
+		return copy_report(c, err);
+	if (fchmod(c->dfd, st->st_mode & 07777))
+		return fail(c->dst, -errno);
+	return ST_OK;
+}
+
 /* A new file beside dst: DIR/.NAME.upager-XXXXXX. */
 static int make_temp(const char *dst, char *tmp)
 {
@@ -439,7 +547,7 @@ static int install(const char *tmp, const char *dst, bool force)
 	return ST_OK;
 }
 
-static int cp_run(struct copy *c, const struct stat *st)
+static int cp_run(struct copy *c, const struct stat *st, struct source *s)
 {
 	char tmp[PATH_MAX];
 	int status;
@@ -448,9 +556,14 @@ static int cp_run(struct copy *c, const struct stat *st)
 	c->dfd = make_temp(c->dst, tmp);
 	if (c->dfd < 0)
 		return ST_FAIL;
-	status = copy_data(c, st);
+	if (s->ops || c->o->compress)
+		status = zcopy(c, s, st);
+	else
+		status = copy_data(c, st);
 	if (!status && c->o->verify)
-		status = verify(c);
+		status = s->ops || c->o->compress
+				 ? msg("--verify: not with compressed files"),
+			 ST_FAIL : verify(c);
 	if (close(c->dfd) && !status)
 		status = fail(c->dst, -errno);
 	if (!status)
@@ -491,13 +604,18 @@ static int cp_file(const struct cp_opts *o, const char *src, const char *dst)
 	struct stat st;
 	int status;
 
+	struct source s;
+
 	c.sfd = open_regular(src, O_RDONLY, &st);
 	if (c.sfd < 0)
 		return ST_FAIL;
-	status = cp_target(o, src, &st, dst, out);
+	status = source_open(&s, c.sfd, &st, false, src);
+	if (!status)
+		status = cp_target(o, src, &st, dst, out);
 	c.dst = out;
 	if (!status)
-		status = cp_run(&c, &st);
+		status = cp_run(&c, &st, &s);
+	source_close(&s);
 	close(c.sfd);
 	return status;
 }
@@ -533,6 +651,9 @@ static int cp_opt(void *ctx, int c, const char *arg)
 	case 'P':
 		o->progress = false;
 		return 0;
+	case 'z':
+		o->compress = true;
+		return 0;
 	}
 	return -1;
 }
@@ -544,6 +665,7 @@ int cmd_cp(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "no-progress", no_argument, NULL, 'P' },
+		{ "compress", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		PAGER_LONGOPTS,
 		{ 0 }

@@ -22,6 +22,7 @@ struct scan {
 	struct pager_opts po;
 	struct up_config cfg;	/* made from po */
 	const char *path;
+	struct source src;
 	bool random, write;
 	uint64_t count;		/* accesses; 0: one per system page */
 	uint64_t seed;
@@ -107,8 +108,17 @@ static void print_scan(const struct scan *s, const struct up_stats *st)
 {
 	char a[32], b[32];
 
+	struct up_zstore_stat zs;
+
 	printf("file         %s, %llu bytes\n", s->path,
 	       (unsigned long long)s->len);
+	if (s->src.ops && !up_zstore_stat(s->src.ctx, &zs))
+		printf("compressed   %llu bytes in chunks of %s, %.2fx; the "
+		       "file %llu bytes\n",
+		       (unsigned long long)zs.stored,
+		       fmt_size(a, sizeof(a), zs.chunk_len),
+		       (double)zs.len / (double)(zs.stored ? zs.stored : 1),
+		       (unsigned long long)zs.file_len);
 	printf("backend      %s%s%s\n", up_pager_backend(s->p),
 	       *up_pager_note(s->p) ? ": " : "", up_pager_note(s->p));
 	if (is_kernel(s->p))
@@ -151,8 +161,8 @@ static int scan_mapped(struct scan *s, int fd)
 	struct up_stats st;
 	int err, status;
 
-	err = up_pager_map(s->p, NULL, s->len, prot, MAP_SHARED, fd, 0,
-			   (void **)&s->map);
+	(void)fd;
+	err = source_map(s->p, &s->src, prot, (void **)&s->map);
 	if (err)
 		return fail_up(s->path, err);
 	up_pager_advise(s->p, s->map, s->len,
@@ -179,8 +189,13 @@ static int scan_file(struct scan *s)
 	fd = open_regular(s->path, s->write ? O_RDWR : O_RDONLY, &st);
 	if (fd < 0)
 		return ST_FAIL;
-	s->len = (uint64_t)st.st_size;
+	if (source_open(&s->src, fd, &st, s->write, s->path)) {
+		close(fd);
+		return ST_FAIL;
+	}
+	s->len = s->src.len;
 	if (!s->len) {
+		source_close(&s->src);
 		close(fd);
 		return msg("%s: the file is empty", s->path), ST_FAIL;
 	}
@@ -189,6 +204,7 @@ static int scan_file(struct scan *s)
 		status = scan_mapped(s, fd);
 	if (s->p && (err = up_pager_close(s->p)) && !status)
 		status = fail_up(s->path, err);
+	source_close(&s->src);
 	close(fd);
 	return status;
 }

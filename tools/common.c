@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,6 +290,50 @@ int open_regular(const char *path, int flags, struct stat *st)
 	}
 	close(fd);
 	return -1;
+}
+
+/* Whether fd (a regular file, st) holds a compressed store: then s reads
+ * it through the store, otherwise as the file.  0, or ST_FAIL (said). */
+int source_open(struct source *s, int fd, const struct stat *st,
+		bool writable, const char *path)
+{
+	int err = up_zstore_open(fd, writable ? O_RDWR : O_RDONLY, &s->ops,
+				 &s->ctx);
+
+	s->fd = fd;
+	s->taken = false;
+	s->len = (uint64_t)st->st_size;
+	if (err == -EMEDIUMTYPE || err == -EOPNOTSUPP) {
+		s->ops = NULL;	/* a plain file (or no libzstd to tell) */
+		return 0;
+	}
+	if (err)
+		return fail_up(path, err);
+	s->len = (uint64_t)s->ops->size(s->ctx);
+	return 0;
+}
+
+/* Map all of s through p, MAP_SHARED: the file, or the store, whose
+ * last unmap closes it. */
+int source_map(struct up_pager *p, struct source *s, int prot, void **out)
+{
+	int err;
+
+	if (!s->ops)
+		return up_pager_map(p, NULL, s->len, prot, MAP_SHARED, s->fd,
+				    0, out);
+	err = up_pager_map_store(p, s->ops, s->ctx, NULL, s->len, prot,
+				 MAP_SHARED, 0, out);
+	s->taken = !err;
+	return err;
+}
+
+/* A store that was never mapped. */
+void source_close(struct source *s)
+{
+	if (s->ops && !s->taken)
+		s->ops->close(s->ctx);
+	s->ops = NULL;
 }
 
 /* ---- signals: cleanup, SIGBUS ----------------------------------------- */

@@ -74,6 +74,20 @@ int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 int write_all(int fd, const void *buf, size_t len);
 int open_regular(const char *path, int flags, struct stat *st);
 
+/* A file, or a compressed store (up_zstore_open()) that the file holds. */
+struct source {
+	int fd;
+	const struct up_store_ops *ops;	/* NULL: a plain file */
+	void *ctx;
+	uint64_t len;			/* the data's length */
+	bool taken;			/* the store is a pager's (mapped) */
+};
+
+int source_open(struct source *s, int fd, const struct stat *st,
+		bool writable, const char *path);
+int source_map(struct up_pager *p, struct source *s, int prot, void **out);
+void source_close(struct source *s);
+
 /* ---- signals: cleanup, SIGBUS ----------------------------------------- */
 
 extern char clean_cg[PATH_MAX];

@@ -23,7 +23,8 @@
 	"\nExit status: 0 success, 1 a runtime or I/O error, 2 a usage error.\n"
 
 static const struct cmd cmds[] = {
-	{ "cp", cmd_cp, "[-f] [--method M] [--verify] [options] SRC DST",
+	{ "cp", cmd_cp,
+	  "[-f] [--method M] [--verify] [--compress] [options] SRC DST",
 	  "Copy SRC to DST (or into DST if it is a directory) through "
 	  "mappings.",
 	  "  --method M      upager: both files mapped through one pager\n"
@@ -35,6 +36,12 @@ static const struct cmd cmds[] = {
 	  "                  measured on ext4 here, about 1.5x read)\n"
 	  "  -f, --force     replace an existing DST\n"
 	  "  --verify        compare DST with SRC afterwards\n"
+	  "  --compress      write DST as a compressed file (zstd chunks "
+	  "with an index),\n"
+	  "                  which cat, scan and cp read through its "
+	  "store; a SRC that is\n"
+	  "                  one is copied out (or, with --compress, "
+	  "compacted)\n"
 	  "  --no-progress   no progress bar (shown only on a terminal, for "
 	  "files\n"
 	  "                  over 64 MiB)\n"
@@ -50,7 +57,8 @@ static const struct cmd cmds[] = {
 	  "                  (default budget 64M; the window is at most "
 	  "16M)\n"
 	  "\nA FILE of - is stdin; pipes and empty files are read with "
-	  "read(2).\n" STATUS_HELP },
+	  "read(2).  A\ncompressed file (upager cp --compress) is written "
+	  "out as its data.\n" STATUS_HELP },
 	{ "scan", cmd_scan, "FILE [--pattern seq|random] [--write] [options]",
 	  "Map FILE, touch one byte per page, print the pager's statistics.",
 	  "  --pattern P     seq (default): pages in order; random: pages at "
