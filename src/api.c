@@ -871,6 +871,9 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 	return err;
 }
 
+static uint64_t mapping_of(struct up_pager *p, size_t i, size_t *a,
+			   size_t *b);
+
 /*
  * Change the protection of [a, b) of r.  The part becomes a region of its
  * own: a fault maps pages only within the region it hit, so no mapping of
@@ -879,6 +882,8 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
+	uint64_t anon;
+	size_t i, j;
 	int err;
 
 	if ((prot & PROT_WRITE) && !r->may_write)
@@ -887,10 +892,20 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	 * is, whole. */
 	if (r->prot == prot)
 		return 0;
+	anon = mapping_of(p, up__region_first(p, r->start), &i, &j);
 	err = carve(p, &r, a, b);
 	if (!err && !(r->flags & (MAP_SHARED | MAP_NORESERVE)) &&
 	    (prot & PROT_WRITE))
 		r->accounted = true;
+	/* Made read-only before a fault gave it an anon_vma, the kernel's
+	 * private anonymous mapping is charged no more (VM_ACCOUNT goes:
+	 * mprotect_fixup()), and merges only with such another. */
+	else if (!err && !(r->flags & MAP_SHARED) && !anon &&
+		 ((r->flags & MAP_ANONYMOUS) || r->zero_file))
+		r->accounted = false;
+	/* Changed, it is merged again as any other. */
+	if (!err)
+		r->apart = false;
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__solo_convert(p, r->obj);
@@ -1035,6 +1050,7 @@ static bool advice_flag(struct up_region *r, int advice, bool set)
 	if (set) {
 		r->vmflags = vf;
 		r->advice = adv;
+		r->apart = false;	/* changed, merged again */
 	}
 	return true;
 }
@@ -1121,17 +1137,87 @@ static bool one_mapping(const struct up_region *l, const struct up_region *r)
 {
 	if (l->end != r->start || !up__region_alike(l, r))
 		return false;
+	/* The kernel merges no two mappings with anon_vmas of their own, and
+	 * none that MREMAP_DONTUNMAP left behind locked (see left_behind()). */
+	if ((l->anon && r->anon && l->anon != r->anon) || l->apart ||
+	    r->apart)
+		return false;
 	if (r->beyond)
 		return l->beyond || l->obj;
 	if (!l->obj || !r->obj)
 		return false;
+	/* Private anonymous memory merges where the page offsets line up:
+	 * a fresh mapping's are its addresses', and memory that mremap(2)
+	 * moved keeps those of where it was made, which line up only with
+	 * the rest of its own mapping, and what mremap(2) grew it by. */
 	if ((l->flags & MAP_ANONYMOUS) && !(l->flags & MAP_SHARED))
-		return true;
+		return !(l->moved || r->moved) ||
+		       (l->obj == r->obj &&
+			r->off == l->off + (off_t)(l->end - l->start)) ||
+		       (l->moved && r->moved && r->grown);
 	/* (Private copies of one file are objects of their own.) */
 	return (l->obj == r->obj ||
 		(!(l->flags & MAP_ANONYMOUS) && l->obj->dev == r->obj->dev &&
 		 l->obj->ino == r->obj->ino)) &&
 	       r->off == l->off + (off_t)(l->end - l->start);
+}
+
+/* The regions [*a, *b] of the kernel's mapping that region i is part of,
+ * and its anon_vma (0 if none). */
+static uint64_t mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b)
+{
+	uint64_t anon = 0;
+	size_t k;
+
+	for (*a = i; *a && one_mapping(p->regions[*a - 1], p->regions[*a]);
+	     (*a)--)
+		;
+	for (*b = i; *b + 1 < p->regions_nr &&
+		     one_mapping(p->regions[*b], p->regions[*b + 1]);
+	     (*b)++)
+		;
+	for (k = *a; k <= *b && !anon; k++)
+		anon = p->regions[k]->anon;
+	return anon;
+}
+
+/* The anon_vma of neighbour n of the kernel's mapping at m, if the kernel
+ * would share it: n differs from m in protection at most
+ * (anon_vma_compatible()). */
+static uint64_t anon_shared(const struct up_region *n,
+			    const struct up_region *m)
+{
+	struct up_region t = *m;
+
+	t.prot = n->prot;
+	return (n->end == m->start ? one_mapping(n, &t) : one_mapping(&t, n)) ?
+		       n->anon :
+		       0;
+}
+
+/*
+ * A fault in region r (any in private anonymous memory, a store in a
+ * private mapping of a file) gives the kernel's mapping an anon_vma if it
+ * has none: its neighbour's where that differs in protection only
+ * (find_mergeable_anon_vma()), else a new one.  Its pieces keep it when
+ * they are split, and two mappings with different ones never merge (see
+ * one_mapping()).  Where mlock(2) splits the kernel's mapping is not
+ * followed: the pieces of one mapping take it all.  No memory allocated:
+ * the faulting thread may call it (fault-uffd.c).
+ */
+void up__region_anon(struct up_pager *p, struct up_region *r)
+{
+	size_t a, b, k;
+	uint64_t anon = mapping_of(p, up__region_first(p, r->start), &a, &b);
+
+	if (!anon && a)
+		anon = anon_shared(p->regions[a - 1], p->regions[a]);
+	if (!anon && b + 1 < p->regions_nr)
+		anon = anon_shared(p->regions[b + 1], p->regions[b]);
+	if (!anon)
+		anon = ++p->anon_nr;
+	for (k = a; k <= b; k++)
+		p->regions[k]->anon = anon;
 }
 
 /* A copy of region m at [at, at + len), showing object offset off, not yet
@@ -1224,6 +1310,11 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 		return -ENOMEM;
 	r->moved = grow && m->moved;
 	r->grown = grow;
+	/* What MREMAP_DONTUNMAP leaves behind has no anon_vma
+	 * (unlink_anon_vmas()); whether it merges, see left_behind(). */
+	r->apart = false;
+	if (!grow)
+		r->anon = 0;
 	if ((m->flags & MAP_SHARED) ||
 	    (grow && !(m->flags & MAP_ANONYMOUS) &&
 	     !obj_shows(m->obj, off, off + (off_t)len)))
@@ -1242,6 +1333,24 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	}
 	if (err)
 		free(r);
+	return err;
+}
+
+/*
+ * What MREMAP_DONTUNMAP leaves behind, [at, at + len): map_like() it.  The
+ * kernel merges it with its neighbours again, as it was, and only then
+ * takes its lock away (VM_LOCKED): a piece mlock(2) locked stays a mapping
+ * of its own, which merges with no neighbour until a call changes it.
+ * (A piece locked in part is taken as locked whole.)
+ */
+static int left_behind(struct up_pager *p, const struct up_region *m,
+		       uintptr_t at, size_t len, bool locked)
+{
+	int err = map_like(p, m, at, len, m->off, false);
+	struct up_region *r = up__region_find(p, at);
+
+	if (!err && r)
+		r->apart = locked;
 	return err;
 }
 
@@ -1489,6 +1598,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 {
 	uintptr_t x = a, end, at, end0 = b, stop = b;
 	struct up_region *r;
+	bool locked;
 	size_t i;
 	int err;
 
@@ -1522,6 +1632,8 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		}
 		at = to + (r->start - a);
 		end = r->end;
+		locked = (flags & MREMAP_DONTUNMAP) &&
+			 up__locked((void *)x, end - x);
 		err = unmap_range(p, at, at + (end - x), true);
 		if (err)
 			break;
@@ -1544,7 +1656,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		regions_shift(p, &r, 1, at - x);
 		if ((flags & MREMAP_DONTUNMAP) && r->obj &&
 		    !hold(x, end, MAP_FIXED_NOREPLACE))
-			err = map_like(p, r, x, end - x, r->off, false);
+			err = left_behind(p, r, x, end - x, locked);
 		x = end;
 	}
 	return err ? err : b < end0 ? -EFAULT : 0;
@@ -1687,7 +1799,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 
 		err = hold(at, at + len, MAP_FIXED_NOREPLACE);
 		if (!err)
-			err = map_like(p, rs[i], at, len, rs[i]->off, false);
+			err = left_behind(p, rs[i], at, len, locked);
 	}
 	free(rs);
 	*out = dest;

@@ -1610,6 +1610,25 @@ static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
 	return p->regions[i - 1]->end;
 }
 
+/* Whether q, after r, is of the kernel's mapping r is of, which has an
+ * anon_vma. */
+static bool same_anon(const struct up_region *r, const struct up_region *q)
+{
+	return r && r->end == q->start && r->anon && r->anon == q->anon &&
+	       r->obj == q->obj && up__region_alike(r, q);
+}
+
+/* The end of r and of the regions of its mapping after it. */
+static uintptr_t anon_end(struct up_pager *p, const struct up_region *r)
+{
+	size_t i = up__region_first(p, r->start) + 1;
+
+	for (; i < p->regions_nr && same_anon(p->regions[i - 1], p->regions[i]);
+	     i++)
+		;
+	return p->regions[i - 1]->end;
+}
+
 /* A private mapping of /dev/zero over [a, a + len), as the program made
  * it: the kernel's has a file (MADV_REMOVE then fails with EACCES, not
  * EINVAL), where anonymous memory has none. */
@@ -1658,6 +1677,15 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 		err = 0;	/* made with the region it grew */
 	else if (o->fd < 0 && r->moved)
 		err = apart(r->start, grown_end(p, r) - r->start, false);
+	/* The kernel's child gives each mapping with an anon_vma one of its
+	 * own (anon_vma_fork()): the pieces of one split by mprotect(2) in
+	 * the parent merge no more in the child.  Made apart too (not a
+	 * private mapping of /dev/zero, which keeps its file). */
+	else if (o->fd < 0 && !r->zero_file &&
+		 same_anon(up__region_find(p, r->start - 1), r))
+		err = 0;	/* made with the region before */
+	else if (o->fd < 0 && !r->zero_file && r->anon)
+		err = apart(r->start, anon_end(p, r) - r->start, false);
 	else if (r->zero_file)
 		err = zero_map(r->start, len);
 	else

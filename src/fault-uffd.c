@@ -564,6 +564,11 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		goto out;
 	}
 	kernel_at = 0;
+	/* The kernel's private mapping has an anon_vma from its first fault
+	 * on (in a file's, its first store). */
+	if (!r->anon && !(r->flags & MAP_SHARED) &&
+	    ((r->flags & MAP_ANONYMOUS) || r->zero_file || write || wp))
+		up__region_anon(p, r);
 	if (write)
 		UP_STAT(p, r, faults_write, 1);
 	else
@@ -1749,12 +1754,18 @@ static int anon_to_kernel(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
-/* Whether region q, at end, goes on from r as one mapping. */
+/* Whether region q, at end, goes on from r as one mapping: as one piece
+ * of the kernel's mapping goes on from another that mprotect(2) split
+ * from it once it had an anon_vma, which they share (and merge again). */
 static bool continues(const struct up_region *r, const struct up_region *q,
 		      uintptr_t end)
 {
+	struct up_region t = *q;
+
+	if (r->anon && q->anon == r->anon)
+		t.prot = r->prot;
 	return q->off == r->off + (off_t)(end - r->start) &&
-	       up__region_alike(r, q);
+	       up__region_alike(r, &t);
 }
 
 /* Whether o is a private mapping's object that shows the page cache. */

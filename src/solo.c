@@ -821,6 +821,7 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	 * mapping keeps its accounting (VM_ACCOUNT) through mprotect(2),
 	 * and merges only with mappings that have it too. */
 	int prot = r->accounted ? r->prot | PROT_WRITE : r->prot;
+	struct up_region *q;
 	struct up_run *locks;
 	size_t locks_nr;
 	int err;
@@ -831,8 +832,13 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	err = up__map_file((void *)r->start, end - r->start, prot,
 			   MAP_PRIVATE | (r->flags & MAP_NORESERVE), r->obj->fd,
 			   r->off, 0, 0, hand_prep, &cp);
-	if (!err && prot != r->prot)
-		err = up__mprotect((void *)r->start, end - r->start, r->prot);
+	/* Then each piece its own protection (they may differ, see
+	 * fault-uffd.c's continues()). */
+	for (q = r; !err && q && q->start < end;
+	     q = up__region_find(p, q->end))
+		if (prot != q->prot)
+			err = up__mprotect((void *)q->start, q->end - q->start,
+					   q->prot);
 	if (!err)
 		up__region_flags_to_kernel(r);
 	up__locks_put(locks, err ? 0 : locks_nr, r->prot & PROT_WRITE);

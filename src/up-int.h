@@ -186,6 +186,17 @@ struct up_region {
 	bool grown;			/* what mremap(2) grew the region
 					 * before it by: one kernel mapping
 					 * with it */
+	uint64_t anon;			/* the kernel's mapping's anon_vma, 0
+					 * until a fault gives it one (any in
+					 * private anonymous memory, a store in
+					 * a private file mapping): mapping
+					 * pieces with two different ones are
+					 * never one again (see
+					 * up__region_anon()) */
+	bool apart;			/* left behind by MREMAP_DONTUNMAP where
+					 * mlock(2) locked it: the kernel
+					 * merges it with no neighbour until a
+					 * call changes it */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
 					 * mapping keeps it (see
@@ -312,6 +323,8 @@ struct up_pager {
 	struct up_run *fork_runs;
 	size_t fork_runs_nr;
 
+	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
+
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
 	uint64_t hist[HIST_NR];
@@ -321,6 +334,7 @@ struct up_pager {
 struct up_pager *up__default_if_made(void);
 bool up__preload_takes(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t off);
+void up__region_anon(struct up_pager *p, struct up_region *r);
 
 /* ---- registry.c ----------------------------------------------------- */
 struct up_region *up__region_find(struct up_pager *p, uintptr_t addr);

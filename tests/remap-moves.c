@@ -597,6 +597,156 @@ static void noreserve_merged(void)
 	close(fd);
 }
 
+/* The errno of mremap(2) in a child (0 if it succeeded). */
+static int child_remap(char *a, size_t old_len, size_t new_len,
+		       int (*mp)(void *, size_t, int), int prot)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (mp(a, old_len, prot))
+			_exit(100);
+		errno = 0;
+		_exit(mremap(a, old_len, new_len, MREMAP_MAYMOVE) ==
+				      MAP_FAILED ?
+			      errno :
+			      0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * The kernel's anon_vma, in mremap(2) of private memory split by
+ * mprotect(2) and made alike again: made read-only before any fault, a
+ * private anonymous mapping loses its accounting (VM_ACCOUNT), and merges
+ * no more with a piece that kept it (got[0]); in a child, each piece with
+ * an anon_vma has one of its own, and they merge no more (got[1]); the
+ * pieces of a private file mapping with copies share theirs, and merge
+ * again in the parent after a fork (got[2]).  The kernel's answers and
+ * the pager's must be equal.
+ */
+static void anon_vma_merged(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	int fd = h_file(16 * 4096, 6), got[3][2];
+	size_t pg = 4096;
+
+	for (int k = 0; k < 2; k++) {
+		/* Inside an inaccessible area, which merges with none of
+		 * them: no neighbour lends its anon_vma. */
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+		volatile char v;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 4 * pg, 4 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a != MAP_FAILED);
+		CHECK_OK(mp[k](a + 2 * pg, pg, PROT_READ | PROT_EXEC));
+		v = a[0];
+		(void)v;
+		CHECK_OK(mp[k](a, 4 * pg, PROT_READ | PROT_EXEC));
+		errno = 0;
+		n = mremap(a, 4 * pg, 8 * pg, MREMAP_MAYMOVE);
+		got[0][k] = n == MAP_FAILED ? errno : 0;
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 4 * pg : 8 * pg);
+
+		a = mm[k](area + 4 * pg, 8 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a != MAP_FAILED);
+		v = a[6 * pg];
+		CHECK_OK(mp[k](a + 2 * pg, 2 * pg, PROT_READ));
+		got[1][k] = child_remap(a, 8 * pg, 10 * pg, mp[k], PROT_READ);
+		mu[k](a, 8 * pg);
+
+		a = mm[k](area + 4 * pg, 2 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd, 4 * pg);
+		CHECK(a != MAP_FAILED);
+		memset(a + pg - 4, 'x', 8);
+		CHECK_OK(mp[k](a, pg, PROT_READ));
+		CHECK_EQ(child_remap(a, pg, pg, mp[k], PROT_READ), 0);
+		CHECK_OK(mp[k](a, 2 * pg, PROT_READ));
+		errno = 0;
+		n = mremap(a, 2 * pg, 14 * pg, MREMAP_MAYMOVE);
+		got[2][k] = n == MAP_FAILED ? errno : 0;
+		if (n != MAP_FAILED)
+			CHECK_EQ(n[pg + 3], 'x');
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 2 * pg : 14 * pg);
+		munmap(area, 64 * pg);
+	}
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(got[i][1], got[i][0]);
+	CHECK_EQ(got[0][0], EFAULT);
+	CHECK_EQ(got[1][0], EFAULT);
+	CHECK_EQ(got[2][0], 0);
+	close(fd);
+}
+
+/*
+ * What MREMAP_DONTUNMAP leaves behind of a range mlock(2) locked is a
+ * mapping of its own, which the kernel merges with no neighbour once the
+ * lock is gone (got[0]); and private anonymous memory
+ * moved beside other moved memory merges with it no more: its page
+ * offsets are of where it was made (got[1]).
+ */
+static void left_apart(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int got[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 32 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *b;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area, 6 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area);
+		a[0] = 1;
+		CHECK_OK(mlock(a + 2 * pg, 2 * pg));
+		CHECK(mremap(a + 2 * pg, 2 * pg, 2 * pg,
+			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			     area + 8 * pg) == area + 8 * pg);
+		errno = 0;
+		got[0][k] = mremap(a, 6 * pg, 7 * pg, MREMAP_MAYMOVE) ==
+					    MAP_FAILED ?
+				    errno :
+				    0;
+		mu[k](area, 32 * pg);
+
+		area = mmap(NULL, 32 * pg, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area, 4 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		b = mm[k](area + 16 * pg, pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area && b == area + 16 * pg);
+		a[0] = 1;
+		CHECK(mremap(a, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED,
+			     area + 8 * pg) == area + 8 * pg);
+		CHECK(mremap(b, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED,
+			     area + 12 * pg) == area + 12 * pg);
+		errno = 0;
+		got[1][k] = mremap(area + 8 * pg, 5 * pg, 6 * pg,
+				   MREMAP_MAYMOVE) == MAP_FAILED ?
+				    errno :
+				    0;
+		mu[k](area, 32 * pg);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(got[i][1], got[i][0]);
+		CHECK_EQ(got[i][0], EFAULT);
+	}
+}
+
 static void refused_first(void)
 {
 	size_t len = 4 * PAGE;
@@ -688,5 +838,7 @@ int main(void)
 	refused_first();
 	advised_beyond();
 	noreserve_merged();
+	anon_vma_merged();
+	left_apart();
 	h_done();
 }
