@@ -133,6 +133,7 @@ static void time_print(struct up_pager *p, const struct up_stats *st)
 static void stats_print(void)
 {
 	struct up_pager *p = up__default_if_made();
+	char a[32], b[32];
 	struct up_stats st;
 
 	if (!p || up_pager_stats(p, &st)) {
@@ -142,11 +143,11 @@ static void stats_print(void)
 	}
 	fprintf(stderr,
 		"upager[%d]: backend %s, page %llu, budget %llu pages\n"
-		"upager[%d]: faults %llu read %llu write, fills %llu, "
+		"upager[%d]: faults %llu read, %llu write; fills %llu, "
 		"evictions %llu, write-backs %llu\n"
-		"upager[%d]: read %llu MiB, written %llu MiB, resident %llu "
-		"pages (%llu of the page cache)\n"
-		"upager[%d]: fault service p50 %llu ns, p99 %llu ns\n",
+		"upager[%d]: read %llu MiB, written %llu MiB; at exit %llu "
+		"pages resident (%llu of them the page cache's)\n"
+		"upager[%d]: fault service p50 %s, p99 %s\n",
 		(int)getpid(), up_pager_backend(p),
 		(unsigned long long)st.page_len,
 		(unsigned long long)st.budget_pages, (int)getpid(),
@@ -158,8 +159,8 @@ static void stats_print(void)
 		(unsigned long long)(st.bytes_written >> 20),
 		(unsigned long long)st.resident,
 		(unsigned long long)st.page_cache, (int)getpid(),
-		(unsigned long long)st.fill_ns_p50,
-		(unsigned long long)st.fill_ns_p99);
+		fmt_ns(a, sizeof(a), (double)st.fill_ns_p50),
+		fmt_ns(b, sizeof(b), (double)st.fill_ns_p99));
 	time_print(p, &st);
 }
 

@@ -44,7 +44,7 @@ grep -q 'faults [1-9]' "$T/u.err" && ok || no "no fault went to the pager"
 # counts add up to the faults served.
 grep -q 'upager\[[0-9]*\]: run [0-9.]* [mu]*s, serving faults .*(.*%), of which evicting' \
 	"$T/u.err" && ok || no "no time figures: $(cat "$T/u.err")"
-faults=$(sed -n 's/.*: faults \([0-9]*\) read \([0-9]*\) write.*/\1 \2/p' "$T/u.err" |
+faults=$(sed -n 's/.*: faults \([0-9]*\) read, \([0-9]*\) write.*/\1 \2/p' "$T/u.err" |
 	awk '{ print $1 + $2 }')
 hist=$(awk '/upager\[[0-9]*\]: +[0-9.]+ [mun]*s - / { n += $NF } END { print n + 0 }' \
 	"$T/u.err")
