@@ -73,6 +73,14 @@ static int cat_read(struct source *src, const char *path)
 	return err ? fail("stdout", err) : ST_OK;
 }
 
+/* The pager, the window, and the options it was made with. */
+struct cat {
+	struct up_pager *p;
+	size_t win;
+	struct pager_opts po;
+	struct up_config cfg;
+};
+
 static int cat_store(struct up_pager *p, size_t win, struct source *src,
 		     const char *path)
 {
@@ -103,8 +111,26 @@ static bool is_stdout(const struct stat *st)
 	       out.st_dev == st->st_dev && out.st_ino == st->st_ino;
 }
 
-static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
+/* A compressed store, through a pager of its own where its page differs
+ * (see source_page()). */
+static int cat_stored(struct cat *c, struct source *src, const char *path)
 {
+	struct up_config cfg = c->cfg;
+	struct up_pager *own;
+	int status;
+
+	if (!source_page(&cfg, &c->po) || up_pager_open(&own, &cfg))
+		return cat_store(c->p, c->win, src, path);
+	status = cat_store(own, c->win, src, path);
+	if (up_pager_close(own) && !status)
+		status = fail_up(path, -EIO);
+	return status;
+}
+
+static int cat_fd(struct cat *c, int fd, const char *path)
+{
+	struct up_pager *p = c->p;
+	size_t win = c->win;
 	struct source src;
 	struct stat st;
 	int status = ST_OK;
@@ -120,7 +146,7 @@ static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
 	if (source_open(&src, fd, &st, false, path))
 		return ST_FAIL;
 	if (src.ops) {
-		status = cat_store(p, win, &src, path);
+		status = cat_stored(c, &src, path);
 		source_close(&src);
 		return status;
 	}
@@ -133,16 +159,16 @@ static int cat_fd(struct up_pager *p, size_t win, int fd, const char *path)
 	return status;
 }
 
-static int cat_file(struct up_pager *p, size_t win, const char *path)
+static int cat_file(struct cat *c, const char *path)
 {
 	int fd, status;
 
 	if (!strcmp(path, "-"))
-		return cat_fd(p, win, STDIN_FILENO, "stdin");
+		return cat_fd(c, STDIN_FILENO, "stdin");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(path, -errno);
-	status = cat_fd(p, win, fd, path);
+	status = cat_fd(c, fd, path);
 	close(fd);
 	return status;
 }
@@ -160,26 +186,23 @@ int cmd_cat(int argc, char **argv)
 		PAGER_LONGOPTS,
 		{ 0 }
 	};
-	struct pager_opts po = { 0 };
-	struct up_config cfg;
-	struct up_pager *p;
-	size_t win;
+	struct cat c = { 0 };
 	int st, status = ST_OK;
 
-	if ((st = get_opts(argc, argv, ":h", lo, cat_opt, &po)) >= 0)
+	if ((st = get_opts(argc, argv, ":h", lo, cat_opt, &c.po)) >= 0)
 		return st;
 	if (optind == argc)
 		return usage("needs a FILE");
-	if ((st = pager_config(&po, CAT_BUDGET, &cfg)) ||
-	    (st = pager_open(&cfg, &p)))
+	if ((st = pager_config(&c.po, CAT_BUDGET, &c.cfg)) ||
+	    (st = pager_open(&c.cfg, &c.p)))
 		return st;
 	/* A window of whole pages, at most the budget. */
-	win = cfg.budget < CAT_WINDOW ? cfg.budget : CAT_WINDOW;
-	win = win / cfg.page_len * cfg.page_len;
+	c.win = c.cfg.budget < CAT_WINDOW ? c.cfg.budget : CAT_WINDOW;
+	c.win = c.win / c.cfg.page_len * c.cfg.page_len;
 	for (int i = optind; i < argc; i++)
-		if (cat_file(p, win, argv[i]))
+		if (cat_file(&c, argv[i]))
 			status = ST_FAIL;
-	if (up_pager_close(p) && !status)
+	if (up_pager_close(c.p) && !status)
 		status = fail_up("pager", -EIO);
 	return status;
 }

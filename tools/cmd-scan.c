@@ -194,6 +194,8 @@ static int scan_file(struct scan *s)
 		return ST_FAIL;
 	}
 	s->len = s->src.len;
+	if (s->src.ops)
+		source_page(&s->cfg, &s->po);
 	if (!s->len) {
 		source_close(&s->src);
 		close(fd);

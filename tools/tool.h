@@ -130,5 +130,6 @@ int pager_opt(struct pager_opts *po, int c, const char *arg);
 int pager_config(const struct pager_opts *po, uint64_t dflt_budget,
 		 struct up_config *cfg);
 int pager_open(const struct up_config *cfg, struct up_pager **p);
+bool source_page(struct up_config *cfg, const struct pager_opts *po);
 
 #endif
