@@ -19,14 +19,21 @@ endif
 # without it, its calls return -EOPNOTSUPP.
 HAVE_ZSTD := $(shell echo '\#include <zstd.h>' | $(CC) -E - >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_ZSTD),1)
-ZSTD_DEF := -DUP_HAVE_ZSTD
-ZSTD_LIB := -lzstd
+LIBS_DEF := -DUP_HAVE_ZSTD
+LIBS_LIB := -lzstd
+endif
+# The direct store batches its read-ahead through io_uring with liburing
+# (apt-get install liburing-dev); built without it, it reads on demand.
+HAVE_URING := $(shell echo '\#include <liburing.h>' | $(CC) -E - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_URING),1)
+LIBS_DEF += -DUP_HAVE_URING
+LIBS_LIB += -luring
 endif
 BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS) \
-	$(ZSTD_DEF)
+	$(LIBS_DEF)
 LIBFLAGS := $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden
 PROGFLAGS := $(BASE) $(CFLAGS)
-LDLIBS := -pthread $(ZSTD_LIB)
+LDLIBS := -pthread $(LIBS_LIB)
 
 LIB_SRC := $(wildcard src/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/src/%.o)

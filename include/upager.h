@@ -252,6 +252,9 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
  *   sync   Make what was written durable (msync with MS_SYNC); may be NULL.
  *   close  Called once, when the last mapping of the store is gone; may
  *          be NULL.
+ *   readahead  A hint: the pager is about to read [off, off + len) in
+ *          order, page by page (a sequential stream's read-ahead window),
+ *          so the store may start reading it all at once.  May be NULL.
  *
  * The calls are made from the pager's threads (or the thread of an
  * up_pager_sync() or unmap), one at a time per pager, never from a signal
@@ -263,6 +266,7 @@ struct up_store_ops {
 	off_t (*size)(void *ctx);
 	int (*sync)(void *ctx);
 	void (*close)(void *ctx);
+	void (*readahead)(void *ctx, off_t off, size_t len);
 };
 
 /*
@@ -283,6 +287,23 @@ struct up_store_ops {
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,
 		       off_t off, void **out);
+
+/*
+ * A file as a store read and written with O_DIRECT, past the kernel's page
+ * cache: mapped with up_pager_map_store(), the file's data take the
+ * pager's budget and no more (a file mapping also shows the page cache,
+ * which its reads fill).  The read-ahead of a sequential stream is read
+ * in one batch through io_uring where upager was built with liburing.  fd
+ * is the file (flags O_RDONLY, or O_RDWR to write back; the store keeps
+ * descriptors of its own).  As any store, the mapping is the process's
+ * own: a write(2) to the file by anyone may not be seen by pages already
+ * read (ahead), and changed pages reach the file when written back.
+ * Returns 0, or -EINVAL, -EBADF, -EACCES (O_RDWR on a read-only fd),
+ * -ENODEV (not a regular file), -EOPNOTSUPP (its file system cannot do
+ * O_DIRECT), -ENOMEM.
+ */
+int up_dstore_open(int fd, int flags, const struct up_store_ops **ops,
+		   void **ctx);
 
 /*
  * A compressed file as a store (zstd): the data in chunks of chunk_len

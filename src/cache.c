@@ -1213,8 +1213,10 @@ static ssize_t write_to(const struct up_store *s, const char *buf, size_t len,
 			      : up__pwrite(*(int *)s->ctx, buf, len, off);
 	if (!mapped)
 		return s->ops->write(s->ctx, buf, len, off);
-	copy = malloc(len < (1u << 20) ? len : (1u << 20));
-	if (!copy)
+	/* Page-aligned, as the memory a store gets otherwise is (a store
+	 * may write it with O_DIRECT). */
+	if (posix_memalign((void **)&copy, SYS_PAGE,
+			   len < (1u << 20) ? len : (1u << 20)))
 		return -ENOMEM;
 	for (; done < len && n >= 0; done += (size_t)n) {
 		k = len - done < (1u << 20) ? len - done : (1u << 20);

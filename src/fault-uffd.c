@@ -194,8 +194,14 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 		      unsigned n)
 {
 	uint64_t last = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	const struct up_store *s = &r->obj->store;
 	uintptr_t as, ae;
 
+	/* A store may read the window at once (store-direct.c). */
+	if (n && pg < last && s->ops && s->ops->readahead)
+		s->ops->readahead(s->ctx, (off_t)((pg + 1) * pl(p)),
+				  (size_t)((last - pg < n ? last - pg : n) *
+					   pl(p)));
 	while (n-- && ++pg <= last) {
 		int valid;
 

@@ -11,6 +11,8 @@
  */
 #include "up-int.h"
 
+#include <fcntl.h>
+
 static int fd_of(void *ctx)
 {
 	return *(const int *)ctx;
@@ -37,6 +39,24 @@ static off_t file_size(void *ctx)
 static int file_sync(void *ctx)
 {
 	return up__fdatasync(fd_of(ctx));
+}
+
+/*
+ * The checks of a store opened on descriptor fd with flags O_RDONLY or
+ * O_RDWR: 0, or -EINVAL (other flags), -EBADF, -EACCES (O_RDWR on a
+ * descriptor that cannot write).
+ */
+int up__store_access(int fd, int flags)
+{
+	int acc = flags & O_ACCMODE, fl = fcntl(fd, F_GETFL);
+
+	if (acc != O_RDONLY && acc != O_RDWR)
+		return -EINVAL;
+	if (fl < 0)
+		return -EBADF;
+	if (acc == O_RDWR && (fl & O_ACCMODE) != O_RDWR)
+		return -EACCES;
+	return 0;
 }
 
 const struct up_store_ops up__file_store = {

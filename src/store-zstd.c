@@ -377,7 +377,7 @@ UP_EXPORT int up_zstore_create(int fd, off_t len, size_t chunk_len,
 UP_EXPORT int up_zstore_open(int fd, int flags, const struct up_store_ops **ops,
 			     void **ctx)
 {
-	int acc = flags & O_ACCMODE, fl = fcntl(fd, F_GETFL);
+	int acc = flags & O_ACCMODE;
 	size_t ilen;
 	uint64_t check;
 	struct z_head h;
@@ -385,12 +385,11 @@ UP_EXPORT int up_zstore_open(int fd, int flags, const struct up_store_ops **ops,
 	struct stat st;
 	int err;
 
-	if (!ops || !ctx || (acc != O_RDONLY && acc != O_RDWR))
+	if (!ops || !ctx)
 		return -EINVAL;
-	if (fl < 0)
-		return -EBADF;
-	if (acc == O_RDWR && (fl & O_ACCMODE) != O_RDWR)
-		return -EACCES;
+	err = up__store_access(fd, flags);
+	if (err)
+		return err;
 	if (up__pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    memcmp(h.magic, Z_MAGIC, sizeof(h.magic)))
 		return -EMEDIUMTYPE;

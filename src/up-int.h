@@ -456,6 +456,7 @@ void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 /* ---- store-file.c ---------------------------------------------------- */
 /* A file as a store; ctx points at the object's descriptor (int). */
 extern const struct up_store_ops up__file_store;
+int up__store_access(int fd, int flags);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);

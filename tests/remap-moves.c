@@ -700,10 +700,12 @@ static void left_apart(void)
 	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int got[2][2];
+	int locks = 1;	/* (AddressSanitizer makes mlock(2) a no-op) */
 
 	for (int k = 0; k < 2; k++) {
 		char *area = mmap(NULL, 32 * pg, PROT_NONE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *b;
+		long locked = h_status("VmLck");
 
 		CHECK(area != MAP_FAILED);
 		a = mm[k](area, 6 * pg, PROT_READ | PROT_WRITE,
@@ -711,6 +713,7 @@ static void left_apart(void)
 		CHECK(a == area);
 		a[0] = 1;
 		CHECK_OK(mlock(a + 2 * pg, 2 * pg));
+		locks = locks && h_status("VmLck") > locked;
 		CHECK(mremap(a + 2 * pg, 2 * pg, 2 * pg,
 			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
 			     area + 8 * pg) == area + 8 * pg);
@@ -743,7 +746,8 @@ static void left_apart(void)
 	}
 	for (int i = 0; i < 2; i++) {
 		CHECK_EQ(got[i][1], got[i][0]);
-		CHECK_EQ(got[i][0], EFAULT);
+		if (i || locks)
+			CHECK_EQ(got[i][0], EFAULT);
 	}
 }
 

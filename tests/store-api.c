@@ -147,7 +147,7 @@ static void shared_model(struct up_pager *p)
 		      MAP_SHARED);
 	if (!a || !b)
 		return;
-	for (i = 0; i < 4000; i++) {
+	for (i = 0; i < (H_SANITIZED ? 1500 : 4000); i++) {
 		size_t off = h_below(STORE_LEN);
 		char *v = h_below(2) ? a : b;
 

@@ -66,7 +66,7 @@ static void model(struct up_pager *p)
 	CHECK_OK(up_pager_map_store(p, ops, ctx, NULL, LEN,
 				    PROT_READ | PROT_WRITE, MAP_SHARED, 0,
 				    (void **)&m));
-	for (i = 0; i < 3000; i++) {
+	for (i = 0; i < (H_SANITIZED ? 800 : 3000); i++) {
 		size_t off = h_below(LEN), n = 1 + h_below(3000);
 
 		if (n > LEN - off)
@@ -77,7 +77,7 @@ static void model(struct up_pager *p)
 		} else {
 			CHECK_EQ(memcmp(m + off, ref + off, n), 0);
 		}
-		if (i == 1500)
+		if (i == 400)
 			CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
 	}
 	CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
