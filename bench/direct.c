@@ -5,7 +5,9 @@
  * mapping through a pager with the defaults, the direct store
  * (up_dstore_open(): O_DIRECT, read-ahead batched through io_uring) and the
  * same store with the read-ahead hint taken away (each page read on
- * demand, one at a time), and O_DIRECT pread(2) of 1 MiB.  Before each rep
+ * demand, one at a time), at 64 KiB pages and at 2 MiB; the store's own
+ * reads without a pager, 64 KiB at a time, with the hint and without; and
+ * O_DIRECT pread(2) of 1 MiB.  Before each rep
  * the file is dropped from the page cache; after it, the pages of the
  * file the page cache still holds are counted (mincore): what the scan
  * cost the system beside the pager's own budget.
@@ -14,7 +16,10 @@
 
 #define WHAT "cold sequential scan: page cache against O_DIRECT"
 
-enum { E_KERNEL, E_FILE, E_DIRECT, E_DIRECT_SYNC, E_PREAD, E_NR };
+enum {
+	E_KERNEL, E_FILE, E_DIRECT, E_DIRECT_2M, E_DIRECT_SYNC, E_CALLS,
+	E_CALLS_HINT, E_PREAD, E_NR
+};
 
 static const struct up_store_ops *sync_ops(const struct up_store_ops *ops)
 {
@@ -25,6 +30,7 @@ static const struct up_store_ops *sync_ops(const struct up_store_ops *ops)
 	return &o;
 }
 
+/* O_DIRECT pread(2) of 1 MiB at a time. */
 static uint64_t scan_pread(int fd, uint64_t len)
 {
 	static char *buf;
@@ -35,8 +41,32 @@ static uint64_t scan_pread(int fd, uint64_t len)
 	for (uint64_t off = 0; off < len; off += MiB) {
 		if (pread(fd, buf, MiB, (off_t)off) != (ssize_t)MiB)
 			die("pread O_DIRECT: %s", strerror(errno));
-		h = csum(buf, MiB, h);
+		h += csum(buf, MiB, off);
 	}
+	return h;
+}
+
+/* The store's own calls, 64 KiB reads as a pager of 64 KiB pages makes
+ * them, with the hint of a 1 MiB window before each window or without. */
+static uint64_t scan_calls(int fd, uint64_t len, int hint)
+{
+	const struct up_store_ops *ops;
+	static char *buf;
+	uint64_t h = 0;
+	void *ctx;
+
+	if (!buf && posix_memalign((void **)&buf, 4096, 64 * KiB))
+		die("posix_memalign");
+	if (up_dstore_open(fd, O_RDONLY, &ops, &ctx))
+		die("up_dstore_open");
+	for (uint64_t off = 0; off < len; off += 64 * KiB) {
+		if (hint && !(off % MiB))
+			ops->readahead(ctx, (off_t)off, MiB);
+		if (ops->read(ctx, buf, 64 * KiB, (off_t)off) != 64 * KiB)
+			die("the direct store's read");
+		h += csum(buf, 64 * KiB, off);
+	}
+	ops->close(ctx);
 	return h;
 }
 
@@ -44,8 +74,10 @@ int main(int argc, char **argv)
 {
 	static const char *names[E_NR] = {
 		"kernel mmap MADV_SEQUENTIAL", "upager file mapping",
-		"upager direct store", "upager direct, no read-ahead hint",
-		"pread O_DIRECT 1 MiB",
+		"upager direct store", "upager direct store, 2M pages",
+		"upager direct, no read-ahead hint",
+		"direct store's reads, 64K",
+		"direct store's reads, 64K + hint", "pread O_DIRECT 1 MiB",
 	};
 	struct engine eng[E_NR];
 	struct row rows[E_NR];
@@ -68,9 +100,11 @@ int main(int argc, char **argv)
 	if (dfd < 0)
 		die("O_DIRECT: %s", strerror(errno));
 	for (int e = 0; e < E_NR; e++) {
-		if (e == E_KERNEL || e == E_PREAD)
+		if (e == E_KERNEL || e >= E_CALLS)
 			engine_kernel(&eng[e], names[e]);
-		else if (engine_upager(&eng[e], budget, 64 * KiB, 16) == 0)
+		else if (engine_upager(&eng[e], budget,
+				       e == E_DIRECT_2M ? 2 * MiB : 64 * KiB,
+				       16) == 0)
 			snprintf(eng[e].name, sizeof(eng[e].name), "%s",
 				 names[e]);
 		row_init(&rows[e], &eng[e]);
@@ -88,7 +122,9 @@ int main(int argc, char **argv)
 			t0 = now_ns();
 			if (e == E_PREAD) {
 				h = scan_pread(dfd, len);
-			} else if (e == E_DIRECT || e == E_DIRECT_SYNC) {
+			} else if (e == E_CALLS || e == E_CALLS_HINT) {
+				h = scan_calls(fd, len, e == E_CALLS_HINT);
+			} else if (e != E_FILE && e != E_KERNEL) {
 				if (up_dstore_open(fd, O_RDONLY, &ops, &ctx))
 					die("up_dstore_open");
 				if (up_pager_map_store(eng[e].pager,

@@ -51,7 +51,7 @@ cleanup() {
 
 start=$(date +%s)
 failed=""
-for b in default machine seqscan rescan fault randread seqwrite xproc; do
+for b in default machine seqscan rescan fault randread seqwrite xproc direct; do
 	if [ ! -x "$dir/$b" ]; then
 		echo "== $b: not built ($dir/$b)"
 		failed="$failed $b"
