@@ -142,6 +142,13 @@ static inline int h_backend_usable(enum up_backend b)
 
 	h_backend_tried = 1;
 	h_ctx = h_backend_name(b);
+	/* The kernel backend passes calls to the kernel and has no threads
+	 * of its own: the plain and AddressSanitizer builds run it. */
+	if (H_TSAN && b == UP_BACKEND_KERNEL) {
+		printf("backend %s: not under ThreadSanitizer -- skipped\n",
+		       h_ctx);
+		return 0;
+	}
 	r = up_backend_probe(b, h_flags, why, sizeof(why));
 	if (r) {
 		printf("backend %s unusable (%s): %s -- skipped\n", h_ctx,
