@@ -29,6 +29,13 @@ ifeq ($(HAVE_URING),1)
 LIBS_DEF += -DUP_HAVE_URING
 LIBS_LIB += -luring
 endif
+# The RADOS store needs librados (apt-get install librados-dev); built
+# without it, its calls return -EOPNOTSUPP.
+HAVE_RADOS := $(shell echo '\#include <rados/librados.h>' | $(CC) -E - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_RADOS),1)
+LIBS_DEF += -DUP_HAVE_RADOS
+LIBS_LIB += -lrados
+endif
 BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS) \
 	$(LIBS_DEF)
 LIBFLAGS := $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden
@@ -103,6 +110,21 @@ N ?= 1000
 SEED ?= 1
 CLASSES ?= all
 LEN ?= 40
+# The RADOS store against a one-node cluster (ceph, librados-dev).
+RADOS_TESTS := $(O)/rados/store-rados $(O)/rados/tool-rados \
+	$(O)/rados-last/lost-osd
+
+$(O)/rados/% $(O)/rados-last/%: tests/rados/%.c tests/harness.h $(O)/libupager.a
+	@mkdir -p $(@D)
+	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
+
+$(O)/rados/%: tests/rados/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+check-rados: all $(RADOS_TESTS)
+	@sh tests/rados-run.sh $(O)
+
 fuzz: $(O)/tests/oracle-diff
 	$(O)/tests/oracle-diff -q -n $(N) -s $(SEED) -c $(CLASSES) -l $(LEN)
 
@@ -131,5 +153,5 @@ install: $(O)/libupager.a $(O)/libupager.so $(PRELOAD) $(TOOL)
 clean:
 	rm -rf $(O)
 
-.PHONY: all check demo bench install clean fuzz
+.PHONY: all check check-rados demo bench install clean fuzz
 .SECONDARY:

@@ -306,6 +306,29 @@ int up_dstore_open(int fd, int flags, const struct up_store_ops **ops,
 		   void **ctx);
 
 /*
+ * An object set in a Ceph RADOS pool as a store (librados): the data
+ * striped over objects of obj_len bytes (a power of two from 4 KiB to
+ * 64 MiB; 0 for UP_RSTORE_OBJECT) named NAME.<16 hex digits>, its length
+ * kept in the object NAME.  conf is a ceph.conf (NULL: librados's search,
+ * $CEPH_CONF first).  flags O_RDONLY or O_RDWR, with O_CREAT (and O_RDWR)
+ * to make a new one of len bytes, all zero (objects are written only where
+ * data is).  The read-ahead hint reads a window's objects in parallel.
+ * Operations time out after rados_osd_op_timeout (30 s unless the
+ * configuration sets it): a lost OSD is then SIGBUS on a fault and -EIO
+ * from msync, never a hang or zeros.  Mappings of one object set by two
+ * processes are each the process's own, as for any store: a page read by
+ * one does not change when the other writes back.
+ * Returns 0, or -EINVAL, -ENOENT (no such pool or store), -EBADMSG (not a
+ * store's header), -ETIMEDOUT, -ENOTCONN and what librados returns, or
+ * -EOPNOTSUPP if upager was built without librados.
+ */
+#define UP_RSTORE_OBJECT (4u << 20)
+
+int up_rstore_open(const char *conf, const char *pool, const char *name,
+		   int flags, off_t len, size_t obj_len,
+		   const struct up_store_ops **ops, void **ctx);
+
+/*
  * A compressed file as a store (zstd): the data in chunks of chunk_len
  * bytes (a power of two from 4 KiB to 16 MiB; 0 for UP_ZSTORE_CHUNK), each
  * compressed on its own, with an index.  up_zstore_create() makes fd (open

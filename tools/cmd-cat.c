@@ -165,6 +165,15 @@ static int cat_file(struct cat *c, const char *path)
 
 	if (!strcmp(path, "-"))
 		return cat_fd(c, STDIN_FILENO, "stdin");
+	if (is_rados(path)) {
+		struct source src;
+
+		if (source_rados(&src, path, false, false, 0))
+			return ST_FAIL;
+		status = src.len ? cat_stored(c, &src, path) : ST_OK;
+		source_close(&src);
+		return status;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(path, -errno);

@@ -597,26 +597,64 @@ static int cp_target(const struct cp_opts *o, const char *src,
 	return ST_OK;
 }
 
+/*
+ * Into a RADOS store (rados://POOL/NAME), made anew with SRC's length and
+ * written in place: an object set has no rename to make the copy appear
+ * whole.
+ */
+static int cp_to_rados(struct copy *c, struct source *s)
+{
+	struct source d;
+	int err;
+
+	if (source_rados(&d, c->dst, true, true, s->len))
+		return ST_FAIL;
+	c->len = (off_t)s->len;
+	prog_start(&c->prog, (uint64_t)c->len, c->o->progress);
+	err = c->len ? zcopy_mapped(c, s, &d) : 0;
+	if (err == -EOPNOTSUPP && !s->taken)
+		err = zcopy_read(c, s, &d);
+	if (!err && (err = d.ops->sync(d.ctx)))
+		err = cerr(c, c->dst, err, false);
+	prog_end(&c->prog);
+	source_close(&d);
+	return err ? copy_report(c, err) : ST_OK;
+}
+
 static int cp_file(const struct cp_opts *o, const char *src, const char *dst)
 {
 	struct copy c = { .o = o, .src = src, .dfd = -1 };
+	struct stat st = { .st_mode = S_IFREG | 0644 };
 	char out[PATH_MAX];
-	struct stat st;
+	struct source s;
 	int status;
 
-	struct source s;
-
-	c.sfd = open_regular(src, O_RDONLY, &st);
-	if (c.sfd < 0)
-		return ST_FAIL;
-	status = source_open(&s, c.sfd, &st, false, src);
+	if (is_rados(src)) {
+		c.sfd = -1;
+		status = source_rados(&s, src, false, false, 0);
+		st.st_size = (off_t)s.len;
+	} else {
+		c.sfd = open_regular(src, O_RDONLY, &st);
+		if (c.sfd < 0)
+			return ST_FAIL;
+		status = source_open(&s, c.sfd, &st, false, src);
+	}
+	if (!status && is_rados(dst)) {
+		c.dst = dst;
+		status = cp_to_rados(&c, &s);
+		source_close(&s);
+		if (c.sfd >= 0)
+			close(c.sfd);
+		return status;
+	}
 	if (!status)
 		status = cp_target(o, src, &st, dst, out);
 	c.dst = out;
 	if (!status)
 		status = cp_run(&c, &st, &s);
 	source_close(&s);
-	close(c.sfd);
+	if (c.sfd >= 0)
+		close(c.sfd);
 	return status;
 }
 

@@ -186,15 +186,22 @@ static int scan_file(struct scan *s)
 	struct stat st;
 	int fd, status, err;
 
-	fd = open_regular(s->path, s->write ? O_RDWR : O_RDONLY, &st);
-	if (fd < 0)
-		return ST_FAIL;
-	if (source_open(&s->src, fd, &st, s->write, s->path)) {
-		close(fd);
-		return ST_FAIL;
+	if (is_rados(s->path)) {
+		fd = -1;
+		if (source_rados(&s->src, s->path, s->write, false, 0))
+			return ST_FAIL;
+	} else {
+		fd = open_regular(s->path, s->write ? O_RDWR : O_RDONLY, &st);
+		if (fd < 0)
+			return ST_FAIL;
+		if (source_open(&s->src, fd, &st, s->write, s->path)) {
+			close(fd);
+			return ST_FAIL;
+		}
 	}
 	s->len = s->src.len;
-	if (s->src.ops)
+	/* (Large pages for a store read in order, not at random.) */
+	if (s->src.ops && !s->random)
 		source_page(&s->cfg, &s->po);
 	if (!s->len) {
 		source_close(&s->src);
@@ -207,7 +214,8 @@ static int scan_file(struct scan *s)
 	if (s->p && (err = up_pager_close(s->p)) && !status)
 		status = fail_up(s->path, err);
 	source_close(&s->src);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return status;
 }
 

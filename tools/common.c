@@ -345,6 +345,40 @@ bool source_page(struct up_config *cfg, const struct pager_opts *po)
 	return true;
 }
 
+/* Whether path is a rados://POOL/NAME URL. */
+bool is_rados(const char *path)
+{
+	return !strncmp(path, "rados://", 8);
+}
+
+/*
+ * The store a rados://POOL/NAME URL names, through the cluster that
+ * $CEPH_CONF (or librados's own search) describes; made anew, of len
+ * bytes, with create.  0, or ST_FAIL (said).
+ */
+int source_rados(struct source *s, const char *url, bool writable,
+		 bool create, uint64_t len)
+{
+	const char *pool = url + 8, *slash = strchr(pool, '/');
+	char p[256];
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (!slash || slash == pool || !slash[1] ||
+	    (size_t)(slash - pool) >= sizeof(p))
+		return usage("%s: not rados://POOL/NAME", url);
+	snprintf(p, sizeof(p), "%.*s", (int)(slash - pool), pool);
+	err = up_rstore_open(NULL, p, slash + 1,
+			     create ? O_RDWR | O_CREAT
+				    : writable ? O_RDWR : O_RDONLY,
+			     (off_t)len, 0, &s->ops, &s->ctx);
+	if (err)
+		return fail_up(url, err);
+	s->len = (uint64_t)s->ops->size(s->ctx);
+	return 0;
+}
+
 /* A store that was never mapped. */
 void source_close(struct source *s)
 {

@@ -86,6 +86,9 @@ struct source {
 int source_open(struct source *s, int fd, const struct stat *st,
 		bool writable, const char *path);
 int source_map(struct up_pager *p, struct source *s, int prot, void **out);
+bool is_rados(const char *path);
+int source_rados(struct source *s, const char *url, bool writable,
+		 bool create, uint64_t len);
 void source_close(struct source *s);
 
 /* ---- signals: cleanup, SIGBUS ----------------------------------------- */

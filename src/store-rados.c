@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store-rados.c - an object set in a Ceph RADOS pool as a store (librados):
+ * the data striped over objects of object_len bytes, NAME.0000000000000000,
+ * NAME.0000000000000001..., and its length in the object NAME itself (an
+ * 8-byte little-endian length and the 4-byte object length).  An object
+ * that is missing, or shorter than its stripe, reads as zeros, so a new
+ * store takes no space until it is written.
+ *
+ * The read-ahead hint reads the window's objects in parallel
+ * (rados_aio_read), into buffers of the store's own that the reads after
+ * take their bytes from; a write drops what it overlaps.  Writes are
+ * acknowledged by the OSDs before rados_write() returns, so a sync has
+ * nothing more to wait for.  A client's operations time out after
+ * rados_osd_op_timeout (set to 30 s unless the configuration says
+ * otherwise): a lost OSD is then an error (SIGBUS on a fault, -EIO from
+ * msync), not a hang.
+ */
+#include "up-int.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef UP_HAVE_RADOS
+#include <rados/librados.h>
+
+#define R_SLOTS 16
+#define R_NAME_MAX 200
+
+struct r_slot {
+	char *buf;
+	uint64_t obj;		/* stripe number; UINT64_MAX: free */
+	rados_completion_t c;	/* NULL once collected */
+	int got;		/* bytes, or -errno */
+};
+
+struct rstore {
+	pthread_mutex_t lock;
+	rados_t cluster;
+	rados_ioctx_t io;
+	char name[R_NAME_MAX];
+	uint64_t len;
+	uint32_t obj_len;
+	bool writable;
+	struct r_slot slots[R_SLOTS];
+	unsigned next_slot;
+};
+
+static void oid_of(const struct rstore *r, uint64_t obj, char *oid)
+{
+	snprintf(oid, R_NAME_MAX + 20, "%s.%016" PRIx64, r->name, obj);
+}
+
+/* Collect slot s's read; caller holds r->lock. */
+static void slot_collect(struct r_slot *s)
+{
+	if (!s->c)
+		return;
+	rados_aio_wait_for_complete(s->c);
+	s->got = rados_aio_get_return_value(s->c);
+	rados_aio_release(s->c);
+	s->c = NULL;
+}
+
+static void slot_drop(struct r_slot *s)
+{
+	slot_collect(s);
+	s->obj = UINT64_MAX;
+}
+
+static struct r_slot *slot_find(struct rstore *r, uint64_t obj)
+{
+	unsigned i;
+
+	for (i = 0; i < R_SLOTS; i++)
+		if (r->slots[i].obj == obj)
+			return &r->slots[i];
+	return NULL;
+}
+
+static void r_readahead(void *ctx, off_t off, size_t len)
+{
+	struct rstore *r = ctx;
+	uint64_t obj, last;
+	char oid[R_NAME_MAX + 20];
+	unsigned n = 0;
+
+	if (!len || off < 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	last = ((uint64_t)off + len - 1) / r->obj_len;
+	for (obj = (uint64_t)off / r->obj_len; obj <= last && n < R_SLOTS;
+	     obj++, n++) {
+		struct r_slot *s;
+
+		if ((uint64_t)obj * r->obj_len >= r->len || slot_find(r, obj))
+			continue;
+		s = &r->slots[r->next_slot++ % R_SLOTS];
+		slot_drop(s);
+		if (rados_aio_create_completion(NULL, NULL, NULL, &s->c))
+			break;
+		oid_of(r, obj, oid);
+		if (rados_aio_read(r->io, oid, s->c, s->buf, r->obj_len, 0)) {
+			rados_aio_release(s->c);
+			s->c = NULL;
+			break;
+		}
+		s->obj = obj;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Bytes [in, in + n) of stripe obj into buf: from a read-ahead slot, or
+ * read now; what the object lacks reads as zeros. */
+static int read_stripe(struct rstore *r, uint64_t obj, uint32_t in, char *buf,
+		       size_t n)
+{
+	struct r_slot *s = slot_find(r, obj);
+	char oid[R_NAME_MAX + 20];
+	int got;
+
+	if (s) {
+		slot_collect(s);
+		got = s->got;
+		if (got == -ENOENT)
+			got = 0;
+		if (got >= 0) {
+			size_t have = (size_t)got > in ? (size_t)got - in : 0;
+
+			if (have > n)
+				have = n;
+			memcpy(buf, s->buf + in, have);
+			memset(buf + have, 0, n - have);
+			return 0;
+		}
+		slot_drop(s);	/* read again below */
+	}
+	oid_of(r, obj, oid);
+	got = rados_read(r->io, oid, buf, n, in);
+	if (got == -ENOENT)
+		got = 0;
+	if (got < 0)
+		return got;
+	memset(buf + got, 0, n - (size_t)got);
+	return 0;
+}
+
+static ssize_t r_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	struct rstore *r = ctx;
+	size_t done = 0;
+	int err = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	if ((uint64_t)off >= r->len)
+		return 0;
+	if (len > r->len - (uint64_t)off)
+		len = (size_t)(r->len - (uint64_t)off);
+	pthread_mutex_lock(&r->lock);
+	while (done < len && !err) {
+		uint64_t at = (uint64_t)off + done;
+		uint32_t in = (uint32_t)(at % r->obj_len);
+		size_t n = r->obj_len - in;
+
+		if (n > len - done)
+			n = len - done;
+		err = read_stripe(r, at / r->obj_len, in, (char *)buf + done,
+				  n);
+		done += n;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err ? err : (ssize_t)len;
+}
+
+static ssize_t r_write(void *ctx, const void *buf, size_t len, off_t off)
+{
+	struct rstore *r = ctx;
+	char oid[R_NAME_MAX + 20];
+	size_t done = 0;
+	int err = 0;
+
+	if (off < 0 || (uint64_t)off > r->len ||
+	    len > r->len - (uint64_t)off)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	while (done < len && !err) {
+		uint64_t at = (uint64_t)off + done, obj = at / r->obj_len;
+		uint32_t in = (uint32_t)(at % r->obj_len);
+		size_t n = r->obj_len - in;
+		struct r_slot *s = slot_find(r, obj);
+
+		if (n > len - done)
+			n = len - done;
+		if (s)
+			slot_drop(s);
+		oid_of(r, obj, oid);
+		err = rados_write(r->io, oid, (const char *)buf + done, n, in);
+		done += n;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err ? err : (ssize_t)len;
+}
+
+static off_t r_size(void *ctx)
+{
+	return (off_t)((struct rstore *)ctx)->len;
+}
+
+static int r_sync(void *ctx)
+{
+	/* (Writes were acknowledged when rados_write() returned.) */
+	return rados_aio_flush(((struct rstore *)ctx)->io);
+}
+
+static void r_free(struct rstore *r)
+{
+	unsigned i;
+
+	for (i = 0; i < R_SLOTS; i++) {
+		slot_drop(&r->slots[i]);
+		free(r->slots[i].buf);
+	}
+	if (r->io)
+		rados_ioctx_destroy(r->io);
+	if (r->cluster)
+		rados_shutdown(r->cluster);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static void r_close(void *ctx)
+{
+	r_free(ctx);
+}
+
+static const struct up_store_ops rstore_rw = {
+	.read = r_read,
+	.write = r_write,
+	.size = r_size,
+	.sync = r_sync,
+	.close = r_close,
+	.readahead = r_readahead,
+};
+
+static const struct up_store_ops rstore_ro = {
+	.read = r_read,
+	.size = r_size,
+	.close = r_close,
+	.readahead = r_readahead,
+};
+
+/* The store's header object: its length and object length. */
+struct r_head {
+	uint64_t len;
+	uint32_t obj_len;
+};
+
+UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
+			     const char *name, int flags, off_t len,
+			     size_t obj_len, const struct up_store_ops **ops,
+			     void **ctx)
+{
+	int acc = flags & O_ACCMODE, err;
+	struct r_head h;
+	struct rstore *r;
+	unsigned i;
+	char *v;
+
+	if (!pool || !name || !ops || !ctx || !*name ||
+	    strlen(name) >= R_NAME_MAX || (acc != O_RDONLY && acc != O_RDWR) ||
+	    ((flags & O_CREAT) && (acc != O_RDWR || len < 0)) ||
+	    (obj_len && (obj_len < 4096 || obj_len > (64u << 20) ||
+			 (obj_len & (obj_len - 1)))))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_init(&r->lock, NULL);
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->writable = acc == O_RDWR;
+	for (i = 0; i < R_SLOTS; i++)
+		r->slots[i].obj = UINT64_MAX;
+	err = rados_create(&r->cluster, NULL);
+	if (err) {
+		r->cluster = NULL;
+		goto fail;
+	}
+	err = rados_conf_read_file(r->cluster, conf);
+	/* A lost OSD is an error after a while, not a hang. */
+	v = malloc(32);
+	if (!err && v &&
+	    (rados_conf_get(r->cluster, "rados_osd_op_timeout", v, 32) ||
+	     !strcmp(v, "0")))
+		rados_conf_set(r->cluster, "rados_osd_op_timeout", "30");
+	free(v);
+	if (!err)
+		err = rados_connect(r->cluster);
+	if (!err)
+		err = rados_ioctx_create(r->cluster, pool, &r->io);
+	if (err) {
+		r->io = NULL;
+		goto fail;
+	}
+	if (flags & O_CREAT) {
+		h.len = (uint64_t)len;
+		h.obj_len = obj_len ? (uint32_t)obj_len : UP_RSTORE_OBJECT;
+		err = rados_write_full(r->io, name, (const char *)&h,
+				       sizeof(h));
+	} else {
+		err = rados_read(r->io, name, (char *)&h, sizeof(h), 0);
+		err = err == (int)sizeof(h) ? 0 : err < 0 ? err : -EBADMSG;
+		if (!err && (h.obj_len < 4096 || h.obj_len > (64u << 20) ||
+			     (h.obj_len & (h.obj_len - 1))))
+			err = -EBADMSG;
+	}
+	if (err)
+		goto fail;
+	r->len = h.len;
+	r->obj_len = h.obj_len;
+	for (i = 0; i < R_SLOTS; i++)
+		if (!(r->slots[i].buf = malloc(r->obj_len))) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	*ops = r->writable ? &rstore_rw : &rstore_ro;
+	*ctx = r;
+	return 0;
+fail:
+	r_free(r);
+	return err;
+}
+
+#else /* !UP_HAVE_RADOS */
+
+UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
+			     const char *name, int flags, off_t len,
+			     size_t obj_len, const struct up_store_ops **ops,
+			     void **ctx)
+{
+	(void)conf, (void)pool, (void)name, (void)flags, (void)len;
+	(void)obj_len, (void)ops, (void)ctx;
+	return -EOPNOTSUPP;
+}
+
+#endif
