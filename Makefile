@@ -29,12 +29,12 @@ ifeq ($(HAVE_URING),1)
 LIBS_DEF += -DUP_HAVE_URING
 LIBS_LIB += -luring
 endif
-# The RADOS store needs librados (apt-get install librados-dev); built
+# The RADOS store needs librados's header to build (apt-get install
+# librados-dev) and loads librados.so.2 when a store is opened; built
 # without it, its calls return -EOPNOTSUPP.
 HAVE_RADOS := $(shell echo '\#include <rados/librados.h>' | $(CC) -E - >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_RADOS),1)
 LIBS_DEF += -DUP_HAVE_RADOS
-LIBS_LIB += -lrados
 endif
 BASE := -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude $(WARN) $(SANFLAGS) \
 	$(LIBS_DEF)

@@ -25,7 +25,70 @@
 #include <string.h>
 
 #ifdef UP_HAVE_RADOS
+#include <dlfcn.h>
 #include <rados/librados.h>
+
+/*
+ * librados is loaded when the first store is opened, not linked: it
+ * brings a C++ runtime and a dozen libraries into every program that links
+ * upager, and makes each fork(2) and exec(2) of theirs slower.
+ */
+static struct {
+	__typeof__(rados_aio_create_completion) *aio_create_completion;
+	__typeof__(rados_aio_flush) *aio_flush;
+	__typeof__(rados_aio_get_return_value) *aio_get_return_value;
+	__typeof__(rados_aio_read) *aio_read;
+	__typeof__(rados_aio_release) *aio_release;
+	__typeof__(rados_aio_wait_for_complete) *aio_wait_for_complete;
+	__typeof__(rados_conf_get) *conf_get;
+	__typeof__(rados_conf_read_file) *conf_read_file;
+	__typeof__(rados_conf_set) *conf_set;
+	__typeof__(rados_connect) *connect;
+	__typeof__(rados_create) *create;
+	__typeof__(rados_ioctx_create) *ioctx_create;
+	__typeof__(rados_ioctx_destroy) *ioctx_destroy;
+	__typeof__(rados_read) *read;
+	__typeof__(rados_shutdown) *shutdown;
+	__typeof__(rados_write) *write;
+	__typeof__(rados_write_full) *write_full;
+} lib;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static bool lib_ok;
+
+#define R_SYM(f) { "rados_" #f, (void **)&lib.f }
+
+static void lib_load(void)
+{
+	const struct {
+		const char *name;
+		void **at;
+	} syms[] = {
+		R_SYM(aio_create_completion),
+		R_SYM(aio_flush),
+		R_SYM(aio_get_return_value),
+		R_SYM(aio_read),
+		R_SYM(aio_release),
+		R_SYM(aio_wait_for_complete),
+		R_SYM(conf_get),
+		R_SYM(conf_read_file),
+		R_SYM(conf_set),
+		R_SYM(connect),
+		R_SYM(create),
+		R_SYM(ioctx_create),
+		R_SYM(ioctx_destroy),
+		R_SYM(read),
+		R_SYM(shutdown),
+		R_SYM(write),
+		R_SYM(write_full),
+	};
+	void *h = dlopen("librados.so.2", RTLD_NOW | RTLD_LOCAL);
+	size_t i;
+
+	for (i = 0; h && i < sizeof(syms) / sizeof(syms[0]); i++)
+		if (!(*syms[i].at = dlsym(h, syms[i].name)))
+			return;
+	lib_ok = h != NULL;
+}
 
 #define R_SLOTS 16
 #define R_NAME_MAX 200
@@ -59,9 +122,9 @@ static void slot_collect(struct r_slot *s)
 {
 	if (!s->c)
 		return;
-	rados_aio_wait_for_complete(s->c);
-	s->got = rados_aio_get_return_value(s->c);
-	rados_aio_release(s->c);
+	lib.aio_wait_for_complete(s->c);
+	s->got = lib.aio_get_return_value(s->c);
+	lib.aio_release(s->c);
 	s->c = NULL;
 }
 
@@ -100,11 +163,11 @@ static void r_readahead(void *ctx, off_t off, size_t len)
 			continue;
 		s = &r->slots[r->next_slot++ % R_SLOTS];
 		slot_drop(s);
-		if (rados_aio_create_completion(NULL, NULL, NULL, &s->c))
+		if (lib.aio_create_completion(NULL, NULL, NULL, &s->c))
 			break;
 		oid_of(r, obj, oid);
-		if (rados_aio_read(r->io, oid, s->c, s->buf, r->obj_len, 0)) {
-			rados_aio_release(s->c);
+		if (lib.aio_read(r->io, oid, s->c, s->buf, r->obj_len, 0)) {
+			lib.aio_release(s->c);
 			s->c = NULL;
 			break;
 		}
@@ -139,7 +202,7 @@ static int read_stripe(struct rstore *r, uint64_t obj, uint32_t in, char *buf,
 		slot_drop(s);	/* read again below */
 	}
 	oid_of(r, obj, oid);
-	got = rados_read(r->io, oid, buf, n, in);
+	got = lib.read(r->io, oid, buf, n, in);
 	if (got == -ENOENT)
 		got = 0;
 	if (got < 0)
@@ -198,7 +261,7 @@ static ssize_t r_write(void *ctx, const void *buf, size_t len, off_t off)
 		if (s)
 			slot_drop(s);
 		oid_of(r, obj, oid);
-		err = rados_write(r->io, oid, (const char *)buf + done, n, in);
+		err = lib.write(r->io, oid, (const char *)buf + done, n, in);
 		done += n;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -212,8 +275,8 @@ static off_t r_size(void *ctx)
 
 static int r_sync(void *ctx)
 {
-	/* (Writes were acknowledged when rados_write() returned.) */
-	return rados_aio_flush(((struct rstore *)ctx)->io);
+	/* (Writes were acknowledged when lib.write() returned.) */
+	return lib.aio_flush(((struct rstore *)ctx)->io);
 }
 
 static void r_free(struct rstore *r)
@@ -225,9 +288,9 @@ static void r_free(struct rstore *r)
 		free(r->slots[i].buf);
 	}
 	if (r->io)
-		rados_ioctx_destroy(r->io);
+		lib.ioctx_destroy(r->io);
 	if (r->cluster)
-		rados_shutdown(r->cluster);
+		lib.shutdown(r->cluster);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -276,6 +339,9 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	    (obj_len && (obj_len < 4096 || obj_len > (64u << 20) ||
 			 (obj_len & (obj_len - 1)))))
 		return -EINVAL;
+	pthread_once(&lib_once, lib_load);
+	if (!lib_ok)
+		return -EOPNOTSUPP;	/* no librados.so.2 here */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -284,23 +350,23 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	r->writable = acc == O_RDWR;
 	for (i = 0; i < R_SLOTS; i++)
 		r->slots[i].obj = UINT64_MAX;
-	err = rados_create(&r->cluster, NULL);
+	err = lib.create(&r->cluster, NULL);
 	if (err) {
 		r->cluster = NULL;
 		goto fail;
 	}
-	err = rados_conf_read_file(r->cluster, conf);
+	err = lib.conf_read_file(r->cluster, conf);
 	/* A lost OSD is an error after a while, not a hang. */
 	v = malloc(32);
 	if (!err && v &&
-	    (rados_conf_get(r->cluster, "rados_osd_op_timeout", v, 32) ||
+	    (lib.conf_get(r->cluster, "rados_osd_op_timeout", v, 32) ||
 	     !strcmp(v, "0")))
-		rados_conf_set(r->cluster, "rados_osd_op_timeout", "30");
+		lib.conf_set(r->cluster, "rados_osd_op_timeout", "30");
 	free(v);
 	if (!err)
-		err = rados_connect(r->cluster);
+		err = lib.connect(r->cluster);
 	if (!err)
-		err = rados_ioctx_create(r->cluster, pool, &r->io);
+		err = lib.ioctx_create(r->cluster, pool, &r->io);
 	if (err) {
 		r->io = NULL;
 		goto fail;
@@ -308,10 +374,10 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	if (flags & O_CREAT) {
 		h.len = (uint64_t)len;
 		h.obj_len = obj_len ? (uint32_t)obj_len : UP_RSTORE_OBJECT;
-		err = rados_write_full(r->io, name, (const char *)&h,
+		err = lib.write_full(r->io, name, (const char *)&h,
 				       sizeof(h));
 	} else {
-		err = rados_read(r->io, name, (char *)&h, sizeof(h), 0);
+		err = lib.read(r->io, name, (char *)&h, sizeof(h), 0);
 		err = err == (int)sizeof(h) ? 0 : err < 0 ? err : -EBADMSG;
 		if (!err && (h.obj_len < 4096 || h.obj_len > (64u << 20) ||
 			     (h.obj_len & (h.obj_len - 1))))
