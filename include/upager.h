@@ -320,7 +320,8 @@ int up_dstore_open(int fd, int flags, const struct up_store_ops **ops,
  * one does not change when the other writes back.
  * Returns 0, or -EINVAL, -ENOENT (no such pool or store), -EBADMSG (not a
  * store's header), -ETIMEDOUT, -ENOTCONN and what librados returns, or
- * -EOPNOTSUPP if upager was built without librados.
+ * -EOPNOTSUPP if upager was built without librados's header or cannot
+ * load librados.so.2 (it is loaded on first use).
  */
 #define UP_RSTORE_OBJECT (4u << 20)
 
