@@ -1155,10 +1155,12 @@ static bool one_mapping(const struct up_region *l, const struct up_region *r)
 		       (l->obj == r->obj &&
 			r->off == l->off + (off_t)(l->end - l->start)) ||
 		       (l->moved && r->moved && r->grown);
-	/* (Private copies of one file are objects of their own.) */
+	/* (Private copies of one file are objects of their own, each with
+	 * the descriptor it was made through: the kernel merges mappings of
+	 * one open file alone, not of the file opened twice.) */
 	return (l->obj == r->obj ||
-		(!(l->flags & MAP_ANONYMOUS) && l->obj->dev == r->obj->dev &&
-		 l->obj->ino == r->obj->ino)) &&
+		(!(l->flags & MAP_ANONYMOUS) &&
+		 up__same_open_file(l->obj->fd, r->obj->fd))) &&
 	       r->off == l->off + (off_t)(l->end - l->start);
 }
 

@@ -1786,7 +1786,7 @@ static bool hands_with(const struct up_region *r, const struct up_region *q,
 		       uintptr_t end)
 {
 	return q->start == end && private_pc(q->obj) &&
-	       q->obj->dev == r->obj->dev && q->obj->ino == r->obj->ino &&
+	       up__same_open_file(q->obj->fd, r->obj->fd) &&
 	       continues(r, q, end);
 }
 

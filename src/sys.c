@@ -1029,6 +1029,25 @@ int up__fstat(int fd, struct stat *st)
 	return neg(fstat(fd, st));
 }
 
+/*
+ * Whether descriptors a and b are one open file (kcmp(2), KCMP_FILE): the
+ * kernel merges mappings of one open file alone.  Where kcmp(2) cannot
+ * tell (a kernel without it), whether they are one file.
+ */
+bool up__same_open_file(int a, int b)
+{
+	struct stat sa, sb;
+	long r;
+
+	if (a < 0 || b < 0)
+		return false;
+	r = syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, a, b);
+	if (r >= 0)
+		return r == 0;
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 int up__open(const char *path, int flags, mode_t mode)
 {
 	int e = injected(UP_SYS_OPEN);

@@ -95,6 +95,7 @@ int up__eventfd(int flags);
 int up__fallocate(int fd, int mode, off_t off, off_t len);
 int up__ftruncate(int fd, off_t len);
 int up__fstat(int fd, struct stat *st);
+bool up__same_open_file(int a, int b);
 int up__open(const char *path, int flags, mode_t mode);
 int up__dup(int fd);
 int up__pipe(int fds[2]);

@@ -751,6 +751,38 @@ static void left_apart(void)
 	}
 }
 
+/* Two private mappings of one file, back to back at offsets that go on,
+ * but made through two open files (the file opened twice): the kernel
+ * merges mappings of one open file alone, so a resize across both fails
+ * with EFAULT, as the kernel's does. */
+static void two_open_files(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(16 * pg, 12), fd2 = h_reopen(fd, O_RDWR), got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 32 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *b;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area, 4 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd, 0);
+		b = mm[k](area + 4 * pg, 4 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd2, 4 * pg);
+		CHECK(a == area && b == area + 4 * pg);
+		CHECK_EQ(h_pat_diff(a, 12, 0, 8 * pg), -1);
+		errno = 0;
+		got[k] = mremap(a, 6 * pg, 7 * pg, 0) == MAP_FAILED ? errno : 0;
+		mu[k](area, 32 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], EFAULT);
+	close(fd2);
+	close(fd);
+}
+
 static void refused_first(void)
 {
 	size_t len = 4 * PAGE;
@@ -840,6 +872,7 @@ int main(void)
 	shrink_from_kernel();
 	copy_onto_itself();
 	refused_first();
+	two_open_files();
 	advised_beyond();
 	noreserve_merged();
 	anon_vma_merged();
