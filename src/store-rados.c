@@ -331,7 +331,7 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	struct r_head h;
 	struct rstore *r;
 	unsigned i;
-	char *v;
+	char v[32];
 
 	if (!pool || !name || !ops || !ctx || !*name ||
 	    strlen(name) >= R_NAME_MAX || (acc != O_RDONLY && acc != O_RDWR) ||
@@ -357,12 +357,10 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	}
 	err = lib.conf_read_file(r->cluster, conf);
 	/* A lost OSD is an error after a while, not a hang. */
-	v = malloc(32);
-	if (!err && v &&
-	    (lib.conf_get(r->cluster, "rados_osd_op_timeout", v, 32) ||
-	     !strcmp(v, "0")))
+	if (!err && (lib.conf_get(r->cluster, "rados_osd_op_timeout", v,
+				  sizeof(v)) ||
+		     !strcmp(v, "0")))
 		lib.conf_set(r->cluster, "rados_osd_op_timeout", "30");
-	free(v);
 	if (!err)
 		err = lib.connect(r->cluster);
 	if (!err)
