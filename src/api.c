@@ -609,34 +609,18 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 	return r;
 }
 
-UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
-			   int prot, int flags, int fd, off_t off, void **out)
+/*
+ * Map region r (checked, p->lock held) with ops, from fd (or r->obj, set
+ * already), and record it.  Replacing part of our own mapping: write it
+ * back first, and refuse if that fails rather than lose the data.  A
+ * fixed range is held from here until the backend maps over it.
+ */
+static int place(struct up_pager *p, const struct up_backend_ops *ops,
+		 struct up_region *r, int fd, void *addr, int flags)
 {
-	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE), err = 0;
 	bool held = mflags != 0;	/* the range is held until mapped */
-	const struct up_backend_ops *ops;
-	struct up_region *r;
-	struct stat st;
-	int err, fl = O_RDWR;
 
-	if (!p || !out)
-		return -EINVAL;
-	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
-	if (err < 0)
-		return err;
-	/* The kernel backend's mappings are all the kernel's. */
-	if (p->ops == &up__kernel_ops)
-		err = MAP_KERNEL;
-	ops = err == MAP_KERNEL ? &up__kernel_ops : p->ops;
-	r = region_new(addr, len, prot, flags, off, fl, &st,
-		       err == MAP_KERNEL);
-	if (!r)
-		return -ENOMEM;
-	err = 0;
-	pthread_mutex_lock(&p->lock);
-	/* Replacing part of our own mapping: write it back first, and
-	 * refuse if that fails rather than lose the data.  A fixed range is
-	 * held from here until the backend maps over it. */
 	if (flags & MAP_FIXED)
 		err = unmap_range(p, r->start, r->end, true);
 	else if (mflags && ops != &up__kernel_ops) {
@@ -664,6 +648,32 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 				up__obj_detach(p, r->obj, r);
 		}
 	}
+	return err;
+}
+
+UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
+			   int prot, int flags, int fd, off_t off, void **out)
+{
+	const struct up_backend_ops *ops;
+	struct up_region *r;
+	struct stat st;
+	int err, fl = O_RDWR;
+
+	if (!p || !out)
+		return -EINVAL;
+	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
+	if (err < 0)
+		return err;
+	/* The kernel backend's mappings are all the kernel's. */
+	if (p->ops == &up__kernel_ops)
+		err = MAP_KERNEL;
+	ops = err == MAP_KERNEL ? &up__kernel_ops : p->ops;
+	r = region_new(addr, len, prot, flags, off, fl, &st,
+		       err == MAP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	err = place(p, ops, r, fd, addr, flags);
 	/* As the kernel populates: a private writable mapping for writing
 	 * (each page its own copy), any other for reading. */
 	if (!err && (flags & MAP_POPULATE) && r->obj)
@@ -708,10 +718,10 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 				 void *addr, size_t len, int prot, int flags,
 				 off_t off, void **out)
 {
-	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	struct stat st = { .st_mode = S_IFREG };
 	struct up_region *r;
 	struct up_obj *o;
+	bool owned;
 	int err;
 
 	if (!p || !out)
@@ -731,36 +741,24 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	/* Not inherited: a child has no way to reach the store. */
 	r->dontfork = true;
 	pthread_mutex_lock(&p->lock);
-	if (flags & MAP_FIXED)
-		err = unmap_range(p, r->start, r->end, true);
-	else if (mflags)
-		err = hold(r->start, r->end, MAP_FIXED_NOREPLACE);
-	if (!err)
-		err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
+	err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
 	if (err) {
-		if (mflags)
-			up__munmap(addr, r->end - r->start);
 		pthread_mutex_unlock(&p->lock);
 		free(r);
 		return err;
 	}
+	/* (Kept while it has no region: a MAP_FIXED over the store's last
+	 * mapping, or a failure, would free it.) */
+	owned = o->regions != NULL;
 	o->making = true;
 	r->obj = o;
-	err = p->ops->map(p, r, -1, addr, mflags ? MAP_FIXED : 0);
-	if (err && mflags)
-		up__munmap(addr, r->end - r->start);
-	if (!err) {
+	err = place(p, p->ops, r, -1, addr, flags);
+	if (!err)
 		up__madvise((void *)r->start, r->end - r->start,
 			    MADV_DONTFORK);
-		err = up__region_insert(p, r);
-		if (err) {
-			up__munmap((void *)r->start, r->end - r->start);
-			up__obj_detach(p, o, r);
-		}
-	}
 	o->making = false;
 	if (err)
-		up__obj_unmade(p, o);
+		up__obj_unmade(p, o, owned);
 	pthread_mutex_unlock(&p->lock);
 	if (err) {
 		free(r);

@@ -83,6 +83,8 @@ void up__cache_fini(struct up_pager *p)
 	p->free_frames = NULL;
 	p->pinned = NULL;
 	p->letgo = NULL;
+	free(p->wb_buf);
+	p->wb_buf = NULL;
 	if (p->swap_fd >= 0)
 		up__close(p->swap_fd);
 	p->swap_fd = -1;
@@ -270,14 +272,19 @@ int up__obj_store(struct up_pager *p, const struct up_store_ops *ops,
 	return 0;
 }
 
-/* Free o, just made for a mapping that could not be made; its store
- * stays the caller's. */
-void up__obj_unmade(struct up_pager *p, struct up_obj *o)
+/* Free o, kept for a mapping that could not be made, if no region shows
+ * it: its store is closed if the pager owned it already (a mapping of it
+ * made before), else it stays the caller's. */
+void up__obj_unmade(struct up_pager *p, struct up_obj *o, bool owned)
 {
+	uint64_t pg;
+
 	if (o->regions)
 		return;
-	if (o->fd < 0)
+	if (!owned)
 		o->store.ops = NULL;
+	for (pg = 0; pg < o->pages_nr; pg++)
+		up__page_drop(p, o, pg);
 	obj_free(p, o);
 }
 
@@ -1198,35 +1205,36 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	return page_fill(p, o, pg, r, false, -1);
 }
 
+#define WB_BUF (1u << 20)
+
 /* Write len bytes of buf to store s at off: the bytes written or -errno.
  * buf may be the program's mapping (mapped): a file takes it in a system
- * call; another store gets a copy, never a pointer into a mapping. */
-static ssize_t write_to(const struct up_store *s, const char *buf, size_t len,
-			off_t off, bool mapped)
+ * call; another store gets a copy, never a pointer into a mapping, in the
+ * pager's write-back buffer, page-aligned as the memory a store gets
+ * otherwise is (a store may write it with O_DIRECT). */
+static ssize_t write_to(struct up_pager *p, const struct up_store *s,
+			const char *buf, size_t len, off_t off, bool mapped)
 {
+	int fd = up__store_fd(s);
 	size_t done = 0, k;
 	ssize_t n = 0;
-	char *copy;
 
-	if (s->ops == &up__file_store)
-		return mapped ? up__pwrite_mapped(*(int *)s->ctx, buf, len, off)
-			      : up__pwrite(*(int *)s->ctx, buf, len, off);
 	if (!mapped)
 		return s->ops->write(s->ctx, buf, len, off);
-	/* Page-aligned, as the memory a store gets otherwise is (a store
-	 * may write it with O_DIRECT). */
-	if (posix_memalign((void **)&copy, SYS_PAGE,
-			   len < (1u << 20) ? len : (1u << 20)))
+	if (fd >= 0)
+		return up__pwrite_mapped(fd, buf, len, off);
+	if (!p->wb_buf &&
+	    posix_memalign((void **)&p->wb_buf, SYS_PAGE, WB_BUF))
 		return -ENOMEM;
 	for (; done < len && n >= 0; done += (size_t)n) {
-		k = len - done < (1u << 20) ? len - done : (1u << 20);
-		n = up__copy_mapped(copy, buf + done, k);
+		k = len - done < WB_BUF ? len - done : WB_BUF;
+		n = up__copy_mapped(p->wb_buf, buf + done, k);
 		if (!n)
-			n = s->ops->write(s->ctx, copy, k, off + (off_t)done);
+			n = s->ops->write(s->ctx, p->wb_buf, k,
+					  off + (off_t)done);
 		if (n >= 0 && (size_t)n != k)
 			n = -EIO;
 	}
-	free(copy);
 	return n < 0 ? n : (ssize_t)done;
 }
 
@@ -1243,8 +1251,8 @@ static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
 	ssize_t total = 0, n;
 
 	if (!o->solo)
-		return write_to(s, o->view + off, (size_t)(end - off), s_off,
-				false);
+		return write_to(p, s, o->view + off, (size_t)(end - off),
+				s_off, false);
 	while (off < end) {
 		uint64_t pg = up__pgno(p, off);
 		off_t a, b, x, y;
@@ -1253,7 +1261,7 @@ static ssize_t store_write(struct up_pager *p, struct up_obj *o, off_t off,
 		x = a > off ? a : off;
 		y = b < end ? b : end;
 		if (y > x) {
-			n = write_to(s, src + (x - a), (size_t)(y - x),
+			n = write_to(p, s, src + (x - a), (size_t)(y - x),
 				     s_off + (x - off0), true);
 			if (n < 0)
 				return n;

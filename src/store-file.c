@@ -59,6 +59,13 @@ int up__store_access(int fd, int flags)
 	return 0;
 }
 
+/* The descriptor of store s if it is a file, else -1: the kernel can read
+ * a mapping's pages itself to write them to a file (see cache.c). */
+int up__store_fd(const struct up_store *s)
+{
+	return s->ops == &up__file_store ? fd_of(s->ctx) : -1;
+}
+
 const struct up_store_ops up__file_store = {
 	.read = file_read,
 	.write = file_write,

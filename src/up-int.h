@@ -280,6 +280,8 @@ struct up_pager {
 	struct up_letgo *letgo;		/* page cache let go, oldest first */
 	uint64_t letgo_head, letgo_nr, letgo_bytes;
 	int swap_fd;
+	char *wb_buf;			/* WB_BUF bytes, page-aligned: write-back
+					 * of mapped pages to a program's store */
 	off_t swap_next;
 	char *pool;			/* solo.c: one slot per frame */
 	size_t pool_len;
@@ -354,7 +356,7 @@ int up__obj_anon(struct up_pager *p, struct up_obj **out);
 int up__obj_store(struct up_pager *p, const struct up_store_ops *ops,
 		  void *ctx, bool shared, struct up_obj **out);
 ssize_t up__obj_read(struct up_obj *o, void *buf, size_t len, off_t off);
-void up__obj_unmade(struct up_pager *p, struct up_obj *o);
+void up__obj_unmade(struct up_pager *p, struct up_obj *o, bool owned);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
 void up__region_flags_to_kernel(const struct up_region *r);
@@ -457,6 +459,7 @@ void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 /* A file as a store; ctx points at the object's descriptor (int). */
 extern const struct up_store_ops up__file_store;
 int up__store_access(int fd, int flags);
+int up__store_fd(const struct up_store *s);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);

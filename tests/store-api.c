@@ -253,6 +253,33 @@ static void errors(struct up_pager *p)
 	free(m.data);
 }
 
+/* A MAP_FIXED mapping of a store over its own only mapping: the store
+ * stays open (the pager owns it throughout), the stores made before are
+ * in it, and it is closed once, at the end. */
+static void fixed_over_itself(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+	void *a, *b = NULL;
+
+	mem_init(&m, 17);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	((char *)a)[5] = 55;
+	CHECK_OK(up_pager_map_store(p, &mem_ops, &m, a, len, PROT_READ,
+				    MAP_SHARED | MAP_FIXED, 0, &b));
+	CHECK(b == a);
+	CHECK_EQ(m.closes, 0);
+	CHECK_EQ(((char *)b)[5], 55);
+	CHECK_EQ(m.data[5], 55);
+	CHECK_EQ(h_pat_diff((char *)b + 6, 17, 6, len / 2), -1);
+	CHECK_OK(up_pager_unmap(p, b, len));
+	CHECK_EQ(m.closes, 1);
+	free(m.data);
+}
+
 /* Bad input changes nothing: the store is not closed. */
 static void bad_input(struct up_pager *p)
 {
@@ -330,6 +357,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	shared_model(p);
 	private_copy(p);
 	errors(p);
+	fixed_over_itself(p);
 	bad_input(p);
 	not_inherited(p);
 }
