@@ -65,6 +65,30 @@
  *    shows up to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO falls back to the kernel backend: no budget, no statistics.
+ *
+ * Windows (x86-64, built with mingw-w64).  The kernel backend is the one
+ * there is (AUTO takes it; UP_BACKEND_UFFD is -ENOSYS): a MAP_SHARED file
+ * mapping is a view of a section of the file, MAP_PRIVATE a copy-on-write
+ * view, anonymous memory a section of the paging file (MAP_SHARED) or
+ * VirtualAlloc() memory; up_pager_sync() flushes the view (MS_SYNC the
+ * file too), up_pager_protect() is VirtualProtect(), and a forbidden
+ * access raises an access violation where Linux raises SIGSEGV.  It
+ * differs from Linux so:
+ *  - A view starts at a multiple of 64 KiB of the file: a mapping from
+ *    another page-aligned offset shows its part of a larger view, and
+ *    MAP_FIXED needs addr and off equal modulo 64 KiB (else -EINVAL).
+ *  - A file mapping must end within the file's last page (-ENXIO past it,
+ *    and for an empty file); the rest of that page reads zero.
+ *  - up_pager_unmap() takes whole mappings: a range that cuts one, or
+ *    holds memory that is not the pager's, is -EINVAL (nothing unmapped).
+ *  - madvise: NORMAL, RANDOM and SEQUENTIAL are accepted and change
+ *    nothing, WILLNEED prefetches (Windows 8 and later), DONTNEED zeroes
+ *    private anonymous memory, keeps shared pages and is -EOPNOTSUPP on
+ *    private file mappings, FREE resets private anonymous pages
+ *    (MEM_RESET), POPULATE_* touch the pages; all other advice, stores,
+ *    up_pager_remap() and UP_CONFIG_FAULT_INLINE are -EOPNOTSUPP.
+ *  - Statistics count resident pages (the working set) alone.
+ *  - up_fault_handle() does not exist.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
@@ -73,6 +97,59 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#ifdef _WIN32
+/*
+ * Windows (mingw-w64) has no <sys/mman.h>: the flags of the calls below
+ * are defined here, with the values Linux gives them (a program that
+ * defines them itself must use these).  off_t must be 64 bits, as the
+ * library's is: build with -D_FILE_OFFSET_BITS=64.
+ */
+#if !defined(_FILE_OFFSET_BITS) || _FILE_OFFSET_BITS != 64
+#error "upager.h on Windows needs -D_FILE_OFFSET_BITS=64 (a 64-bit off_t)"
+#endif
+#ifndef PROT_NONE
+#define PROT_NONE		0x0
+#define PROT_READ		0x1
+#define PROT_WRITE		0x2
+#define PROT_EXEC		0x4
+#endif
+#ifndef MAP_SHARED
+#define MAP_SHARED		0x01
+#define MAP_PRIVATE		0x02
+#define MAP_SHARED_VALIDATE	0x03
+#define MAP_TYPE		0x0f
+#define MAP_FIXED		0x10
+#define MAP_ANONYMOUS		0x20
+#define MAP_ANON		MAP_ANONYMOUS
+#define MAP_NORESERVE		0x4000
+#define MAP_POPULATE		0x8000
+#define MAP_FIXED_NOREPLACE	0x100000
+#define MAP_FAILED		((void *)-1)
+#endif
+#ifndef MS_ASYNC
+#define MS_ASYNC		1
+#define MS_INVALIDATE		2
+#define MS_SYNC			4
+#endif
+#ifndef MADV_NORMAL
+#define MADV_NORMAL		0
+#define MADV_RANDOM		1
+#define MADV_SEQUENTIAL		2
+#define MADV_WILLNEED		3
+#define MADV_DONTNEED		4
+#define MADV_FREE		8
+#define MADV_REMOVE		9
+#define MADV_DONTFORK		10
+#define MADV_DOFORK		11
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#endif
+#endif /* _WIN32 */
 
 #ifdef __cplusplus
 extern "C" {
@@ -528,7 +605,9 @@ int up_pager_latency(struct up_pager *p, uint64_t counts[UP_LATENCY_NR]);
  * nothing and takes only the pager's lock, which upager never holds while
  * touching user memory.  Leaves errno alone.
  */
+#ifndef _WIN32
 int up_fault_handle(const siginfo_t *si, void *uc);
+#endif
 
 /* A sentence explaining a negative errno returned by upager. */
 const char *up_strerror(int err);
