@@ -125,6 +125,47 @@ $(O)/rados/%: tests/rados/%.sh
 check-rados: all $(RADOS_TESTS)
 	@sh tests/rados-run.sh $(O)
 
+# Windows (x86-64): the library and the tests that apply there, cross-built with mingw-w64 into $(O)/windows, the tests
+# run under wine (apt-get install gcc-mingw-w64-x86-64 wine64).  Each test
+# tests/windows/NAME.c is $(WO)/bin/NAME.exe, run by the script
+# $(WO)/tests/NAME, so that tests/run.sh runs them as it runs the rest.
+WIN_CC ?= x86_64-w64-mingw32-gcc
+WINE ?= wine
+WO := $(O)/windows
+WIN_FLAGS := -std=gnu11 -D_FILE_OFFSET_BITS=64 -Iinclude $(WARN) $(CFLAGS)
+WIN_LIB_OBJ := $(patsubst src/win/%.c,$(WO)/src/%.o,$(wildcard src/win/*.c))
+WIN_TESTS := $(patsubst tests/windows/%.c,$(WO)/tests/%,\
+	$(wildcard tests/windows/*.c)) $(patsubst tests/windows/%.sh,\
+	$(WO)/tests/%,$(wildcard tests/windows/tool-*.sh))
+# Files open in binary mode, as on POSIX systems (mingw-w64's binmode.o).
+WIN_LDLIBS = -static $(shell $(WIN_CC) -print-file-name=binmode.o) -lpthread
+
+$(WO)/src/%.o: src/win/%.c src/win/win-int.h include/upager.h
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_FLAGS) -c -o $@ $<
+
+$(WO)/libupager.a: $(WIN_LIB_OBJ)
+	rm -f $@
+	$(WIN_CC:gcc=ar) rcs $@ $^
+
+$(WO)/bin/%.exe: tests/windows/%.c tests/windows/harness.h $(WO)/libupager.a
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_FLAGS) -o $@ $< $(WO)/libupager.a $(WIN_LDLIBS)
+
+$(WO)/tests/%: $(WO)/bin/%.exe
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec $(WINE) %s "$$@"\n' $< >$@
+	chmod 755 $@
+
+$(WO)/tests/%: tests/windows/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+windows: $(WO)/libupager.a
+
+check-windows: windows $(WIN_TESTS)
+	@WINE=$(WINE) sh tests/windows/run.sh $(WO)
+
 fuzz: $(O)/tests/oracle-diff
 	$(O)/tests/oracle-diff -q -n $(N) -s $(SEED) -c $(CLASSES) -l $(LEN)
 
@@ -153,5 +194,6 @@ install: $(O)/libupager.a $(O)/libupager.so $(PRELOAD) $(TOOL)
 clean:
 	rm -rf $(O)
 
-.PHONY: all check check-rados demo bench install clean fuzz
+.PHONY: all check check-rados check-windows windows demo bench install \
+	clean fuzz
 .SECONDARY:
