@@ -125,9 +125,10 @@ $(O)/rados/%: tests/rados/%.sh
 check-rados: all $(RADOS_TESTS)
 	@sh tests/rados-run.sh $(O)
 
-# Windows (x86-64): the library and the tests that apply there, cross-built with mingw-w64 into $(O)/windows, the tests
-# run under wine (apt-get install gcc-mingw-w64-x86-64 wine64).  Each test
-# tests/windows/NAME.c is $(WO)/bin/NAME.exe, run by the script
+# Windows (x86-64): the library, the tests that apply there and the tool
+# (cp and scan), cross-built with mingw-w64 into $(O)/windows, the tests
+# run under wine (apt-get install gcc-mingw-w64-x86-64-win32 wine64).
+# Each test tests/windows/NAME.c is $(WO)/bin/NAME.exe, run by the script
 # $(WO)/tests/NAME, so that tests/run.sh runs them as it runs the rest.
 WIN_CC ?= x86_64-w64-mingw32-gcc
 WINE ?= wine
@@ -137,6 +138,8 @@ WIN_LIB_OBJ := $(patsubst src/win/%.c,$(WO)/src/%.o,$(wildcard src/win/*.c))
 WIN_TESTS := $(patsubst tests/windows/%.c,$(WO)/tests/%,\
 	$(wildcard tests/windows/*.c)) $(patsubst tests/windows/%.sh,\
 	$(WO)/tests/%,$(wildcard tests/windows/tool-*.sh))
+WIN_TOOL_SRC := $(addprefix tools/,upager.c common.c cmd-cp.c cmd-scan.c \
+	win.c)
 # Files open in binary mode, as on POSIX systems (mingw-w64's binmode.o).
 WIN_LDLIBS = -static $(shell $(WIN_CC) -print-file-name=binmode.o) -lpthread
 
@@ -161,7 +164,11 @@ $(WO)/tests/%: tests/windows/%.sh
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 
-windows: $(WO)/libupager.a
+$(WO)/upager.exe: $(WIN_TOOL_SRC) $(wildcard tools/*.h) $(WO)/libupager.a
+	$(WIN_CC) $(WIN_FLAGS) -o $@ $(WIN_TOOL_SRC) $(WO)/libupager.a \
+		$(WIN_LDLIBS)
+
+windows: $(WO)/libupager.a $(WO)/upager.exe
 
 check-windows: windows $(WIN_TESTS)
 	@WINE=$(WINE) sh tests/windows/run.sh $(WO)

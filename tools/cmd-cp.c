@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/mman.h>
+#endif
 #include <unistd.h>
 
 #include "tool.h"
@@ -337,9 +339,7 @@ static int copy_extents(struct copy *c, const struct method *m)
 
 static bool changed(const struct stat *a, const struct stat *b)
 {
-	return a->st_size != b->st_size ||
-	       a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
-	       a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+	return a->st_size != b->st_size || MTIME_NS(a) != MTIME_NS(b);
 }
 
 static int copy_report(struct copy *c, int err)
@@ -587,7 +587,7 @@ static int cp_target(const struct cp_opts *o, const char *src,
 		return fail(dst, -ENAMETOOLONG);
 	if (stat(out, &st))
 		return errno == ENOENT ? ST_OK : fail(out, -errno);
-	if (st.st_dev == sst->st_dev && st.st_ino == sst->st_ino)
+	if (SAME_FILE(out, &st, src, sst))
 		return msg("%s and %s are the same file", src, out), ST_FAIL;
 	if (S_ISDIR(st.st_mode))
 		return fail(out, -EISDIR);

@@ -10,7 +10,9 @@
 
 #include <fcntl.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 

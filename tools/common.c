@@ -15,8 +15,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/mman.h>
 #include <sys/wait.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -215,7 +217,7 @@ uint64_t rnd_next(uint64_t *s)
 /* The last component of a path, without trailing slashes' worries. */
 const char *base_name(const char *path)
 {
-	const char *s = strrchr(path, '/');
+	const char *s = last_sep(path);
 
 	return s && s[1] ? s + 1 : path;
 }
@@ -388,6 +390,7 @@ void source_close(struct source *s)
 }
 
 /* ---- signals: cleanup, SIGBUS ----------------------------------------- */
+#ifndef _WIN32	/* win.c has Windows's */
 
 /*
  * Files and a cgroup to remove if a signal ends the tool, and a child to
@@ -448,6 +451,7 @@ void clean_set(int slot, const char *path)
 	if (path)
 		snprintf(clean_path[slot], PATH_MAX, "%s", path);
 }
+#endif
 
 /* ---- progress bar ----------------------------------------------------- */
 

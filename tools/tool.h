@@ -22,6 +22,18 @@
 #include "upager.h"
 #include "fmt.h"
 
+#ifdef _WIN32
+#include "win.h"
+#else
+/* What win.h defines for Windows: the last '/' of a path, a stat's
+ * modification time in ns, and whether two stat'ed paths are one file. */
+#define last_sep(path) strrchr((path), '/')
+#define MTIME_NS(st)                                                      \
+	((int64_t)(st)->st_mtim.tv_sec * 1000000000 + (st)->st_mtim.tv_nsec)
+#define SAME_FILE(pa, a, pb, b)                                           \
+	((a)->st_dev == (b)->st_dev && (a)->st_ino == (b)->st_ino)
+#endif
+
 enum { ST_OK = 0, ST_FAIL = 1, ST_USAGE = 2 };
 
 #define KiB ((uint64_t)1 << 10)

@@ -51,6 +51,7 @@ static const struct cmd cmds[] = {
 	  "is SRC itself\n(also through a link) is refused.  The copy is "
 	  "written beside DST and renamed\nonto it, so on any error DST is "
 	  "left as it was.\n" STATUS_HELP },
+#ifndef _WIN32	/* cp and scan alone on Windows */
 	{ "cat", cmd_cat, "[options] FILE...",
 	  "Write files to stdout through a pager, a window at a time.",
 	  PAGER_HELP
@@ -59,6 +60,7 @@ static const struct cmd cmds[] = {
 	  "\nA FILE of - is stdin; pipes and empty files are read with "
 	  "read(2).  A\ncompressed file (upager cp --compress) is written "
 	  "out as its data.\n" STATUS_HELP },
+#endif
 	{ "scan", cmd_scan, "FILE [--pattern seq|random] [--write] [options]",
 	  "Map FILE, touch one byte per page, print the pager's statistics.",
 	  "  --pattern P     seq (default): pages in order; random: pages at "
@@ -75,6 +77,7 @@ static const struct cmd cmds[] = {
 	  "\nSizes take a suffix K, M, G or T (powers of 1024).  The "
 	  "histogram shows the\ntime of each access that entered another "
 	  "page, by powers of two.\n" STATUS_HELP },
+#ifndef _WIN32
 	{ "info", cmd_info, "",
 	  "Report what this machine offers: userfaultfd, features, THP, "
 	  "cgroups.",
@@ -116,6 +119,7 @@ static const struct cmd cmds[] = {
 	  "budget, the kernel\nconfined by a memory cgroup v1 when root), "
 	  "seq-write.  Every checksum must\nequal the kernel's; a wrong one "
 	  "makes the exit status 1.\n" STATUS_HELP },
+#endif
 };
 
 #define CMDS_NR (sizeof(cmds) / sizeof(cmds[0]))

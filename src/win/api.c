@@ -25,7 +25,7 @@
 
 #include "win-int.h"
 
-/* ---- configuration ---------------------------------------------------- */
+/* ---- configuration -------------------------------------------------- */
 
 static size_t default_budget(void)
 {
@@ -69,7 +69,7 @@ static int config_check(const struct up_config *c)
 	return 0;
 }
 
-/* ---- backends ---------------------------------------------------------- */
+/* ---- backends ------------------------------------------------------- */
 
 static const char no_uffd[] =
 	"userfaultfd is Linux's; on Windows the kernel backend maps files "
@@ -131,7 +131,7 @@ const char *up_pager_note(const struct up_pager *p)
 	return p->note;
 }
 
-/* ---- the record of mappings ---------------------------------------------- */
+/* ---- the record of mappings ----------------------------------------- */
 
 static char *map_end(const struct win_map *m)
 {
@@ -230,7 +230,7 @@ static int unmap_range(struct up_pager *p, char *a, size_t len)
 	return err;
 }
 
-/* ---- mapping ---------------------------------------------------------------- */
+/* ---- mapping -------------------------------------------------------- */
 
 /* MAP_* flags a mapping here takes; MAP_SHARED_VALIDATE refuses others. */
 #define KNOWN_FLAGS                                                       \
@@ -330,7 +330,7 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 	return err;
 }
 
-/* ---- calls over a range ------------------------------------------------- */
+/* ---- calls over a range --------------------------------------------- */
 
 /*
  * Walk [a, a+len) in address order: fn on each piece of a mapping of p,
@@ -538,7 +538,7 @@ int up_pager_close(struct up_pager *p)
 	return 0;
 }
 
-/* ---- statistics ------------------------------------------------------- */
+/* ---- statistics ----------------------------------------------------- */
 
 /* Pages of m in the process's working set (0 where the system cannot
  * tell). */
@@ -608,7 +608,7 @@ int up_pager_latency(struct up_pager *p, uint64_t counts[UP_LATENCY_NR])
 	return 0;
 }
 
-/* ---- stores: no pager here serves faults ----------------------------- */
+/* ---- stores: no pager here serves faults ---------------------------- */
 
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,
@@ -676,7 +676,7 @@ int up_zstore_stat(void *ctx, struct up_zstore_stat *st)
 	return -EOPNOTSUPP;
 }
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors --------------------------------------------------------- */
 
 const char *up_strerror(int err)
 {
@@ -718,7 +718,7 @@ const char *up_strerror(int err)
 	return strerror(-err);
 }
 
-/* ---- the drop-in API on the default pager ------------------------------- */
+/* ---- the drop-in API on the default pager --------------------------- */
 
 static SRWLOCK dflt_lock = SRWLOCK_INIT;
 static struct up_pager *dflt;

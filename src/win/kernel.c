@@ -112,7 +112,7 @@ DWORD up__win_prot(int prot, enum win_kind k)
 	return prot & PROT_READ ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
-/* ---- making a mapping ------------------------------------------------ */
+/* ---- making a mapping ----------------------------------------------- */
 
 static int map_anon_private(const struct win_req *r, struct win_map *m)
 {
@@ -299,7 +299,7 @@ static int k_map(struct up_pager *p, const struct win_req *r,
 	return 0;
 }
 
-/* ---- changing and removing one ---------------------------------------- */
+/* ---- changing and removing one -------------------------------------- */
 
 static int k_unmap(struct up_pager *p, struct win_map *m)
 {
