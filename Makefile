@@ -127,7 +127,7 @@ check-rados: all $(RADOS_TESTS)
 
 # Windows (x86-64): the library, the tests that apply there and the tool
 # (cp and scan), cross-built with mingw-w64 into $(O)/windows, the tests
-# run under wine (apt-get install gcc-mingw-w64-x86-64-win32 wine64).
+# run under wine (apt-get install gcc-mingw-w64-x86-64-win32 wine wine64).
 # Each test tests/windows/NAME.c is $(WO)/bin/NAME.exe, run by the script
 # $(WO)/tests/NAME, so that tests/run.sh runs them as it runs the rest.
 WIN_CC ?= x86_64-w64-mingw32-gcc

@@ -19,7 +19,7 @@ wo=${1:?usage: run.sh WO [PATTERN]}
 export WINE WINEPREFIX WINEDEBUG WINEDLLOVERRIDES UPAGER_TEST_TIMEOUT
 
 if ! command -v "$WINE" >/dev/null 2>&1; then
-	echo "$WINE not found (apt-get install wine64)"
+	echo "$WINE not found (apt-get install wine wine64)"
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
