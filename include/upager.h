@@ -66,8 +66,8 @@
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO falls back to the kernel backend: no budget, no statistics.
  *
- * Windows (x86-64, built with mingw-w64).  The kernel backend is the one
- * there is (AUTO takes it; UP_BACKEND_UFFD is -ENOSYS): a MAP_SHARED file
+ * Windows (x86-64, built with mingw-w64).  AUTO takes the kernel backend
+ * there (UP_BACKEND_UFFD is -ENOSYS): a MAP_SHARED file
  * mapping is a view of a section of the file, MAP_PRIVATE a copy-on-write
  * view, anonymous memory a section of the paging file (MAP_SHARED) or
  * VirtualAlloc() memory; up_pager_sync() flushes the view (MS_SYNC the
@@ -89,6 +89,30 @@
  *    up_pager_remap() and UP_CONFIG_FAULT_INLINE are -EOPNOTSUPP.
  *  - Statistics count resident pages (the working set) alone.
  *  - up_fault_handle() does not exist.
+ *
+ * UP_BACKEND_TRAP (Windows alone) serves faults itself, within the
+ * budget, from a vectored exception handler put ahead of the program's: a
+ * mapping is a view of a section of the paging file whose pages forbid
+ * access until read in, a writable page is read-only until its first
+ * store, and past the budget pages are evicted, the dirty ones written
+ * back (a shared file's to the file, the others to a swap file in
+ * swap_dir); msync and munmap write back too.  MAP_SHARED mappings of one
+ * file in a pager share its pages, which are copies: ReadFile() and
+ * WriteFile() on the file do not see them or reach them, and a private
+ * mapping shows the file as it was when its page was read.  Besides the
+ * differences above:
+ *  - A page wholly past the file's end (a file that shrank) or one that
+ *    cannot be read raises EXCEPTION_IN_PAGE_ERROR, where Linux raises
+ *    SIGBUS.
+ *  - A mapping counts its whole length against the system's commit limit
+ *    (its section), though only resident pages take memory; a file's
+ *    length is the one it had when the pager first mapped it.
+ *  - The system's calls given a buffer in a page not yet resident fail
+ *    (ERROR_NOACCESS): touch the pages first, or MADV_POPULATE_*.
+ *  - A vectored handler the program adds first after a pager was opened
+ *    sees the pager's faults first, and must pass them on.
+ *  - No read-ahead: MADV_WILLNEED reads the range in (up to half the
+ *    budget); the swap space of a mapping is reused only by a new pager.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
@@ -165,6 +189,11 @@ enum up_backend {
 	UP_BACKEND_AUTO = 0,	/* userfaultfd if permitted, else see flags */
 	UP_BACKEND_UFFD,	/* userfaultfd only; -EPERM if not permitted */
 	UP_BACKEND_KERNEL,	/* pass every mapping to the kernel's mmap */
+#ifdef _WIN32
+	/* Windows: faults served from a vectored exception handler, pages
+	 * filled by the pager within its budget (see "Windows" above). */
+	UP_BACKEND_TRAP,
+#endif
 };
 
 /* up_config.flags */
@@ -237,7 +266,8 @@ int up_pager_open(struct up_pager **out, const struct up_config *cfg);
  */
 int up_pager_close(struct up_pager *p);
 
-/* "userfaultfd" or "kernel": the backend this pager uses. */
+/* "userfaultfd" or "kernel" ("trap" on Windows): the backend this pager
+ * uses. */
 const char *up_pager_backend(const struct up_pager *p);
 
 /* Which backend and features are in use, and why AUTO chose the backend

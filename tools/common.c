@@ -497,6 +497,10 @@ static int opt_backend(const char *arg, enum up_backend *b)
 		*b = UP_BACKEND_UFFD;
 	else if (!strcmp(arg, "kernel"))
 		*b = UP_BACKEND_KERNEL;
+#ifdef _WIN32
+	else if (!strcmp(arg, "trap"))
+		*b = UP_BACKEND_TRAP;
+#endif
 	else
 		return usage("--backend %s: not auto, uffd or kernel", arg);
 	return 0;

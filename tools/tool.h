@@ -136,10 +136,15 @@ struct pager_opts {
 	{ "page-size", required_argument, NULL, 'p' },                 \
 	{ "backend", required_argument, NULL, 'B' }
 
+#ifdef _WIN32
+#define BACKENDS_HELP "auto (default), kernel or trap"
+#else
+#define BACKENDS_HELP "auto (default), uffd or kernel"
+#endif
 #define PAGER_HELP                                                          \
 	"  --budget N      most page cache the pager may hold (K, M, G)\n"    \
 	"  --page-size N   the pager's page: a power of two from 4K to 2M\n" \
-	"  --backend B     auto (default), uffd or kernel\n"
+	"  --backend B     " BACKENDS_HELP "\n"
 
 int pager_opt(struct pager_opts *po, int c, const char *arg);
 int pager_config(const struct pager_opts *po, uint64_t dflt_budget,

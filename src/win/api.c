@@ -7,16 +7,16 @@
  * default pager.  What a mapping is in the system is the backend's
  * (kernel.c).
  *
- * Windows has no userfaultfd: the kernel backend is the one there is, and
- * stores (which need a pager that serves faults) are refused with
- * -EOPNOTSUPP, as the kernel backend refuses them on Linux.
+ * Windows has no userfaultfd: AUTO takes the kernel backend (kernel.c),
+ * and UP_BACKEND_TRAP the pager's own service of faults (trap.c).
+ * Stores are refused with -EOPNOTSUPP on both: the kernel backend refuses
+ * them on Linux too, and the trap backend does not take them yet.
  */
 
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <errno.h>
 #include <io.h>
-#include <psapi.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ static int config_check(const struct up_config *c)
 	if (c->budget < c->page_len || c->threads_nr == 0 ||
 	    c->threads_nr > 64)
 		return -EINVAL;
-	if ((unsigned)c->backend > UP_BACKEND_KERNEL)
+	if ((unsigned)c->backend > UP_BACKEND_TRAP)
 		return -EINVAL;
 	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
 			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
@@ -73,7 +73,8 @@ static int config_check(const struct up_config *c)
 
 static const char no_uffd[] =
 	"userfaultfd is Linux's; on Windows the kernel backend maps files "
-	"with MapViewOfFile()";
+	"with MapViewOfFile(), and the trap backend serves faults from a "
+	"vectored exception handler";
 
 int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 		     size_t why_len)
@@ -85,7 +86,7 @@ int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 	    (b == UP_BACKEND_AUTO && !(flags & UP_CONFIG_FALLBACK))) {
 		w = no_uffd;
 		err = -ENOSYS;
-	} else if ((unsigned)b > UP_BACKEND_KERNEL) {
+	} else if ((unsigned)b > UP_BACKEND_TRAP) {
 		w = "no such backend";
 		err = -EINVAL;
 	}
@@ -110,13 +111,23 @@ int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 		return -ENOMEM;
 	InitializeSRWLock(&p->lock);
 	p->cfg = *cfg;
-	p->cfg.swap_dir = NULL;	/* not kept: nothing here swaps */
-	p->be = &up__win_kernel;
+	p->cfg.swap_dir = NULL;
+	p->be = cfg->backend == UP_BACKEND_TRAP ? &up__win_trap
+						: &up__win_kernel;
 	snprintf(p->note, sizeof(p->note), "%s",
 		 cfg->backend == UP_BACKEND_AUTO
 			 ? "AUTO chose the kernel backend: no userfaultfd "
 			   "on Windows"
 			 : "");
+	if (cfg->swap_dir && !(p->swap_dir = strdup(cfg->swap_dir)))
+		err = -ENOMEM;
+	if (!err && p->be->open)
+		err = p->be->open(p);
+	if (err) {
+		free(p->swap_dir);
+		free(p);
+		return err;
+	}
 	*out = p;
 	return 0;
 }
@@ -132,6 +143,8 @@ const char *up_pager_note(const struct up_pager *p)
 }
 
 /* ---- the record of mappings ----------------------------------------- */
+
+__thread int up__win_locked;
 
 static char *map_end(const struct win_map *m)
 {
@@ -152,6 +165,15 @@ static size_t first_after(const struct up_pager *p, const char *a)
 			hi = mid;
 	}
 	return lo;
+}
+
+struct win_map *up__win_find(struct up_pager *p, const void *addr)
+{
+	size_t i = first_after(p, addr);
+
+	if (i < p->maps_nr && p->maps[i].addr <= (const char *)addr)
+		return &p->maps[i];
+	return NULL;
 }
 
 static int record(struct up_pager *p, const struct win_map *m)
@@ -314,7 +336,7 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 	if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
 	    (uintptr_t)addr % up__win_gran())
 		r.addr = NULL;	/* a hint the system would move anyway */
-	AcquireSRWLockExclusive(&p->lock);
+	win_lock(p);
 	if ((flags & MAP_FIXED_NOREPLACE) && (ours_in(p, r.addr, r.len) ||
 					      foreign_in(p, r.addr, r.len)))
 		err = -EEXIST;
@@ -324,7 +346,7 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
 		err = p->be->map(p, &r, &m);
 	if (!err && (err = record(p, &m)))
 		p->be->unmap(p, &m);
-	ReleaseSRWLockExclusive(&p->lock);
+	win_unlock(p);
 	if (!err)
 		*out = m.addr;
 	return err;
@@ -414,9 +436,9 @@ int up_pager_unmap(struct up_pager *p, void *addr, size_t len)
 	if (!p || (uintptr_t)addr % pg || !len || len > SIZE_MAX - pg)
 		return -EINVAL;
 	len = (len + pg - 1) / pg * pg;
-	AcquireSRWLockExclusive(&p->lock);
+	win_lock(p);
 	err = unmap_range(p, addr, len);
-	ReleaseSRWLockExclusive(&p->lock);
+	win_unlock(p);
 	return err;
 }
 
@@ -443,9 +465,9 @@ int up_pager_sync(struct up_pager *p, void *addr, size_t len, int flags)
 		return -EINVAL;
 	if ((err = range_args(p, addr, &len)))
 		return err < 0 ? err : 0;
-	AcquireSRWLockShared(&p->lock);
+	win_lock(p);
 	err = walk(p, addr, len, sync_piece, flags, flags == MS_ASYNC);
-	ReleaseSRWLockShared(&p->lock);
+	win_unlock(p);
 	return err;
 }
 
@@ -475,9 +497,9 @@ int up_pager_protect(struct up_pager *p, void *addr, size_t len, int prot)
 		return err < 0 ? err : 0;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
-	AcquireSRWLockShared(&p->lock);
+	win_lock(p);
 	err = walk(p, addr, len, protect_piece, prot, true);
-	ReleaseSRWLockShared(&p->lock);
+	win_unlock(p);
 	return err;
 }
 
@@ -506,9 +528,9 @@ int up_pager_advise(struct up_pager *p, void *addr, size_t len, int advice)
 		return -EINVAL;
 	if ((err = range_args(p, addr, &len)))
 		return err < 0 ? err : 0;
-	AcquireSRWLockShared(&p->lock);
+	win_lock(p);
 	err = walk(p, addr, len, advise_piece, advice, false);
-	ReleaseSRWLockShared(&p->lock);
+	win_unlock(p);
 	return err;
 }
 
@@ -529,39 +551,21 @@ int up_pager_close(struct up_pager *p)
 {
 	if (!p)
 		return -EINVAL;
-	AcquireSRWLockExclusive(&p->lock);
+	win_lock(p);
 	while (p->maps_nr)
 		forget(p, p->maps_nr - 1);
-	ReleaseSRWLockExclusive(&p->lock);
+	win_unlock(p);
+	/* Unlocked: the trap backend's fault handler takes its list of
+	 * pagers before a pager's lock. */
+	if (p->be->close)
+		p->be->close(p);
 	free(p->maps);
+	free(p->swap_dir);
 	free(p);
 	return 0;
 }
 
 /* ---- statistics ----------------------------------------------------- */
-
-/* Pages of m in the process's working set (0 where the system cannot
- * tell). */
-static uint64_t resident(const struct win_map *m)
-{
-	PSAPI_WORKING_SET_EX_INFORMATION ws[512];
-	size_t pg = up__win_page(), nr = m->len / pg;
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < nr;) {
-		size_t k = nr - i < 512 ? nr - i : 512;
-
-		for (size_t j = 0; j < k; j++)
-			ws[j].VirtualAddress = m->addr + (i + j) * pg;
-		if (!QueryWorkingSetEx(GetCurrentProcess(), ws,
-				       (DWORD)(k * sizeof(ws[0]))))
-			return 0;
-		for (size_t j = 0; j < k; j++)
-			n += ws[j].VirtualAttributes.Valid;
-		i += k;
-	}
-	return n;
-}
 
 static void stats_base(struct up_stats *st)
 {
@@ -574,10 +578,9 @@ int up_pager_stats(struct up_pager *p, struct up_stats *st)
 	if (!p || !st)
 		return -EINVAL;
 	stats_base(st);
-	AcquireSRWLockShared(&p->lock);
-	for (size_t i = 0; i < p->maps_nr; i++)
-		st->resident += resident(&p->maps[i]);
-	ReleaseSRWLockShared(&p->lock);
+	win_lock(p);
+	p->be->stats(p, NULL, st);
+	win_unlock(p);
 	return 0;
 }
 
@@ -589,14 +592,14 @@ int up_mapping_stats(struct up_pager *p, const void *addr,
 
 	if (!p || !st)
 		return -EINVAL;
-	AcquireSRWLockShared(&p->lock);
+	win_lock(p);
 	i = first_after(p, addr);
 	if (i < p->maps_nr && p->maps[i].addr <= (const char *)addr) {
 		stats_base(st);
-		st->resident = resident(&p->maps[i]);
+		p->be->stats(p, &p->maps[i], st);
 		err = 0;
 	}
-	ReleaseSRWLockShared(&p->lock);
+	win_unlock(p);
 	return err;
 }
 
@@ -608,7 +611,7 @@ int up_pager_latency(struct up_pager *p, uint64_t counts[UP_LATENCY_NR])
 	return 0;
 }
 
-/* ---- stores: no pager here serves faults ---------------------------- */
+/* ---- stores: not on Windows yet ------------------------------------- */
 
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,
@@ -702,8 +705,8 @@ const char *up_strerror(int err)
 	case EIO:
 		return "I/O error: a page could not be read or written back";
 	case ENOSYS:
-		return "userfaultfd is Linux's: Windows has the kernel "
-		       "backend";
+		return "userfaultfd is Linux's: Windows has the kernel and "
+		       "trap backends";
 	case EEXIST:
 		return "the range is already mapped";
 	case EBUSY:
@@ -711,9 +714,8 @@ const char *up_strerror(int err)
 	case EOVERFLOW:
 		return "offset plus length overflows";
 	case EOPNOTSUPP:
-		return "not supported on Windows: no pager there serves "
-		       "faults (stores, inline faults), and some advice and "
-		       "mremap have no equivalent";
+		return "not supported on Windows: stores, inline faults, "
+		       "mremap and some advice";
 	}
 	return strerror(-err);
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "win-int.h"
+#include <psapi.h>
 
 static size_t page_len, gran_len;
 
@@ -356,7 +357,8 @@ static int zero_again(char *addr, size_t len)
 
 		if (!VirtualQuery(addr + done, &mi, sizeof(mi)))
 			return last_errno();
-		n = mi.RegionSize - (size_t)(addr + done - (char *)mi.BaseAddress);
+		n = mi.RegionSize -
+		    (size_t)(addr + done - (char *)mi.BaseAddress);
 		if (n > len - done)
 			n = len - done;
 		if (!VirtualFree(addr + done, n, MEM_DECOMMIT) ||
@@ -425,6 +427,40 @@ static int k_advise(struct up_pager *p, struct win_map *m, char *addr,
 	return -EOPNOTSUPP;
 }
 
+/* Pages of m in the process's working set (0 where the system cannot
+ * tell). */
+static uint64_t resident(const struct win_map *m)
+{
+	PSAPI_WORKING_SET_EX_INFORMATION ws[512];
+	size_t pg = up__win_page(), nr = m->len / pg;
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < nr;) {
+		size_t k = nr - i < 512 ? nr - i : 512;
+
+		for (size_t j = 0; j < k; j++)
+			ws[j].VirtualAddress = m->addr + (i + j) * pg;
+		if (!QueryWorkingSetEx(GetCurrentProcess(), ws,
+				       (DWORD)(k * sizeof(ws[0]))))
+			return 0;
+		for (size_t j = 0; j < k; j++)
+			n += ws[j].VirtualAttributes.Valid;
+		i += k;
+	}
+	return n;
+}
+
+static void k_stats(struct up_pager *p, const struct win_map *m,
+		    struct up_stats *st)
+{
+	if (m) {
+		st->resident += resident(m);
+		return;
+	}
+	for (size_t i = 0; i < p->maps_nr; i++)
+		st->resident += resident(&p->maps[i]);
+}
+
 const struct win_backend up__win_kernel = {
 	.name = "kernel",
 	.map = k_map,
@@ -432,4 +468,5 @@ const struct win_backend up__win_kernel = {
 	.sync = k_sync,
 	.protect = k_protect,
 	.advise = k_advise,
+	.stats = k_stats,
 };

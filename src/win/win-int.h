@@ -10,6 +10,7 @@
 #define UP_WIN_INT_H
 
 #include <windows.h>
+#include <stdbool.h>
 
 #include "upager.h"
 
@@ -23,9 +24,11 @@ enum win_kind {
 
 /*
  * One mapping.  A view starts at a multiple of the allocation
- * granularity (64 KiB) of the file, so a mapping from any other
+ * granularity (64 KiB) of its section, so a mapping from any other
  * system-page offset is the tail of a view that starts below: the caller
- * gets addr, which is base + (off mod granularity).
+ * gets addr, which is base + (off mod granularity).  The record is
+ * api.c's and moves as mappings come and go: a backend keeps what it
+ * needs to find again in be.
  */
 struct win_map {
 	char *addr;		/* the mapping, as the caller got it */
@@ -34,6 +37,7 @@ struct win_map {
 	enum win_kind kind;
 	int maxprot;		/* PROT_* the section allows */
 	HANDLE file;		/* WK_FILE_SHARED: the file, for MS_SYNC */
+	void *be;		/* the backend's own */
 };
 
 /* What mapping needs: the caller's arguments, checked. */
@@ -47,6 +51,10 @@ struct win_req {
 
 struct win_backend {
 	const char *name;
+	/* The pager's state: made by open (may be NULL), freed by close
+	 * once every mapping is gone. */
+	int (*open)(struct up_pager *p);
+	void (*close)(struct up_pager *p);
 	/* Make m from r; 0 or -errno, nothing left behind on failure. */
 	int (*map)(struct up_pager *p, const struct win_req *r,
 		   struct win_map *m);
@@ -59,6 +67,10 @@ struct win_backend {
 		       size_t len, int prot);
 	int (*advise)(struct up_pager *p, struct win_map *m, char *addr,
 		      size_t len, int advice);
+	/* Add the statistics of m (of every mapping, m NULL) to *st, whose
+	 * page_len is set. */
+	void (*stats)(struct up_pager *p, const struct win_map *m,
+		      struct up_stats *st);
 };
 
 struct up_pager {
@@ -68,9 +80,34 @@ struct up_pager {
 	char note[160];
 	struct win_map *maps;	/* sorted by addr, none overlapping */
 	size_t maps_nr, maps_cap;
+	void *state;		/* the backend's own */
+	char *swap_dir;		/* cfg.swap_dir, copied (NULL: the default) */
 };
 
-extern const struct win_backend up__win_kernel;
+extern const struct win_backend up__win_kernel, up__win_trap;
+
+/*
+ * The pager's lock.  A thread that holds it never touches the program's
+ * memory, so that a fault there is never served while its lock is held;
+ * up__win_locked counts the locks this thread holds, and a fault taken
+ * with one held is not the pager's to serve (it would wait on itself).
+ */
+extern __thread int up__win_locked;
+
+static inline void win_lock(struct up_pager *p)
+{
+	AcquireSRWLockExclusive(&p->lock);
+	up__win_locked++;
+}
+
+static inline void win_unlock(struct up_pager *p)
+{
+	up__win_locked--;
+	ReleaseSRWLockExclusive(&p->lock);
+}
+
+/* The mapping of p that holds addr, or NULL; p's lock held. */
+struct win_map *up__win_find(struct up_pager *p, const void *addr);
 
 /* The system page and the allocation granularity. */
 size_t up__win_page(void);

@@ -1,4 +1,4 @@
-/* anon.c - anonymous mappings on Windows: zero-filled, private and shared, large ones, MAP_POPULATE, MADV_DONTNEED and MADV_FREE, MAP_FIXED and MAP_FIXED_NOREPLACE. */
+/* anon.c - anonymous mappings on Windows, on each backend: zero-filled, private and shared, large ones, MAP_POPULATE, MADV_DONTNEED and MADV_FREE, MAP_FIXED and MAP_FIXED_NOREPLACE. */
 #include "harness.h"
 
 static int all_zero(const char *m, size_t len)
@@ -11,7 +11,7 @@ static int all_zero(const char *m, size_t len)
 
 static void zero_filled(struct up_pager *p, int type, int more)
 {
-	size_t len = 64 * H_MIB + H_PAGE;
+	size_t len = 16 * H_MIB + H_PAGE;
 	char *m = NULL;
 
 	CHECK_OK(up_pager_map(p, NULL, len, PROT_READ | PROT_WRITE,
@@ -104,13 +104,17 @@ static void fixed(struct up_pager *p)
 
 int main(void)
 {
-	struct up_pager *p = h_open();
+	enum up_backend b;
 
-	zero_filled(p, MAP_PRIVATE, 0);
-	zero_filled(p, MAP_SHARED, 0);
-	zero_filled(p, MAP_PRIVATE, MAP_POPULATE);
-	dontneed(p);
-	fixed(p);
-	CHECK_OK(up_pager_close(p));
+	FOR_EACH_BACKEND(b) {
+		struct up_pager *p = h_open(b, NULL);
+
+		zero_filled(p, MAP_PRIVATE, 0);
+		zero_filled(p, MAP_SHARED, 0);
+		zero_filled(p, MAP_PRIVATE, MAP_POPULATE);
+		dontneed(p);
+		fixed(p);
+		CHECK_OK(up_pager_close(p));
+	}
 	h_done();
 }

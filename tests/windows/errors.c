@@ -50,6 +50,15 @@ static void config(void)
 	CHECK(!strcmp(up_pager_backend(p), "kernel"));
 	CHECK(up_pager_note(p)[0] != 0);
 	CHECK_OK(up_pager_close(p));
+	CHECK_EQ(up_backend_probe(UP_BACKEND_TRAP, 0, why, sizeof(why)), 0);
+	c.backend = UP_BACKEND_TRAP;
+	CHECK_OK(up_pager_open(&p, &c));
+	if (!p)
+		return;
+	CHECK(!strcmp(up_pager_backend(p), "trap"));
+	CHECK_OK(up_pager_close(p));
+	c.backend = (enum up_backend)(UP_BACKEND_TRAP + 1);
+	CHECK_EQ(up_pager_open(&p, &c), -EINVAL);
 	CHECK_EQ(up_pager_close(NULL), -EINVAL);
 }
 
@@ -84,8 +93,8 @@ static void map(struct up_pager *p, int fd)
 			      MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0, &m),
 		 -EINVAL);
 	/* Unknown flags are ignored without MAP_SHARED_VALIDATE. */
-	CHECK_OK(up_pager_map(p, NULL, H_PAGE, PROT_READ, MAP_SHARED | (1 << 30),
-			      fd, 0, &m));
+	CHECK_OK(up_pager_map(p, NULL, H_PAGE, PROT_READ,
+			      MAP_SHARED | (1 << 30), fd, 0, &m));
 	CHECK_OK(up_pager_unmap(p, m, H_PAGE));
 	CHECK(_pipe(pfd, 4096, _O_BINARY) == 0);
 	CHECK_EQ(up_pager_map(p, NULL, H_PAGE, PROT_READ, MAP_SHARED, pfd[0],
@@ -230,7 +239,7 @@ static void drop_in(void)
 
 int main(void)
 {
-	struct up_pager *p = h_open();
+	struct up_pager *p = h_open(UP_BACKEND_KERNEL, NULL);
 	int fd = h_file(4 * H_PAGE, 2, _O_RDWR, NULL);
 
 	config();

@@ -49,9 +49,10 @@ static H_U int h_pass_nr, h_fail_nr;
 		if (h_a_ == h_b_)                                       \
 			H_PASS();                                       \
 		else                                                    \
-			H_FAIL("CHECK_EQ(%s, %s): %lld (%#llx) != %lld (%#llx)", \
-			       #a, #b, h_a_, (unsigned long long)h_a_,  \
-			       h_b_, (unsigned long long)h_b_);         \
+			H_FAIL("CHECK_EQ(%s, %s): %lld (%#llx) != "    \
+			       "%lld (%#llx)", #a, #b, h_a_,            \
+			       (unsigned long long)h_a_, h_b_,          \
+			       (unsigned long long)h_b_);               \
 	} while (0)
 #define CHECK_OK(call)                                                  \
 	do {                                                            \
@@ -77,21 +78,40 @@ static inline void h_done(void)
 	exit(h_fail_nr ? 1 : 0);
 }
 
-/* A kernel-backend pager (the one Windows has). */
-static inline struct up_pager *h_open(void)
+/* The backends a test runs on, in turn. */
+static const enum up_backend h_backends[] = { UP_BACKEND_KERNEL,
+					      UP_BACKEND_TRAP };
+#define FOR_EACH_BACKEND(b)                                             \
+	for (size_t h_bi_ = 0;                                          \
+	     h_bi_ < sizeof(h_backends) / sizeof(h_backends[0]) &&      \
+	     ((b) = h_backends[h_bi_], 1);                              \
+	     h_bi_++)
+
+/* A pager on backend b: the defaults, then adjust(cfg) if given. */
+static inline struct up_pager *h_open(enum up_backend b,
+				      void (*adjust)(struct up_config *))
 {
 	struct up_config cfg;
 	struct up_pager *p = NULL;
 	int r;
 
 	up_config_init(&cfg);
-	cfg.backend = UP_BACKEND_KERNEL;
+	cfg.backend = b;
+	if (adjust)
+		adjust(&cfg);
 	r = up_pager_open(&p, &cfg);
 	if (r) {
 		H_FAIL("up_pager_open = %d: %s", r, up_strerror(r));
 		h_done();
 	}
+	printf("backend %s\n", up_pager_backend(p));
+	fflush(stdout);
 	return p;
+}
+
+static inline int h_is_trap(const struct up_pager *p)
+{
+	return !strcmp(up_pager_backend(p), "trap");
 }
 
 /* ---- seeded PRNG (xorshift64) ---- */
@@ -286,8 +306,9 @@ static H_U __attribute__((noinline)) DWORD h_access(volatile char *addr,
 {
 	static void *veh;
 
+	/* Last in line: a pager's handler serves its faults first. */
 	if (!veh)
-		veh = AddVectoredExceptionHandler(1, h_veh);
+		veh = AddVectoredExceptionHandler(0, h_veh);
 	h_fault_code = 0;
 	if (__builtin_setjmp(h_jb) == 0) {
 		h_catch_tid = GetCurrentThreadId();

@@ -1,4 +1,4 @@
-/* protect.c - mprotect on Windows: a store to a read-only page and any access to a PROT_NONE page raise an access violation at that address, the rest of the mapping keeps its protection, and a range over a hole stops there with ENOMEM. */
+/* protect.c - mprotect on Windows, on each backend: a store to a read-only page and any access to a PROT_NONE page raise an access violation at that address, the rest of the mapping keeps its protection, and a range over a hole stops there with ENOMEM. */
 #include "harness.h"
 
 static void one(struct up_pager *p, char *m, size_t len, const char *what)
@@ -26,9 +26,8 @@ static void one(struct up_pager *p, char *m, size_t len, const char *what)
 	CHECK_EQ(up_pager_advise(p, m, len, MADV_POPULATE_WRITE), -EINVAL);
 }
 
-int main(void)
+static void on(struct up_pager *p)
 {
-	struct up_pager *p = h_open();
 	size_t len = 4 * H_PAGE;
 	int fd = h_file(len, 9, _O_RDWR, NULL);
 	char *m = NULL, c = 0;
@@ -65,7 +64,19 @@ int main(void)
 	CHECK_OK(up_pager_protect(p, m, H_PAGE, PROT_READ));
 	CHECK_EQ(h_access(m, 1, &c), EXCEPTION_ACCESS_VIOLATION);
 	CHECK_EQ(h_access(m + H_PAGE, 1, &c), 0);
+	VirtualFree(m, 0, MEM_RELEASE);
 	_close(fd);
-	CHECK_OK(up_pager_close(p));
+}
+
+int main(void)
+{
+	enum up_backend b;
+
+	FOR_EACH_BACKEND(b) {
+		struct up_pager *p = h_open(b, NULL);
+
+		on(p);
+		CHECK_OK(up_pager_close(p));
+	}
 	h_done();
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # tool-cp-big.sh - upager.exe cp under wine: a file of 300 MiB and 4101
 # bytes (no multiple of the 64 KiB granularity) copied byte-exact through
-# both files' mappings and with read/write, over an existing file with -f
-# only, and never onto itself.
+# both files' mappings (on the kernel and the trap backend) and with
+# read/write, over an existing file with -f only, and never onto itself.
 #
 # Runs from the repository root, as tests/run.sh does; WINE runs the tool.
 
@@ -21,6 +21,15 @@ for m in upager read; do
 	fi
 	check "cp --method $m: the copy is byte-exact" cmp -s "$T/src" "$T/dst"
 done
+
+# The trap backend: 32 MiB and a bit through a budget of 4 MiB.
+head -c $((32 * 1048576 + 12345)) "$T/src" >"$T/src32"
+check "cp --backend trap" \
+	$W "$U" cp --method upager --backend trap --budget 4M "$T/src32" \
+	"$T/dst32"
+check "cp --backend trap: the copy is byte-exact" \
+	cmp -s "$T/src32" "$T/dst32"
+rm -f "$T/src32" "$T/dst32"
 
 # Over an existing file: refused, then replaced with -f (and checked by
 # the tool itself with --verify).

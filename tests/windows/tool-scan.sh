@@ -28,7 +28,8 @@ check "scan: the kernel backend" grep -q '^backend *kernel' "$T/out"
 head -c $((16 * 1048576)) /dev/urandom >"$T/big"
 cp "$T/big" "$T/orig"
 for how in "--pattern seq" "--pattern random --seed 7" "--write" \
-	"--pattern random --write --count 1000"; do
+	"--pattern random --write --count 1000" \
+	"--backend trap --budget 1M --write"; do
 	if $W "$U" scan $how "$T/big" >"$T/out" 2>&1; then
 		ok
 	else
