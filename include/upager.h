@@ -362,11 +362,25 @@ int up_pager_map(struct up_pager *p, void *addr, size_t len, int prot,
  *   readahead  A hint: the pager is about to read [off, off + len) in
  *          order, page by page (a sequential stream's read-ahead window),
  *          so the store may start reading it all at once.  May be NULL.
+ *   write_batch  Write nr ranges at once (io[i].len bytes of io[i].buf at
+ *          io[i].off, in no given order, in parallel where the store
+ *          can): the pager's write-back of scattered dirty pages.  Return
+ *          0, or -errno if any failed (all nr are then written again
+ *          later).  May be NULL: write is called for each.
+ *   resize Make the store len bytes long, as ftruncate(2) a file: bytes
+ *          past the old end read zero.  Called by up_pager_store_resize()
+ *          alone; may be NULL (a store of fixed size).
  *
  * The calls are made from the pager's threads (or the thread of an
- * up_pager_sync() or unmap), one at a time per pager, never from a signal
- * handler, and never with a pointer into a mapping.
+ * up_pager_sync(), unmap or resize), one at a time per pager, never from a
+ * signal handler, and never with a pointer into a mapping.
  */
+struct up_store_io {
+	const void *buf;
+	size_t len;
+	off_t off;
+};
+
 struct up_store_ops {
 	ssize_t (*read)(void *ctx, void *buf, size_t len, off_t off);
 	ssize_t (*write)(void *ctx, const void *buf, size_t len, off_t off);
@@ -374,6 +388,9 @@ struct up_store_ops {
 	int (*sync)(void *ctx);
 	void (*close)(void *ctx);
 	void (*readahead)(void *ctx, off_t off, size_t len);
+	int (*write_batch)(void *ctx, const struct up_store_io *io,
+			   unsigned nr);
+	int (*resize)(void *ctx, off_t len);
 };
 
 /*
@@ -394,6 +411,19 @@ struct up_store_ops {
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,
 		       off_t off, void **out);
+
+/*
+ * Resize a store (ops and ctx as mapped) to len bytes, as ftruncate(2)
+ * resizes a mapped file: its mappings in p then raise SIGBUS on pages
+ * wholly past the new end, read zero in the rest of the page that holds
+ * it, and see new bytes up to a larger one (zero).  Changes in p's pages
+ * past the new end are discarded, as the kernel discards a file's, those
+ * of MAP_PRIVATE copies included.  A store that p does not map is only
+ * resized.  Returns 0, -EINVAL (len < 0, no ops), -EOPNOTSUPP (no resize
+ * op), or the store's error (nothing in p changed then).
+ */
+int up_pager_store_resize(struct up_pager *p, const struct up_store_ops *ops,
+			  void *ctx, off_t len);
 
 /*
  * A file as a store read and written with O_DIRECT, past the kernel's page

@@ -768,6 +768,31 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	return 0;
 }
 
+UP_EXPORT int up_pager_store_resize(struct up_pager *p,
+				    const struct up_store_ops *ops, void *ctx,
+				    off_t len)
+{
+	int err, store_err;
+	struct up_obj *o;
+
+	if (!p || !ops || len < 0)
+		return -EINVAL;
+	if (!ops->resize)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&p->lock);
+	store_err = ops->resize(ctx, len);
+	err = store_err > 0 ? -EIO : store_err;
+	for (o = p->objs; o && !store_err; o = o->next)
+		if (o->store.ops == ops && o->store.ctx == ctx) {
+			int e = up__obj_resized(p, o, len);
+
+			err = err ? err : e;
+		}
+	up__frames_unpin(p);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
 UP_EXPORT int up_pager_unmap(struct up_pager *p, void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;

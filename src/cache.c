@@ -133,6 +133,20 @@ static void obj_tables_free(struct up_pager *p, struct up_obj *o)
 
 static void letgo_forget(struct up_pager *p, struct up_obj *o);
 
+/* Whether another object of p shows o's store (a program's store mapped
+ * MAP_SHARED and MAP_PRIVATE has one object for each): it is closed with
+ * the last. */
+static bool store_kept(const struct up_pager *p, const struct up_obj *o)
+{
+	const struct up_obj *q;
+
+	for (q = p->objs; q; q = q->next)
+		if (q != o && q->store.ops == o->store.ops &&
+		    q->store.ctx == o->store.ctx)
+			return true;
+	return false;
+}
+
 static void obj_free(struct up_pager *p, struct up_obj *o)
 {
 	struct up_work **ww = &p->work, *w;
@@ -159,7 +173,7 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 		up__close(o->fd);
 	if (o->ro_fd >= 0)
 		up__close(o->ro_fd);
-	if (o->store.ops && o->store.ops->close)
+	if (o->store.ops && o->store.ops->close && !store_kept(p, o))
 		o->store.ops->close(o->store.ctx);
 	if (o->swap_base >= 0 && p->swap_fd >= 0)
 		up__fallocate(p->swap_fd, PUNCH, o->swap_base,
@@ -1207,6 +1221,109 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 
 #define WB_BUF (1u << 20)
 
+/*
+ * A batch of write-back for a store with write_batch: the ranges of the
+ * dirty runs of one up__writeback() call, written in one call of the
+ * store's (in parallel, where it can).  A range from the pager's own view
+ * is passed as it is; one from a mapping (a solo page) is copied to the
+ * batch's buffer first.  The runs are kept to be marked dirty again, and
+ * counted, when the batch is written.
+ */
+#define BATCH_NR 64
+#define BATCH_BUF (4u << 20)
+
+struct up_batch {
+	struct up_obj *obj;
+	struct up_store_io io[BATCH_NR];
+	unsigned nr;
+	size_t used;			/* bytes of buf taken */
+	char *buf;
+	uint64_t run_a[BATCH_NR], run_b[BATCH_NR];
+	size_t run_bytes[BATCH_NR];
+	unsigned runs;
+	int err;
+};
+
+static void run_done(struct up_pager *p, struct up_obj *o, uint64_t a,
+		     uint64_t b, ssize_t n)
+{
+	struct up_region *r = up__obj_region(o, (off_t)(a * pl(p)));
+	uint64_t pg;
+
+	if (n < 0) {
+		for (pg = a; pg < b; pg++)
+			o->pflags[pg] |= PG_DIRTY;
+		o->err = up__store_err(n);
+		return;
+	}
+	p->st.dirty -= b - a;
+	UP_STAT(p, r, writebacks, b - a);
+	UP_STAT(p, r, bytes_written, (uint64_t)n);
+}
+
+/* Write the batch's ranges; then its runs are done, or dirty again. */
+static int batch_flush(struct up_pager *p, struct up_batch *bt)
+{
+	const struct up_store *s = &bt->obj->store;
+	int err = 0;
+	unsigned i;
+
+	if (bt->nr == 1) {
+		ssize_t n = s->ops->write(s->ctx, bt->io[0].buf,
+					  bt->io[0].len, bt->io[0].off);
+
+		err = n < 0 ? (int)n : (size_t)n != bt->io[0].len ? -EIO : 0;
+	} else if (bt->nr) {
+		err = s->ops->write_batch(s->ctx, bt->io, bt->nr);
+		if (err > 0)
+			err = -EIO;
+	}
+	for (i = 0; i < bt->runs; i++)
+		run_done(p, bt->obj, bt->run_a[i], bt->run_b[i],
+			 err ? err : (ssize_t)bt->run_bytes[i]);
+	if (err && !bt->err)
+		bt->err = up__store_err(err);
+	bt->nr = bt->runs = 0;
+	bt->used = 0;
+	return err;
+}
+
+/* Add a range to the batch (copied if mapped): len, or -errno. */
+static ssize_t batch_add(struct up_pager *p, struct up_batch *bt,
+			 const char *buf, size_t len, off_t off, bool mapped)
+{
+	size_t at = bt->used;
+
+	if (mapped && !bt->buf &&
+	    posix_memalign((void **)&bt->buf, SYS_PAGE, BATCH_BUF))
+		return -ENOMEM;
+	if (mapped && len > BATCH_BUF)
+		return -E2BIG;
+	if (bt->nr == BATCH_NR || (mapped && at + len > BATCH_BUF)) {
+		/* Full: out it goes, the run being added included so far
+		 * (which is recorded when it ends, and dirty again if any of
+		 * it fails). */
+		int err = batch_flush(p, bt);
+
+		if (err)
+			return err;
+		at = 0;
+	}
+	if (mapped) {
+		int err = up__copy_mapped(bt->buf + at, buf, len);
+
+		if (err)
+			return err;
+		buf = bt->buf + at;
+		bt->used = SYS_UP(at + len);
+	}
+	bt->io[bt->nr].buf = buf;
+	bt->io[bt->nr].len = len;
+	bt->io[bt->nr].off = off;
+	bt->nr++;
+	return (ssize_t)len;
+}
+
 /* Write len bytes of buf to store s at off: the bytes written or -errno.
  * buf may be the program's mapping (mapped): a file takes it in a system
  * call; another store gets a copy, never a pointer into a mapping, in the
@@ -1219,6 +1336,12 @@ static ssize_t write_to(struct up_pager *p, const struct up_store *s,
 	size_t done = 0, k;
 	ssize_t n = 0;
 
+	if (p->batch && s == &p->batch->obj->store) {
+		n = batch_add(p, p->batch, buf, len, off, mapped);
+		if (n != -E2BIG)
+			return n;
+		n = 0;
+	}
 	if (!mapped)
 		return s->ops->write(s->ctx, buf, len, off);
 	if (fd >= 0)
@@ -1333,7 +1456,6 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		     uint64_t b, off_t file_end)
 {
 	off_t off = (off_t)(a * pl(p)), end = (off_t)(b * pl(p));
-	struct up_region *r;
 	ssize_t n = 0;
 	uint64_t pg;
 	int err;
@@ -1357,17 +1479,18 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		for (pg = a; n >= 0 && pg < b; pg++)
 			o->pflags[pg] |= PG_INSWAP;
 	}
-	if (n < 0) {
-		for (pg = a; pg < b; pg++)
-			o->pflags[pg] |= PG_DIRTY;
-		o->err = up__store_err(n);
-		return o->err;
+	if (n >= 0 && p->batch && p->batch->obj == o) {
+		struct up_batch *bt = p->batch;
+
+		bt->run_a[bt->runs] = a;
+		bt->run_b[bt->runs] = b;
+		bt->run_bytes[bt->runs] = (size_t)n;
+		if (++bt->runs == BATCH_NR)
+			batch_flush(p, bt);
+		return 0;
 	}
-	r = up__obj_region(o, off);
-	p->st.dirty -= b - a;
-	UP_STAT(p, r, writebacks, b - a);
-	UP_STAT(p, r, bytes_written, (uint64_t)n);
-	return 0;
+	run_done(p, o, a, b, n);
+	return n < 0 ? o->err : 0;
 }
 
 /* The first run [*a, *e) of adjacent dirty pages of o at or after *a and
@@ -1388,6 +1511,7 @@ bool up__dirty_run(const struct up_obj *o, uint64_t *a, uint64_t b,
 int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		  uint64_t b)
 {
+	struct up_batch bt = { .obj = o };
 	off_t file_end = 0;
 	uint64_t e;
 	int err = 0, e2;
@@ -1396,6 +1520,11 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		b = o->pages_nr;
 	if (o->kind == OBJ_FILE)
 		file_end = up__obj_valid_end(p, o, true);
+	/* A program's store that writes batches gets the dirty runs of
+	 * more than one page at once. */
+	if (o->kind == OBJ_FILE && o->store.ops && o->store.ops->write_batch &&
+	    b - a > 1 && !p->batch)
+		p->batch = &bt;
 	for (; up__dirty_run(o, &a, b, &e); a = e) {
 		off_t end = file_end;
 		uint64_t pg;
@@ -1415,6 +1544,13 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 		e2 = write_run(p, o, a, e, end);
 		if (e2 && !err)
 			err = e2;
+	}
+	if (p->batch == &bt) {
+		batch_flush(p, &bt);
+		p->batch = NULL;
+		free(bt.buf);
+		if (bt.err && !err)
+			err = bt.err;
 	}
 	return err;
 }
@@ -1479,6 +1615,79 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 		}
 		a = e;
 	}
+	return 0;
+}
+
+/*
+ * o's store is len bytes long now (up_pager_store_resize()), as a file
+ * after ftruncate(2): pages wholly past the end go, changed or not, copies
+ * of a private object's included (the kernel's truncation unmaps those
+ * too), so that they raise SIGBUS; the rest of the page that holds the end
+ * reads zero where it shows the store.  Nothing to do for a larger store:
+ * faults read what it holds (see page_extend()).
+ */
+/* Unmap object range [a, b) from every mapping of o, where it holds no
+ * content (what a fault there found past the end of the store). */
+static void zap(struct up_obj *o, off_t a, off_t b)
+{
+	struct up_region *r;
+	uintptr_t as, ae;
+
+	for (r = o->regions; r; r = r->obj_next)
+		if (up__region_span(r, a, b, &as, &ae))
+			up__madvise((void *)as, ae - as, MADV_DONTNEED);
+}
+
+int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len)
+{
+	uint64_t pg = up__pgno(p, len + (off_t)pl(p) - 1), part;
+	struct up_region *r;
+	struct up_frame *f;
+	off_t ps;
+	int err;
+
+	for (r = o->regions; r; r = r->obj_next)
+		if (r->file_end > len)
+			r->file_end = len;
+	if (len >= o->file_len) {
+		/* Pages past the old end raised SIGBUS, and keep raising it
+		 * (the poison stays until the memory is unmapped): zapped,
+		 * they fault again.  Content is never zapped (a solo page's
+		 * is in its mapping). */
+		for (pg = up__pgno(p, o->file_len);
+		     pg < o->pages_nr && (off_t)(pg * pl(p)) < len; pg++) {
+			ps = (off_t)(pg * pl(p));
+			if (o->pflags[pg] & PG_RESIDENT)
+				ps += (off_t)SYS_UP(
+					p->frames[o->frame[pg] - 1].valid);
+			zap(o, ps, (off_t)((pg + 1) * pl(p)) < len
+					   ? (off_t)((pg + 1) * pl(p))
+					   : len);
+		}
+		o->file_len = len;
+		return 0;
+	}
+	o->file_len = len;
+	for (; pg < o->pages_nr; pg++) {
+		up__page_drop(p, o, pg);
+		o->pflags[pg] &= (uint8_t)~(PG_DIRTY | PG_INSWAP | PG_BAD);
+	}
+	part = up__pgno(p, len);
+	ps = (off_t)(part * pl(p));
+	if (ps == len || part >= o->pages_nr || !from_file(o, part) ||
+	    !(o->pflags[part] & PG_RESIDENT))
+		return 0;
+	if (o->kind != OBJ_FILE && (o->pflags[part] & PG_DIRTY))
+		return 0;	/* a private copy keeps its bytes */
+	err = o->solo ? up__solo_convert(p, o) : 0;
+	if (err || !(o->pflags[part] & PG_RESIDENT))
+		return err;
+	f = &p->frames[o->frame[part] - 1];
+	if (ps + (off_t)SYS_UP(f->valid) > len)
+		memset(o->view + len, 0,
+		       (size_t)(ps + (off_t)SYS_UP(f->valid) - len));
+	if (f->valid > (uint32_t)(len - ps))
+		f->valid = (uint32_t)(len - ps);
 	return 0;
 }
 

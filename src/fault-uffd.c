@@ -55,17 +55,7 @@ static uintptr_t addr_of(const struct up_region *r, off_t off)
 static bool clip(const struct up_region *r, off_t a, off_t b, uintptr_t *as,
 		 uintptr_t *ae)
 {
-	off_t rs = r->off, re = r->off + (off_t)(r->end - r->start);
-
-	if (a < rs)
-		a = rs;
-	if (b > re)
-		b = re;
-	if (a >= b)
-		return false;
-	*as = addr_of(r, a);
-	*ae = addr_of(r, b);
-	return true;
+	return up__region_span(r, a, b, as, ae);
 }
 
 static void wake(struct up_pager *p, uintptr_t a, uintptr_t b)

@@ -94,3 +94,21 @@ bool up__region_alike(const struct up_region *l, const struct up_region *r)
 	       l->vmflags == r->vmflags && l->dontfork == r->dontfork &&
 	       l->wipeonfork == r->wipeonfork;
 }
+
+/* The part of object range [a, b) that r shows, as addresses [*as, *ae);
+ * false if none. */
+bool up__region_span(const struct up_region *r, off_t a, off_t b,
+		     uintptr_t *as, uintptr_t *ae)
+{
+	off_t rs = r->off, re = r->off + (off_t)(r->end - r->start);
+
+	if (a < rs)
+		a = rs;
+	if (b > re)
+		b = re;
+	if (a >= b)
+		return false;
+	*as = r->start + (uintptr_t)(a - rs);
+	*ae = r->start + (uintptr_t)(b - rs);
+	return true;
+}

@@ -57,6 +57,7 @@
 
 struct up_pager;
 struct up_region;
+struct up_batch;
 
 /* ---- objects: what a mapping shows, with its page cache ------------- */
 
@@ -282,6 +283,7 @@ struct up_pager {
 	int swap_fd;
 	char *wb_buf;			/* WB_BUF bytes, page-aligned: write-back
 					 * of mapped pages to a program's store */
+	struct up_batch *batch;		/* write-back being batched (cache.c) */
 	off_t swap_next;
 	char *pool;			/* solo.c: one slot per frame */
 	size_t pool_len;
@@ -345,6 +347,8 @@ int up__region_insert(struct up_pager *p, struct up_region *r);
 void up__region_remove(struct up_pager *p, struct up_region *r);
 bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b);
 bool up__region_alike(const struct up_region *l, const struct up_region *r);
+bool up__region_span(const struct up_region *r, off_t a, off_t b,
+		     uintptr_t *as, uintptr_t *ae);
 
 /* ---- cache.c -------------------------------------------------------- */
 int up__cache_init(struct up_pager *p);
@@ -377,6 +381,7 @@ struct up_region *up__obj_region(struct up_obj *o, off_t off);
 void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
+int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len);
 void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);

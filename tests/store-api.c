@@ -15,6 +15,8 @@
 #define STORE_LEN (160 * PG + 1000)	/* ends inside a page */
 #define SYS_UP_LEN(x) (((x) + PG - 1) / PG * PG)
 
+static struct up_pager *h_ctx_pager;	/* resize(): the pager at work */
+
 /* An in-memory store that counts its calls and fails on request (the
  * pager's threads call it: what the test changes meanwhile is atomic). */
 struct mem {
@@ -25,6 +27,7 @@ struct mem {
 					 * -1 none */
 	_Atomic int fail_write;		/* writes fail with this (-errno) */
 	_Atomic int bad_write;		/* a write outside [0, len) came */
+	_Atomic int batches, batched;	/* write_batch calls, their ranges */
 };
 
 static ssize_t mem_read(void *ctx, void *buf, size_t len, off_t off)
@@ -58,6 +61,28 @@ static ssize_t mem_write(void *ctx, const void *buf, size_t len, off_t off)
 	return (ssize_t)len;
 }
 
+/* Writes the ranges in reverse order; a failure comes after half. */
+static int mem_write_batch(void *ctx, const struct up_store_io *io,
+			   unsigned nr)
+{
+	struct mem *m = ctx;
+	unsigned i;
+
+	m->batches++;
+	m->batched += (int)nr;
+	for (i = nr; i-- > 0;) {
+		ssize_t n;
+
+		if (m->fail_write && i < nr / 2)
+			return m->fail_write;
+		n = mem_write(ctx, io[i].buf, io[i].len, io[i].off);
+		m->writes--;
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}
+
 static off_t mem_size(void *ctx)
 {
 	return ((struct mem *)ctx)->len;
@@ -74,12 +99,28 @@ static void mem_close(void *ctx)
 	((struct mem *)ctx)->closes++;
 }
 
+static int mem_resize(void *ctx, off_t len)
+{
+	struct mem *m = ctx;
+	char *d = realloc(m->data, len ? (size_t)len : 1);
+
+	if (!d)
+		return -ENOMEM;
+	if (len > m->len)
+		memset(d + m->len, 0, (size_t)(len - m->len));
+	m->data = d;
+	m->len = len;
+	return 0;
+}
+
 static const struct up_store_ops mem_ops = {
 	.read = mem_read,
 	.write = mem_write,
 	.size = mem_size,
 	.sync = mem_sync,
 	.close = mem_close,
+	.write_batch = mem_write_batch,
+	.resize = mem_resize,
 };
 
 static const struct up_store_ops ro_ops = {
@@ -248,6 +289,21 @@ static void errors(struct up_pager *p)
 	m.fail_write = 0;
 	CHECK_OK(up_pager_sync(p, a, len, MS_SYNC));
 	CHECK_EQ(m.data[7 * PG], 42);
+	/* Scattered dirty pages go in one batch; one that fails loses
+	 * nothing: all are written again at the next msync. */
+	for (r = 0; r < 5; r++) {
+		v = (char)(50 + r);
+		CHECK_EQ(h_access(a + (size_t)(2 * r + 1) * page_len, 1, &v), 0);
+	}
+	m.fail_write = -ENOSPC;
+	r = m.batches;
+	CHECK_EQ(up_pager_sync(p, a, len, MS_SYNC), -ENOSPC);
+	CHECK_EQ(m.batches, r + 1);
+	m.fail_write = 0;
+	CHECK_OK(up_pager_sync(p, a, len, MS_SYNC));
+	CHECK_EQ(m.batches, r + 2);
+	for (r = 0; r < 5; r++)
+		CHECK_EQ(m.data[(size_t)(2 * r + 1) * page_len], 50 + r);
 	CHECK_OK(up_pager_unmap(p, a, len));
 	CHECK_EQ(m.closes, 2);
 	free(m.data);
@@ -306,6 +362,138 @@ static void bad_input(struct up_pager *p)
 	free(m.data);
 }
 
+/*
+ * Resizing a mapped store is ftruncate(2) of a mapped file: the same
+ * sequence runs through the kernel's mmap(2) on a file and through the
+ * pager on a store, and every load (its value or signal) and the final
+ * content must agree.  A MAP_SHARED and a MAP_PRIVATE mapping, stores
+ * before the new end and past it, a private copy past it, a shrink into
+ * the middle of a page, a grow past the old end.
+ */
+#define RS_LEN (2 * page_len + 4 * PG + 100)
+#define RS_MAP (2 * page_len + 8 * PG)
+#define RS_TRACE (2 * 2 * 2 * 3 * 40 + 16)	/* 40 system pages at most */
+
+struct rs_io {
+	int (*resize)(void *ctx, off_t len);
+	void *ctx;
+};
+
+static int rs_kernel(void *ctx, off_t len)
+{
+	return ftruncate(*(int *)ctx, len) ? -errno : 0;
+}
+
+static int rs_pager(void *ctx, off_t len)
+{
+	return up_pager_store_resize(h_ctx_pager, &mem_ops, ctx, len);
+}
+
+/* Loads at three places of every system page of both mappings. */
+static void rs_probe(char *sh, char *pv, int *trace, size_t *n)
+{
+	static const size_t at[] = { 0, 60, PG - 1 };
+	size_t i, j;
+	char v;
+
+	for (i = 0; i < RS_MAP / PG; i++)
+		for (j = 0; j < 3; j++) {
+			v = 0;
+			trace[(*n)++] = h_access(sh + i * PG + at[j], 0, &v);
+			trace[(*n)++] = v;
+			v = 0;
+			trace[(*n)++] = h_access(pv + i * PG + at[j], 0, &v);
+			trace[(*n)++] = v;
+		}
+}
+
+/* Stores on both sides of the new end, in the page that will hold it and
+ * past it; a private copy below the end (in another pager page) and one
+ * past it; a shrink into the middle of a page, then a grow. */
+static void rs_run(char *sh, char *pv, const struct rs_io *io, int *trace)
+{
+	size_t n = 0, end = page_len + 2 * PG + 50;
+	char v;
+
+	v = 'a';
+	trace[n++] = h_access(sh + page_len + PG + 5, 1, &v);
+	v = 'b';
+	trace[n++] = h_access(sh + 2 * page_len + PG + 7, 1, &v);
+	v = 'c';
+	trace[n++] = h_access(pv + 2 * page_len + 2 * PG + 1, 1, &v);
+	v = 'd';
+	trace[n++] = h_access(pv + 9, 1, &v);
+	v = 'e';
+	trace[n++] = h_access(sh + end - 20, 1, &v);
+	v = 'g';
+	trace[n++] = h_access(sh + end + 20, 1, &v);
+	trace[n++] = io->resize(io->ctx, (off_t)end);
+	rs_probe(sh, pv, trace, &n);
+	trace[n++] = io->resize(io->ctx, (off_t)(2 * page_len + 6 * PG));
+	v = 'f';
+	trace[n++] = h_access(sh + 2 * page_len + 5 * PG + 2, 1, &v);
+	rs_probe(sh, pv, trace, &n);
+}
+
+static void resize(struct up_pager *p)
+{
+	static int kt[RS_TRACE], ut[RS_TRACE];
+	struct rs_io io;
+	int fd = h_file(RS_LEN, 18);
+	char *sh, *pv;
+	struct mem m;
+	size_t i;
+
+	/* The kernel on a file. */
+	sh = mmap(NULL, RS_MAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	pv = mmap(NULL, RS_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(sh != MAP_FAILED && pv != MAP_FAILED);
+	io.resize = rs_kernel;
+	io.ctx = &fd;
+	rs_run(sh, pv, &io, kt);
+	munmap(sh, RS_MAP);
+	munmap(pv, RS_MAP);
+
+	/* The pager on a store. */
+	mem_init(&m, 18);
+	m.len = RS_LEN;
+	h_ctx_pager = p;
+	sh = map_store(p, &mem_ops, &m, RS_MAP, PROT_READ | PROT_WRITE,
+		       MAP_SHARED);
+	pv = map_store(p, &mem_ops, &m, RS_MAP, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE);
+	if (!sh || !pv)
+		return;
+	io.resize = rs_pager;
+	io.ctx = &m;
+	rs_run(sh, pv, &io, ut);
+	for (i = 0; i < RS_TRACE && kt[i] == ut[i]; i++)
+		;
+	if (i < RS_TRACE)
+		H_FAIL("resize: trace %zu: kernel %d, pager %d", i, kt[i],
+		       ut[i]);
+	else
+		H_PASS();
+	CHECK_OK(up_pager_sync(p, sh, RS_MAP, MS_SYNC));
+	CHECK_EQ(m.len, h_file_len(fd));
+	{
+		char *f = malloc((size_t)m.len);
+
+		CHECK_EQ(pread(fd, f, (size_t)m.len, 0), m.len);
+		CHECK_EQ(memcmp(f, m.data, (size_t)m.len), 0);
+		free(f);
+	}
+	CHECK_OK(up_pager_unmap(p, sh, RS_MAP));
+	CHECK_OK(up_pager_unmap(p, pv, RS_MAP));
+	CHECK_EQ(m.closes, 1);
+	CHECK_EQ(up_pager_store_resize(p, &ro_ops, &m, 0), -EOPNOTSUPP);
+	CHECK_EQ(up_pager_store_resize(p, &mem_ops, &m, -1), -EINVAL);
+	CHECK_OK(up_pager_store_resize(p, &mem_ops, &m, 7));
+	CHECK_EQ(m.len, 7);
+	close(fd);
+	free(m.data);
+}
+
 static struct mem *forked;
 static char *forked_at;
 
@@ -358,6 +546,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	private_copy(p);
 	errors(p);
 	fixed_over_itself(p);
+	resize(p);
 	bad_input(p);
 	not_inherited(p);
 }
