@@ -111,10 +111,11 @@ SEED ?= 1
 CLASSES ?= all
 LEN ?= 40
 # The RADOS store against a one-node cluster (ceph, librados-dev).
-RADOS_TESTS := $(O)/rados/store-rados $(O)/rados/tool-rados \
-	$(O)/rados-last/lost-osd
+RADOS_TESTS := $(O)/rados/store-rados $(O)/rados/full-pool \
+	$(O)/rados/tool-rados $(O)/rados-last/lost-osd
 
-$(O)/rados/% $(O)/rados-last/%: tests/rados/%.c tests/harness.h $(O)/libupager.a
+$(O)/rados/% $(O)/rados-last/%: tests/rados/%.c tests/rados/rados.h \
+		tests/harness.h $(O)/libupager.a
 	@mkdir -p $(@D)
 	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
 

@@ -13,7 +13,8 @@
  * slots.  A write of aligned memory and length at an aligned offset goes
  * out direct too; one that is not goes through the page cache (a later
  * direct read writes it back first: the kernel keeps the two coherent).
- * A write drops the slots it overlaps.
+ * A write drops the slots it overlaps.  A batch of writes goes out
+ * through io_uring too, all submitted at once.
  */
 #include "up-int.h"
 
@@ -251,6 +252,83 @@ static ssize_t d_write(void *ctx, const void *buf, size_t len, off_t off)
 	return n;
 }
 
+/*
+ * Ranges written at once: the aligned ones direct, all submitted together
+ * through io_uring (after the reads in flight are done, so that every
+ * completion on the ring is a write's); the rest one by one through the
+ * page cache, as d_write() would.
+ */
+static int d_write_batch(void *ctx, const struct up_store_io *io,
+			 unsigned nr)
+{
+	struct dstore *d = ctx;
+	unsigned i, queued = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < nr; i++)
+		slots_drop(d, io[i].off, io[i].len);
+	for (i = 0; i < SLOTS_NR; i++)
+		slot_wait(d, i);	/* the ring is the writes' alone */
+	for (i = 0; i < nr && !err; i++) {
+		const struct up_store_io *w = &io[i];
+		bool direct = aligned((uintptr_t)w->buf) &&
+			      aligned((uint64_t)w->off) && aligned(w->len);
+		ssize_t n;
+
+#ifdef UP_HAVE_URING
+		struct io_uring_sqe *sqe;
+
+		if (direct && d->ring_ok && queued < SLOTS_NR &&
+		    (sqe = io_uring_get_sqe(&d->ring))) {
+			io_uring_prep_write(sqe, d->fd, w->buf,
+					    (unsigned)w->len,
+					    (uint64_t)w->off);
+			io_uring_sqe_set_data64(sqe, w->len);
+			queued++;
+			continue;
+		}
+#endif
+		n = up__pwrite(direct ? d->fd : d->bfd, w->buf, w->len,
+			       w->off);
+		if (n >= 0 && (size_t)n != w->len)
+			n = -EIO;
+		if (n < 0)
+			err = (int)n;
+	}
+#ifdef UP_HAVE_URING
+	if (queued && io_uring_submit(&d->ring) < 0 && !err)
+		err = -EIO;
+	while (queued--) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&d->ring, &cqe)) {
+			err = err ? err : -EIO;
+			break;
+		}
+		if (cqe->res < 0 && !err)
+			err = cqe->res;
+		else if ((uint64_t)cqe->res != cqe->user_data && !err)
+			err = -EIO;	/* short */
+		io_uring_cqe_seen(&d->ring, cqe);
+	}
+#endif
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+static int d_resize(void *ctx, off_t len)
+{
+	struct dstore *d = ctx;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	slots_drop(d, 0, 0);
+	err = up__ftruncate(d->fd, len);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
 static off_t d_size(void *ctx)
 {
 	struct stat st;
@@ -298,6 +376,8 @@ static const struct up_store_ops dstore_rw = {
 	.sync = d_sync,
 	.close = d_close,
 	.readahead = d_readahead,
+	.write_batch = d_write_batch,
+	.resize = d_resize,
 };
 
 static const struct up_store_ops dstore_ro = {

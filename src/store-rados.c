@@ -9,9 +9,11 @@
  *
  * The read-ahead hint reads the window's objects in parallel
  * (rados_aio_read), into buffers of the store's own that the reads after
- * take their bytes from; a write drops what it overlaps.  Writes are
- * acknowledged by the OSDs before rados_write() returns, so a sync has
- * nothing more to wait for.  A client's operations time out after
+ * take their bytes from; a write drops what it overlaps.  A batch of
+ * writes (the pager's write-back of scattered pages) is in flight at once
+ * too.  Writes are acknowledged by the OSDs before their operation
+ * completes, so a sync has nothing more to wait for.  A full pool refuses
+ * a write at once (-ENOSPC, -EDQUOT), as a full disk does.  A client's operations time out after
  * rados_osd_op_timeout (set to 30 s unless the configuration says
  * otherwise): a lost OSD is then an error (SIGBUS on a fault, -EIO from
  * msync), not a hang.
@@ -40,17 +42,23 @@ static struct {
 	__typeof__(rados_aio_read) *aio_read;
 	__typeof__(rados_aio_release) *aio_release;
 	__typeof__(rados_aio_wait_for_complete) *aio_wait_for_complete;
+	__typeof__(rados_aio_write_op_operate) *aio_write_op_operate;
 	__typeof__(rados_conf_get) *conf_get;
 	__typeof__(rados_conf_read_file) *conf_read_file;
 	__typeof__(rados_conf_set) *conf_set;
 	__typeof__(rados_connect) *connect;
 	__typeof__(rados_create) *create;
+	__typeof__(rados_create_write_op) *create_write_op;
 	__typeof__(rados_ioctx_create) *ioctx_create;
 	__typeof__(rados_ioctx_destroy) *ioctx_destroy;
 	__typeof__(rados_read) *read;
+	__typeof__(rados_release_write_op) *release_write_op;
+	__typeof__(rados_remove) *remove;
 	__typeof__(rados_shutdown) *shutdown;
-	__typeof__(rados_write) *write;
-	__typeof__(rados_write_full) *write_full;
+	__typeof__(rados_trunc) *trunc;
+	__typeof__(rados_write_op_operate) *write_op_operate;
+	__typeof__(rados_write_op_write) *write_op_write;
+	__typeof__(rados_write_op_write_full) *write_op_write_full;
 } lib;
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static bool lib_ok;
@@ -69,17 +77,23 @@ static void lib_load(void)
 		R_SYM(aio_read),
 		R_SYM(aio_release),
 		R_SYM(aio_wait_for_complete),
+		R_SYM(aio_write_op_operate),
 		R_SYM(conf_get),
 		R_SYM(conf_read_file),
 		R_SYM(conf_set),
 		R_SYM(connect),
 		R_SYM(create),
+		R_SYM(create_write_op),
 		R_SYM(ioctx_create),
 		R_SYM(ioctx_destroy),
 		R_SYM(read),
+		R_SYM(release_write_op),
+		R_SYM(remove),
 		R_SYM(shutdown),
-		R_SYM(write),
-		R_SYM(write_full),
+		R_SYM(trunc),
+		R_SYM(write_op_operate),
+		R_SYM(write_op_write),
+		R_SYM(write_op_write_full),
 	};
 	void *h = dlopen("librados.so.2", RTLD_NOW | RTLD_LOCAL);
 	size_t i;
@@ -239,6 +253,41 @@ static ssize_t r_read(void *ctx, void *buf, size_t len, off_t off)
 	return err ? err : (ssize_t)len;
 }
 
+/*
+ * A write operation on one object: of len bytes at off (the whole object
+ * if full).  Sent with FULL_TRY, so that a full pool or cluster refuses it
+ * at once (-ENOSPC, or -EDQUOT for a pool's quota), as a full disk refuses
+ * a file's write, rather than holding it until there is room.  With c, it
+ * is started (and *op must be released once c completes); else done.
+ */
+static int op_write(struct rstore *r, const char *oid, const char *buf,
+		    size_t len, uint64_t off, bool full, rados_completion_t c,
+		    rados_write_op_t *op)
+{
+	rados_write_op_t w = lib.create_write_op();
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	if (full)
+		lib.write_op_write_full(w, buf, len);
+	else
+		lib.write_op_write(w, buf, len, off);
+	if (c) {
+		err = lib.aio_write_op_operate(w, r->io, c, oid, NULL,
+					       LIBRADOS_OPERATION_FULL_TRY);
+		if (!err) {
+			*op = w;
+			return 0;
+		}
+	} else {
+		err = lib.write_op_operate(w, r->io, oid, NULL,
+					   LIBRADOS_OPERATION_FULL_TRY);
+	}
+	lib.release_write_op(w);
+	return err;
+}
+
 static ssize_t r_write(void *ctx, const void *buf, size_t len, off_t off)
 {
 	struct rstore *r = ctx;
@@ -261,11 +310,149 @@ static ssize_t r_write(void *ctx, const void *buf, size_t len, off_t off)
 		if (s)
 			slot_drop(s);
 		oid_of(r, obj, oid);
-		err = lib.write(r->io, oid, (const char *)buf + done, n, in);
+		err = op_write(r, oid, (const char *)buf + done, n, in, false,
+			       NULL, NULL);
 		done += n;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return err ? err : (ssize_t)len;
+}
+
+/*
+ * Ranges written at once: a rados_aio_write() per stripe piece, all in
+ * flight together, then each waited for.  The first error is returned
+ * (after all are done: none is left writing into the pager's memory).
+ */
+static int r_write_batch(void *ctx, const struct up_store_io *io,
+			 unsigned nr)
+{
+	struct rstore *r = ctx;
+	char oid[R_NAME_MAX + 20];
+	rados_completion_t *cs;
+	rados_write_op_t *ops;
+	unsigned i, n = 0, cap = 0;
+	int err = 0;
+
+	for (i = 0; i < nr; i++) {
+		if (io[i].off < 0 || (uint64_t)io[i].off > r->len ||
+		    io[i].len > r->len - (uint64_t)io[i].off)
+			return -EINVAL;
+		cap += (unsigned)(io[i].len / r->obj_len) + 2;
+	}
+	cs = calloc(cap ? cap : 1, sizeof(*cs));
+	ops = calloc(cap ? cap : 1, sizeof(*ops));
+	if (!cs || !ops) {
+		free(cs);
+		free(ops);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < nr && !err; i++) {
+		size_t done = 0;
+
+		while (done < io[i].len && !err) {
+			uint64_t at = (uint64_t)io[i].off + done;
+			uint64_t obj = at / r->obj_len;
+			uint32_t in = (uint32_t)(at % r->obj_len);
+			size_t k = r->obj_len - in;
+			struct r_slot *s = slot_find(r, obj);
+
+			if (k > io[i].len - done)
+				k = io[i].len - done;
+			if (s)
+				slot_drop(s);
+			oid_of(r, obj, oid);
+			err = lib.aio_create_completion(NULL, NULL, NULL,
+							&cs[n]);
+			if (!err) {
+				err = op_write(r, oid,
+					       (const char *)io[i].buf + done,
+					       k, in, false, cs[n], &ops[n]);
+				if (err)
+					lib.aio_release(cs[n]);
+				else
+					n++;
+			}
+			done += k;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int e;
+
+		lib.aio_wait_for_complete(cs[i]);
+		e = lib.aio_get_return_value(cs[i]);
+		lib.aio_release(cs[i]);
+		lib.release_write_op(ops[i]);
+		if (e < 0 && !err)
+			err = e;
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(cs);
+	free(ops);
+	return err;
+}
+
+/* The store's header object: its length and object length. */
+struct r_head {
+	uint64_t len;
+	uint32_t obj_len;
+};
+
+/* The header object, with length len. */
+static int head_write(struct rstore *r, uint64_t len)
+{
+	struct r_head h;
+
+	memset(&h, 0, sizeof(h));
+	h.len = len;
+	h.obj_len = r->obj_len;
+	return op_write(r, r->name, (const char *)&h, sizeof(h), 0, true, NULL,
+			NULL);
+}
+
+/*
+ * A new length.  Smaller: the header first, then the objects past the end
+ * go and the last one is cut at it, so that a larger length later reads
+ * zeros there.  Larger: the last object is cut at the old end first (what
+ * it may hold past it is not data), then the header.
+ */
+static int r_resize(void *ctx, off_t len)
+{
+	struct rstore *r = ctx;
+	uint64_t nl = (uint64_t)len, old, edge, obj, last;
+	char oid[R_NAME_MAX + 20];
+	unsigned i;
+	int err = 0;
+
+	if (len < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	old = r->len;
+	edge = nl < old ? nl : old;
+	for (i = 0; i < R_SLOTS; i++)
+		slot_drop(&r->slots[i]);
+	if (nl < old)
+		err = head_write(r, nl);
+	if (!err && edge % r->obj_len) {
+		oid_of(r, edge / r->obj_len, oid);
+		err = lib.trunc(r->io, oid, edge % r->obj_len);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	last = old ? (old - 1) / r->obj_len : 0;
+	for (obj = (nl + r->obj_len - 1) / r->obj_len;
+	     !err && nl < old && obj <= last; obj++) {
+		oid_of(r, obj, oid);
+		err = lib.remove(r->io, oid);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	if (!err && nl > old)
+		err = head_write(r, nl);
+	if (!err || nl < old)
+		r->len = nl;	/* (smaller: the header says so already) */
+	pthread_mutex_unlock(&r->lock);
+	return err;
 }
 
 static off_t r_size(void *ctx)
@@ -307,6 +494,8 @@ static const struct up_store_ops rstore_rw = {
 	.sync = r_sync,
 	.close = r_close,
 	.readahead = r_readahead,
+	.write_batch = r_write_batch,
+	.resize = r_resize,
 };
 
 static const struct up_store_ops rstore_ro = {
@@ -314,12 +503,6 @@ static const struct up_store_ops rstore_ro = {
 	.size = r_size,
 	.close = r_close,
 	.readahead = r_readahead,
-};
-
-/* The store's header object: its length and object length. */
-struct r_head {
-	uint64_t len;
-	uint32_t obj_len;
 };
 
 UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
@@ -372,8 +555,8 @@ UP_EXPORT int up_rstore_open(const char *conf, const char *pool,
 	if (flags & O_CREAT) {
 		h.len = (uint64_t)len;
 		h.obj_len = obj_len ? (uint32_t)obj_len : UP_RSTORE_OBJECT;
-		err = lib.write_full(r->io, name, (const char *)&h,
-				       sizeof(h));
+		r->obj_len = h.obj_len;
+		err = head_write(r, h.len);
 	} else {
 		err = lib.read(r->io, name, (char *)&h, sizeof(h), 0);
 		err = err == (int)sizeof(h) ? 0 : err < 0 ? err : -EBADMSG;

@@ -231,6 +231,48 @@ static off_t z_size(void *ctx)
 	return (off_t)((struct zstore *)ctx)->h.len;
 }
 
+/*
+ * A new length, durable at the next sync: chunks past it go from the
+ * index; the chunk that holds the end (old or new) is written again at
+ * its new size, with zeros past the end.
+ */
+static int z_resize(void *ctx, off_t len)
+{
+	struct zstore *z = ctx;
+	uint64_t cl = z->h.chunk_len, nr = ((uint64_t)len + cl - 1) / cl, c;
+	uint64_t edge = (uint64_t)(len < (off_t)z->h.len ? len : (off_t)z->h.len);
+	struct z_ent *ents;
+	int err = 0;
+
+	if (len < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&z->lock);
+	c = edge / cl;
+	/* The chunk at the smaller end, held at its old size. */
+	if (edge % cl && c < z->h.chunks)
+		err = hold(z, c, false);
+	if (!err && z->held != UINT64_MAX && z->held >= nr)
+		z->held = UINT64_MAX;	/* past the new end: gone */
+	ents = err ? NULL : realloc(z->ents, (nr ? nr : 1) * sizeof(*ents));
+	if (!err && !ents)
+		err = -ENOMEM;
+	if (!err) {
+		z->ents = ents;
+		for (c = z->h.chunks; c < nr; c++)
+			z->ents[c] = (struct z_ent){ 0, 0, K_ZERO };
+		z->h.chunks = nr;
+		z->h.len = (uint64_t)len;
+		if (edge % cl && edge / cl < nr) {
+			/* Zero from the smaller end to the chunk's end. */
+			memset(z->chunk + edge % cl, 0, cl - edge % cl);
+			z->held_dirty = true;
+		}
+		z->index_dirty = true;
+	}
+	pthread_mutex_unlock(&z->lock);
+	return err;
+}
+
 /* The held chunk, then the index, durable before the header points at
  * it. */
 static int sync_locked(struct zstore *z)
@@ -303,6 +345,7 @@ static const struct up_store_ops zstore_rw = {
 	.size = z_size,
 	.sync = z_sync,
 	.close = z_close,
+	.resize = z_resize,
 };
 
 static const struct up_store_ops zstore_ro = {

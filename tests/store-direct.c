@@ -148,6 +148,38 @@ static void calls(void)
 	CHECK_EQ(ops->read(ctx, buf, 777, 4097), 777);
 	CHECK_EQ(memcmp(buf, want, 777), 0);
 	CHECK_OK(ops->sync(ctx));
+	{
+		/* A batch: aligned ranges (direct, through the ring, with
+		 * read-ahead in flight) and unaligned ones; then a resize. */
+		struct up_store_io io[5];
+		char *al = NULL;
+		int k;
+
+		CHECK_OK(posix_memalign((void **)&al, 4096, 5 * 8192));
+		ops->readahead(ctx, 0, 1 << 20);
+		for (k = 0; k < 5; k++) {
+			memset(al + k * 8192, 'A' + k, 8192);
+			io[k].buf = al + k * 8192;
+			io[k].len = k == 3 ? 100 : 8192;
+			io[k].off = k == 3 ? 70001 : (off_t)(4 - k) * 65536;
+		}
+		CHECK_OK(ops->write_batch(ctx, io, 5));
+		for (k = 0; k < 5; k++) {
+			CHECK_EQ(ops->read(ctx, buf, io[k].len, io[k].off),
+				 (ssize_t)io[k].len);
+			CHECK_EQ(memcmp(buf, al + k * 8192, io[k].len), 0);
+			CHECK_EQ(pread(fd, buf, io[k].len, io[k].off),
+				 (ssize_t)io[k].len);
+			CHECK_EQ(memcmp(buf, al + k * 8192, io[k].len), 0);
+		}
+		free(al);
+		CHECK_OK(ops->resize(ctx, 5000));
+		CHECK_EQ(ops->size(ctx), 5000);
+		CHECK_EQ(ops->read(ctx, buf, 100, 4950), 50);
+		CHECK_OK(ops->resize(ctx, LEN));
+		CHECK_EQ(ops->read(ctx, buf, 100, 5000), 100);
+		CHECK_EQ(buf[0] | buf[99], 0);
+	}
 	ops->close(ctx);
 	ro = h_reopen(fd, O_RDONLY);
 	CHECK_EQ(up_dstore_open(ro, O_RDWR, &ops, &ctx), -EACCES);

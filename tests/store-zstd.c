@@ -100,6 +100,43 @@ static void model(struct up_pager *p)
 	free(back);
 }
 
+/* Resized under its mapping, as a file by ftruncate(2): past the new
+ * end SIGBUS, grown again zeros, and so after a sync and a reopen. */
+static void resized(struct up_pager *p)
+{
+	const struct up_store_ops *ops;
+	char *ref = malloc(LEN), *back = malloc(LEN), *m, v;
+	size_t half = LEN / 2 + 777, sys = (half + 4095) & ~4095ul;
+	void *ctx;
+	int fd = zfile();
+
+	h_pat_fill(ref, 21, 0, LEN);
+	CHECK_OK(up_zstore_create(fd, LEN, CHUNK, &ops, &ctx));
+	CHECK_OK(up_pager_map_store(p, ops, ctx, NULL, LEN,
+				    PROT_READ | PROT_WRITE, MAP_SHARED, 0,
+				    (void **)&m));
+	memcpy(m, ref, LEN);
+	CHECK_OK(up_pager_store_resize(p, ops, ctx, (off_t)half));
+	CHECK_EQ(ops->size(ctx), (off_t)half);
+	CHECK_EQ(h_access(m + sys, 0, &v), SIGBUS);
+	CHECK_EQ(h_access(m + LEN - 1, 0, &v), SIGBUS);
+	CHECK_EQ(h_access(m + half, 0, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(memcmp(m, ref, half), 0);
+	CHECK_OK(up_pager_store_resize(p, ops, ctx, LEN));
+	memset(ref + half, 0, LEN - half);
+	CHECK_EQ(memcmp(m, ref, LEN), 0);
+	m[LEN - 5] = 'z';
+	ref[LEN - 5] = 'z';
+	CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
+	CHECK_OK(up_pager_unmap(p, m, LEN));
+	CHECK_OK(read_back(fd, back));
+	CHECK_EQ(memcmp(back, ref, LEN), 0);
+	close(fd);
+	free(ref);
+	free(back);
+}
+
 /* Text compresses: the store takes a fraction of its length. */
 static void ratio(struct up_pager *p)
 {
@@ -217,6 +254,7 @@ static void body(struct up_pager *p, enum up_backend b)
 		return;
 	}
 	model(p);
+	resized(p);
 	ratio(p);
 }
 
