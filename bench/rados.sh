@@ -4,7 +4,8 @@
 # (tests/rados-cluster.sh: one monitor, one OSD on memstore, all on this
 # machine), `upager cp FILE rados://upager/big`, then `upager scan` of the
 # object set and of the local file with the same budget, sequential and
-# random, each printing throughput and the pager's fault latency.
+# random, each printing throughput and the pager's fault latency; then
+# the write-back of scattered pages, batched and not (bench/storewb.c).
 #
 #   sh bench/rados.sh [UPAGER] [--size MiB] [--budget SIZE]
 
@@ -39,3 +40,11 @@ for pat in seq random; do
 			grep -E '^(time|fills|fault time)'
 	done
 done
+# msync of scattered dirty pages: the store's write_batch (all in flight)
+# against one write per range, to the object set and to a local file
+# through the direct store.
+W=$(dirname "$U")/bench/storewb
+if [ -x "$W" ]; then
+	"$W" --reps 3 rados://upager/wb | tail -n 3
+	UPAGER_BENCH_DIR="$T" "$W" --reps 3 | tail -n 3
+fi
