@@ -626,6 +626,15 @@ int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 	return p && ops && out ? -EOPNOTSUPP : -EINVAL;
 }
 
+/* No pager here maps a store: it is only resized. */
+int up_pager_store_resize(struct up_pager *p, const struct up_store_ops *ops,
+			  void *ctx, off_t len)
+{
+	if (!p || !ops || len < 0)
+		return -EINVAL;
+	return ops->resize ? ops->resize(ctx, len) : -EOPNOTSUPP;
+}
+
 int up_dstore_open(int fd, int flags, const struct up_store_ops **ops,
 		   void **ctx)
 {

@@ -177,10 +177,22 @@ static off_t st_size(void *ctx)
 	return 1 << 20;
 }
 
+static off_t resized = -1;
+
+static int st_resize(void *ctx, off_t len)
+{
+	(void)ctx;
+	resized = len;
+	return 0;
+}
+
 static void stores_and_stats(struct up_pager *p, int fd)
 {
 	static const struct up_store_ops ops = { .read = st_read,
 						 .size = st_size };
+	static const struct up_store_ops rops = { .read = st_read,
+						  .size = st_size,
+						  .resize = st_resize };
 	const struct up_store_ops *o;
 	struct up_stats st;
 	uint64_t lat[UP_LATENCY_NR];
@@ -193,6 +205,11 @@ static void stores_and_stats(struct up_pager *p, int fd)
 	CHECK_EQ(up_dstore_open(fd, _O_RDONLY, &o, &ctx), -EOPNOTSUPP);
 	CHECK_EQ(up_rstore_open(NULL, "pool", "name", _O_RDONLY, 0, 0, &o,
 				&ctx), -EOPNOTSUPP);
+	/* A store no pager maps is only resized. */
+	CHECK_EQ(up_pager_store_resize(p, &ops, NULL, 5), -EOPNOTSUPP);
+	CHECK_EQ(up_pager_store_resize(p, &rops, NULL, -1), -EINVAL);
+	CHECK_OK(up_pager_store_resize(p, &rops, NULL, 12345));
+	CHECK_EQ(resized, 12345);
 	CHECK_OK(up_pager_map(p, NULL, 8 * H_PAGE, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, (void **)&a));
 	if (!a)
