@@ -46,6 +46,8 @@ int up__cache_init(struct up_pager *p)
 	int err;
 
 	p->swap_fd = -1;
+	p->swap.ops = &up__file_store;
+	p->swap.ctx = &p->swap_fd;
 	p->frames_nr = p->cfg.budget / pl(p);
 	if (p->frames_nr > UINT32_MAX - 1)
 		p->frames_nr = UINT32_MAX - 1;
@@ -339,8 +341,8 @@ static int swap_move(struct up_pager *p, struct up_obj *o, off_t base)
 		if (!(o->pflags[pg] & PG_INSWAP))
 			continue;
 		off = (off_t)(pg * pl(p));
-		if (up__copy_in(p->swap_fd, o->swap_base + off, p->swap_fd,
-				base + off, pl(p)) != (ssize_t)pl(p))
+		if (up__store_fill(&p->swap, NULL, pl(p), o->swap_base + off,
+				   p->swap_fd, base + off) != (ssize_t)pl(p))
 			return -EIO;
 	}
 	up__fallocate(p->swap_fd, PUNCH, o->swap_base,
@@ -1028,9 +1030,8 @@ void up__frames_unpin(struct up_pager *p)
 /* ---- fill, write-back, drop ----------------------------------------- */
 
 
-/* Read page pgno's content into its memfd range; returns bytes valid.
- * The copy is made in the kernel (sendfile), which allocates the memfd's
- * pages in bulk: cheaper than taking a fault per page on the view. */
+/* Read page pgno's content, from its store or the swap file, into its
+ * memfd range (see up__store_fill()); returns bytes valid. */
 static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
 			       uint64_t pg, uint32_t idx)
 {
@@ -1042,18 +1043,11 @@ static ssize_t fill_from_store(struct up_pager *p, struct up_obj *o,
 	up__slot_release(p, idx);
 
 	if (o->pflags[pg] & PG_INSWAP)
-		return up__copy_in(p->swap_fd, o->swap_base + off, o->memfd,
-				   off, pl(p));
-	if (o->fd >= 0) {
-		ssize_t n = up__copy_in(o->fd, off, o->memfd, off, pl(p));
-
-		/* Past the end of the file, what the page cache holds. */
-		if (n > 0 && (size_t)n < pl(p))
-			up__eof_tail(o->fd, off + n, o->view + off + n);
-		return n;
-	}
+		return up__store_fill(&p->swap, o->view + off, pl(p),
+				      o->swap_base + off, o->memfd, off);
 	if (o->store.ops)
-		return up__obj_read(o, o->view + off, pl(p), off);
+		return up__store_fill(&o->store, o->view + off, pl(p), off,
+				      o->memfd, off);
 	/* Zero-fill: allocate the page in the memfd so it can be mapped. */
 	err = up__fallocate(o->memfd, 0, off, (off_t)pl(p));
 	return err ? err : (ssize_t)pl(p);
@@ -1470,11 +1464,9 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 		if (end > off)
 			n = file_write(p, o, off, end);
 	} else {
-		struct up_store swap = { &up__file_store, &p->swap_fd };
-
 		err = swap_open(p);
 		n = err ? err
-			: store_write(p, o, off, end, &swap,
+			: store_write(p, o, off, end, &p->swap,
 				      o->swap_base + off);
 		for (pg = a; n >= 0 && pg < b; pg++)
 			o->pflags[pg] |= PG_INSWAP;
@@ -1708,8 +1700,8 @@ int up__obj_swap_in(struct up_pager *p, struct up_obj *o)
 
 		if ((o->pflags[pg] & (PG_INSWAP | PG_RESIDENT)) != PG_INSWAP)
 			continue;
-		if (up__copy_in(p->swap_fd, o->swap_base + off, o->memfd, off,
-				pl(p)) < 0)
+		if (up__store_fill(&p->swap, o->view + off, pl(p),
+				   o->swap_base + off, o->memfd, off) < 0)
 			return -EIO;
 	}
 	return 0;

@@ -734,7 +734,8 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (end > off && !store_writable(o))
 		return -EBADF;	/* not an I/O error: see up__seg_detach */
 	if (end > off)
-		n = up__pwrite(o->fd, o->view + off, (size_t)(end - off), off);
+		n = o->store.ops->write(o->store.ctx, o->view + off,
+					(size_t)(end - off), off);
 	if (n < 0) {
 		o->err = up__store_err(n);
 		return o->err;
@@ -935,7 +936,8 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		f->used = 1;
 		s->frame_of[pg] = idx + 1;
 		s->h->frames_used++;
-		n = up__copy_in(o->fd, off, s->fd, up__seg_off(o, off), pl(p));
+		n = up__store_fill(&o->store, o->view + off, pl(p), off, s->fd,
+				   up__seg_off(o, off));
 		if (n <= 0) {
 			s->frame_of[pg] = 0;
 			punch(s, pg);

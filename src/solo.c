@@ -1022,21 +1022,15 @@ ssize_t up__solo_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 
 	if (borrowable(p, o))
 		return borrow(p, o, pg, idx);
+	/* (The slot holds an older page: the tail of the last system page
+	 * past the end is cleared.) */
 	if (o->pflags[pg] & PG_INSWAP)
-		n = up__pread(p->swap_fd, s, pl(p), o->swap_base + off);
+		n = up__store_fill(&p->swap, s, pl(p), o->swap_base + off, -1,
+				   0);
 	else if (o->store.ops)
-		n = up__obj_read(o, s, pl(p), off);
+		n = up__store_fill(&o->store, s, pl(p), off, -1, 0);
 	else
 		n = (ssize_t)pl(p), memset(s, 0, pl(p));
-
-	/* The slot holds an older page: clear the tail of the last system
-	 * page, which the mapping shows as zeros, or as the page cache holds
-	 * it past the end of the file. */
-	if (n >= 0 && (size_t)n < pl(p)) {
-		memset(s + n, 0, SYS_UP((size_t)n) - (size_t)n);
-		if (n > 0 && o->fd >= 0 && !(o->pflags[pg] & PG_INSWAP))
-			up__eof_tail(o->fd, off + n, s + n);
-	}
 	p->frames[idx].slot_full = 1;
 	return n;
 }

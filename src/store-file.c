@@ -12,6 +12,7 @@
 #include "up-int.h"
 
 #include <fcntl.h>
+#include <string.h>
 
 static int fd_of(void *ctx)
 {
@@ -64,6 +65,36 @@ int up__store_access(int fd, int flags)
 int up__store_fd(const struct up_store *s)
 {
 	return s->ops == &up__file_store ? fd_of(s->ctx) : -1;
+}
+
+/*
+ * Read [off, off + len) of store s into buf, a page of the pager's own
+ * memory: the bytes read (fewer at the end of the store) or -errno.  When
+ * buf is the view of memfd at moff (memfd >= 0), a file is copied in the
+ * kernel (sendfile), which allocates the memfd's pages in bulk, cheaper
+ * than a fault per page on the view.  Short, the rest of the system page
+ * that holds the end reads zero, or for a file what its page cache holds
+ * there (up__eof_tail()).  buf may be NULL with a memfd when no end is
+ * possible (the swap file).
+ */
+ssize_t up__store_fill(const struct up_store *s, char *buf, size_t len,
+		       off_t off, int memfd, off_t moff)
+{
+	int fd = up__store_fd(s);
+	ssize_t n;
+
+	if (fd >= 0 && memfd >= 0)
+		n = up__copy_in(fd, off, memfd, moff, len);
+	else
+		n = s->ops->read(s->ctx, buf, len, off);
+	if (n < 0 || (size_t)n > len)
+		return n < 0 && fd >= 0 ? n : -EIO;
+	if ((size_t)n < len && buf) {
+		memset(buf + n, 0, SYS_UP((size_t)n) - (size_t)n);
+		if (n > 0 && fd >= 0)
+			up__eof_tail(fd, off + n, buf + n);
+	}
+	return n;
 }
 
 const struct up_store_ops up__file_store = {

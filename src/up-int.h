@@ -281,6 +281,7 @@ struct up_pager {
 	struct up_letgo *letgo;		/* page cache let go, oldest first */
 	uint64_t letgo_head, letgo_nr, letgo_bytes;
 	int swap_fd;
+	struct up_store swap;		/* the swap file, as a store */
 	char *wb_buf;			/* WB_BUF bytes, page-aligned: write-back
 					 * of mapped pages to a program's store */
 	struct up_batch *batch;		/* write-back being batched (cache.c) */
@@ -465,6 +466,8 @@ void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 extern const struct up_store_ops up__file_store;
 int up__store_access(int fd, int flags);
 int up__store_fd(const struct up_store *s);
+ssize_t up__store_fill(const struct up_store *s, char *buf, size_t len,
+		       off_t off, int memfd, off_t moff);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);
