@@ -144,7 +144,7 @@ WIN_TOOL_SRC := $(addprefix tools/,upager.c common.c cmd-cp.c cmd-scan.c \
 # Files open in binary mode, as on POSIX systems (mingw-w64's binmode.o).
 WIN_LDLIBS = -static $(shell $(WIN_CC) -print-file-name=binmode.o) -lpthread
 
-$(WO)/src/%.o: src/win/%.c src/win/win-int.h include/upager.h
+$(WO)/src/%.o: src/win/%.c $(wildcard src/win/*.h) include/upager.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_FLAGS) -c -o $@ $<
 
