@@ -63,8 +63,12 @@ static int config_check(const struct up_config *c)
 	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
 			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
 		return -EINVAL;
-	/* Inline faults are served from a SIGBUS handler: Linux's. */
+	/* Inline faults are served from a SIGBUS handler: Linux's.  The trap
+	 * backend's pages are the process's own: no cache to share (the
+	 * kernel backend's views share the system's). */
 	if (c->flags & UP_CONFIG_FAULT_INLINE)
+		return -EOPNOTSUPP;
+	if (c->backend == UP_BACKEND_TRAP && (c->flags & UP_CONFIG_SHARED))
 		return -EOPNOTSUPP;
 	return 0;
 }

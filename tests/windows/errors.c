@@ -57,6 +57,9 @@ static void config(void)
 		return;
 	CHECK(!strcmp(up_pager_backend(p), "trap"));
 	CHECK_OK(up_pager_close(p));
+	c.flags |= UP_CONFIG_SHARED;
+	CHECK_EQ(up_pager_open(&p, &c), -EOPNOTSUPP);
+	c.flags &= ~UP_CONFIG_SHARED;
 	c.backend = (enum up_backend)(UP_BACKEND_TRAP + 1);
 	CHECK_EQ(up_pager_open(&p, &c), -EINVAL);
 	CHECK_EQ(up_pager_close(NULL), -EINVAL);

@@ -1,4 +1,4 @@
-/* trap-budget.c - the trap backend on Windows holds no more than its budget: a file eight times the budget read and written through it (dirty pages written back at eviction, msync and unmap), anonymous and private memory through the swap file, four threads at once, two pagers at once, MADV_POPULATE_READ, a page past a truncated file's end (an in-page error), and the statistics. */
+/* trap-budget.c - the trap backend on Windows holds no more than its budget: a file eight times the budget read and written through it (dirty pages written back at eviction, msync and unmap), anonymous and private memory through the swap file, code run from an evicted page, four threads at once, two pagers at once, MADV_POPULATE_READ, a page past a truncated file's end (an in-page error), and the statistics. */
 #include "harness.h"
 
 #define PAGE (16 * H_PAGE)
@@ -196,9 +196,35 @@ static void two_pagers(void)
 	_close(fd);
 }
 
+/* Code stored in an executable mapping runs from it, evicted and read
+ * in again (a fault on an instruction fetch). */
+static void exec(void)
+{
+	struct up_pager *p = h_open(UP_BACKEND_TRAP, small);
+	size_t len = 2 * BUDGET_PAGES * PAGE;
+	unsigned char *m = NULL;
+	int (*fn)(void);
+
+	CHECK_OK(up_pager_map(p, NULL, len,
+			      PROT_READ | PROT_WRITE | PROT_EXEC,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+			      (void **)&m));
+	if (!m)
+		return;
+	/* mov eax, 42; ret */
+	memcpy(m, "\xb8\x2a\x00\x00\x00\xc3", 6);
+	CHECK_OK(up_pager_protect(p, m, len, PROT_READ | PROT_EXEC));
+	for (size_t i = PAGE; i < len; i += PAGE)
+		CHECK_EQ(m[i], 0);	/* the code's page is evicted */
+	fn = (int (*)(void))(void *)m;
+	CHECK_EQ(fn(), 42);
+	CHECK_OK(up_pager_close(p));
+}
+
 int main(void)
 {
 	h_seed();
+	exec();
 	file_through(1);
 	file_through(0);
 	swapped();
