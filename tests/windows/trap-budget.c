@@ -1,4 +1,4 @@
-/* trap-budget.c - the trap backend on Windows holds no more than its budget: a file eight times the budget read and written through it (dirty pages written back at eviction, msync and unmap), anonymous and private memory through the swap file, code run from an evicted page, four threads at once, two pagers at once, MADV_POPULATE_READ, a page past a truncated file's end (an in-page error), and the statistics. */
+/* trap-budget.c - the trap backend on Windows holds no more than its budget: a file eight times the budget read and written through it (dirty pages written back at eviction, msync and unmap), anonymous and private memory through the swap file, code run from an evicted page, four threads at once (in quarters, and on the same pages while they are synced and dropped), two pagers at once, MADV_POPULATE_READ, a page past a truncated file's end (an in-page error), and the statistics. */
 #include "harness.h"
 
 #define PAGE (16 * H_PAGE)
@@ -164,6 +164,81 @@ static void threads(void)
 	CHECK_OK(up_pager_close(p));
 }
 
+struct byte_worker {
+	volatile uint8_t *m;
+	uint8_t *model;
+	size_t len;
+	int k;			/* owns the bytes i with i % 4 == k */
+	uint64_t rng;
+	volatile LONG *stop;
+	int bad;
+};
+
+static DWORD WINAPI contend(void *arg)
+{
+	struct byte_worker *w = arg;
+
+	while (!*w->stop) {
+		uint64_t x = w->rng = w->rng * 6364136223846793005ull + 1;
+		size_t i = (size_t)(x >> 20) % (w->len / 4) * 4 + (size_t)w->k;
+		uint8_t v = (uint8_t)(x >> 56);
+
+		if (w->m[i] != w->model[i])
+			w->bad++;
+		w->m[i] = v;
+		w->model[i] = v;
+	}
+	return 0;
+}
+
+/* Four threads store to interleaved bytes of the same pages, eight times
+ * the budget, while the main thread syncs and drops pages under them:
+ * every byte each thread loads is the one it stored, and the file ends
+ * as the model. */
+static void contended(void)
+{
+	struct up_pager *p = h_open(UP_BACKEND_TRAP, small);
+	size_t len = 8 * BUDGET_PAGES * PAGE;
+	int fd = h_file(len, 25, _O_RDWR, NULL);
+	uint8_t *m = NULL, *model = malloc(len);
+	volatile LONG stop = 0;
+	struct byte_worker w[4];
+	HANDLE th[4];
+
+	CHECK_OK(up_pager_map(p, NULL, len, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, fd, 0, (void **)&m));
+	if (!m)
+		return;
+	h_pat_fill(model, 25, 0, len);
+	for (int k = 0; k < 4; k++) {
+		w[k] = (struct byte_worker){ m, model, len, k, h_rand(),
+					     &stop, 0 };
+		th[k] = CreateThread(NULL, 0, contend, &w[k], 0, NULL);
+	}
+	for (int round = 0; round < 60; round++) {
+		size_t pg = (size_t)h_below(len / PAGE);
+
+		Sleep(5);
+		if (round % 2)
+			CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
+		else
+			CHECK_OK(up_pager_advise(p, m + pg * PAGE, PAGE,
+						 MADV_DONTNEED));
+	}
+	stop = 1;
+	WaitForMultipleObjects(4, th, TRUE, INFINITE);
+	for (int k = 0; k < 4; k++) {
+		CHECK_EQ(w[k].bad, 0);
+		CloseHandle(th[k]);
+	}
+	resident_within(p);
+	CHECK_OK(up_pager_unmap(p, m, len));
+	CHECK(h_same_as_file(model, fd, 0, len));
+	_close(fd);
+	free(model);
+	CHECK_OK(up_pager_close(p));
+}
+
 /* Two pagers, each serving its own; a truncated file's page past its
  * end raises an in-page error. */
 static void two_pagers(void)
@@ -229,6 +304,7 @@ int main(void)
 	file_through(0);
 	swapped();
 	threads();
+	contended();
 	two_pagers();
 	h_done();
 }
