@@ -113,6 +113,8 @@
  *    sees the pager's faults first, and must pass them on.
  *  - No read-ahead: MADV_WILLNEED reads the range in (up to half the
  *    budget); the swap space of a mapping is reused only by a new pager.
+ *  - UP_CONFIG_SHARED is refused (-EOPNOTSUPP): its pages are the
+ *    process's own.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
