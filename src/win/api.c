@@ -5,7 +5,7 @@
  * the argument checks in the order Linux makes them, the walk of a range
  * over mappings and the memory between them, and the drop-in API on the
  * default pager.  What a mapping is in the system is the backend's
- * (kernel.c).
+ * (kernel.c, trap.c).
  *
  * Windows has no userfaultfd: AUTO takes the kernel backend (kernel.c),
  * and UP_BACKEND_TRAP the pager's own service of faults (trap.c).

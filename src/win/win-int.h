@@ -3,8 +3,8 @@
  * win-int.h - what the Windows build of the library shares between its
  * files: the pager, its mappings, and the table of functions a backend
  * fills.  api.c owns the pager, the record of its mappings and the
- * argument checks; a backend (kernel.c) makes, changes and removes one
- * mapping at a time.  Nothing here is public.
+ * argument checks; a backend (kernel.c, trap.c) makes, changes and
+ * removes one mapping at a time.  Nothing here is public.
  */
 #ifndef UP_WIN_INT_H
 #define UP_WIN_INT_H

@@ -1,7 +1,8 @@
 /* harness.h - the small harness of the Windows test programs: the checks
- * and closing line of tests/harness.h, a seeded PRNG and pattern, files
- * read and written at an offset, and one access that may raise an access
- * violation, caught by a vectored exception handler. */
+ * and closing line of tests/harness.h, the backends to run on, a seeded
+ * PRNG and pattern, files read and written at an offset, and one access
+ * that may raise an access violation, caught by a vectored exception
+ * handler. */
 #ifndef UP_WIN_TEST_HARNESS_H
 #define UP_WIN_TEST_HARNESS_H
 
