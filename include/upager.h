@@ -408,7 +408,10 @@ struct up_store_ops {
  * range is unmapped there (SIGSEGV), as with MADV_DONTFORK.  Changed pages
  * not yet written back are the process's own (a file's are the page
  * cache's): a process that dies before up_pager_sync() or unmap loses
- * them.
+ * them.  A MAP_PRIVATE mapping keeps the copy of a page it read (from what
+ * the store's MAP_SHARED mappings showed then): their later changes are
+ * not seen in it (a file's private mapping sees the page cache until it
+ * writes a page).
  */
 int up_pager_map_store(struct up_pager *p, const struct up_store_ops *ops,
 		       void *ctx, void *addr, size_t len, int prot, int flags,

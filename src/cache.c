@@ -1119,6 +1119,27 @@ static void borrow_room(struct up_pager *p)
 }
 
 /*
+ * A private copy of a program's store reads its page from the store: what
+ * a MAP_SHARED mapping of the store changed in that page and has not
+ * written back goes there first, so that the copy starts from what the
+ * shared mappings show, as a file's private mapping starts from the page
+ * cache.
+ */
+static void shared_first(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	struct up_obj *q;
+
+	if (o->kind != OBJ_ANON || !o->store.ops ||
+	    o->store.ops == &up__file_store || (o->pflags[pg] & PG_INSWAP))
+		return;
+	for (q = p->objs; q; q = q->next)
+		if (q->kind == OBJ_FILE && q->store.ops == o->store.ops &&
+		    q->store.ctx == o->store.ctx && pg < q->pages_nr &&
+		    (q->pflags[pg] & PG_DIRTY))
+			up__writeback(p, q, pg, pg + 1);
+}
+
+/*
  * Make page pgno of o resident and pin it.  Returns the bytes of it that
  * hold content (less than a page at end of file, 0 beyond it), or -errno
  * (-EIO on a failed read, -EBUSY when no frame could be had).  If the
@@ -1143,6 +1164,7 @@ static int page_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	if (!(o->pflags[pg] & PG_RESIDENT)) {
 		if (o->pc)
 			borrow_room(p);
+		shared_first(p, o, pg);
 		err = frame_get(p, &idx, demand);
 		if (err)
 			return err;

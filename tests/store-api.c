@@ -250,6 +250,37 @@ static void private_copy(struct up_pager *p)
 	free(m.data);
 }
 
+/* A MAP_PRIVATE mapping made after a MAP_SHARED one changed the store,
+ * with nothing written back yet, starts from what the shared one shows,
+ * as a private mapping of a file starts from the page cache; its own
+ * stores then stay its own. */
+static void private_after_shared(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+	char *a, *b;
+
+	mem_init(&m, 19);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	a[3 * PG + 9] = 'S';
+	b = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE);
+	if (!b)
+		return;
+	CHECK_EQ(b[3 * PG + 9], 'S');
+	b[3 * PG + 10] = 'P';
+	CHECK_EQ(a[3 * PG + 10], (char)h_pat(19, 3 * PG + 10));
+	CHECK_OK(up_pager_unmap(p, b, len));
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(m.data[3 * PG + 9], 'S');
+	CHECK_EQ(m.data[3 * PG + 10], (char)h_pat(19, 3 * PG + 10));
+	CHECK_EQ(m.closes, 1);
+	free(m.data);
+}
+
 /* The end of the store and failed reads raise SIGBUS; a failed write is
  * reported by msync, once, and keeps the page. */
 static void errors(struct up_pager *p)
@@ -544,6 +575,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	}
 	shared_model(p);
 	private_copy(p);
+	private_after_shared(p);
 	errors(p);
 	fixed_over_itself(p);
 	resize(p);
