@@ -894,9 +894,6 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 	return err;
 }
 
-static uint64_t mapping_of(struct up_pager *p, size_t i, size_t *a,
-			   size_t *b);
-
 /*
  * Change the protection of [a, b) of r.  The part becomes a region of its
  * own: a fault maps pages only within the region it hit, so no mapping of
@@ -915,7 +912,7 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	 * is, whole. */
 	if (r->prot == prot)
 		return 0;
-	anon = mapping_of(p, up__region_first(p, r->start), &i, &j);
+	anon = up__mapping_of(p, up__region_first(p, r->start), &i, &j);
 	err = carve(p, &r, a, b);
 	if (!err && !(r->flags & (MAP_SHARED | MAP_NORESERVE)) &&
 	    (prot & PROT_WRITE))
@@ -1150,100 +1147,6 @@ UP_EXPORT int up_pager_advise(struct up_pager *p, void *addr, size_t len,
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/*
- * Whether the kernel would see adjacent regions l and r as one mapping:
- * mremap(2) works within one.  Pieces of one mapping are (split by
- * nothing that splits the kernel's), and private anonymous memory merges
- * with its neighbour.
- */
-static bool one_mapping(const struct up_region *l, const struct up_region *r)
-{
-	if (l->end != r->start || !up__region_alike(l, r))
-		return false;
-	/* The kernel merges no two mappings with anon_vmas of their own, and
-	 * none that MREMAP_DONTUNMAP left behind locked (see left_behind()). */
-	if ((l->anon && r->anon && l->anon != r->anon) || l->apart ||
-	    r->apart)
-		return false;
-	if (r->beyond)
-		return l->beyond || l->obj;
-	if (!l->obj || !r->obj)
-		return false;
-	/* Private anonymous memory merges where the page offsets line up:
-	 * a fresh mapping's are its addresses', and memory that mremap(2)
-	 * moved keeps those of where it was made, which line up only with
-	 * the rest of its own mapping, and what mremap(2) grew it by. */
-	if ((l->flags & MAP_ANONYMOUS) && !(l->flags & MAP_SHARED))
-		return !(l->moved || r->moved) ||
-		       (l->obj == r->obj &&
-			r->off == l->off + (off_t)(l->end - l->start)) ||
-		       (l->moved && r->moved && r->grown);
-	/* (Private copies of one file are objects of their own, each with
-	 * the descriptor it was made through: the kernel merges mappings of
-	 * one open file alone, not of the file opened twice.) */
-	return (l->obj == r->obj ||
-		(!(l->flags & MAP_ANONYMOUS) &&
-		 up__same_open_file(l->obj->fd, r->obj->fd))) &&
-	       r->off == l->off + (off_t)(l->end - l->start);
-}
-
-/* The regions [*a, *b] of the kernel's mapping that region i is part of,
- * and its anon_vma (0 if none). */
-static uint64_t mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b)
-{
-	uint64_t anon = 0;
-	size_t k;
-
-	for (*a = i; *a && one_mapping(p->regions[*a - 1], p->regions[*a]);
-	     (*a)--)
-		;
-	for (*b = i; *b + 1 < p->regions_nr &&
-		     one_mapping(p->regions[*b], p->regions[*b + 1]);
-	     (*b)++)
-		;
-	for (k = *a; k <= *b && !anon; k++)
-		anon = p->regions[k]->anon;
-	return anon;
-}
-
-/* The anon_vma of neighbour n of the kernel's mapping at m, if the kernel
- * would share it: n differs from m in protection at most
- * (anon_vma_compatible()). */
-static uint64_t anon_shared(const struct up_region *n,
-			    const struct up_region *m)
-{
-	struct up_region t = *m;
-
-	t.prot = n->prot;
-	return (n->end == m->start ? one_mapping(n, &t) : one_mapping(&t, n)) ?
-		       n->anon :
-		       0;
-}
-
-/*
- * A fault in region r (any in private anonymous memory, a store in a
- * private mapping of a file) gives the kernel's mapping an anon_vma if it
- * has none: its neighbour's where that differs in protection only
- * (find_mergeable_anon_vma()), else a new one.  Its pieces keep it when
- * they are split, and two mappings with different ones never merge (see
- * one_mapping()).  Where mlock(2) splits the kernel's mapping is not
- * followed: the pieces of one mapping take it all.  No memory allocated:
- * the faulting thread may call it (fault-uffd.c).
- */
-void up__region_anon(struct up_pager *p, struct up_region *r)
-{
-	size_t a, b, k;
-	uint64_t anon = mapping_of(p, up__region_first(p, r->start), &a, &b);
-
-	if (!anon && a)
-		anon = anon_shared(p->regions[a - 1], p->regions[a]);
-	if (!anon && b + 1 < p->regions_nr)
-		anon = anon_shared(p->regions[b + 1], p->regions[b]);
-	if (!anon)
-		anon = ++p->anon_nr;
-	for (k = a; k <= b; k++)
-		p->regions[k]->anon = anon;
-}
 
 /* A copy of region m at [at, at + len), showing object offset off, not yet
  * attached or in the table; NULL if out of memory. */
@@ -1744,7 +1647,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	if (locked && !all_locked(a, b - a))
 		return -EFAULT;
 	for (i = up__region_first(p, a); i + 1 < p->regions_nr &&
-		    one_mapping(p->regions[i], p->regions[i + 1]);
+		    up__one_mapping(p->regions[i], p->regions[i + 1]);
 	     i++)
 		;
 	end = p->regions[i]->end;

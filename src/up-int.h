@@ -339,7 +339,6 @@ struct up_pager {
 struct up_pager *up__default_if_made(void);
 bool up__preload_takes(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t off);
-void up__region_anon(struct up_pager *p, struct up_region *r);
 
 /* ---- registry.c ----------------------------------------------------- */
 struct up_region *up__region_find(struct up_pager *p, uintptr_t addr);
@@ -350,6 +349,9 @@ bool up__range_mapped(struct up_pager *p, uintptr_t a, uintptr_t b);
 bool up__region_alike(const struct up_region *l, const struct up_region *r);
 bool up__region_span(const struct up_region *r, off_t a, off_t b,
 		     uintptr_t *as, uintptr_t *ae);
+bool up__one_mapping(const struct up_region *l, const struct up_region *r);
+uint64_t up__mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b);
+void up__region_anon(struct up_pager *p, struct up_region *r);
 
 /* ---- cache.c -------------------------------------------------------- */
 int up__cache_init(struct up_pager *p);
