@@ -16,9 +16,11 @@ limit=${UPAGER_TEST_TIMEOUT:-300}
 jobs=${UPAGER_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
 # Sanitizer findings must fail the test, also in forked children that end
-# with _exit() (UBSan and TSan otherwise only print).
+# with _exit() (UBSan and TSan otherwise only print).  TSan's second of
+# sleep at every exit (for races with threads still running then) would
+# add a second to each of the hundreds of processes the tests start.
 : "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
-: "${TSAN_OPTIONS:=halt_on_error=1:die_after_fork=0}"
+: "${TSAN_OPTIONS:=halt_on_error=1:die_after_fork=0:atexit_sleep_ms=0}"
 export UBSAN_OPTIONS TSAN_OPTIONS limit
 
 # run.sh --one RES TEST: run one test; leave its output in RES/NAME.out and
