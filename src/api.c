@@ -925,7 +925,7 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 		r->accounted = false;
 	/* Changed, it is merged again as any other. */
 	if (!err)
-		r->apart = false;
+		r->apart = 0;
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__solo_convert(p, r->obj);
@@ -1070,7 +1070,7 @@ static bool advice_flag(struct up_region *r, int advice, bool set)
 	if (set) {
 		r->vmflags = vf;
 		r->advice = adv;
-		r->apart = false;	/* changed, merged again */
+		r->apart = 0;	/* changed, merged again */
 	}
 	return true;
 }
@@ -1240,7 +1240,7 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r->grown = grow;
 	/* What MREMAP_DONTUNMAP leaves behind has no anon_vma
 	 * (unlink_anon_vmas()); whether it merges, see left_behind(). */
-	r->apart = false;
+	r->apart = 0;
 	if (!grow)
 		r->anon = 0;
 	if ((m->flags & MAP_SHARED) ||
@@ -1264,22 +1264,66 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	return err;
 }
 
+static bool all_locked(uintptr_t a, size_t len);
+
+/*
+ * Before MREMAP_DONTUNMAP moves [a, b), locked: the stretch [*la, *lb)
+ * around it of the regions of one mapping with it, as the model sees them,
+ * that mlock(2) locked whole, as it is (see left_behind()).
+ */
+static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
+			  uintptr_t *la, uintptr_t *lb)
+{
+	size_t k;
+
+	*la = a;
+	*lb = b;
+	while (*la && (k = up__region_first(p, *la - 1)) < p->regions_nr) {
+		struct up_region *q = p->regions[k];
+
+		if (q->start >= *la ||
+		    (q->end == *la &&
+		     (k + 1 == p->regions_nr ||
+		      !up__one_mapping(q, p->regions[k + 1]))) ||
+		    !all_locked(q->start, *la - q->start))
+			break;
+		*la = q->start;
+	}
+	while ((k = up__region_first(p, *lb)) < p->regions_nr) {
+		struct up_region *q = p->regions[k];
+
+		if (q->start > *lb ||
+		    (q->start == *lb &&
+		     (!k || !up__one_mapping(p->regions[k - 1], q))) ||
+		    !all_locked(*lb, q->end - *lb))
+			break;
+		*lb = q->end;
+	}
+}
+
 /*
  * What MREMAP_DONTUNMAP leaves behind, [at, at + len): map_like() it.  The
  * kernel merges it with its neighbours again, as it was, and only then
- * takes its lock away (VM_LOCKED): a piece mlock(2) locked stays a mapping
- * of its own, which merges with no neighbour until a call changes it.
- * (A piece locked in part is taken as locked whole.)
+ * takes the lock (VM_LOCKED) away from the mapping it is part of: where
+ * mlock(2) locked it, that whole mapping, [la, lb) (see locked_around()),
+ * unlocked now (the caller unlocks the pager's memory there when all is
+ * moved), merges with no neighbour outside it until a call changes it:
+ * its pieces get apart number id (0: it was not locked).  (A piece locked
+ * in part is taken as locked whole.)
  */
 static int left_behind(struct up_pager *p, const struct up_region *m,
-		       uintptr_t at, size_t len, bool locked)
+		       uintptr_t at, size_t len, uint64_t id, uintptr_t la,
+		       uintptr_t lb)
 {
 	int err = map_like(p, m, at, len, m->off, false);
-	struct up_region *r = up__region_find(p, at);
+	size_t i;
 
-	if (!err && r)
-		r->apart = locked;
-	return err;
+	if (err || !id)
+		return err;
+	for (i = up__region_first(p, la);
+	     i < p->regions_nr && p->regions[i]->start < lb; i++)
+		p->regions[i]->apart = id;
+	return 0;
 }
 
 /* The arguments as mremap(2) checks them before it looks at a mapping;
@@ -1349,6 +1393,9 @@ static void regions_shift(struct up_pager *p, struct up_region **rs,
 		rs[i]->start += delta;
 		rs[i]->end += delta;
 		rs[i]->moved |= delta != 0;
+		/* (What mremap(2) moves is a new mapping at its target.) */
+		if (delta)
+			rs[i]->apart = 0;
 	}
 	/* (Each has the room it left.) */
 	for (i = 0; i < nr; i++)
@@ -1524,7 +1571,8 @@ static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
 static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       int flags, uintptr_t to)
 {
-	uintptr_t x = a, end, at, end0 = b, stop = b;
+	uintptr_t x = a, end, at, end0 = b, stop = b, la = 0, lb = 0;
+	uint64_t id = 0;
 	struct up_region *r;
 	bool locked;
 	size_t i;
@@ -1548,6 +1596,11 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		return -EFAULT;
 	b = stop;
 	err = cut(p, a, b);
+	/* (All that is left behind is one mapping, where it was locked.) */
+	if (!err && (flags & MREMAP_DONTUNMAP) && up__locked((void *)a, b - a)) {
+		locked_around(p, a, b, &la, &lb);
+		id = ++p->anon_nr;
+	}
 	while (!err && x < b) {
 		i = up__region_first(p, x);
 		r = i < p->regions_nr && p->regions[i]->start < b ?
@@ -1584,9 +1637,14 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		regions_shift(p, &r, 1, at - x);
 		if ((flags & MREMAP_DONTUNMAP) && r->obj &&
 		    !hold(x, end, MAP_FIXED_NOREPLACE))
-			err = left_behind(p, r, x, end - x, locked);
+			err = left_behind(p, r, x, end - x, locked ? id : 0,
+					  la, lb);
 		x = end;
 	}
+	/* The kernel's mapping that the moves left behind is unlocked: the
+	 * pager's memory there too. */
+	if (id)
+		up__munlock((void *)la, lb - la);
 	return err ? err : b < end0 ? -EFAULT : 0;
 }
 
@@ -1602,7 +1660,8 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 {
 	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP), locked;
 	struct up_region *r = up__region_find(p, a), *l, **rs;
-	uintptr_t b, end, dest;
+	uintptr_t b, end, dest, la = 0, lb = 0;
+	uint64_t id = 0;
 	size_t i, nr;
 	off_t off;
 	int err;
@@ -1646,6 +1705,10 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	locked = b > a && up__locked((void *)a, b - a);
 	if (locked && !all_locked(a, b - a))
 		return -EFAULT;
+	if (locked && (flags & MREMAP_DONTUNMAP)) {
+		locked_around(p, a, b, &la, &lb);
+		id = ++p->anon_nr;
+	}
 	for (i = up__region_first(p, a); i + 1 < p->regions_nr &&
 		    up__one_mapping(p->regions[i], p->regions[i + 1]);
 	     i++)
@@ -1727,8 +1790,10 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 
 		err = hold(at, at + len, MAP_FIXED_NOREPLACE);
 		if (!err)
-			err = left_behind(p, rs[i], at, len, locked);
+			err = left_behind(p, rs[i], at, len, id, la, lb);
 	}
+	if (id)
+		up__munlock((void *)la, lb - la);
 	free(rs);
 	*out = dest;
 	return 0;

@@ -129,8 +129,7 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 		return false;
 	/* The kernel merges no two mappings with anon_vmas of their own, and
 	 * none that MREMAP_DONTUNMAP left behind locked (api.c, left_behind()). */
-	if ((l->anon && r->anon && l->anon != r->anon) || l->apart ||
-	    r->apart)
+	if ((l->anon && r->anon && l->anon != r->anon) || l->apart != r->apart)
 		return false;
 	if (r->beyond)
 		return l->beyond || l->obj;

@@ -13,10 +13,10 @@
  * writes (the pager's write-back of scattered pages) is in flight at once
  * too.  Writes are acknowledged by the OSDs before their operation
  * completes, so a sync has nothing more to wait for.  A full pool refuses
- * a write at once (-ENOSPC, -EDQUOT), as a full disk does.  A client's operations time out after
- * rados_osd_op_timeout (set to 30 s unless the configuration says
- * otherwise): a lost OSD is then an error (SIGBUS on a fault, -EIO from
- * msync), not a hang.
+ * a write at once (-ENOSPC, -EDQUOT), as a full disk does.  A client's
+ * operations time out after rados_osd_op_timeout (set to 30 s unless the
+ * configuration says otherwise): a lost OSD is then an error (SIGBUS on a
+ * fault, -EIO from msync), not a hang.
  */
 #include "up-int.h"
 

@@ -833,6 +833,11 @@ int up__mlock_onfault(void *addr, size_t len)
 	return neg(syscall(SYS_mlock2, addr, len, MLOCK_ONFAULT));
 }
 
+int up__munlock(void *addr, size_t len)
+{
+	return neg(syscall(SYS_munlock, addr, len));
+}
+
 /*
  * Hold [addr, addr+len) with inaccessible memory if nothing is mapped
  * there: 0, or -EEXIST (or another -errno) and nothing held.  Raw system

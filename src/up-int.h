@@ -194,10 +194,12 @@ struct up_region {
 					 * pieces with two different ones are
 					 * never one again (see
 					 * up__region_anon()) */
-	bool apart;			/* left behind by MREMAP_DONTUNMAP where
-					 * mlock(2) locked it: the kernel
-					 * merges it with no neighbour until a
-					 * call changes it */
+	uint64_t apart;			/* the mapping that MREMAP_DONTUNMAP
+					 * left behind where mlock(2) locked
+					 * it, unlocked, 0 if none: the kernel
+					 * merges it with no neighbour outside
+					 * until a call changes it (see
+					 * left_behind() in api.c) */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
 					 * mapping keeps it (see

@@ -59,6 +59,7 @@ void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
 int up__mlock(void *addr, size_t len);
 int up__mlock_onfault(void *addr, size_t len);
+int up__munlock(void *addr, size_t len);
 
 struct up_run {
 	uintptr_t a;

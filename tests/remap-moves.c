@@ -751,6 +751,54 @@ static void left_apart(void)
 	}
 }
 
+/*
+ * Where mlock(2) locked the whole mapping, what MREMAP_DONTUNMAP leaves
+ * behind merges with the rest again, and the whole is unlocked: growing
+ * all of it then works, as in the kernel, also where mprotect(2) had split
+ * it and joined it again before (got[1]), and for shared memory (got[2]).
+ */
+static void left_merged(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int got[3][2];
+
+	for (int k = 0; k < 2; k++)
+		for (int v = 0; v < 3; v++) {
+			char *area = mmap(NULL, 32 * pg, PROT_NONE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *a;
+
+			CHECK(area != MAP_FAILED);
+			a = mm[k](area, 4 * pg, PROT_READ | PROT_WRITE,
+				  (v == 2 ? MAP_SHARED : MAP_PRIVATE) |
+					  MAP_ANONYMOUS | MAP_FIXED,
+				  -1, 0);
+			CHECK(a == area);
+			a[0] = 1;
+			CHECK_OK(mlock(a, 4 * pg));
+			if (v == 1) {
+				CHECK_OK(mprotect(a + 2 * pg, pg, PROT_READ));
+				CHECK_OK(mprotect(a, 4 * pg,
+						  PROT_READ | PROT_WRITE));
+			}
+			CHECK(mremap(a + 2 * pg, 2 * pg, 2 * pg,
+				     MREMAP_MAYMOVE | MREMAP_FIXED |
+					     MREMAP_DONTUNMAP,
+				     area + 8 * pg) == area + 8 * pg);
+			errno = 0;
+			got[v][k] = mremap(a, 4 * pg, 6 * pg, MREMAP_MAYMOVE |
+						       MREMAP_FIXED,
+					   area + 16 * pg) == MAP_FAILED ?
+					    errno :
+					    0;
+			mu[k](area, 32 * pg);
+		}
+	for (int v = 0; v < 3; v++)
+		CHECK_EQ(got[v][1], got[v][0]);
+}
+
 /* Two private mappings of one file, back to back at offsets that go on,
  * but made through two open files (the file opened twice): the kernel
  * merges mappings of one open file alone, so a resize across both fails
@@ -877,5 +925,6 @@ int main(void)
 	noreserve_merged();
 	anon_vma_merged();
 	left_apart();
+	left_merged();
 	h_done();
 }
