@@ -827,6 +827,18 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	return 0;
 }
 
+/* Write-protect object range [a, b) of o in every mapping of it: the next
+ * store to it faults (the pager sees a clean page dirtied again). */
+void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	struct up_region *r;
+	uintptr_t as, ae;
+
+	for (r = o->regions; r && p->faults; r = r->obj_next)
+		if (up__region_span(r, a, b, &as, &ae))
+			p->faults->wprotect(p, as, ae, true);
+}
+
 /* Whether a mapping shows part of pages [pg, pg + n) of o where mlock(2)
  * has locked it. */
 static bool locked_in(struct up_pager *p, struct up_obj *o, uint64_t pg,

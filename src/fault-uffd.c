@@ -11,7 +11,7 @@
  *
  * Pages are mapped with UFFDIO_CONTINUE, write-protected while clean, so
  * the first store to a clean page is seen.  Before a page is written back
- * it is write-protected again (cache.c calls up__obj_wprotect()), so a
+ * it is write-protected again (cache.c's up__obj_wprotect()), so a
  * store racing the write-back re-dirties it.  A page with no content (past
  * the end of the file, or whose read failed) is poisoned with
  * UFFDIO_POISON, which raises SIGBUS on every access, as the kernel does.
@@ -77,15 +77,10 @@ int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on)
 	return up__ioctl(p->uffd, UFFDIO_WRITEPROTECT, &wp);
 }
 
-void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
-{
-	struct up_region *r;
-	uintptr_t as, ae;
-
-	for (r = o->regions; r; r = r->obj_next)
-		if (clip(r, a, b, &as, &ae))
-			up__uffd_wprotect(p, as, ae, true);
-}
+/* What the pager's core asks of the userfaultfd (see up_fault_ops). */
+const struct up_fault_ops up__uffd_faults = {
+	.wprotect = up__uffd_wprotect,
+};
 
 /*
  * Map [a, b) of a region from the memfd.  Pages already mapped (by another

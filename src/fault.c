@@ -236,6 +236,7 @@ int up__backend_choose(struct up_pager *p)
 	if (fd >= 0) {
 		p->uffd = fd;
 		p->ops = &up__uffd_ops;
+		p->faults = &up__uffd_faults;
 		p->inline_faults = p->cfg.flags & UP_CONFIG_FAULT_INLINE;
 		snprintf(p->note, sizeof(p->note),
 			 "userfaultfd%s; %s; mappings of one object %s%s%s",

@@ -248,6 +248,21 @@ struct up_backend_ops {
 extern const struct up_backend_ops up__uffd_ops;
 extern const struct up_backend_ops up__kernel_ops;
 
+/*
+ * What the pager's core (cache.c, shared.c) asks of the mechanism that
+ * raises its faults, the userfaultfd's (fault-uffd.c) on the userfaultfd
+ * backend, none on the kernel's: an ops table, so that the core calls no
+ * source by name.
+ */
+struct up_fault_ops {
+	/* Write-protect [a, b) of a mapping (on), or lift it: the next
+	 * store there faults.  0 or -errno. */
+	int (*wprotect)(struct up_pager *p, uintptr_t a, uintptr_t b,
+			bool on);
+};
+
+extern const struct up_fault_ops up__uffd_faults;
+
 /* Latency histogram: 4 buckets per power of two of nanoseconds. */
 #define HIST_NR 256
 
@@ -263,6 +278,7 @@ struct up_pager {
 	struct up_config cfg;
 	char *swap_dir;			/* our copy of cfg.swap_dir */
 	const struct up_backend_ops *ops;
+	const struct up_fault_ops *faults;	/* NULL: the kernel's */
 	char note[1024];
 
 	/* registry.c: regions sorted by start */
@@ -387,6 +403,7 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len);
+void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__cache_check(struct up_pager *p);
@@ -481,7 +498,6 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 
 /* ---- fault-uffd.c --------------------------------------------------- */
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
-void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
 
 /* ---- signals.c ------------------------------------------------------ */
