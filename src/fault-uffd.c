@@ -718,7 +718,7 @@ static int serve_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
  * raise SIGBUS.  The hull of p's mappings passes over other pagers'
  * addresses without taking p's lock.
  */
-int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
+static int uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 {
 	if (addr < atomic_load_explicit(&p->lo, memory_order_acquire) ||
 	    addr >= atomic_load_explicit(&p->hi, memory_order_acquire))
@@ -1995,4 +1995,5 @@ const struct up_backend_ops up__uffd_ops = {
 	.move = uffd_move,
 	.fork_prepare = uffd_fork_prepare,
 	.fork_child = uffd_fork_child,
+	.fault = uffd_fault,
 };

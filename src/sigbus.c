@@ -6,7 +6,7 @@
  * A signal action belongs to the process, not to a pager: this file owns
  * the table of inline pagers and the handler, which passes every SIGBUS
  * it does not serve to the action it replaced (signals.c).
- * How a fault is served is fault-uffd.c's business (up__uffd_fault).
+ * How a fault is served is the backend's business (its ops' fault).
  *
  * A userfaultfd made with UFFD_FEATURE_SIGBUS turns every missing, minor
  * and write-protect fault in its ranges into a SIGBUS in the faulting
@@ -109,8 +109,8 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 
 		atomic_fetch_add(&s->users, 1);
 		p = atomic_load(&s->pager);
-		if (p)
-			ret = up__uffd_fault(p, addr, write, wp);
+		if (p && p->ops->fault)
+			ret = p->ops->fault(p, addr, write, wp);
 		atomic_fetch_sub(&s->users, 1);
 	}
 	serving = false;

@@ -243,6 +243,10 @@ struct up_backend_ops {
 	/* In the child after fork(), p->lock held; copy says whether the
 	 * parent waits for it (see fork_prepare).  NULL if nothing to do. */
 	void (*fork_child)(struct up_pager *p, bool copy);
+	/* Serve a fault at addr in the faulting thread (sigbus.c): 1 if the
+	 * access may run again, 0 if no mapping of p holds addr, -1 if it
+	 * must raise SIGBUS.  NULL where nothing faults (the kernel's). */
+	int (*fault)(struct up_pager *p, uintptr_t addr, bool write, bool wp);
 };
 
 extern const struct up_backend_ops up__uffd_ops;
@@ -498,7 +502,6 @@ int up__uffd_open(unsigned cfg_flags, bool *user_mode_only,
 
 /* ---- fault-uffd.c --------------------------------------------------- */
 int up__uffd_wprotect(struct up_pager *p, uintptr_t a, uintptr_t b, bool on);
-int up__uffd_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp);
 
 /* ---- signals.c ------------------------------------------------------ */
 /* A replaced signal action, in one of two copies so that a new one can be
