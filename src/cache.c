@@ -456,7 +456,7 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 		return err;
 	if (o->seg) {
 		atomic_fetch_sub(&p->segs_nr, 1);
-		err = up__seg_detach(p, o);
+		err = o->seg_ops->detach(p, o);
 		obj_free(p, o);
 		return err;
 	}
@@ -1243,7 +1243,7 @@ int up__page_fill_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
 			struct up_region *r)
 {
 	if (o->seg)
-		return up__seg_fill(p, o, pg, r, false);
+		return o->seg_ops->fill(p, o, pg, r, false);
 	return page_fill(p, o, pg, r, false, -1);
 }
 

@@ -70,6 +70,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What the core asks of a segment (defined at the end). */
+static const struct up_seg_ops seg_ops;
+
 #define SEG_MAGIC 0x3167657372657075ull	/* "uperseg1" in memory */
 #define SEG_VERSION 4
 #define SEG_SLOTS 64
@@ -635,6 +638,7 @@ int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 		goto fail_slot;
 	o->kind = OBJ_FILE;
 	o->seg = s;
+	o->seg_ops = &seg_ops;
 	o->ro_fd = -1;
 	o->fd = up__dup(fd);
 	if (o->fd < 0) {
@@ -732,7 +736,7 @@ static int write_run(struct up_pager *p, struct up_obj *o, uint64_t a,
 	if (end > file_end)
 		end = file_end;
 	if (end > off && !store_writable(o))
-		return -EBADF;	/* not an I/O error: see up__seg_detach */
+		return -EBADF;	/* not an I/O error: see seg_detach() */
 	if (end > off)
 		n = o->store.ops->write(o->store.ctx, o->view + off,
 					(size_t)(end - off), off);
@@ -976,8 +980,8 @@ have:
 
 /* ---- operations ----------------------------------------------------- */
 
-int up__seg_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		 struct up_region *r, bool demand)
+static int seg_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		    struct up_region *r, bool demand)
 {
 	int n;
 
@@ -1090,7 +1094,7 @@ void up__seg_count(struct up_obj *o, uint64_t a, uint64_t b,
  * last pager of all writes every dirty page back and removes the
  * segment.  Returns a write-back error.
  */
-int up__seg_detach(struct up_pager *p, struct up_obj *o)
+static int seg_detach(struct up_pager *p, struct up_obj *o)
 {
 	struct up_seg *s = o->seg;
 	struct seg_hdr *h = s->h;
@@ -1157,3 +1161,8 @@ void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty)
 	*resident += o->seg->h->resident;
 	*dirty += o->seg->h->dirty;
 }
+
+static const struct up_seg_ops seg_ops = {
+	.fill = seg_fill,
+	.detach = seg_detach,
+};

@@ -58,6 +58,7 @@
 struct up_pager;
 struct up_region;
 struct up_batch;
+struct up_seg_ops;
 
 /* ---- objects: what a mapping shows, with its page cache ------------- */
 
@@ -119,6 +120,17 @@ struct up_obj {
 					 * whose private copy is in swap */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
+	const struct up_seg_ops *seg_ops;	/* what the core asks of it */
+};
+
+/* What the core (cache.c) asks of the segment that keeps a shared object's
+ * pages (shared.c). */
+struct up_seg_ops {
+	/* Read page pg in ahead (demand false), as up__page_fill_ahead(). */
+	int (*fill)(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		    struct up_region *r, bool demand);
+	/* The object's last mapping went: write back, let the segment go. */
+	int (*detach)(struct up_pager *p, struct up_obj *o);
 };
 
 /* A frame is the budget's unit: one resident pager page. */
@@ -468,8 +480,6 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end);
 int up__seg_obj(struct up_pager *p, int fd, const struct stat *st, bool named,
 		struct up_obj **out);
 off_t up__seg_off(const struct up_obj *o, off_t off);
-int up__seg_fill(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		 struct up_region *r, bool demand);
 int up__seg_begin(struct up_pager *p, struct up_region *r, uint64_t pg,
 		  bool write, bool *wp);
 int up__seg_ahead(struct up_pager *p, struct up_obj *o, uint64_t pg,
@@ -482,7 +492,6 @@ void up__seg_drop_clean(struct up_pager *p, struct up_obj *o, uint64_t a,
 void up__seg_service(struct up_pager *p);
 void up__seg_count(struct up_obj *o, uint64_t a, uint64_t b,
 		   struct up_stats *st);
-int up__seg_detach(struct up_pager *p, struct up_obj *o);
 int up__seg_child(struct up_pager *p, struct up_obj *o);
 void up__seg_totals(struct up_obj *o, uint64_t *resident, uint64_t *dirty);
 
