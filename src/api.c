@@ -1659,6 +1659,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		 size_t new_len, int flags, uintptr_t to, uintptr_t *out)
 {
 	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP), locked;
+	bool copy_locked;
 	struct up_region *r = up__region_find(p, a), *l, **rs;
 	uintptr_t b, end, dest, la = 0, lb = 0;
 	uint64_t id = 0;
@@ -1703,6 +1704,9 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	 * splits them where it starts and ends. */
 	b = a + (move && old_len > new_len ? new_len : old_len);
 	locked = b > a && up__locked((void *)a, b - a);
+	/* A copy (old_len 0) takes the flags of the mapping it copies, its
+	 * lock too. */
+	copy_locked = b == a && up__locked((void *)a, SYS_PAGE);
 	if (locked && !all_locked(a, b - a))
 		return -EFAULT;
 	if (locked && (flags & MREMAP_DONTUNMAP)) {
@@ -1779,7 +1783,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 			       true);
 		if (err)
 			up__munmap((void *)(dest + old_len), new_len - old_len);
-		else if (locked)
+		else if (locked || copy_locked)
 			up__mlock_onfault((void *)(dest + old_len),
 					  new_len - old_len);
 	}

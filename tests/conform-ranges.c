@@ -543,6 +543,30 @@ static void c_mlock_protect(const struct calls *c)
 	RES(c->munmap(m, 3 * SP));
 }
 
+/* A copy (mremap(2) with old_len 0) of a locked part of a shared mapping
+ * is locked too: msync(MS_INVALIDATE) over it says EBUSY, also where the
+ * range begins in a hole (which alone would be ENOMEM). */
+static void c_copy_locked(const struct calls *c)
+{
+	int fd = h_file(12 * SP, 14);
+	char *at = room(24 * SP), *m, *cp;
+
+	m = c->mmap(at + 12 * SP, 12 * SP, PROT_READ | PROT_EXEC,
+		    MAP_SHARED | MAP_FIXED, fd, 0);
+	note(__LINE__, m == at + 12 * SP);
+	gap(at, 12 * SP);
+	RES(mlock(m + 2 * SP, 0x189a));
+	cp = mremap(m + 2 * SP, 0, 3 * SP, MREMAP_MAYMOVE | MREMAP_FIXED,
+		    at + SP);
+	note(__LINE__, cp == at + SP);
+	RES(c->msync(at, 8 * SP, MS_SYNC | MS_INVALIDATE));
+	RES(c->msync(m, 2 * SP, MS_SYNC | MS_INVALIDATE));
+	RES(munlock(at, 24 * SP));
+	RES(c->msync(at + SP, 3 * SP, MS_SYNC | MS_INVALIDATE));
+	RES(c->munmap(at, 24 * SP));
+	close(fd);
+}
+
 /* MADV_REMOVE over a private file mapping whose middle is locked: the
  * kernel refuses the first mapping it meets, the unlocked private one. */
 static void c_remove_locked(const struct calls *c)
@@ -778,6 +802,7 @@ static const struct tcase {
 	{ "kernel-over", c_kernel_over },
 	{ "msync-tail", c_msync_tail },
 	{ "free", c_free },
+	{ "copy_locked", c_copy_locked },
 };
 
 static const struct calls *run_calls;
