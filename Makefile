@@ -135,7 +135,8 @@ WIN_CC ?= x86_64-w64-mingw32-gcc
 WINE ?= wine
 WO := $(O)/windows
 WIN_FLAGS := -std=gnu11 -D_FILE_OFFSET_BITS=64 -Iinclude $(WARN) $(CFLAGS)
-WIN_LIB_OBJ := $(patsubst src/win/%.c,$(WO)/src/%.o,$(wildcard src/win/*.c))
+WIN_LIB_OBJ := $(patsubst src/win/%.c,$(WO)/src/%.o,$(wildcard src/win/*.c)) \
+	$(WO)/src/config.o
 WIN_TESTS := $(patsubst tests/windows/%.c,$(WO)/tests/%,\
 	$(wildcard tests/windows/*.c)) $(patsubst tests/windows/%.sh,\
 	$(WO)/tests/%,$(wildcard tests/windows/tool-*.sh))
@@ -144,7 +145,12 @@ WIN_TOOL_SRC := $(addprefix tools/,upager.c common.c cmd-cp.c cmd-scan.c \
 # Files open in binary mode, as on POSIX systems (mingw-w64's binmode.o).
 WIN_LDLIBS = -static $(shell $(WIN_CC) -print-file-name=binmode.o) -lpthread
 
-$(WO)/src/%.o: src/win/%.c $(wildcard src/win/*.h) include/upager.h
+$(WO)/src/%.o: src/win/%.c $(wildcard src/win/*.h) src/up-config.h \
+		include/upager.h
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_FLAGS) -c -o $@ $<
+
+$(WO)/src/config.o: src/config.c src/up-config.h include/upager.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_FLAGS) -c -o $@ $<
 

@@ -103,41 +103,17 @@ UP_EXPORT int up_mapping_stats(struct up_pager *p, const void *addr,
 
 /* ---- pagers --------------------------------------------------------- */
 
-/* The default budget: half the memory the process may use (see
- * up__mem_usable()), in whole 2 MiB, at least 16 MiB. */
-static size_t default_budget(void)
-{
-	uint64_t b = up__mem_usable() / 2 & ~(((uint64_t)2 << 20) - 1);
-
-	if (b < (16u << 20))
-		b = 16u << 20;
-	return b > SIZE_MAX ? SIZE_MAX : (size_t)b;
-}
-
 UP_EXPORT void up_config_init(struct up_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->budget = default_budget();
-	cfg->page_len = 64u << 10;
-	cfg->readahead_nr = 16;
-	cfg->threads_nr = 1;
-	cfg->backend = UP_BACKEND_AUTO;
-	cfg->flags = UP_CONFIG_FALLBACK;
+	up__config_defaults(cfg, up__mem_usable());
 }
 
 static int config_check(const struct up_config *c)
 {
-	if (c->page_len < UP_PAGE_MIN || c->page_len > UP_PAGE_MAX ||
-	    (c->page_len & (c->page_len - 1)))
-		return -EINVAL;
-	if (c->budget < c->page_len || c->threads_nr == 0 ||
-	    c->threads_nr > 64)
-		return -EINVAL;
-	if ((unsigned)c->backend > UP_BACKEND_KERNEL)
-		return -EINVAL;
-	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
-			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
-		return -EINVAL;
+	int err = up__config_check(c, UP_BACKEND_KERNEL);
+
+	if (err)
+		return err;
 	if (up__inline_refused(c->flags))
 		return -EOPNOTSUPP;
 	return 0;

@@ -12,6 +12,7 @@
 #define UP_INT_H
 
 #include "upager.h"
+#include "up-config.h"
 #include "up-sys.h"
 
 #include <errno.h>

@@ -23,46 +23,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../up-config.h"
 #include "win-int.h"
 
-/* ---- configuration -------------------------------------------------- */
-
-static size_t default_budget(void)
+/* The memory the process may use: what is free. */
+static uint64_t mem_usable(void)
 {
 	MEMORYSTATUSEX ms = { .dwLength = sizeof(ms) };
-	uint64_t b = 0;
 
-	if (GlobalMemoryStatusEx(&ms))
-		b = ms.ullAvailPhys / 2;
-	if (b < (16u << 20))
-		b = 16u << 20;
-	return b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+	return GlobalMemoryStatusEx(&ms) ? ms.ullAvailPhys : 0;
 }
 
 void up_config_init(struct up_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->budget = default_budget();
-	cfg->page_len = 64u << 10;
-	cfg->readahead_nr = 16;
-	cfg->threads_nr = 1;
-	cfg->backend = UP_BACKEND_AUTO;
-	cfg->flags = UP_CONFIG_FALLBACK;
+	up__config_defaults(cfg, mem_usable());
 }
 
 static int config_check(const struct up_config *c)
 {
-	if (c->page_len < UP_PAGE_MIN || c->page_len > UP_PAGE_MAX ||
-	    (c->page_len & (c->page_len - 1)))
-		return -EINVAL;
-	if (c->budget < c->page_len || c->threads_nr == 0 ||
-	    c->threads_nr > 64)
-		return -EINVAL;
-	if ((unsigned)c->backend > UP_BACKEND_TRAP)
-		return -EINVAL;
-	if (c->flags & ~(UP_CONFIG_FALLBACK | UP_CONFIG_USER_MODE_OK |
-			 UP_CONFIG_SHARED | UP_CONFIG_FAULT_INLINE))
-		return -EINVAL;
+	int err = up__config_check(c, UP_BACKEND_TRAP);
+
+	if (err)
+		return err;
 	/* Inline faults are served from a SIGBUS handler: Linux's.  The trap
 	 * backend's pages are the process's own: no cache to share (the
 	 * kernel backend's views share the system's). */
