@@ -66,55 +66,10 @@
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO falls back to the kernel backend: no budget, no statistics.
  *
- * Windows (x86-64, built with mingw-w64).  AUTO takes the kernel backend
- * there (UP_BACKEND_UFFD is -ENOSYS): a MAP_SHARED file
- * mapping is a view of a section of the file, MAP_PRIVATE a copy-on-write
- * view, anonymous memory a section of the paging file (MAP_SHARED) or
- * VirtualAlloc() memory; up_pager_sync() flushes the view (MS_SYNC the
- * file too), up_pager_protect() is VirtualProtect(), and a forbidden
- * access raises an access violation where Linux raises SIGSEGV.  It
- * differs from Linux so:
- *  - A view starts at a multiple of 64 KiB of the file: a mapping from
- *    another page-aligned offset shows its part of a larger view, and
- *    MAP_FIXED needs addr and off equal modulo 64 KiB (else -EINVAL).
- *  - A file mapping must end within the file's last page (-ENXIO past it,
- *    and for an empty file); the rest of that page reads zero.
- *  - up_pager_unmap() takes whole mappings: a range that cuts one, or
- *    holds memory that is not the pager's, is -EINVAL (nothing unmapped).
- *  - madvise: NORMAL, RANDOM and SEQUENTIAL are accepted and change
- *    nothing, WILLNEED prefetches (Windows 8 and later), DONTNEED zeroes
- *    private anonymous memory, keeps shared pages and is -EOPNOTSUPP on
- *    private file mappings, FREE resets private anonymous pages
- *    (MEM_RESET), POPULATE_* touch the pages; all other advice, stores,
- *    up_pager_remap() and UP_CONFIG_FAULT_INLINE are -EOPNOTSUPP.
- *  - Statistics count resident pages (the working set) alone.
- *  - up_fault_handle() does not exist.
- *
- * UP_BACKEND_TRAP (Windows alone) serves faults itself, within the
- * budget, from a vectored exception handler put ahead of the program's: a
- * mapping is a view of a section of the paging file whose pages forbid
- * access until read in, a writable page is read-only until its first
- * store, and past the budget pages are evicted, the dirty ones written
- * back (a shared file's to the file, the others to a swap file in
- * swap_dir); msync and munmap write back too.  MAP_SHARED mappings of one
- * file in a pager share its pages, which are copies: ReadFile() and
- * WriteFile() on the file do not see them or reach them, and a private
- * mapping shows the file as it was when its page was read.  Besides the
- * differences above:
- *  - A page wholly past the file's end (a file that shrank) or one that
- *    cannot be read raises EXCEPTION_IN_PAGE_ERROR, where Linux raises
- *    SIGBUS.
- *  - A mapping counts its whole length against the system's commit limit
- *    (its section), though only resident pages take memory; a file's
- *    length is the one it had when the pager first mapped it.
- *  - The system's calls given a buffer in a page not yet resident fail
- *    (ERROR_NOACCESS): touch the pages first, or MADV_POPULATE_*.
- *  - A vectored handler the program adds first after a pager was opened
- *    sees the pager's faults first, and must pass them on.
- *  - No read-ahead: MADV_WILLNEED reads the range in (up to half the
- *    budget); the swap space of a mapping is reused only by a new pager.
- *  - UP_CONFIG_SHARED is refused (-EOPNOTSUPP): its pages are the
- *    process's own.
+ * Windows (x86-64, mingw-w64): AUTO takes the kernel backend (views of
+ * sections, VirtualProtect, FlushViewOfFile); UP_BACKEND_TRAP serves the
+ * faults within the budget.  upager(3), NOTES, says how both differ from
+ * Linux.
  */
 #ifndef UPAGER_H
 #define UPAGER_H
