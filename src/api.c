@@ -295,7 +295,7 @@ static int split(struct up_pager *p, struct up_region *r, uintptr_t at)
 
 	/* Two regions of one object share its pages through its memfd. */
 	if (r->obj) {
-		err = up__solo_convert(p, r->obj);
+		err = up__obj_unsolo(p, r->obj);
 		if (err)
 			return err;
 	}
@@ -904,7 +904,7 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 		r->apart = 0;
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
-		err = up__solo_convert(p, r->obj);
+		err = up__obj_unsolo(p, r->obj);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err)

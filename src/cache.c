@@ -395,31 +395,6 @@ int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end)
 	return 0;
 }
 
-/*
- * The kernel's own mapping made in r's place (handed over at a fork):
- * the flags the program's madvise(2) put on r, so that the kernel's
- * mapping is split, and behaves, where the program's was.
- */
-void up__region_flags_to_kernel(const struct up_region *r)
-{
-	void *a = (void *)r->start;
-	size_t len = r->end - r->start;
-
-	if (r->advice != MADV_NORMAL)
-		up__madvise(a, len, r->advice);
-	/* (A mapping made over registered memory may keep its DONTFORK.) */
-	up__madvise(a, len, r->dontfork ? MADV_DONTFORK : MADV_DOFORK);
-	if (r->wipeonfork)
-		up__madvise(a, len, MADV_WIPEONFORK);
-	if (r->vmflags & VF_HUGE)
-		up__madvise(a, len, MADV_HUGEPAGE);
-	if (r->vmflags & VF_NOHUGE)
-		up__madvise(a, len, MADV_NOHUGEPAGE);
-	if (r->vmflags & VF_DONTDUMP)
-		up__madvise(a, len, MADV_DONTDUMP);
-	if (r->vmflags & VF_MERGEABLE)
-		up__madvise(a, len, MADV_MERGEABLE);
-}
 
 /* Take r off o's list of regions (and nothing more). */
 void up__obj_unlink(struct up_obj *o, struct up_region *r)
@@ -492,18 +467,6 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	}
 }
 
-/* Where the object's readable content ends: the file size, or no end. */
-off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
-{
-	off_t len;
-
-	(void)p;
-	if (!o->store.ops)
-		return (off_t)INT64_MAX;
-	if (refresh && (len = o->store.ops->size(o->store.ctx)) >= 0)
-		o->file_len = len;
-	return o->file_len;
-}
 
 /* ---- statistics: the fault-time histogram and the counters -------- */
 
@@ -1091,7 +1054,7 @@ static int page_extend(struct up_pager *p, struct up_obj *o, uint64_t pg)
 		return 0;
 	/* A solo page may be in its mapping or its slot: bring it into the
 	 * memfd, where the rest can be read next to it. */
-	err = up__solo_convert(p, o);
+	err = up__obj_unsolo(p, o);
 	if (err || !(o->pflags[pg] & PG_RESIDENT))
 		return err;
 	f = &p->frames[o->frame[pg] - 1];
@@ -1581,6 +1544,28 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 	return err;
 }
 
+/*
+ * Turn solo object o into a shared-memory one: its pages go into the
+ * memfd (those that cannot are dropped: they are clean), and its one
+ * mapping becomes a mapping of the memfd at the same address (solo.c).
+ * Callers use this before anything a solo object cannot do.
+ */
+int up__obj_unsolo(struct up_pager *p, struct up_obj *o)
+{
+	off_t end = up__obj_valid_end(p, o, false);
+	uint64_t pg;
+
+	/* A page-cache object's pages are the file's, in every mapping. */
+	if (!o->solo || o->pc)
+		return 0;
+	for (pg = 0; pg < o->pages_nr; pg++)
+		if ((o->pflags[pg] & PG_RESIDENT) &&
+		    !up__solo_page_out(p, o, pg, end))
+			up__page_drop(p, o, pg);
+	o->solo = false;
+	return up__solo_remap(p, o);
+}
+
 /* Free page pgno (which must not be dirty, or its changes are lost). */
 void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pg)
 {
@@ -1618,7 +1603,7 @@ int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 			o->pflags[pg] &= (uint8_t)~(PG_DIRTY | PG_INSWAP);
 		} else {
 			/* Part of a page is reset through the memfd. */
-			int n = o->solo ? up__solo_convert(p, o) : 0;
+			int n = o->solo ? up__obj_unsolo(p, o) : 0;
 			ssize_t got = 0;
 
 			if (n == 0)
@@ -1705,7 +1690,7 @@ int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len)
 		return 0;
 	if (o->kind != OBJ_FILE && (o->pflags[part] & PG_DIRTY))
 		return 0;	/* a private copy keeps its bytes */
-	err = o->solo ? up__solo_convert(p, o) : 0;
+	err = o->solo ? up__obj_unsolo(p, o) : 0;
 	if (err || !(o->pflags[part] & PG_RESIDENT))
 		return err;
 	f = &p->frames[o->frame[part] - 1];

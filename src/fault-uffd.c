@@ -577,7 +577,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		 * protection, and the retried store faults as it should.
 		 * (Where the file's pages are mapped, their mapping is
 		 * read-only: the kernel refuses the store itself.) */
-		up__solo_convert(p, r->obj);
+		up__obj_unsolo(p, r->obj);
 		wake(p, addr, addr + SYS_PAGE);
 		goto out;
 	}
@@ -1109,7 +1109,7 @@ have:
 	if (!o->regions && !o->pc && up__solo_pc(p, o, r))
 		o->pc = o->solo = true;
 	/* A second mapping of another solo object needs its pages shared. */
-	err = up__solo_convert(p, o);
+	err = up__obj_unsolo(p, o);
 	if (!err && !o->regions && up__solo_eligible(p, r))
 		o->solo = true;
 	up__obj_attach(o, r);
@@ -1487,7 +1487,7 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 	case MADV_GUARD_INSTALL:
 		/* The kernel zaps the range and marks it: the pages must not
 		 * live only there (solo), and what it drops is dropped. */
-		err = up__solo_convert(p, o);
+		err = up__obj_unsolo(p, o);
 		if (!err)
 			err = dontneed(p, r, a, b, MADV_DONTNEED);
 		return err ? err : up__madvise((void *)a, b - a, advice);
@@ -1861,7 +1861,7 @@ static bool uffd_fork_prepare(struct up_pager *p)
 			continue;	/* below, all together */
 		/* The child reads the pages from the memfd and the swap
 		 * file; until it has, stores fault and wait for the lock. */
-		up__solo_convert(p, o);
+		up__obj_unsolo(p, o);
 		for (r = o->regions; !o->solo && r; r = r->obj_next) {
 			up__uffd_wprotect(p, r->start, r->end, true);
 			fork_runs_add(p, r);

@@ -118,6 +118,33 @@ bool up__region_span(const struct up_region *r, off_t a, off_t b,
 /* ---- the kernel's mappings, as it would merge them ---------------- */
 
 /*
+ * The kernel's own mapping made in r's place (handed over at a fork):
+ * the flags the program's madvise(2) put on r, so that the kernel's
+ * mapping is split, and behaves, where the program's was.
+ */
+void up__region_flags_to_kernel(const struct up_region *r)
+{
+	void *a = (void *)r->start;
+	size_t len = r->end - r->start;
+
+	if (r->advice != MADV_NORMAL)
+		up__madvise(a, len, r->advice);
+	/* (A mapping made over registered memory may keep its DONTFORK.) */
+	up__madvise(a, len, r->dontfork ? MADV_DONTFORK : MADV_DOFORK);
+	if (r->wipeonfork)
+		up__madvise(a, len, MADV_WIPEONFORK);
+	if (r->vmflags & VF_HUGE)
+		up__madvise(a, len, MADV_HUGEPAGE);
+	if (r->vmflags & VF_NOHUGE)
+		up__madvise(a, len, MADV_NOHUGEPAGE);
+	if (r->vmflags & VF_DONTDUMP)
+		up__madvise(a, len, MADV_DONTDUMP);
+	if (r->vmflags & VF_MERGEABLE)
+		up__madvise(a, len, MADV_MERGEABLE);
+}
+
+
+/*
  * Whether the kernel would see adjacent regions l and r as one mapping:
  * mremap(2) works within one.  Pieces of one mapping are (split by
  * nothing that splits the kernel's), and private anonymous memory merges

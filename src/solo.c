@@ -30,7 +30,7 @@
  * Anything a solo object cannot do (a second mapping of the file, a split,
  * mprotect, a store to a read-only mapping, discarding part of a page)
  * turns it into an ordinary shared-memory object first:
- * up__solo_convert().
+ * up__obj_unsolo().
  *
  * Callers hold p->lock.
  */
@@ -1315,43 +1315,39 @@ static int memfd_map(struct up_pager *p, struct up_obj *o,
 }
 
 /*
- * Turn solo object o into a shared-memory one: its pages go into the
- * memfd, and its one mapping becomes a mapping of the memfd at the same
- * address.  Callers use this before anything a solo object cannot do.
+ * Put resident page pg of solo object o, whose content ends at `end`, into
+ * its memfd: out of its mapping, written from its slot, the slot let go
+ * (see up__obj_unsolo()).  False if it cannot be (its content is lost, or
+ * there is no room in shared memory): it is clean, so the caller drops it,
+ * to be read again when needed.
  */
-int up__solo_convert(struct up_pager *p, struct up_obj *o)
+bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		       off_t end)
+{
+	uint32_t idx = o->frame[pg] - 1;
+	off_t off = (off_t)(pg * pl(p)), len;
+
+	up__solo_unmap_page(p, o, pg);
+	len = end - off < (off_t)pl(p) ? end - off : (off_t)pl(p);
+	if (len <= 0 || !p->frames[idx].slot_full ||
+	    up__pwrite(o->memfd, slot(p, idx), SYS_UP((size_t)len), off) < 0)
+		return false;
+	up__slot_release(p, idx);
+	return true;
+}
+
+/*
+ * The pages of o, solo no more, are in its memfd: its one mapping becomes
+ * a mapping of the memfd at the same address.
+ */
+int up__solo_remap(struct up_pager *p, struct up_obj *o)
 {
 	struct up_region *r = o->regions;
-	off_t end = up__obj_valid_end(p, o, false);
 	struct up_run *locks;
 	size_t locks_nr;
-	uint64_t pg;
 	void *m;
 	int err;
 
-	/* A page-cache object's pages are the file's, in every mapping. */
-	if (!o->solo || o->pc)
-		return 0;
-	for (pg = 0; pg < o->pages_nr; pg++) {
-		uint32_t idx;
-		off_t off = (off_t)(pg * pl(p)), len;
-
-		if (!(o->pflags[pg] & PG_RESIDENT))
-			continue;
-		idx = o->frame[pg] - 1;
-		up__solo_unmap_page(p, o, pg);
-		len = end - off < (off_t)pl(p) ? end - off : (off_t)pl(p);
-		if (len <= 0 || !p->frames[idx].slot_full ||
-		    up__pwrite(o->memfd, slot(p, idx), SYS_UP((size_t)len),
-			       off) < 0) {
-			/* Lost, or no room in shared memory: it is clean, so
-			 * drop it and read it again when needed. */
-			up__page_drop(p, o, pg);
-			continue;
-		}
-		up__slot_release(p, idx);
-	}
-	o->solo = false;
 	if (!r)
 		return 0;
 	/* What mlock(2) locked stays locked, on fault: the pager's lock is

@@ -97,6 +97,19 @@ ssize_t up__store_fill(const struct up_store *s, char *buf, size_t len,
 	return n;
 }
 
+/* Where the object's readable content ends: the file size, or no end. */
+off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o, bool refresh)
+{
+	off_t len;
+
+	(void)p;
+	if (!o->store.ops)
+		return (off_t)INT64_MAX;
+	if (refresh && (len = o->store.ops->size(o->store.ctx)) >= 0)
+		o->file_len = len;
+	return o->file_len;
+}
+
 const struct up_store_ops up__file_store = {
 	.read = file_read,
 	.write = file_write,

@@ -387,6 +387,7 @@ bool up__region_span(const struct up_region *r, off_t a, off_t b,
 bool up__one_mapping(const struct up_region *l, const struct up_region *r);
 uint64_t up__mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b);
 void up__region_anon(struct up_pager *p, struct up_region *r);
+void up__region_flags_to_kernel(const struct up_region *r);
 
 /* ---- cache.c -------------------------------------------------------- */
 int up__cache_init(struct up_pager *p);
@@ -401,14 +402,11 @@ ssize_t up__obj_read(struct up_obj *o, void *buf, size_t len, off_t off);
 void up__obj_unmade(struct up_pager *p, struct up_obj *o, bool owned);
 int up__obj_cover(struct up_pager *p, struct up_obj *o, off_t end);
 void up__obj_attach(struct up_obj *o, struct up_region *r);
-void up__region_flags_to_kernel(const struct up_region *r);
 void up__obj_unlink(struct up_obj *o, struct up_region *r);
 int up__obj_detach(struct up_pager *p, struct up_obj *o,
 		   struct up_region *r);
 int up__page_fill(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		  struct up_region *r, off_t want);
-off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o,
-			 bool refresh);
 int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t pg_a,
 		  uint64_t pg_b);
 bool up__dirty_run(const struct up_obj *o, uint64_t *a, uint64_t b,
@@ -420,6 +418,7 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len);
+int up__obj_unsolo(struct up_pager *p, struct up_obj *o);
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);
@@ -470,7 +469,9 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 void up__slot_release(struct up_pager *p, uint32_t idx);
-int up__solo_convert(struct up_pager *p, struct up_obj *o);
+bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		       off_t end);
+int up__solo_remap(struct up_pager *p, struct up_obj *o);
 int up__move_mapping(struct up_pager *p, void *src, size_t len,
 		     uintptr_t dst);
 void up__solo_child(struct up_pager *p);
@@ -503,6 +504,8 @@ int up__store_access(int fd, int flags);
 int up__store_fd(const struct up_store *s);
 ssize_t up__store_fill(const struct up_store *s, char *buf, size_t len,
 		       off_t off, int memfd, off_t moff);
+off_t up__obj_valid_end(struct up_pager *p, struct up_obj *o,
+			 bool refresh);
 
 /* ---- fault.c -------------------------------------------------------- */
 int up__backend_choose(struct up_pager *p);
