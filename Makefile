@@ -81,7 +81,7 @@ $(PRELOAD): preload/preload.c $(LIB_OBJ) $(LIB_HDR)
 
 # Tests and benchmarks link the static library, so they may reach the
 # internal fault-injection seam in src/sys.c.
-$(O)/tests/%: tests/%.c tests/harness.h $(O)/libupager.a
+$(O)/tests/%: tests/%.c tests/harness.h tests/check.h $(O)/libupager.a
 	@mkdir -p $(@D)
 	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
 
@@ -115,7 +115,7 @@ RADOS_TESTS := $(O)/rados/store-rados $(O)/rados/full-pool \
 	$(O)/rados/tool-rados $(O)/rados-last/lost-osd
 
 $(O)/rados/% $(O)/rados-last/%: tests/rados/%.c tests/rados/rados.h \
-		tests/harness.h $(O)/libupager.a
+		tests/harness.h tests/check.h $(O)/libupager.a
 	@mkdir -p $(@D)
 	$(CC) $(PROGFLAGS) -Isrc -o $@ $< $(O)/libupager.a $(LDLIBS)
 
@@ -158,7 +158,8 @@ $(WO)/libupager.a: $(WIN_LIB_OBJ)
 	rm -f $@
 	$(WIN_CC:gcc=ar) rcs $@ $^
 
-$(WO)/bin/%.exe: tests/windows/%.c tests/windows/harness.h $(WO)/libupager.a
+$(WO)/bin/%.exe: tests/windows/%.c tests/windows/harness.h tests/check.h \
+		$(WO)/libupager.a
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_FLAGS) -o $@ $< $(WO)/libupager.a $(WIN_LDLIBS)
 

@@ -64,38 +64,7 @@ static H_U const char *h_ctx = "-";	/* current backend, in messages */
 		fputs(h_n_ == 50 ? "\n(more failures not shown)\n" : "\n", stderr); \
 		funlockfile(stderr);                                    \
 	} while (0)
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (c)                                                  \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("CHECK(%s) failed", #c);                 \
-	} while (0)
-#define CHECK_EQ(a, b)                                                  \
-	do {                                                            \
-		long long h_a_ = (long long)(a), h_b_ = (long long)(b); \
-		if (h_a_ == h_b_)                                       \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("CHECK_EQ(%s, %s): %lld (%#llx) != %lld (%#llx)", \
-			       #a, #b, h_a_, (unsigned long long)h_a_,  \
-			       h_b_, (unsigned long long)h_b_);         \
-	} while (0)
-#define CHECK_OK(call)                                                  \
-	do {                                                            \
-		int h_r_ = (call);                                      \
-		if (h_r_ == 0)                                          \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("%s = %d: %s", #call, h_r_, up_strerror(h_r_)); \
-	} while (0)
-#define SKIP(...)                                                       \
-	do {                                                            \
-		printf("SKIP: ");                                       \
-		printf(__VA_ARGS__);                                    \
-		printf("\n");                                           \
-		exit(77);                                               \
-	} while (0)
+#include "check.h"
 
 static H_U int h_backend_tried, h_backend_ran;
 

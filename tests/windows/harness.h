@@ -1,5 +1,5 @@
 /* harness.h - the small harness of the Windows test programs: the checks
- * and closing line of tests/harness.h, the backends to run on, a seeded
+ * of tests/check.h, the closing line of tests/harness.h, the backends to run on, a seeded
  * PRNG and pattern, files read and written at an offset, and one access
  * that may raise an access violation, caught by a vectored exception
  * handler. */
@@ -37,39 +37,7 @@ static H_U int h_pass_nr, h_fail_nr;
 		fprintf(stderr, __VA_ARGS__);                           \
 		fputc('\n', stderr);                                    \
 	} while (0)
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (c)                                                  \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("CHECK(%s) failed", #c);                 \
-	} while (0)
-#define CHECK_EQ(a, b)                                                  \
-	do {                                                            \
-		long long h_a_ = (long long)(a), h_b_ = (long long)(b); \
-		if (h_a_ == h_b_)                                       \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("CHECK_EQ(%s, %s): %lld (%#llx) != "    \
-			       "%lld (%#llx)", #a, #b, h_a_,            \
-			       (unsigned long long)h_a_, h_b_,          \
-			       (unsigned long long)h_b_);               \
-	} while (0)
-#define CHECK_OK(call)                                                  \
-	do {                                                            \
-		int h_r_ = (call);                                      \
-		if (h_r_ == 0)                                          \
-			H_PASS();                                       \
-		else                                                    \
-			H_FAIL("%s = %d: %s", #call, h_r_, up_strerror(h_r_)); \
-	} while (0)
-#define SKIP(...)                                                       \
-	do {                                                            \
-		printf("SKIP: ");                                       \
-		printf(__VA_ARGS__);                                    \
-		printf("\n");                                           \
-		exit(77);                                               \
-	} while (0)
+#include "../check.h"
 
 /* Print "N passed, N failed" and exit: 1 on any failure. */
 static inline void h_done(void)
