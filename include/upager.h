@@ -52,9 +52,10 @@
  *    page) raises SIGBUS at that page until it is unmapped; a failed write
  *    to the swap file keeps the page and makes the next up_msync() or
  *    up_munmap() of its mapping fail with EIO, once.
- *  - The library defines mmap(2), munmap(2) and mremap(2): the program's
- *    own calls over a pager's memory give it up first, and mremap(2) of a
- *    pager's mapping moves or resizes it as up_pager_remap() does.
+ *  - The library defines mmap(2), munmap(2), mremap(2) and mlock(2) (and
+ *    kin): the program's own calls over a pager's memory give it up first,
+ *    mremap(2) of a pager's mapping moves or resizes it as up_pager_remap()
+ *    does, and mlock(2) makes the pages lockable first.
  *  - A signal handler that touches a pager's memory while the thread it
  *    interrupted is inside an up_* call on the same pager deadlocks.
  *  - A pager holds threads (which block all signals, and make glibc lock
@@ -64,7 +65,9 @@
  *    mapping, and one lock that serialises its fault service; a process
  *    shows up to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
- *    AUTO falls back to the kernel backend: no budget, no statistics.
+ *    AUTO takes the signals backend: a system call on a file page not yet
+ *    faulted in fails with EFAULT (up_madvise(MADV_POPULATE_READ) first),
+ *    and anonymous memory is the kernel's, outside the budget.
  *
  * Windows (x86-64, mingw-w64): AUTO takes the kernel backend (views of
  * sections, VirtualProtect, FlushViewOfFile); UP_BACKEND_TRAP serves the
@@ -146,10 +149,14 @@ enum up_backend {
 	UP_BACKEND_AUTO = 0,	/* userfaultfd if permitted, else see flags */
 	UP_BACKEND_UFFD,	/* userfaultfd only; -EPERM if not permitted */
 	UP_BACKEND_KERNEL,	/* pass every mapping to the kernel's mmap */
+	/* Faults caught by memory protection, served in the faulting
+	 * thread: Linux, the kernel's mappings with guard pages and a
+	 * SIGSEGV handler, for users whom userfaultfd is not permitted
+	 * (upager(3), "The signals backend"); Windows, a vectored exception
+	 * handler over the pager's own pages (see "Windows" above). */
+	UP_BACKEND_SIGNALS,
 #ifdef _WIN32
-	/* Windows: faults served from a vectored exception handler, pages
-	 * filled by the pager within its budget (see "Windows" above). */
-	UP_BACKEND_TRAP,
+	UP_BACKEND_TRAP = UP_BACKEND_SIGNALS,
 #endif
 };
 
@@ -615,15 +622,16 @@ int up_mapping_stats(struct up_pager *p, const void *addr,
 int up_pager_latency(struct up_pager *p, uint64_t counts[UP_LATENCY_NR]);
 
 /*
- * For a program's own SIGBUS handler, installed after an inline pager was
- * opened (UP_CONFIG_FAULT_INLINE): serve the fault described by si and uc
- * (the handler's second and third arguments, from an SA_SIGINFO handler)
- * if it is one of an inline pager's.  Returns 1 if it was served (the
- * handler should then return at once: the access runs again), 0 if it is
- * not upager's to serve (another fault, a page that must raise SIGBUS, a
- * signal sent by a process).  Meant for a SIGBUS handler: it allocates
- * nothing and takes only the pager's lock, which upager never holds while
- * touching user memory.  Leaves errno alone.
+ * For a program's own SIGBUS or SIGSEGV handler, installed after an inline
+ * pager was opened (UP_CONFIG_FAULT_INLINE, SIGBUS) or after a mapping of
+ * the signals backend was made (SIGSEGV): serve the fault described by si
+ * and uc (the handler's second and third arguments, from an SA_SIGINFO
+ * handler) if it is one of such a pager's.  Returns 1 if it was served
+ * (the handler should then return at once: the access runs again), 0 if
+ * it is not upager's to serve (another fault, a page that must raise
+ * SIGBUS, a signal sent by a process).  It allocates nothing and takes
+ * only the pager's lock, which upager never holds while touching user
+ * memory.  Leaves errno alone.
  */
 #ifndef _WIN32
 int up_fault_handle(const siginfo_t *si, void *uc);

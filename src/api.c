@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The flags MAP_SHARED_VALIDATE accepts on a file (the kernel's
@@ -48,16 +49,13 @@ static void fill_common(struct up_pager *p, struct up_stats *st)
 
 UP_EXPORT int up_pager_stats(struct up_pager *p, struct up_stats *st)
 {
-	size_t i;
-
 	if (!p || !st)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
 	*st = p->st;
-	if (p->ops == &up__kernel_ops) {
-		st->resident = st->dirty = 0;
-		for (i = 0; i < p->regions_nr; i++)
-			p->ops->count(p, p->regions[i], st);
+	if (p->ops->kernel_mappings) {
+		st->resident = st->dirty = st->page_cache = 0;
+		p->ops->count(p, NULL, st);
 	} else {
 		struct up_obj *o;
 
@@ -110,7 +108,7 @@ UP_EXPORT void up_config_init(struct up_config *cfg)
 
 static int config_check(const struct up_config *c)
 {
-	int err = up__config_check(c, UP_BACKEND_KERNEL);
+	int err = up__config_check(c, UP_BACKEND_SIGNALS);
 
 	if (err)
 		return err;
@@ -173,6 +171,25 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&all_lock);
 }
 
+/* In a child: what MADV_DONTFORK left out is not here at all. */
+static void forget_dontfork(struct up_pager *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->regions_nr;) {
+		struct up_region *r = p->regions[i];
+
+		if (!r->dontfork) {
+			i++;
+			continue;
+		}
+		up__region_remove(p, r);
+		if (r->obj)
+			up__obj_unlink(r->obj, r);
+		free(r);
+	}
+}
+
 static void fork_child(void)
 {
 	bool copy = fork_pipe[1] >= 0;
@@ -181,6 +198,7 @@ static void fork_child(void)
 	if (copy)
 		up__close(fork_pipe[0]);
 	for (p = all_pagers; p; p = p->all_next) {
+		forget_dontfork(p);
 		if (p->ops->fork_child)
 			p->ops->fork_child(p, copy);
 		pthread_mutex_unlock(&p->lock);
@@ -640,10 +658,11 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 	err = check_map(addr, len, prot, flags, fd, off, &st, &fl);
 	if (err < 0)
 		return err;
-	/* The kernel backend's mappings are all the kernel's. */
-	if (p->ops == &up__kernel_ops)
-		err = MAP_KERNEL;
+	/* The kernel backend's mappings are all the kernel's, and the
+	 * signals backend's too, served through it. */
 	ops = err == MAP_KERNEL ? &up__kernel_ops : p->ops;
+	if (p->ops->kernel_mappings)
+		err = MAP_KERNEL;
 	r = region_new(addr, len, prot, flags, off, fl, &st,
 		       err == MAP_KERNEL);
 	if (!r)
@@ -708,7 +727,7 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	/* Only a pager that serves faults can show a store, and not in the
 	 * faulting thread's signal handler, where the store's calls (which
 	 * allocate, lock, do I/O) would then run. */
-	if (p->ops == &up__kernel_ops || p->inline_faults)
+	if (p->ops->kernel_mappings || p->inline_faults)
 		return -EOPNOTSUPP;
 	r = region_new(addr, len, prot, flags & ~MAP_SYNC, off,
 		       ops->write ? O_RDWR : O_RDONLY, &st, false);
@@ -1866,9 +1885,10 @@ UP_EXPORT const char *up_strerror(int err)
 		return "offset plus length overflows";
 	case EOPNOTSUPP:
 		return "not supported by this pager: neither the kernel "
-		       "backend nor inline faults can show a store, and "
-		       "UP_CONFIG_FAULT_INLINE neither goes with "
-		       "UP_CONFIG_SHARED nor runs on every architecture (see "
+		       "backend, the signals backend nor inline faults can "
+		       "show a store, UP_CONFIG_FAULT_INLINE neither goes "
+		       "with UP_CONFIG_SHARED nor runs on every architecture, "
+		       "and the signals backend needs guard pages (see "
 		       "up_backend_probe)";
 	case EMFILE:
 		return "too many open files, or 64 pagers with "
@@ -2159,6 +2179,64 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return join;
+}
+
+/*
+ * mlock(2), mlock2(2) and mlockall(2) of the program: pagers whose
+ * backend needs it (the signals backend, whose guard pages the kernel
+ * cannot lock) make [a, b) ready first; the kernel then locks it.
+ */
+static void lock_prepare(uintptr_t a, uintptr_t b)
+{
+	struct up_pager *p;
+	size_t i;
+
+	if (!atomic_load(&all_nr))
+		return;
+	a &= ~(SYS_PAGE - 1);
+	b = b > UINTPTR_MAX - (SYS_PAGE - 1) ? UINTPTR_MAX & ~(SYS_PAGE - 1)
+					     : SYS_UP(b);
+	pthread_mutex_lock(&all_lock);
+	for (p = all_pagers; p; p = p->all_next) {
+		if (!p->ops->lock)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		for (i = up__region_first(p, a);
+		     i < p->regions_nr && p->regions[i]->start < b; i++) {
+			struct up_region *r = p->regions[i];
+
+			p->ops->lock(p, r, a > r->start ? a : r->start,
+				     b < r->end ? b : r->end);
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&all_lock);
+}
+
+static uintptr_t lock_end(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	return len > UINTPTR_MAX - a ? UINTPTR_MAX : a + len;
+}
+
+UP_EXPORT int mlock(const void *addr, size_t len)
+{
+	lock_prepare((uintptr_t)addr, lock_end(addr, len));
+	return (int)syscall(SYS_mlock, addr, len);
+}
+
+UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	lock_prepare((uintptr_t)addr, lock_end(addr, len));
+	return (int)syscall(SYS_mlock2, addr, len, flags);
+}
+
+UP_EXPORT int mlockall(int flags)
+{
+	if (flags & MCL_CURRENT)
+		lock_prepare(0, UINTPTR_MAX);
+	return (int)syscall(SYS_mlockall, flags);
 }
 
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,

@@ -66,10 +66,16 @@ static int kern_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 static void kern_count(struct up_pager *p, struct up_region *r,
 		       struct up_stats *st)
 {
-	size_t nr = (r->end - r->start) / SYS_PAGE, i;
-	unsigned char *vec = malloc(nr);
+	unsigned char *vec;
+	size_t nr, i;
 
-	(void)p;
+	if (!r) {
+		for (i = 0; i < p->regions_nr; i++)
+			kern_count(p, p->regions[i], st);
+		return;
+	}
+	nr = (r->end - r->start) / SYS_PAGE;
+	vec = malloc(nr);
 	if (!vec)
 		return;
 	if (mincore((void *)r->start, r->end - r->start, vec) == 0)
@@ -80,6 +86,7 @@ static void kern_count(struct up_pager *p, struct up_region *r,
 
 const struct up_backend_ops up__kernel_ops = {
 	.name = "kernel",
+	.kernel_mappings = true,
 	.open = kern_open,
 	.close = kern_close,
 	.map = kern_map,

@@ -945,7 +945,7 @@ static int uffd_open(struct up_pager *p)
 			p->threads_nr++;
 	}
 	if (!err && p->inline_faults)
-		err = up__sigbus_add(p);
+		err = up__sigbus_add(p, SIGBUS);
 	if (err)
 		uffd_close(p);
 	return err;
@@ -1891,19 +1891,7 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 	int fd, err = 0;
 	void *m;
 
-	/* What MADV_DONTFORK left out is not here at all. */
-	for (i = 0; i < p->regions_nr;) {
-		struct up_region *r = p->regions[i];
-
-		if (!r->dontfork) {
-			i++;
-			continue;
-		}
-		up__region_remove(p, r);
-		if (r->obj)
-			up__obj_unlink(r->obj, r);
-		free(r);
-	}
+	/* (What MADV_DONTFORK left out is gone already: api.c.) */
 	for (i = 0; i < p->regions_nr; i++) {
 		struct up_region *r = p->regions[i];
 

@@ -2,6 +2,10 @@
 /*
  * fault.c - choosing a backend at run time, and getting a userfaultfd.
  *
+ * AUTO takes the userfaultfd backend where userfaultfd is permitted, else
+ * the signals backend where the kernel has guard pages (Linux 6.13), else,
+ * with UP_CONFIG_FALLBACK, the kernel backend.
+ *
  * A userfaultfd can come from three places, tried in this order:
  * /dev/userfaultfd (Linux 6.1+, access by file permission), the
  * userfaultfd(2) system call (needs vm.unprivileged_userfaultfd=1 or
@@ -16,6 +20,7 @@
 #include <linux/userfaultfd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -174,6 +179,30 @@ const char *up__inline_refused(unsigned flags)
 	return NULL;
 }
 
+/* Whether the signals backend can run here: guard pages, and a signal
+ * frame that tells a store from a load.  Asked once. */
+static bool signals_usable(char *why, size_t why_len)
+{
+	static int usable = -1;		/* not asked yet */
+
+	if (usable < 0) {
+		void *m = NULL;
+		int ok = up__sigbus_supported() &&
+			 !up__mmap(NULL, SYS_PAGE, PROT_READ,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m) &&
+			 !up__madvise(m, SYS_PAGE, MADV_GUARD_INSTALL);
+
+		if (m)
+			up__munmap(m, SYS_PAGE);
+		usable = ok;
+	}
+	if (!usable && why)
+		snprintf(why, why_len, "%s%sthe signals backend needs guard "
+			 "pages (MADV_GUARD_INSTALL, Linux 6.13) on x86-64",
+			 why[0] ? why : "", why[0] ? "; " : "");
+	return usable;
+}
+
 UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 			       size_t why_len)
 {
@@ -195,6 +224,8 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 	switch (b) {
 	case UP_BACKEND_KERNEL:
 		return 0;
+	case UP_BACKEND_SIGNALS:
+		return signals_usable(why, why_len) ? 0 : -EOPNOTSUPP;
 	case UP_BACKEND_AUTO:
 	case UP_BACKEND_UFFD:
 		fd = up__uffd_open(flags, &umo, &features, why, why_len);
@@ -202,8 +233,10 @@ UP_EXPORT int up_backend_probe(enum up_backend b, unsigned flags, char *why,
 			close(fd);
 			return 0;
 		}
-		/* AUTO works anyway when it may fall back. */
-		if (b == UP_BACKEND_AUTO && (flags & UP_CONFIG_FALLBACK))
+		/* AUTO works anyway with signals, or when it may fall
+		 * back. */
+		if (b == UP_BACKEND_AUTO &&
+		    (signals_usable(NULL, 0) || (flags & UP_CONFIG_FALLBACK)))
 			return 0;
 		return fd;
 	}
@@ -231,6 +264,19 @@ int up__backend_choose(struct up_pager *p)
 			 inline_moot(p));
 		return 0;
 	}
+	why[0] = '\0';
+	if (b == UP_BACKEND_SIGNALS) {
+		if (!signals_usable(why, sizeof(why))) {
+			snprintf(p->note, sizeof(p->note), "%s", why);
+			return -EOPNOTSUPP;
+		}
+		p->ops = &up__sig_ops;
+		snprintf(p->note, sizeof(p->note),
+			 "signals backend requested: file pages served from a "
+			 "SIGSEGV handler over guard pages; system calls on "
+			 "pages not yet faulted in fail with EFAULT");
+		return 0;
+	}
 	fd = up__uffd_open(p->cfg.flags, &p->user_mode_only, &p->features, why,
 			   sizeof(why));
 	if (fd >= 0) {
@@ -250,6 +296,15 @@ int up__backend_choose(struct up_pager *p)
 				 ? "use moved frames (UFFDIO_MOVE)"
 				 : "use shared memory (no UFFDIO_MOVE)",
 			 why[0] ? "; " : "", why);
+		return 0;
+	}
+	if (b == UP_BACKEND_AUTO && signals_usable(NULL, 0)) {
+		p->ops = &up__sig_ops;
+		snprintf(p->note, sizeof(p->note),
+			 "signals backend (file pages served from a SIGSEGV "
+			 "handler over guard pages; system calls on pages not "
+			 "yet faulted in fail with EFAULT), as userfaultfd is "
+			 "not usable: %s", why);
 		return 0;
 	}
 	if (b == UP_BACKEND_AUTO && (p->cfg.flags & UP_CONFIG_FALLBACK)) {

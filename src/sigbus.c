@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sigbus.c - the process-wide SIGBUS handler of pagers that serve faults
- * in the faulting thread (UP_CONFIG_FAULT_INLINE).
+ * sigbus.c - the process-wide SIGBUS and SIGSEGV handlers of pagers that
+ * serve faults in the faulting thread: the userfaultfd backend with
+ * UP_CONFIG_FAULT_INLINE (SIGBUS), the signals backend (SIGSEGV).
  *
  * A signal action belongs to the process, not to a pager: this file owns
  * the table of inline pagers and the handler, which passes every SIGBUS
@@ -37,6 +38,7 @@
 
 struct slot {
 	_Atomic(struct up_pager *) pager;
+	atomic_int sig;			/* the signal its faults raise */
 	atomic_uint users;		/* handlers that may be using it */
 };
 
@@ -45,8 +47,8 @@ static atomic_uint slots_used;		/* slots ever used: the ones to scan */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-/* The action on_sigbus replaced (signals.c). */
-static struct up_sigprev prev;
+/* The actions on_fault replaced (signals.c). */
+static struct up_sigprev prev_bus, prev_segv;
 
 /* Set while this thread serves a fault: the service code never touches
  * user memory, so a fault inside it is a bug (it would deadlock). */
@@ -67,6 +69,20 @@ static bool fault_kind(void *uc, bool *write, bool *wp)
 	*write = err & 2;
 	*wp = (err & 3) == 3;
 	return true;
+}
+
+/* A fault the kernel raised (si_code > 0), not a kill(2); for SIGSEGV, on
+ * a guard (SEGV_MAPERR) or a page whose protection refused the access
+ * (SEGV_ACCERR, passed on as wp). */
+static bool fault_of(const siginfo_t *si, void *uc, bool *write, bool *wp)
+{
+	if (si->si_code <= 0 || !fault_kind(uc, write, wp))
+		return false;
+	if (si->si_signo == SIGBUS)
+		return true;
+	*wp = si->si_code == SEGV_ACCERR;
+	return si->si_signo == SIGSEGV &&
+	       (si->si_code == SEGV_MAPERR || si->si_code == SEGV_ACCERR);
 }
 
 bool up__sigbus_supported(void)
@@ -95,9 +111,7 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 	bool write, wp;
 	int ret = 0, saved = errno;
 
-	/* Only a fault the kernel raised (si_code > 0), not a kill(2). */
-	if (!si || !uc || si->si_signo != SIGBUS || si->si_code <= 0 ||
-	    !fault_kind(uc, &write, &wp))
+	if (!si || !uc || !fault_of(si, uc, &write, &wp))
 		return 0;
 	assert(!serving);
 	serving = true;
@@ -109,7 +123,7 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 
 		atomic_fetch_add(&s->users, 1);
 		p = atomic_load(&s->pager);
-		if (p && p->ops->fault)
+		if (p && p->ops->fault && atomic_load(&s->sig) == si->si_signo)
 			ret = p->ops->fault(p, addr, write, wp);
 		atomic_fetch_sub(&s->users, 1);
 	}
@@ -118,12 +132,13 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 	return ret > 0;
 }
 
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
+static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
 	if (!up_fault_handle(si, uc))
-		up__sig_chain(&prev, sig, si, uc);
+		up__sig_chain(sig == SIGBUS ? &prev_bus : &prev_segv, sig, si,
+			      uc);
 	errno = saved;
 }
 
@@ -148,9 +163,10 @@ static void fork_setup(void)
 	pthread_atfork(NULL, NULL, fork_child);
 }
 
-/* Put p in the table (once) and install the handler.  0, or -EMFILE if
- * the table is full, or sigaction's error. */
-int up__sigbus_add(struct up_pager *p)
+/* Put p in the table (once) for faults that raise sig (SIGBUS or
+ * SIGSEGV) and install the handler.  0, or -EMFILE if the table is full,
+ * or sigaction's error. */
+int up__sigbus_add(struct up_pager *p, int sig)
 {
 	unsigned i, free_i = SLOTS_NR;
 	int err = 0;
@@ -168,10 +184,12 @@ int up__sigbus_add(struct up_pager *p)
 	if (free_i == SLOTS_NR)
 		err = -EMFILE;
 	if (!err)
-		err = up__sig_install(SIGBUS, on_sigbus, &prev);
+		err = up__sig_install(sig, on_fault,
+				      sig == SIGBUS ? &prev_bus : &prev_segv);
 	if (!err && free_i < SLOTS_NR) {
 		if (free_i >= atomic_load(&slots_used))
 			atomic_store(&slots_used, free_i + 1);
+		atomic_store(&slots[free_i].sig, sig);
 		atomic_store(&slots[free_i].pager, p);
 	}
 	pthread_mutex_unlock(&table_lock);

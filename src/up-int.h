@@ -213,6 +213,9 @@ struct up_region {
 					 * merges it with no neighbour outside
 					 * until a call changes it (see
 					 * left_behind() in api.c) */
+	uint32_t sfile;			/* signals backend: the file it shows,
+					 * whose pages the pager serves (index
+					 * + 1), or 0 */
 	uint8_t vmflags;		/* VF_*: advice the pager's memory does
 					 * not take, kept where the kernel's
 					 * mapping keeps it (see
@@ -229,6 +232,9 @@ struct up_region {
 
 struct up_backend_ops {
 	const char *name;
+	/* Every mapping is the kernel's own mmap(2), its semantics the
+	 * kernel's: no objects, no pager pages of the core's. */
+	bool kernel_mappings;
 	int (*open)(struct up_pager *p);
 	void (*close)(struct up_pager *p);
 	/* Map region r (start/end/off/prot/flags set; addr hint in start);
@@ -246,7 +252,8 @@ struct up_backend_ops {
 		    uintptr_t b, int flags);
 	int (*advise)(struct up_pager *p, struct up_region *r, uintptr_t a,
 		      uintptr_t b, int advice);
-	/* Fill resident/dirty of st for r. */
+	/* Fill resident/dirty of st for r, or for the whole pager if r is
+	 * NULL (backends of kernel_mappings). */
 	void (*count)(struct up_pager *p, struct up_region *r,
 		      struct up_stats *st);
 	/* Before fork(), p->lock held: make ready what the child inherits.
@@ -256,6 +263,10 @@ struct up_backend_ops {
 	/* In the child after fork(), p->lock held; copy says whether the
 	 * parent waits for it (see fork_prepare).  NULL if nothing to do. */
 	void (*fork_child)(struct up_pager *p, bool copy);
+	/* Before the kernel's mlock(2) of [a, b) of r, which must find
+	 * every page there mappable.  NULL if nothing to do. */
+	void (*lock)(struct up_pager *p, struct up_region *r, uintptr_t a,
+		     uintptr_t b);
 	/* Serve a fault at addr in the faulting thread (sigbus.c): 1 if the
 	 * access may run again, 0 if no mapping of p holds addr, -1 if it
 	 * must raise SIGBUS.  NULL where nothing faults (the kernel's). */
@@ -264,6 +275,7 @@ struct up_backend_ops {
 
 extern const struct up_backend_ops up__uffd_ops;
 extern const struct up_backend_ops up__kernel_ops;
+extern const struct up_backend_ops up__sig_ops;
 
 /*
  * What the pager's core (cache.c, shared.c) asks of the mechanism that
@@ -364,6 +376,8 @@ struct up_pager {
 	size_t fork_runs_nr;
 
 	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
+
+	struct up_sig *sig;		/* fault-signals.c */
 
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
@@ -533,7 +547,7 @@ void up__fence_lift(int slot);
 
 /* ---- sigbus.c ------------------------------------------------------- */
 bool up__sigbus_supported(void);
-int up__sigbus_add(struct up_pager *p);
+int up__sigbus_add(struct up_pager *p, int sig);
 void up__sigbus_del(struct up_pager *p);
 void up__sigbus_child(void);
 

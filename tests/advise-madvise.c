@@ -137,8 +137,8 @@ static void remove_locked(struct up_pager *p, int fd)
 	 * in, gets EFAULT (see upager(3)). */
 	if (!sh || !buf || (h_flags & UP_CONFIG_FAULT_INLINE))
 		goto out;
-	/* The kernel's mlock(2) (a sanitizer's does nothing). */
-	CHECK_OK((int)syscall(SYS_mlock, sh + page, page));
+	/* The kernel's mlock(2), through the library's. */
+	CHECK_OK(mlock(sh + page, page));
 	CHECK_EQ(up_pager_advise(p, sh, len, MADV_REMOVE), -EINVAL);
 	CHECK_EQ(pread(fd, buf, len, 0), len);
 	for (size_t i = 0; i < page; i++)

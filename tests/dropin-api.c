@@ -24,7 +24,9 @@ static void child(void *arg)
 	CHECK_EQ(up_default_configure(&cfg), -EBUSY);
 	CHECK(up_default_pager() != NULL);
 	CHECK(!strcmp(up_pager_backend(up_default_pager()),
-		      b == UP_BACKEND_UFFD ? "userfaultfd" : "kernel"));
+		      b == UP_BACKEND_UFFD	  ? "userfaultfd"
+		      : b == UP_BACKEND_SIGNALS ? "signals"
+						: "kernel"));
 
 	/* like mmap: the file's data, and writes reach the file */
 	CHECK_EQ(h_pat_diff(map, 1, 0, LEN), -1);

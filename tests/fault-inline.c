@@ -386,6 +386,7 @@ static void touch_past_end(void)
 static void child_dfl(void *arg)
 {
 	(void)arg;
+	signal(SIGBUS, SIG_DFL);
 	touch_past_end();
 }
 

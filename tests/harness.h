@@ -80,7 +80,8 @@ static inline void h_done(void)
 
 /* ---- backends ---- */
 /* The rounds of FOR_EACH_BACKEND: userfaultfd with service threads, the
- * kernel, and userfaultfd with faults served in the faulting thread. */
+ * kernel, userfaultfd with faults served in the faulting thread, and the
+ * signals backend. */
 static const struct h_round {
 	enum up_backend r_backend;
 	unsigned r_flags;
@@ -88,18 +89,24 @@ static const struct h_round {
 	{ UP_BACKEND_UFFD, 0 },
 	{ UP_BACKEND_KERNEL, 0 },
 	{ UP_BACKEND_UFFD, UP_CONFIG_FAULT_INLINE },
+	{ UP_BACKEND_SIGNALS, 0 },
 };
 /* Flags of the current round, added to every pager h_open() makes (a test
  * may set them for a round of its own). */
 static H_U unsigned h_flags;
-/* Rounds to run: a test sets 2 to leave out the inline round. */
-static H_U size_t h_rounds_nr = 3;
+/* Rounds to leave out, a bit per round (a test's own choice). */
+#define H_SKIP_INLINE (1u << 2)
+#define H_SKIP_SIGNALS (1u << 3)
+static H_U unsigned h_skip;
+#define h_rounds_nr (sizeof(h_rounds) / sizeof(h_rounds[0]))
 
 static inline const char *h_backend_name(enum up_backend b)
 {
 	if (b == UP_BACKEND_UFFD)
 		return (h_flags & UP_CONFIG_FAULT_INLINE) ? "uffd-inline"
 							  : "uffd";
+	if (b == UP_BACKEND_SIGNALS)
+		return "signals";
 	return b == UP_BACKEND_KERNEL ? "kernel" : "auto";
 }
 
@@ -130,14 +137,23 @@ static inline int h_backend_usable(enum up_backend b)
 	return 1;
 }
 
+/* Say that round i is left out (h_skip). */
+static inline int h_left_out(size_t i)
+{
+	printf("backend %s: does not apply -- left out\n",
+	       i == 2 ? "uffd-inline" : i == 3 ? "signals" : "?");
+	return 1;
+}
+
 /* for each usable round, with backend b: statement (h_flags is set
  * during each round, and 0 after the last) */
 #define FOR_EACH_BACKEND_ID(b)                                          \
 	for (size_t h_bi_ = 0; h_bi_ < h_rounds_nr || (h_flags = 0);    \
 	     h_bi_++)                                                   \
-		if ((b) = h_rounds[h_bi_].r_backend,                    \
-		    h_flags = h_rounds[h_bi_].r_flags,                  \
-		    !h_backend_usable(b)) {                             \
+		if (((h_skip >> h_bi_) & 1) && h_left_out(h_bi_)) {    \
+		} else if ((b) = h_rounds[h_bi_].r_backend,             \
+			   h_flags = h_rounds[h_bi_].r_flags,           \
+			   !h_backend_usable(b)) {                      \
 		} else
 
 static inline const char *h_dir(void)
@@ -199,6 +215,14 @@ static inline void h_for_each_backend(void (*adjust)(struct up_config *),
 static inline int h_is_uffd(const struct up_pager *p)
 {
 	return strcmp(up_pager_backend(p), "userfaultfd") == 0;
+}
+
+/* The signals backend: a system call that touches p's pages not yet
+ * faulted in fails with EFAULT (its documented difference), and every
+ * resident page is the kernel's page cache, mapped in place. */
+static inline int h_is_signals(const struct up_pager *p)
+{
+	return strcmp(up_pager_backend(p), "signals") == 0;
 }
 
 /* Map through p; NULL (and a failed check) on error. */
@@ -421,7 +445,8 @@ static H_U volatile int h_sig_code;
  * through up_fault_handle() first. */
 static inline void h_on_sig(int sig, siginfo_t *si, void *uc)
 {
-	if (sig == SIGBUS && up_fault_handle(si, uc))
+	/* A pager's fault (inline userfaultfd, signals backend) first. */
+	if (up_fault_handle(si, uc))
 		return;
 	h_sig_nr = sig;
 	h_sig_addr = si->si_addr;
@@ -489,6 +514,18 @@ static inline void h_child_sync(void)
  * status; its checks are added to ours.  A child that opens a pager must be
  * forked while none is open: a pager's mappings are not inherited, and
  * TSan forbids new threads after forking a process that has threads. */
+/* A child's SIGBUS and SIGSEGV: a pager's fault is served (as a program's
+ * own handler does, see up_fault_handle()); any other kills the child, as
+ * by default. */
+static inline void h_child_sig(int sig, siginfo_t *si, void *uc)
+{
+	if (up_fault_handle(si, uc))
+		return;
+	signal(sig, SIG_DFL);
+	if (si->si_code <= 0)
+		raise(sig);	/* sent: raised again, now fatal */
+}
+
 static inline int h_fork(void (*fn)(void *), void *arg)
 {
 	int pfd[2], c[2], last[2] = { 0, 0 }, st;
@@ -504,8 +541,15 @@ static inline int h_fork(void (*fn)(void *), void *arg)
 		h_child_fd = pfd[1];
 		h_pass_nr = h_fail_nr = 0;
 		setrlimit(RLIMIT_CORE, &no_core);
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
+		{
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_sigaction = h_child_sig;
+			sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+			sigaction(SIGBUS, &sa, NULL);
+			sigaction(SIGSEGV, &sa, NULL);
+		}
 		fn(arg);
 		h_child_sync();
 		fflush(NULL);

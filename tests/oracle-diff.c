@@ -1025,6 +1025,28 @@ static void do_sum(const struct op *o, int i)
 	trace("%s", line);
 }
 
+/*
+ * A system call that touches the signals backend's pages not faulted in
+ * yet fails with EFAULT: upager(3) says to serve them first with
+ * MADV_POPULATE_READ, which a program passing mapped memory to the kernel
+ * does.  (Its answer is no part of the trace.)
+ */
+static void prefault(uintptr_t a, size_t len)
+{
+	static int efault = -1;
+	int saved = errno;
+
+	if (cl != &upager_calls || !len)
+		return;
+	if (efault < 0)
+		efault = !strcmp(up_pager_backend(up_default_pager()),
+				 "signals");
+	if (efault)
+		up_madvise((void *)(a & ~(uintptr_t)4095),
+			   len + (a & 4095), MADV_POPULATE_READ);
+	errno = saved;
+}
+
 static void do_io(const struct op *o, int i)
 {
 	static uint8_t buf[3 * PAGE];
@@ -1053,6 +1075,7 @@ static void do_io(const struct op *o, int i)
 		a = range_of(o, i);
 		if (!a)
 			return;
+		prefault(a, o->len);
 		r = o->kind == K_READMAP ? pread(fd, (void *)a, o->len, o->off) :
 					   pwrite(fd, (void *)a, o->len, o->off);
 		trace("%d %s %zd %s", i, kind_names[o->kind], r,

@@ -1,4 +1,4 @@
-/* privilege-unprivileged: without userfaultfd rights, probe says why, UFFD is -EPERM, AUTO falls back, USER_MODE_OK works. */
+/* privilege-unprivileged: without userfaultfd rights, probe says why, UFFD is -EPERM, AUTO takes the signals backend, which holds its budget on a file 16 times larger, and USER_MODE_OK works. */
 #include <grp.h>
 #include "harness.h"
 
@@ -36,6 +36,77 @@ static void works(struct up_pager *p)
 	CHECK_EQ(pwrite(fd, &c, 1, 1000), 1);
 }
 
+/*
+ * A file 16 times the budget, scanned through a pager with the defaults
+ * but its budget: its pages resident, and the file's pages in the page
+ * cache, stay within the budget (twice it for the page cache, which the
+ * kernel fills ahead), and every byte reads right.
+ */
+#define BIG_BUDGET (4u << 20)
+#define BIG_LEN (16 * (size_t)BIG_BUDGET)
+
+/* Bytes of [0, len) of fd in the page cache, as fincore(1) counts them. */
+static size_t cached(int f, size_t len)
+{
+	unsigned char *vec = malloc(len / 4096);
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, f, 0);
+	size_t n = 0;
+
+	if (vec && m != MAP_FAILED && !mincore(m, len, vec))
+		for (size_t i = 0; i < len / 4096; i++)
+			n += (vec[i] & 1) * 4096;
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	free(vec);
+	return n;
+}
+
+static void holds_budget(struct up_pager *q)
+{
+	struct up_config cfg;
+	struct up_pager *p = NULL;
+	struct up_stats st;
+	int big = h_file(BIG_LEN, 7);
+	size_t most = 0, bad = 0;
+	char *m;
+
+	(void)q;
+	up_config_init(&cfg);
+	cfg.budget = BIG_BUDGET;
+	CHECK_OK(up_pager_open(&p, &cfg));
+	if (!p || big < 0)
+		goto out;
+	CHECK(!strcmp(up_pager_backend(p), "signals"));
+	/* (What writing the file left in the page cache goes first.) */
+	CHECK_OK(fdatasync(big));
+	CHECK_OK(posix_fadvise(big, 0, 0, POSIX_FADV_DONTNEED));
+	m = h_map(p, BIG_LEN, PROT_READ, MAP_SHARED, big, 0);
+	if (!m)
+		goto out;
+	for (size_t off = 0; off < BIG_LEN; off += 4096) {
+		bad += h_pat_diff(m + off, 7, off, 4096) != -1;
+		if (off % BIG_BUDGET == BIG_BUDGET - 4096) {
+			size_t c = cached(big, BIG_LEN);
+
+			most = c > most ? c : most;
+			CHECK_OK(up_pager_stats(p, &st));
+			CHECK(st.resident * st.page_len <= BIG_BUDGET);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	printf("%zu MiB file, %u MiB budget: at most %zu KiB of it in the "
+	       "page cache\n", BIG_LEN >> 20, BIG_BUDGET >> 20, most >> 10);
+	CHECK(most <= 2 * BIG_BUDGET);
+	CHECK_OK(up_pager_stats(p, &st));
+	CHECK(st.evictions > 0);
+	CHECK_OK(up_pager_unmap(p, m, BIG_LEN));
+out:
+	if (p)
+		CHECK_OK(up_pager_close(p));
+	if (big >= 0)
+		close(big);
+}
+
 static void unprivileged(void *arg)
 {
 	char why[1024] = "";
@@ -62,21 +133,26 @@ static void unprivileged(void *arg)
 	CHECK_OK(up_backend_probe(UP_BACKEND_UFFD, UP_CONFIG_USER_MODE_OK, why, sizeof(why)));
 	CHECK_OK(up_backend_probe(UP_BACKEND_KERNEL, 0, why, sizeof(why)));
 	CHECK_OK(up_backend_probe(UP_BACKEND_AUTO, UP_CONFIG_FALLBACK, why, sizeof(why)));
-	CHECK_EQ(up_backend_probe(UP_BACKEND_AUTO, 0, why, sizeof(why)), -EPERM);
+	CHECK_OK(up_backend_probe(UP_BACKEND_AUTO, 0, why, sizeof(why)));
+	CHECK_OK(up_backend_probe(UP_BACKEND_SIGNALS, 0, why, sizeof(why)));
 
 	CHECK(!open_with(UP_BACKEND_UFFD, 0, &err));
 	CHECK_EQ(err, -EPERM);
-	CHECK(!open_with(UP_BACKEND_AUTO, 0, &err));
-	CHECK_EQ(err, -EPERM);
 
-	p = open_with(UP_BACKEND_AUTO, UP_CONFIG_FALLBACK, &err);
-	CHECK_OK(err);
-	if (p) {
-		printf("AUTO fell back: backend %s, note: %s\n",
-		       up_pager_backend(p), up_pager_note(p));
-		CHECK(!strcmp(up_pager_backend(p), "kernel"));
-		CHECK(strlen(up_pager_note(p)) > 0);
+	/* AUTO, with the defaults or without FALLBACK: the signals
+	 * backend, which says why. */
+	for (int k = 0; k < 2; k++) {
+		p = open_with(UP_BACKEND_AUTO, k ? 0 : UP_CONFIG_FALLBACK, &err);
+		CHECK_OK(err);
+		if (!p)
+			continue;
+		printf("AUTO: backend %s, note: %s\n", up_pager_backend(p),
+		       up_pager_note(p));
+		CHECK(!strcmp(up_pager_backend(p), "signals"));
+		CHECK(strstr(up_pager_note(p), "vm.unprivileged_userfaultfd"));
 		works(p);
+		if (!k)
+			holds_budget(p);
 		CHECK_OK(up_pager_close(p));
 	}
 

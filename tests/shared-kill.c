@@ -663,7 +663,7 @@ int main(void)
 	enum up_backend b;
 
 	/* Sharing pagers have no inline round (UP_CONFIG_FAULT_INLINE). */
-	h_rounds_nr = 2;
+	h_skip = H_SKIP_INLINE;
 	for (size_t c = 0; c < CHUNKS; c++) {
 		unsigned o = owner_of(c);
 

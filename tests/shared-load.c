@@ -304,7 +304,7 @@ int main(void)
 	if (model == MAP_FAILED || tstats == MAP_FAILED)
 		SKIP("no shared memory");
 	/* Sharing pagers have no inline round (UP_CONFIG_FAULT_INLINE). */
-	h_rounds_nr = 2;
+	h_skip = H_SKIP_INLINE;
 	FOR_EACH_BACKEND_ID(b)
 		run(b, b == UP_BACKEND_UFFD ?
 			       (secs > kernel_secs ? secs - kernel_secs : 1) :

@@ -1390,7 +1390,7 @@ static const struct mix mixes[] = {
 int main(void)
 {
 	/* Sharing pagers have no inline round (UP_CONFIG_FAULT_INLINE). */
-	h_rounds_nr = 2;
+	h_skip = H_SKIP_INLINE;
 	signal(SIGPIPE, SIG_IGN);
 	mix_seed = h_seed();
 	atexit(unlink_all);

@@ -32,7 +32,8 @@ static void adjust_2m(struct up_config *c)
  * kernel's mmap, the mapping is the file's own memory. */
 static int borrows(struct up_pager *p)
 {
-	return strstr(up_pager_note(p), "page-cache pages") != NULL;
+	return strstr(up_pager_note(p), "page-cache pages") != NULL ||
+	       h_is_signals(p);
 }
 
 /* A change to the file by pwrite(2) shows in a page already mapped. */
@@ -298,7 +299,8 @@ static void writable(struct up_pager *p, size_t len)
 	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
 	h_files_equal(fd, md.fd);
 	CHECK_OK(up_mapping_stats(p, m, &st));
-	CHECK_EQ(st.page_cache, at_once && h_is_uffd(p) ? st.resident : 0);
+	CHECK_EQ(st.page_cache,
+		 (at_once && h_is_uffd(p)) || h_is_signals(p) ? st.resident : 0);
 	CHECK_EQ(st.dirty, 0);	/* the kernel's to track */
 	for (int op = 0; op < ops; op++) {
 		size_t off = h_below(len), n = 1 + h_below(sizeof(buf));
@@ -369,7 +371,7 @@ static void sparse(struct up_pager *p, size_t len)
 	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);
 	CHECK_EQ(got, 'S');
 	CHECK_OK(up_mapping_stats(p, m, &st));
-	CHECK_EQ(st.page_cache, h_is_uffd(p) ? 1 : 0);
+	CHECK_EQ(st.page_cache, h_is_uffd(p) || h_is_signals(p) ? 1 : 0);
 	CHECK_EQ(st.dirty, 0);
 	CHECK_OK(up_pager_sync(p, m, len, MS_SYNC));
 	CHECK_EQ(pread(fd, &got, 1, (off_t)(2 * page + 7)), 1);

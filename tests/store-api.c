@@ -583,9 +583,31 @@ static void body(struct up_pager *p, enum up_backend b)
 	not_inherited(p);
 }
 
+/* The signals backend shows no store: EOPNOTSUPP, and nothing changed. */
+static void signals_refuse(void)
+{
+	static const struct up_store_ops ops = { .read = mem_read,
+						 .size = mem_size };
+	struct up_config cfg;
+	struct up_pager *p = NULL;
+	struct mem m = { 0 };
+	void *a = NULL;
+
+	up_config_init(&cfg);
+	cfg.backend = UP_BACKEND_SIGNALS;
+	if (up_pager_open(&p, &cfg))
+		return;
+	CHECK_EQ(up_pager_map_store(p, &ops, &m, NULL, 4096, PROT_READ,
+				    MAP_SHARED, 0, &a), -EOPNOTSUPP);
+	CHECK(a == NULL);
+	CHECK_OK(up_pager_close(p));
+}
+
 int main(void)
 {
 	h_seed();
+	signals_refuse();
+	h_skip = H_SKIP_SIGNALS;
 	FOR_EACH_BACKEND(small, body);
 	FOR_EACH_BACKEND(large, body);
 	h_done();

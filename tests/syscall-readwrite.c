@@ -1,4 +1,4 @@
-/* syscall-readwrite: write(2) from and read(2) into mapped pages never touched before (EFAULT with inline faults). */
+/* syscall-readwrite: write(2) from and read(2) into mapped pages never touched before (EFAULT with inline faults and on the signals backend's file pages, until up_pager_advise(MADV_POPULATE_READ) serves them). */
 #include "harness.h"
 
 #define PAGES 16
@@ -26,13 +26,9 @@ static void touch(char *m, size_t len, int store)
 	}
 }
 
-/*
- * Inline faults are served by a signal handler, which a system call
- * cannot run: it fails with EFAULT on a page not yet loaded from
- * (write(2)) or stored to (read(2)).  Once the program has touched them,
- * the calls work.
- */
-static void inline_efault(char *ro, char *rw, char *an, int src, int pfd[2])
+/* A write(2) from a page of ro not loaded yet and a read(2) into one of
+ * rw not stored to yet both fail with EFAULT. */
+static void both_efault(char *ro, char *rw, int src, int pfd[2])
 {
 	char small[1000];
 
@@ -42,6 +38,17 @@ static void inline_efault(char *ro, char *rw, char *an, int src, int pfd[2])
 	errno = 0;
 	CHECK_EQ(pread(src, rw + 11 * page - 50, 3 * page, 0), -1);
 	CHECK_EQ(errno, EFAULT);
+}
+
+/*
+ * Inline faults are served by a signal handler, which a system call
+ * cannot run: it fails with EFAULT on a page not yet loaded from
+ * (write(2)) or stored to (read(2)).  Once the program has touched them,
+ * the calls work.
+ */
+static void inline_efault(char *ro, char *rw, char *an, int src, int pfd[2])
+{
+	both_efault(ro, rw, src, pfd);
 	/* A page loaded from shows the file's page-cache pages, which the
 	 * kernel writes into itself: the read stops at the next page. */
 	touch(rw + 10 * page, page, 0);
@@ -54,6 +61,21 @@ static void inline_efault(char *ro, char *rw, char *an, int src, int pfd[2])
 	touch(ro, PAGES * page, 0);
 	touch(rw, PAGES * page, 1);
 	touch(an, PAGES * page, 1);
+}
+
+/*
+ * The signals backend: a file page not faulted in yet carries a guard,
+ * on which a system call fails with EFAULT; MADV_POPULATE_READ through
+ * the pager serves the pages first.  Anonymous memory is the kernel's.
+ */
+static void signals_efault(struct up_pager *p, char *ro, char *rw, int src,
+			   int pfd[2])
+{
+	size_t len = PAGES * page;
+
+	both_efault(ro, rw, src, pfd);
+	CHECK_OK(up_pager_advise(p, ro, len, MADV_POPULATE_READ));
+	CHECK_OK(up_pager_advise(p, rw, len, MADV_POPULATE_READ));
 }
 
 static void body(struct up_pager *p, enum up_backend b)
@@ -72,6 +94,8 @@ static void body(struct up_pager *p, enum up_backend b)
 		goto out;
 	if (h_flags & UP_CONFIG_FAULT_INLINE)
 		inline_efault(ro, rw, an, src, pfd);
+	if (h_is_signals(p))
+		signals_efault(p, ro, rw, src, pfd);
 	/* write(2) from untouched pages: to a pipe, and to a file across
 	 * several pages at once */
 	CHECK_EQ(write(pfd[1], ro + 3 * page + 100, sizeof(small)), sizeof(small));

@@ -146,6 +146,19 @@ static void info_uffd(void)
 				      : "permitted (UP_CONFIG_USER_MODE_OK)");
 }
 
+static void info_signals(void)
+{
+	char why[512] = "";
+	int err = up_backend_probe(UP_BACKEND_SIGNALS, 0, why, sizeof(why));
+
+	if (!err) {
+		row("signals backend", "usable (guard pages, SIGSEGV)");
+		return;
+	}
+	row("signals backend", "NOT usable (%s)", strerror(-err));
+	row_wrap("", why);
+}
+
 /* The first line of a file, without its newline, or "" */
 static char *first_line(const char *path, char *buf, size_t len)
 {
@@ -278,6 +291,7 @@ int cmd_info(int argc, char **argv)
 	row("kernel", "%s %s %s", u.sysname, u.release, u.machine);
 	row("page size", "%zu", sys_page());
 	info_uffd();
+	info_signals();
 	info_features();
 	info_thp();
 	info_cgroup_v1();

@@ -243,35 +243,62 @@ int pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+/*
+ * A pager that serves faults from a signal handler (the signals backend,
+ * a user-mode-only userfaultfd) cannot serve one taken inside a system
+ * call, which then fails with EFAULT.  The piece of buf it stopped in is
+ * faulted in from here, by loading a byte of each page, and the call
+ * tried again on that piece alone; the pages stay resident long enough
+ * unless the piece is larger than the pager's budget.
+ */
+#define FAULT_PIECE (256u << 10)
+
+static size_t fault_in(const void *buf, size_t len)
 {
+	const volatile char *b = buf;
+	uintptr_t a = (uintptr_t)buf;
+	size_t i;
+
+	if (len > FAULT_PIECE)
+		len = FAULT_PIECE;
+	for (i = 0; i < len; i += 4096 - ((a + i) & 4095))
+		(void)b[i];
+	return len;
+}
+
+/* write(2) all of buf, at off with pwrite(2) if at. */
+static int put_all(int fd, const void *buf, size_t len, off_t off, bool at)
+{
+	size_t most = len, tries = 0;
+
 	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
+		size_t l = len < most ? len : most;
+		ssize_t n = at ? pwrite(fd, buf, l, off) : write(fd, buf, l);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EFAULT && tries++ < 2) {
+			most = fault_in(buf, len);
+			continue;
+		}
 		if (n < 0)
 			return -errno;
 		buf = (const char *)buf + n;
 		len -= (size_t)n;
 		off += n;
+		tries = 0;
 	}
 	return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	return put_all(fd, buf, len, off, true);
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return put_all(fd, buf, len, 0, false);
 }
 
 /* Open a regular file; print why not and return -1. */

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault-signals.c - the signals backend, for a process that may not use
+ * userfaultfd (an ordinary user where vm.unprivileged_userfaultfd is 0, a
+ * container whose seccomp profile refuses it).
+ *
+ * Every mapping is the kernel's own mmap(2), so everything the kernel's
+ * mapping does holds as it is: MAP_SHARED pages are the page cache,
+ * coherent with read(2) and write(2) and with every other process;
+ * MAP_PRIVATE copies on write; fork(), mprotect(2), mremap(2) and msync(2)
+ * are the kernel's.  What the pager adds to a file mapping is the budget,
+ * its page size with read-ahead, and the statistics:
+ *
+ *   A page not served yet carries guard markers (MADV_GUARD_INSTALL, Linux
+ *   6.13), which do not split the kernel's mapping as mprotect(2) would and
+ *   which mremap(2) and fork() keep.  A load or store there raises SIGSEGV
+ *   (SEGV_MAPERR); the handler (sigbus.c) has fault() serve it in the
+ *   faulting thread: take a frame of the budget, evicting another page if
+ *   none is free, lift the guards of the pager page (and of the pages read
+ *   ahead), fill it with MADV_POPULATE_READ, and return, so the access runs
+ *   again and finds its page.
+ *
+ *   The budget counts a file's pager page once however many mappings show
+ *   it, as the page cache holds it once.  Eviction guards the page again in
+ *   every mapping (which drops it from their page tables), writes out the
+ *   page cache's dirty pages of it and drops them (sync_file_range(2),
+ *   POSIX_FADV_DONTNEED): the budget bounds the page cache too.
+ *
+ *   A page of a MAP_PRIVATE mapping that a store has copied is anonymous
+ *   memory, which a guard would destroy.  Such a pager page stays where it
+ *   is, out of the budget, as the kernel keeps it where there is no swap.
+ *   While eviction looks for such pages in a writable private mapping, the
+ *   page is read-only; a store to it then raises SIGSEGV (SEGV_ACCERR) and
+ *   runs again once the pager's lock is free.
+ *
+ * Anonymous memory is the kernel's alone: no swap file and no budget.  A
+ * system call that touches a guarded page fails with EFAULT, as with a
+ * user-mode-only userfaultfd; MADV_POPULATE_READ or _WRITE through
+ * up_madvise() serves the pages first.
+ *
+ * Callers hold p->lock.
+ */
+#include "up-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The most a sequential run of faults reads ahead at once. */
+#define RA_MAX (2ul << 20)
+/* The page cache dropped around an evicted page. */
+#define DROP_SPAN ((off_t)2 << 20)
+
+/* A file that served mappings show; fd -1: the slot is free. */
+struct sig_file {
+	dev_t dev;
+	ino_t ino;
+	int fd;				/* ours, for write-out and dropping */
+};
+
+/* A resident pager page: page pg of file `file` (index + 1; 0: free). */
+struct sig_frame {
+	uint64_t pg;
+	uint32_t file;
+	uint8_t ref;			/* clock bit; REF_PIN: being served */
+};
+
+#define REF_PIN 2
+
+struct up_sig {
+	struct sig_file *files;
+	size_t files_nr;
+	struct sig_frame *frames;	/* p->frames_nr of them */
+	uint32_t *free;			/* released frames */
+	uint64_t free_nr, fresh, hand;
+	uint64_t used;			/* frames holding a page */
+	uint32_t *hash;			/* frame index + 1, 0 empty */
+	uint64_t mask;			/* hash slots - 1 */
+	uint64_t fences;		/* writable private pages made
+					 * read-only for a moment, so far */
+};
+
+static size_t pl(const struct up_pager *p)
+{
+	return p->cfg.page_len;
+}
+
+/* ---- frames, found by (file, page) ---------------------------------- */
+
+static uint64_t hslot(const struct up_sig *s, uint32_t file, uint64_t pg)
+{
+	uint64_t x = (pg ^ ((uint64_t)file << 48)) * 0x9e3779b97f4a7c15ull;
+
+	return (x ^ (x >> 31)) & s->mask;
+}
+
+/* The frame holding page pg of file, or -1. */
+static int64_t lookup(const struct up_sig *s, uint32_t file, uint64_t pg)
+{
+	uint64_t h = hslot(s, file, pg);
+
+	for (; s->hash[h]; h = (h + 1) & s->mask) {
+		const struct sig_frame *f = &s->frames[s->hash[h] - 1];
+
+		if (f->file == file && f->pg == pg)
+			return s->hash[h] - 1;
+	}
+	return -1;
+}
+
+static void hash_add(struct up_sig *s, uint32_t idx)
+{
+	uint64_t h = hslot(s, s->frames[idx].file, s->frames[idx].pg);
+
+	while (s->hash[h])
+		h = (h + 1) & s->mask;
+	s->hash[h] = idx + 1;
+}
+
+/* Take frame idx out of the table, moving back the entries after it that
+ * would no longer be found (linear probing). */
+static void hash_del(struct up_sig *s, uint32_t idx)
+{
+	uint64_t h = hslot(s, s->frames[idx].file, s->frames[idx].pg), j;
+
+	while (s->hash[h] != idx + 1)
+		h = (h + 1) & s->mask;
+	s->hash[h] = 0;
+	for (j = (h + 1) & s->mask; s->hash[j]; j = (j + 1) & s->mask) {
+		const struct sig_frame *f = &s->frames[s->hash[j] - 1];
+		uint64_t home = hslot(s, f->file, f->pg);
+
+		/* Does the entry's probe from home pass the hole at h? */
+		if (((j - home) & s->mask) >= ((j - h) & s->mask)) {
+			s->hash[h] = s->hash[j];
+			s->hash[j] = 0;
+			h = j;
+		}
+	}
+}
+
+/* Forget frame idx: its page is no longer counted. */
+static void frame_forget(struct up_pager *p, uint32_t idx)
+{
+	struct up_sig *s = p->sig;
+
+	hash_del(s, idx);
+	s->frames[idx].file = 0;
+	s->free[s->free_nr++] = idx;
+	s->used--;
+}
+
+/* ---- the mappings that show a page ---------------------------------- */
+
+static bool private_copies(const struct up_region *r)
+{
+	return !(r->flags & MAP_SHARED);
+}
+
+/*
+ * Whether [a, b) of r holds a page that a store copied (anonymous memory
+ * in a private file mapping).  /proc/self/pagemap: bit 63 present, 62
+ * swapped, 61 a page of a file (or shared memory).  Opened for each call,
+ * as a child of fork() must read its own.
+ */
+static bool has_copies(uintptr_t a, uintptr_t b)
+{
+	uint64_t e[64];
+	bool any = false;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;		/* cannot tell: keep it */
+	while (a < b && !any) {
+		size_t n = (b - a) / SYS_PAGE, i;
+		ssize_t got;
+
+		if (n > 64)
+			n = 64;
+		got = pread(fd, e, n * 8, (off_t)(a / SYS_PAGE * 8));
+		if (got != (ssize_t)(n * 8)) {
+			any = true;
+			break;
+		}
+		for (i = 0; i < n; i++)
+			if ((e[i] >> 62) & 1 ||
+			    ((e[i] >> 63) & 1 && !((e[i] >> 61) & 1)))
+				any = true;
+		a += n * SYS_PAGE;
+	}
+	close(fd);
+	return any;
+}
+
+/*
+ * Guard [a, b) of r again (eviction).  A private mapping's pages that a
+ * store copied stay (false): the mapping is read-only while that is looked
+ * at, so that no store copies one in between.
+ */
+static bool guard_piece(struct up_pager *p, struct up_region *r, uintptr_t a,
+			uintptr_t b)
+{
+	bool fence = private_copies(r) && (r->prot & PROT_WRITE);
+	bool ok;
+
+	if (fence)
+		p->sig->fences++;
+	if (fence && up__mprotect((void *)a, b - a, r->prot & ~PROT_WRITE))
+		return false;
+	ok = !(private_copies(r) && has_copies(a, b)) &&
+	     up__madvise((void *)a, b - a, MADV_GUARD_INSTALL) == 0;
+	if (fence)
+		up__mprotect((void *)a, b - a, r->prot);
+	return ok;
+}
+
+/* Evict frame idx: guard its page in every mapping, write it out and drop
+ * it from the page cache.  The frame is free after it. */
+static void evict(struct up_pager *p, uint32_t idx)
+{
+	struct up_sig *s = p->sig;
+	struct sig_frame *f = &s->frames[idx];
+	struct sig_file *file = &s->files[f->file - 1];
+	off_t a = (off_t)(f->pg * pl(p)), b = a + (off_t)pl(p);
+	bool written = false, kept = false;
+	uint64_t t0 = up__now_ns();
+	size_t i;
+
+	for (i = 0; i < p->regions_nr; i++) {
+		struct up_region *r = p->regions[i];
+		uintptr_t as, ae;
+
+		if (r->sfile != f->file || !up__region_span(r, a, b, &as, &ae))
+			continue;
+		if (!guard_piece(p, r, as, ae))
+			kept = true;
+		if ((r->flags & MAP_SHARED) && r->may_write)
+			written = true;
+	}
+	if (written)
+		up__sync_wait(file->fd, a, b - a);
+	/* The whole 2 MiB around it: the page cache may hold a large folio
+	 * there, which goes whole or not at all (and never while mapped, so
+	 * the resident pages near it stay). */
+	if (!kept)
+		up__drop_cache(file->fd, a & ~(off_t)(DROP_SPAN - 1),
+			       (b - a + DROP_SPAN - 1) & ~(off_t)(DROP_SPAN - 1));
+	frame_forget(p, idx);
+	UP_STAT(p, NULL, evictions, 1);
+	p->st.evict_ns += up__now_ns() - t0;
+}
+
+/* A frame for a page about to be served, pinned: a free one, or the clock
+ * hand's victim. */
+static uint32_t frame_take(struct up_pager *p)
+{
+	struct up_sig *s = p->sig;
+
+	if (s->free_nr)
+		return s->free[--s->free_nr];
+	if (s->fresh < p->frames_nr)
+		return (uint32_t)s->fresh++;
+	for (;;) {
+		uint32_t idx = (uint32_t)s->hand;
+		struct sig_frame *f = &s->frames[idx];
+
+		s->hand = (s->hand + 1) % p->frames_nr;
+		if (!f->file || f->ref == REF_PIN)
+			continue;
+		if (f->ref) {
+			f->ref = 0;
+			continue;
+		}
+		evict(p, idx);
+		return s->free[--s->free_nr];
+	}
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+/* The file index (+ 1) for fd, kept with a descriptor of ours; 0 if none
+ * can be had. */
+static uint32_t file_get(struct up_pager *p, int fd)
+{
+	struct up_sig *s = p->sig;
+	struct sig_file *t;
+	struct stat st;
+	size_t i, hole = s->files_nr;
+	int nfd;
+
+	if (up__fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	for (i = 0; i < s->files_nr; i++) {
+		if (s->files[i].fd < 0)
+			hole = i;
+		else if (s->files[i].dev == st.st_dev &&
+			 s->files[i].ino == st.st_ino)
+			return (uint32_t)i + 1;
+	}
+	nfd = up__dup(fd);
+	if (nfd < 0)
+		return 0;
+	if (hole == s->files_nr) {
+		t = realloc(s->files, (s->files_nr + 1) * sizeof(*t));
+		if (!t) {
+			up__close(nfd);
+			return 0;
+		}
+		s->files = t;
+		s->files_nr++;
+	}
+	s->files[hole] = (struct sig_file){ st.st_dev, st.st_ino, nfd };
+	return (uint32_t)hole + 1;
+}
+
+/* Whether a served mapping other than [a, b) of r shows [oa, ob) of file. */
+static bool shown_elsewhere(struct up_pager *p, uint32_t file, off_t oa,
+			    off_t ob, const struct up_region *r, uintptr_t a,
+			    uintptr_t b)
+{
+	size_t i;
+
+	for (i = 0; i < p->regions_nr; i++) {
+		const struct up_region *q = p->regions[i];
+		uintptr_t as, ae;
+
+		if (q->sfile != file || !up__region_span(q, oa, ob, &as, &ae))
+			continue;
+		if (q != r || as < a || ae > b)
+			return true;
+	}
+	return false;
+}
+
+/* ---- serving -------------------------------------------------------- */
+
+/* How many pager pages from pg the fault in r reads at once. */
+static uint64_t window(struct up_pager *p, struct up_region *r, uint64_t pg)
+{
+	uint64_t max = RA_MAX / pl(p), cap = p->frames_nr / 8;
+
+	if (cap < max)
+		max = cap ? cap : 1;
+	if (r->advice == MADV_RANDOM)
+		r->ra_win = 1;
+	else if (r->advice == MADV_SEQUENTIAL)
+		r->ra_win = (unsigned)max;
+	else if (pg == r->next_pgno && r->ra_win)
+		r->ra_win = r->ra_win * 2 > max ? (unsigned)max : r->ra_win * 2;
+	else
+		r->ra_win = 1;
+	return r->ra_win;
+}
+
+/* Make [as, ae) of r, page pg of its file, resident: a frame (pinned) if
+ * the page has none, and no guard.  Returns the frame. */
+static uint32_t serve_page(struct up_pager *p, struct up_region *r,
+			   uint64_t pg, uintptr_t as, uintptr_t ae)
+{
+	struct up_sig *s = p->sig;
+	int64_t idx = lookup(s, r->sfile, pg);
+
+	if (idx < 0) {
+		idx = frame_take(p);
+		s->frames[idx] = (struct sig_frame){ pg, r->sfile, REF_PIN };
+		hash_add(s, (uint32_t)idx);
+		s->used++;
+		UP_STAT(p, r, fills, 1);
+		UP_STAT(p, r, bytes_read, ae - as);
+	} else {
+		s->frames[idx].ref = REF_PIN;
+	}
+	up__madvise((void *)as, ae - as, MADV_GUARD_REMOVE);
+	return (uint32_t)idx;
+}
+
+/*
+ * Serve [a, b) of r (a at a fault, or a range to populate): pager pages
+ * are made resident and unguarded, and filled with the given advice
+ * (MADV_POPULATE_READ or _WRITE; 0: left to the access that runs again,
+ * as a store's page is, alone), one pager page at a time so that a range
+ * larger than the budget stays within it.  The kernel's answer to the
+ * advice is returned; it stops filling where the kernel's would stop (a
+ * page past the end of the file, a mapping that cannot be read), but the
+ * guards go all the same, so that a system call may fault the rest.  The
+ * pins go once all is done.
+ */
+static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
+		       uintptr_t b, int advice)
+{
+	uint32_t pins[64];
+	unsigned nr = 0, i;
+	int err = 0;
+
+	while (a < b) {
+		off_t off = r->off + (off_t)(a - r->start);
+		uint64_t pg = up__pgno(p, off);
+		uintptr_t ae = a + ((pg + 1) * pl(p) - (uint64_t)off);
+
+		if (ae > b)
+			ae = b;
+		if (nr == 64) {
+			for (i = 0; i < nr; i++)
+				p->sig->frames[pins[i]].ref = 1;
+			nr = 0;
+		}
+		pins[nr++] = serve_page(p, r, pg, a, ae);
+		/* (A page past the end of the file stops it: its access
+		 * raises SIGBUS, as the kernel's does.) */
+		if (advice && !err)
+			err = up__madvise((void *)a, ae - a, advice);
+		a = ae;
+	}
+	for (i = 0; i < nr; i++)
+		p->sig->frames[pins[i]].ref = 1;
+	return err;
+}
+
+/* The access this thread last ran again after a fence, and the count of
+ * fences then: refused again with no fence since, it is the program's. */
+static __thread uintptr_t fenced_at;
+static __thread uint64_t fenced_nr;
+
+static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
+{
+	uint64_t t0 = up__now_ns(), pg, n;
+	struct up_region *r;
+	uintptr_t a, b;
+	off_t off;
+	int ret = 1;
+
+	pthread_mutex_lock(&p->lock);
+	r = up__region_find(p, addr);
+	if (!r || !r->sfile) {
+		ret = 0;
+	} else if (wp) {
+		/* An access the mapping allows, refused while eviction
+		 * looked at the page: once more.  Twice: the program's. */
+		ret = (r->prot & (write ? PROT_WRITE : PROT_READ)) &&
+		      (fenced_at != addr || fenced_nr != p->sig->fences);
+		fenced_at = addr;
+		fenced_nr = p->sig->fences;
+	} else {
+		addr &= ~(SYS_PAGE - 1);
+		off = r->off + (off_t)(addr - r->start);
+		pg = up__pgno(p, off);
+		n = window(p, r, pg);
+		a = addr - (uintptr_t)(off - (off_t)(pg * pl(p)));
+		b = a + n * pl(p);
+		if (a < r->start)
+			a = r->start;
+		if (b > r->end)
+			b = r->end;
+		r->next_pgno = pg + n;
+		UP_STAT(p, r, faults_read, !write);
+		UP_STAT(p, r, faults_write, write);
+		/* The window is read in at once (the kernel's read-ahead
+		 * goes on beside it, as read_ahead_kb says). */
+		posix_fadvise(p->sig->files[r->sfile - 1].fd,
+			      r->off + (off_t)(a - r->start), (off_t)(b - a),
+			      POSIX_FADV_WILLNEED);
+		serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ);
+		up__hist_add(p, up__now_ns() - t0);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* ---- the backend ---------------------------------------------------- */
+
+static void sig_free(struct up_pager *p)
+{
+	struct up_sig *s = p->sig;
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->files_nr; i++)
+		if (s->files[i].fd >= 0)
+			up__close(s->files[i].fd);
+	free(s->files);
+	up__table_free(s->frames, p->frames_nr * sizeof(*s->frames));
+	up__table_free(s->free, p->frames_nr * sizeof(*s->free));
+	up__table_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
+	free(s);
+	p->sig = NULL;
+}
+
+static int sig_open(struct up_pager *p)
+{
+	struct up_sig *s = calloc(1, sizeof(*s));
+	uint64_t slots = 2;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	p->sig = s;
+	while (slots < 2 * p->frames_nr)
+		slots *= 2;
+	s->mask = slots - 1;
+	err = up__table((void **)&s->frames, 0,
+			p->frames_nr * sizeof(*s->frames));
+	if (!err)
+		err = up__table((void **)&s->free, 0,
+				p->frames_nr * sizeof(*s->free));
+	if (!err)
+		err = up__table((void **)&s->hash, 0, slots * sizeof(*s->hash));
+	if (!err)
+		err = up__sigbus_add(p, SIGSEGV);
+	if (err)
+		sig_free(p);
+	return err;
+}
+
+static void sig_close(struct up_pager *p)
+{
+	up__sigbus_del(p);
+	sig_free(p);
+}
+
+static int sig_map(struct up_pager *p, struct up_region *r, int fd,
+		   void *hint, int mflags)
+{
+	int err = up__kernel_ops.map(p, r, fd, hint, mflags);
+	uint64_t pg, end;
+	uint32_t file;
+
+	if (err || (r->flags & MAP_ANONYMOUS) || fd < 0)
+		return err;
+	file = file_get(p, fd);
+	if (!file)
+		return 0;		/* the kernel's, unserved */
+	r->sfile = file;
+	/* Ahead of a SIGSEGV handler the program installed since (which
+	 * then gets every fault that is not the pager's). */
+	if (up__sigbus_add(p, SIGSEGV)) {
+		r->sfile = 0;
+		return 0;
+	}
+	if (!(r->flags & MAP_POPULATE)) {
+		/* mlockall(MCL_FUTURE) locks it: no guard, the kernel's. */
+		if (up__madvise((void *)r->start, r->end - r->start,
+				MADV_GUARD_INSTALL))
+			r->sfile = 0;
+		return 0;
+	}
+	/* Populated by the kernel: each page counts, and the oldest go once
+	 * the budget is full. */
+	end = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	for (pg = up__pgno(p, r->off); pg <= end; pg++) {
+		uintptr_t as, ae;
+
+		if (up__region_span(r, (off_t)(pg * pl(p)),
+				    (off_t)((pg + 1) * pl(p)), &as, &ae))
+			p->sig->frames[serve_page(p, r, pg, as, ae)].ref = 1;
+	}
+	return 0;
+}
+
+static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
+		     uintptr_t b)
+{
+	struct up_sig *s = p->sig;
+	off_t oa = r->off + (off_t)(a - r->start);
+	off_t ob = r->off + (off_t)(b - r->start);
+	uint64_t pg, i;
+
+	if (!r->sfile)
+		return 0;
+	/* Pages no other mapping shows are no longer the pager's. */
+	if ((uint64_t)(ob - oa) / pl(p) < p->frames_nr) {
+		for (pg = up__pgno(p, oa); (off_t)(pg * pl(p)) < ob; pg++) {
+			int64_t idx = lookup(s, r->sfile, pg);
+			off_t pa = (off_t)(pg * pl(p));
+
+			if (idx >= 0 && !shown_elsewhere(p, r->sfile, pa,
+							 pa + (off_t)pl(p), r,
+							 a, b))
+				frame_forget(p, (uint32_t)idx);
+		}
+	} else {
+		for (i = 0; i < s->fresh; i++) {
+			off_t pa = (off_t)(s->frames[i].pg * pl(p));
+
+			if (s->frames[i].file == r->sfile && pa < ob &&
+			    pa + (off_t)pl(p) > oa &&
+			    !shown_elsewhere(p, r->sfile, pa,
+					     pa + (off_t)pl(p), r, a, b))
+				frame_forget(p, (uint32_t)i);
+		}
+	}
+	/* The file's last mapping: our descriptor goes. */
+	if (!shown_elsewhere(p, r->sfile, 0, INT64_MAX, r, a, b)) {
+		struct sig_file *f = &s->files[r->sfile - 1];
+
+		for (i = 0; i < s->fresh; i++)
+			if (s->frames[i].file == r->sfile)
+				frame_forget(p, (uint32_t)i);
+		up__close(f->fd);
+		f->fd = -1;
+	}
+	return 0;
+}
+
+static int sig_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b, int flags)
+{
+	(void)p, (void)r;
+	return up__msync((void *)a, b - a, flags);
+}
+
+/* Take [start, end) of r from the pager: the program puts guards of its
+ * own there. */
+static void unserve(struct up_pager *p, struct up_region *r)
+{
+	up__madvise((void *)r->start, r->end - r->start, MADV_GUARD_REMOVE);
+	sig_unmap(p, r, r->start, r->end);
+	r->sfile = 0;
+}
+
+static int sig_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
+		      uintptr_t b, int advice)
+{
+	if (r->sfile) {
+		switch (advice) {
+		case MADV_POPULATE_READ:
+		case MADV_POPULATE_WRITE:
+			return serve_range(p, r, a, b, advice);
+		case MADV_GUARD_INSTALL:
+		case MADV_GUARD_REMOVE:
+			unserve(p, r);
+			break;
+		}
+	}
+	return up__madvise((void *)a, b - a, advice);
+}
+
+/* The kernel's mlock(2) cannot lock a guarded page: the range becomes
+ * the kernel's to fill (and the pages it locks stay, out of the budget, as
+ * eviction cannot guard them). */
+static void sig_lock(struct up_pager *p, struct up_region *r, uintptr_t a,
+		     uintptr_t b)
+{
+	(void)p;
+	if (r->sfile)
+		up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
+}
+
+static void sig_count(struct up_pager *p, struct up_region *r,
+		      struct up_stats *st)
+{
+	struct up_sig *s = p->sig;
+	off_t oa, ob;
+	uint64_t i;
+
+	if (!r) {
+		st->resident += s->used;
+		st->page_cache += s->used;
+		return;
+	}
+	if (!r->sfile)
+		return;
+	oa = r->off;
+	ob = r->off + (off_t)(r->end - r->start);
+	for (i = 0; i < s->fresh; i++) {
+		off_t pa = (off_t)(s->frames[i].pg * pl(p));
+
+		if (s->frames[i].file == r->sfile && pa < ob &&
+		    pa + (off_t)pl(p) > oa) {
+			st->resident++;
+			st->page_cache++;
+		}
+	}
+}
+
+const struct up_backend_ops up__sig_ops = {
+	.name = "signals",
+	.kernel_mappings = true,
+	.open = sig_open,
+	.close = sig_close,
+	.map = sig_map,
+	.unmap = sig_unmap,
+	.sync = sig_sync,
+	.advise = sig_advise,
+	.count = sig_count,
+	.lock = sig_lock,
+	.fault = sig_fault,
+};
