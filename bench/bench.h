@@ -406,30 +406,39 @@ BENCH_FN const char *page_name(size_t len)
  * back to the kernel backend: that would print the kernel's figures under
  * upager's name.  When userfaultfd is not usable the rows are skipped.
  */
+/* Not a config flag: the signals backend (what an ordinary user gets
+ * where userfaultfd is not permitted), "signals" in its name. */
+#define BENCH_SIGNALS (1u << 31)
+
 /* A pager with these settings and config flags (UP_CONFIG_FAULT_INLINE:
  * "inline" in its name). */
 BENCH_FN int engine_upager_flags(struct engine *e, size_t budget,
 				 size_t page_len, unsigned readahead_nr,
 				 unsigned flags)
 {
+	enum up_backend b = (flags & BENCH_SIGNALS) ? UP_BACKEND_SIGNALS
+						    : UP_BACKEND_UFFD;
 	struct up_config cfg;
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	flags &= ~BENCH_SIGNALS;
 	snprintf(e->name, sizeof(e->name), "upager %s ra%u%s",
 		 page_name(page_len), readahead_nr,
-		 (flags & UP_CONFIG_FAULT_INLINE) ? " inline" : "");
+		 (flags & UP_CONFIG_FAULT_INLINE) ? " inline"
+		 : b == UP_BACKEND_SIGNALS	  ? " signals"
+						  : "");
 	up_config_init(&cfg);
 	cfg.budget = budget;
 	cfg.page_len = page_len;
 	cfg.readahead_nr = readahead_nr;
-	cfg.backend = UP_BACKEND_UFFD;
+	cfg.backend = b;
 	cfg.flags = flags;
 	err = up_pager_open(&e->pager, &cfg);
 	if (err) {
 		char why[256] = "";
 
-		up_backend_probe(UP_BACKEND_UFFD, flags, why, sizeof(why));
+		up_backend_probe(b, flags, why, sizeof(why));
 		printf("   %s: skipped: %s %s\n", e->name, up_strerror(err),
 		       why);
 		e->pager = NULL;

@@ -127,8 +127,10 @@ int main(int argc, char **argv)
 	bench_banner("default", WHAT);
 	bench_csv_open("default");
 	printf("   file %.2f GiB in %s; upager: up_mmap() & co, the default "
-	       "pager as up_config_init() makes it\n",
-	       (double)len / GiB, o.dir);
+	       "pager as up_config_init() makes it (%s backend)\n",
+	       (double)len / GiB, o.dir,
+	       up_default_pager() ? up_pager_backend(up_default_pager())
+				  : "no");
 	fd = bench_file(&o, "default", len, 1, path, sizeof(path), &expect);
 	for (int e = 0; e < E_NR; e++) {
 		engine_kernel(&eng[e], names[e]);
@@ -136,8 +138,8 @@ int main(int argc, char **argv)
 			row_init(&rows[w][e], &eng[e]);
 	}
 	if (up_default_pager() == NULL ||
-	    strcmp(up_pager_backend(up_default_pager()), "userfaultfd")) {
-		printf("   upager: the default pager is not on userfaultfd "
+	    !strcmp(up_pager_backend(up_default_pager()), "kernel")) {
+		printf("   upager: the default pager is the kernel backend "
 		       "here: skipped\n");
 		for (int w = 0; w < W_NR; w++)
 			rows[w][E_UP].skipped = 1;

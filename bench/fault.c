@@ -9,8 +9,10 @@
  * Every word read is checked against the pattern.  upager runs with 4 KiB
  * and 64 KiB pages and no read-ahead, and a budget as large as the file so
  * nothing is evicted, with faults served by its service thread and, in
- * the "inline" rows, in the faulting thread (UP_CONFIG_FAULT_INLINE); the
- * base is the kernel's mmap with MADV_RANDOM.
+ * the "inline" rows, in the faulting thread (UP_CONFIG_FAULT_INLINE), and
+ * on the signals backend (a SIGSEGV on a guard page, what an ordinary user
+ * gets where userfaultfd is not permitted); the base is the kernel's mmap
+ * with MADV_RANDOM.
  *
  * The kernel's cost depends on the folios its page cache holds.  A file
  * written in large chunks is cached in 2 MiB folios on ext4, and the
@@ -25,7 +27,8 @@
 
 #define WHAT "random 4 KiB read faults on a cold mapping of a cached file"
 
-enum { E_K4K, E_KRAND, E_UP4K, E_UP64K, E_IN4K, E_IN64K, E_NR };
+enum { E_K4K, E_KRAND, E_UP4K, E_UP64K, E_IN4K, E_IN64K, E_SIG4K, E_SIG64K,
+       E_NR };
 
 struct touches {
 	uint64_t *pgno;		/* the pages, in order */
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
 			    UP_CONFIG_FAULT_INLINE);
 	engine_upager_flags(&eng[E_IN64K], len, 64 * KiB, 0,
 			    UP_CONFIG_FAULT_INLINE);
+	engine_upager_flags(&eng[E_SIG4K], len, 4 * KiB, 0, BENCH_SIGNALS);
+	engine_upager_flags(&eng[E_SIG64K], len, 64 * KiB, 0, BENCH_SIGNALS);
 	for (int e = 0; e < E_NR; e++)
 		row_init(&rows[e], &eng[e]);
 

@@ -2234,9 +2234,23 @@ UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 
 UP_EXPORT int mlockall(int flags)
 {
+	int ret;
+
 	if (flags & MCL_CURRENT)
 		lock_prepare(0, UINTPTR_MAX);
-	return (int)syscall(SYS_mlockall, flags);
+	ret = (int)syscall(SYS_mlockall, flags);
+	if (!ret)
+		up__lock_future = flags & MCL_FUTURE;
+	return ret;
+}
+
+UP_EXPORT int munlockall(void)
+{
+	int ret = (int)syscall(SYS_munlockall);
+
+	if (!ret)
+		up__lock_future = false;
+	return ret;
 }
 
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,

@@ -53,6 +53,8 @@
 #define RA_MAX (2ul << 20)
 /* The page cache dropped around an evicted page. */
 #define DROP_SPAN ((off_t)2 << 20)
+/* A huge page: what one page-table entry of the level above maps. */
+#define HUGE ((uintptr_t)2 << 20)
 
 /* A file that served mappings show; fd -1: the slot is free. */
 struct sig_file {
@@ -355,10 +357,10 @@ static uint64_t window(struct up_pager *p, struct up_region *r, uint64_t pg)
 	return r->ra_win;
 }
 
-/* Make [as, ae) of r, page pg of its file, resident: a frame (pinned) if
- * the page has none, and no guard.  Returns the frame. */
-static uint32_t serve_page(struct up_pager *p, struct up_region *r,
-			   uint64_t pg, uintptr_t as, uintptr_t ae)
+/* A frame (pinned) for page pg of r's file, n bytes of it shown in r: its
+ * own if it has one, else a new one. */
+static uint32_t frame_of(struct up_pager *p, struct up_region *r,
+			 uint64_t pg, size_t n)
 {
 	struct up_sig *s = p->sig;
 	int64_t idx = lookup(s, r->sfile, pg);
@@ -369,53 +371,90 @@ static uint32_t serve_page(struct up_pager *p, struct up_region *r,
 		hash_add(s, (uint32_t)idx);
 		s->used++;
 		UP_STAT(p, r, fills, 1);
-		UP_STAT(p, r, bytes_read, ae - as);
+		UP_STAT(p, r, bytes_read, n);
 	} else {
 		s->frames[idx].ref = REF_PIN;
 	}
-	up__madvise((void *)as, ae - as, MADV_GUARD_REMOVE);
 	return (uint32_t)idx;
 }
 
 /*
- * Serve [a, b) of r (a at a fault, or a range to populate): pager pages
- * are made resident and unguarded, and filled with the given advice
- * (MADV_POPULATE_READ or _WRITE; 0: left to the access that runs again,
- * as a store's page is, alone), one pager page at a time so that a range
+ * Serve [a, b) of r (a at a fault, or a range to populate): its pager
+ * pages get frames and lose their guards, and are filled with the given
+ * advice (MADV_POPULATE_READ or _WRITE; 0: left to the access that runs
+ * again, as a store's page is, alone).  Pager pages go in batches, each
+ * with one call of each kind, of at most half the budget, so that a range
  * larger than the budget stays within it.  The kernel's answer to the
  * advice is returned; it stops filling where the kernel's would stop (a
  * page past the end of the file, a mapping that cannot be read), but the
- * guards go all the same, so that a system call may fault the rest.  The
- * pins go once all is done.
+ * guards go all the same, so that a system call may fault the rest.
  */
+#define BATCH_MAX 64
+
+/*
+ * Lift the guards of [a, b) of r.  A guard lives in a 4 KiB page-table
+ * entry, and the table stays once it is lifted, so the kernel would then
+ * never map a huge folio of the page cache there with one entry of the
+ * level above, as it maps it without the pager.  Where [a, b) holds whole
+ * huge pages of a MAP_SHARED mapping (file offsets aligned alike), those
+ * are mapped afresh instead: the kernel frees the tables of what it
+ * unmaps, and the new mapping is one with its neighbours again, as it
+ * shows the same file at the same offsets with the same flags.  Not where
+ * the mapping carries a flag of the program's (advice, mlock(2)), which
+ * a fresh mapping would lose.
+ */
+static void unguard(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b)
+{
+	uintptr_t ha = (a + HUGE - 1) & ~(HUGE - 1), hb = b & ~(HUGE - 1);
+	off_t off = r->off + (off_t)(ha - r->start);
+
+	if (ha < hb && !(off & (off_t)(HUGE - 1)) && (r->flags & MAP_SHARED) &&
+	    !(r->flags & MAP_SYNC) && !r->dontfork && !r->wipeonfork &&
+	    !r->vmflags && r->advice == MADV_NORMAL && !up__lock_future &&
+	    !up__locked((void *)ha, hb - ha) &&
+	    up__real_mmap((void *)ha, hb - ha, r->prot,
+			  MAP_SHARED | MAP_FIXED | (r->flags & MAP_NORESERVE),
+			  p->sig->files[r->sfile - 1].fd, off) != MAP_FAILED) {
+		if (a < ha)
+			up__madvise((void *)a, ha - a, MADV_GUARD_REMOVE);
+		if (hb < b)
+			up__madvise((void *)hb, b - hb, MADV_GUARD_REMOVE);
+		return;
+	}
+	up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
+}
+
 static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 		       uintptr_t b, int advice)
 {
-	uint32_t pins[64];
-	unsigned nr = 0, i;
+	uint64_t most = p->frames_nr / 2 ? p->frames_nr / 2 : 1;
+	uint32_t pins[BATCH_MAX];
 	int err = 0;
 
+	if (most > BATCH_MAX)
+		most = BATCH_MAX;
 	while (a < b) {
-		off_t off = r->off + (off_t)(a - r->start);
-		uint64_t pg = up__pgno(p, off);
-		uintptr_t ae = a + ((pg + 1) * pl(p) - (uint64_t)off);
+		uintptr_t x = a;
+		unsigned nr = 0, i;
 
-		if (ae > b)
-			ae = b;
-		if (nr == 64) {
-			for (i = 0; i < nr; i++)
-				p->sig->frames[pins[i]].ref = 1;
-			nr = 0;
+		while (x < b && nr < most) {
+			off_t off = r->off + (off_t)(x - r->start);
+			uint64_t pg = up__pgno(p, off);
+			uintptr_t xe = x + ((pg + 1) * pl(p) - (uint64_t)off);
+
+			if (xe > b)
+				xe = b;
+			pins[nr++] = frame_of(p, r, pg, xe - x);
+			x = xe;
 		}
-		pins[nr++] = serve_page(p, r, pg, a, ae);
-		/* (A page past the end of the file stops it: its access
-		 * raises SIGBUS, as the kernel's does.) */
+		unguard(p, r, a, x);
 		if (advice && !err)
-			err = up__madvise((void *)a, ae - a, advice);
-		a = ae;
+			err = up__madvise((void *)a, x - a, advice);
+		for (i = 0; i < nr; i++)
+			p->sig->frames[pins[i]].ref = 1;
+		a = x;
 	}
-	for (i = 0; i < nr; i++)
-		p->sig->frames[pins[i]].ref = 1;
 	return err;
 }
 
@@ -450,11 +489,15 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		n = window(p, r, pg);
 		a = addr - (uintptr_t)(off - (off_t)(pg * pl(p)));
 		b = a + n * pl(p);
+		/* A long window ends at a huge page's end, so that the next
+		 * ones hold whole huge pages (see unguard()). */
+		if (b - a >= HUGE && (b & ~(HUGE - 1)) > addr)
+			b &= ~(HUGE - 1);
 		if (a < r->start)
 			a = r->start;
 		if (b > r->end)
 			b = r->end;
-		r->next_pgno = pg + n;
+		r->next_pgno = up__pgno(p, r->off + (off_t)(b - r->start));
 		UP_STAT(p, r, faults_read, !write);
 		UP_STAT(p, r, faults_write, write);
 		/* The window is read in at once (the kernel's read-ahead
@@ -555,7 +598,7 @@ static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 
 		if (up__region_span(r, (off_t)(pg * pl(p)),
 				    (off_t)((pg + 1) * pl(p)), &as, &ae))
-			p->sig->frames[serve_page(p, r, pg, as, ae)].ref = 1;
+			p->sig->frames[frame_of(p, r, pg, ae - as)].ref = 1;
 	}
 	return 0;
 }

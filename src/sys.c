@@ -684,6 +684,8 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	return e;
 }
 
+_Atomic bool up__lock_future;
+
 /* Whether part of [addr, addr+len) is mlock(2)ed: msync(2) refuses to
  * invalidate locked pages, and with MS_ASYNC does nothing else. */
 bool up__locked(void *addr, size_t len)

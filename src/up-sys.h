@@ -9,6 +9,7 @@
 #ifndef UP_SYS_H
 #define UP_SYS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,8 @@ bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
 bool up__locked(void *addr, size_t len);
+/* mlockall(MCL_FUTURE) is in force (the library's mlockall(2) says). */
+extern _Atomic bool up__lock_future;
 int up__hold_free(void *addr, size_t len);
 void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);

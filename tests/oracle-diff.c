@@ -1031,19 +1031,23 @@ static void do_sum(const struct op *o, int i)
  * MADV_POPULATE_READ, which a program passing mapped memory to the kernel
  * does.  (Its answer is no part of the trace.)
  */
-static void prefault(uintptr_t a, size_t len)
+static void prefault(uintptr_t a, size_t len, bool into)
 {
 	static int efault = -1;
 	int saved = errno;
+	uintptr_t x;
 
 	if (cl != &upager_calls || !len)
 		return;
 	if (efault < 0)
 		efault = !strcmp(up_pager_backend(up_default_pager()),
 				 "signals");
-	if (efault)
-		up_madvise((void *)(a & ~(uintptr_t)4095),
-			   len + (a & 4095), MADV_POPULATE_READ);
+	/* Page by page, as a range across mappings stops at the first the
+	 * kernel refuses to read (write-only): one that is to be written
+	 * into may be filled for writing instead. */
+	for (x = a & ~(uintptr_t)4095; efault && x < a + len; x += 4096)
+		if (up_madvise((void *)x, 4096, MADV_POPULATE_READ) && into)
+			up_madvise((void *)x, 4096, MADV_POPULATE_WRITE);
 	errno = saved;
 }
 
@@ -1075,7 +1079,7 @@ static void do_io(const struct op *o, int i)
 		a = range_of(o, i);
 		if (!a)
 			return;
-		prefault(a, o->len);
+		prefault(a, o->len, o->kind == K_READMAP);
 		r = o->kind == K_READMAP ? pread(fd, (void *)a, o->len, o->off) :
 					   pwrite(fd, (void *)a, o->len, o->off);
 		trace("%d %s %zd %s", i, kind_names[o->kind], r,
