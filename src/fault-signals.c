@@ -50,7 +50,7 @@
 #include <unistd.h>
 
 /* The most a sequential run of faults reads ahead at once. */
-#define RA_MAX (2ul << 20)
+#define RA_MAX (8ul << 20)
 /* The page cache dropped around an evicted page. */
 #define DROP_SPAN ((off_t)2 << 20)
 /* A huge page: what one page-table entry of the level above maps. */
@@ -357,6 +357,26 @@ static uint64_t window(struct up_pager *p, struct up_region *r, uint64_t pg)
 	return r->ra_win;
 }
 
+/*
+ * A fault in a huge page of a MAP_SHARED mapping whose 2 MiB the page
+ * cache holds whole, most likely as one huge folio that the kernel would
+ * map whole with one entry: the window becomes that huge page, in memory
+ * anyway (if the budget is at least 8 of them).
+ */
+static void whole_huge(struct up_pager *p, struct up_region *r,
+		       uintptr_t addr, uintptr_t *a, uintptr_t *b)
+{
+	uintptr_t ha = addr & ~(HUGE - 1);
+	off_t off = r->off + (off_t)(ha - r->start);
+
+	if ((r->flags & MAP_SHARED) && ha >= r->start && ha + HUGE <= r->end &&
+	    !(off & (off_t)(HUGE - 1)) && HUGE / pl(p) <= p->frames_nr / 8 &&
+	    up__cached(p->sig->files[r->sfile - 1].fd, off, (off_t)HUGE)) {
+		*a = ha;
+		*b = ha + HUGE;
+	}
+}
+
 /* A frame (pinned) for page pg of r's file, n bytes of it shown in r: its
  * own if it has one, else a new one. */
 static uint32_t frame_of(struct up_pager *p, struct up_region *r,
@@ -399,9 +419,9 @@ static uint32_t frame_of(struct up_pager *p, struct up_region *r,
  * huge pages of a MAP_SHARED mapping (file offsets aligned alike), those
  * are mapped afresh instead: the kernel frees the tables of what it
  * unmaps, and the new mapping is one with its neighbours again, as it
- * shows the same file at the same offsets with the same flags.  Not where
- * the mapping carries a flag of the program's (advice, mlock(2)), which
- * a fresh mapping would lose.
+ * shows the same file at the same offsets with the same flags (read-ahead
+ * advice put back).  Not where the mapping carries another flag of the
+ * program's (other advice, mlock(2)), which a fresh mapping would lose.
  */
 static void unguard(struct up_pager *p, struct up_region *r, uintptr_t a,
 		    uintptr_t b)
@@ -411,11 +431,13 @@ static void unguard(struct up_pager *p, struct up_region *r, uintptr_t a,
 
 	if (ha < hb && !(off & (off_t)(HUGE - 1)) && (r->flags & MAP_SHARED) &&
 	    !(r->flags & MAP_SYNC) && !r->dontfork && !r->wipeonfork &&
-	    !r->vmflags && r->advice == MADV_NORMAL && !up__lock_future &&
+	    !r->vmflags && !up__lock_future &&
 	    !up__locked((void *)ha, hb - ha) &&
 	    up__real_mmap((void *)ha, hb - ha, r->prot,
 			  MAP_SHARED | MAP_FIXED | (r->flags & MAP_NORESERVE),
 			  p->sig->files[r->sfile - 1].fd, off) != MAP_FAILED) {
+		if (r->advice != MADV_NORMAL)
+			up__madvise((void *)ha, hb - ha, r->advice);
 		if (a < ha)
 			up__madvise((void *)a, ha - a, MADV_GUARD_REMOVE);
 		if (hb < b)
@@ -469,7 +491,7 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 	struct up_region *r;
 	uintptr_t a, b;
 	off_t off;
-	int ret = 1;
+	int ret = 1, fd;
 
 	pthread_mutex_lock(&p->lock);
 	r = up__region_find(p, addr);
@@ -493,6 +515,8 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		 * ones hold whole huge pages (see unguard()). */
 		if (b - a >= HUGE && (b & ~(HUGE - 1)) > addr)
 			b &= ~(HUGE - 1);
+		else if (b - a < HUGE)
+			whole_huge(p, r, addr, &a, &b);
 		if (a < r->start)
 			a = r->start;
 		if (b > r->end)
@@ -500,11 +524,14 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		r->next_pgno = up__pgno(p, r->off + (off_t)(b - r->start));
 		UP_STAT(p, r, faults_read, !write);
 		UP_STAT(p, r, faults_write, write);
-		/* The window is read in at once (the kernel's read-ahead
-		 * goes on beside it, as read_ahead_kb says). */
-		posix_fadvise(p->sig->files[r->sfile - 1].fd,
-			      r->off + (off_t)(a - r->start), (off_t)(b - a),
-			      POSIX_FADV_WILLNEED);
+		/* The window is read in at once, unless the page cache
+		 * holds it (the kernel's read-ahead goes on beside it, as
+		 * read_ahead_kb says). */
+		fd = p->sig->files[r->sfile - 1].fd;
+		off = r->off + (off_t)(a - r->start);
+		if (!up__cached(fd, off, (off_t)(b - a)))
+			posix_fadvise(fd, off, (off_t)(b - a),
+				      POSIX_FADV_WILLNEED);
 		serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ);
 		up__hist_add(p, up__now_ns() - t0);
 	}
