@@ -527,9 +527,13 @@ static int opt_backend(const char *arg, enum up_backend *b)
 #ifdef _WIN32
 	else if (!strcmp(arg, "trap"))
 		*b = UP_BACKEND_TRAP;
+#else
+	else if (!strcmp(arg, "signals"))
+		*b = UP_BACKEND_SIGNALS;
 #endif
 	else
-		return usage("--backend %s: not auto, uffd or kernel", arg);
+		return usage("--backend %s: not auto, uffd, signals or kernel",
+			     arg);
 	return 0;
 }
 
