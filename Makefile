@@ -104,6 +104,11 @@ $(TOOL): $(wildcard tools/*.c tools/*.h) $(O)/libupager.a
 check: all $(TESTS)
 	@sh tests/run.sh $(O)/tests
 
+# The test programs again as an ordinary user (nobody), where
+# vm.unprivileged_userfaultfd is 0: AUTO gives the signals backend.
+check-user: all $(TESTS)
+	@UPAGER_TEST_USER=nobody sh tests/run.sh $(O)/tests
+
 # The differential tester against the kernel, as long as asked:
 # make fuzz N=5000 SEED=1 [CLASSES=map,mem,...] [LEN=40]
 N ?= 1000
@@ -209,6 +214,6 @@ install: $(O)/libupager.a $(O)/libupager.so $(PRELOAD) $(TOOL)
 clean:
 	rm -rf $(O)
 
-.PHONY: all check check-rados check-windows windows demo bench install \
+.PHONY: all check check-user check-rados check-windows windows demo bench install \
 	clean fuzz
 .SECONDARY:

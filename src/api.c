@@ -497,6 +497,8 @@ static int check_place(void *addr, size_t len, int flags)
 			return -ENOMEM;
 		if (!SYS_ALIGNED(addr))
 			return -EINVAL;
+		if (up__below_min((uintptr_t)addr))
+			return -EPERM;
 	}
 	if ((flags & MAP_FIXED_NOREPLACE) && up__range_used(addr, SYS_UP(len)))
 		return -EEXIST;
@@ -577,6 +579,9 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 		/* The kernel gets every flag, MAP_POPULATE included. */
 		r->flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
 		r->off = off;
+		/* (What mremap(2) of it does not move: see remap_moves().) */
+		r->zero_file = !(flags & MAP_ANONYMOUS) && !(flags & MAP_SHARED) &&
+			       !S_ISREG(st->st_mode);
 	} else {
 		if (!(flags & MAP_ANONYMOUS) && !S_ISREG(st->st_mode)) {
 			flags |= MAP_ANONYMOUS;		/* /dev/zero */

@@ -307,6 +307,27 @@ static uint64_t file_num(const char *path, const char *key)
 	return strtoull(at, NULL, 10);
 }
 
+/* Whether the kernel refuses this process a fixed mapping at addr, below
+ * vm.mmap_min_addr (EPERM without CAP_SYS_RAWIO): asked of the kernel
+ * with a page there (the system call itself: a sanitizer's mmap(2) will
+ * not map page 0). */
+bool up__below_min(uintptr_t addr)
+{
+	static uintptr_t min = UINTPTR_MAX;	/* not read yet */
+	long m;
+
+	if (min == UINTPTR_MAX)
+		min = (uintptr_t)file_num("/proc/sys/vm/mmap_min_addr", NULL);
+	if (addr >= min)
+		return false;
+	m = syscall(SYS_mmap, addr, SYS_PAGE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m == -1)
+		return errno == EPERM;
+	syscall(SYS_munmap, m, SYS_PAGE);
+	return false;
+}
+
 /* The least memory limit on the cgroup at path (under root) and its
  * parents, each in file; UINT64_MAX if none. */
 static uint64_t cg_limit(const char *root, const char *path, const char *file)

@@ -583,7 +583,10 @@ static void fds_conform(void)
 			H_FAIL("the library's descriptor %d is low or "
 			       "inherited by exec", fd);
 	}
-	CHECK(new_nr > 0);
+	/* (The signals backend keeps a descriptor only while a file
+	 * mapping of it is there.) */
+	CHECK(new_nr > 0 || !strcmp(up_pager_backend(up_default_pager()),
+				    "signals"));
 }
 
 int main(void)

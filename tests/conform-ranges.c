@@ -867,7 +867,10 @@ int main(int argc, char **argv)
 
 	if (k == MAP_FAILED)
 		return 1;
-	if (!h_backend_usable(UP_BACKEND_UFFD))
+	/* The default pager's: userfaultfd, or signals for a user that may
+	 * not use it. */
+	if (!h_backend_usable(UP_BACKEND_UFFD) &&
+	    !h_backend_usable(UP_BACKEND_SIGNALS))
 		h_done();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct tcase *t = &cases[i];

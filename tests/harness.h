@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -78,6 +80,25 @@ static inline void h_done(void)
 	exit(h_fail_nr ? 1 : 0);
 }
 
+/* ---- the user ---- */
+/* UPAGER_TEST_USER=nobody (make check-user): root becomes that user before
+ * main(), so that the test runs as an ordinary user does, with the
+ * backends such a user gets. */
+__attribute__((constructor)) static void h_as_user(void)
+{
+	const char *u = getenv("UPAGER_TEST_USER");
+	const struct passwd *pw;
+
+	if (!u || !*u || geteuid() != 0)
+		return;
+	pw = getpwnam(u);
+	if (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) ||
+	    setuid(pw->pw_uid)) {
+		fprintf(stderr, "cannot become %s\n", u);
+		exit(1);
+	}
+}
+
 /* ---- backends ---- */
 /* The rounds of FOR_EACH_BACKEND: userfaultfd with service threads, the
  * kernel, userfaultfd with faults served in the faulting thread, and the
@@ -140,8 +161,10 @@ static inline int h_backend_usable(enum up_backend b)
 /* Say that round i is left out (h_skip). */
 static inline int h_left_out(size_t i)
 {
-	printf("backend %s: does not apply -- left out\n",
-	       i == 2 ? "uffd-inline" : i == 3 ? "signals" : "?");
+	static const char *const names[] = { "uffd", "kernel", "uffd-inline",
+					     "signals" };
+
+	printf("backend %s: does not apply -- left out\n", names[i]);
 	return 1;
 }
 

@@ -1029,7 +1029,7 @@ static void do_sum(const struct op *o, int i)
  * A system call that touches the signals backend's pages not faulted in
  * yet fails with EFAULT: upager(3) says to serve them first with
  * MADV_POPULATE_READ, which a program passing mapped memory to the kernel
- * does.  (Its answer is no part of the trace.)
+ * does, and so do both runs here.  (Its answer is no part of the trace.)
  */
 static void prefault(uintptr_t a, size_t len, bool into)
 {
@@ -1037,17 +1037,21 @@ static void prefault(uintptr_t a, size_t len, bool into)
 	int saved = errno;
 	uintptr_t x;
 
-	if (cl != &upager_calls || !len)
+	if (!len)
 		return;
+	/* The default pager gets the signals backend here (AUTO's choice,
+	 * asked without making a pager).  Both runs serve the pages first,
+	 * so that both have them mapped when the call runs. */
 	if (efault < 0)
-		efault = !strcmp(up_pager_backend(up_default_pager()),
-				 "signals");
+		efault = up_backend_probe(UP_BACKEND_UFFD, pager_flags, NULL,
+					  0) &&
+			 !up_backend_probe(UP_BACKEND_SIGNALS, 0, NULL, 0);
 	/* Page by page, as a range across mappings stops at the first the
 	 * kernel refuses to read (write-only): one that is to be written
 	 * into may be filled for writing instead. */
 	for (x = a & ~(uintptr_t)4095; efault && x < a + len; x += 4096)
-		if (up_madvise((void *)x, 4096, MADV_POPULATE_READ) && into)
-			up_madvise((void *)x, 4096, MADV_POPULATE_WRITE);
+		if (cl->madvise((void *)x, 4096, MADV_POPULATE_READ) && into)
+			cl->madvise((void *)x, 4096, MADV_POPULATE_WRITE);
 	errno = saved;
 }
 

@@ -8,7 +8,8 @@
 # status 77 from a test means skipped.  UPAGER_TEST_TIMEOUT sets the limit
 # in seconds (default 300; tests named *-big* get three times as long).
 # UPAGER_TEST_JOBS tests run at a time (default: the number of CPUs), the
-# big ones first.
+# big ones first.  With UPAGER_TEST_USER (make check-user) the test
+# programs run as that user (tests/harness.h), and the scripts not at all.
 
 dir=${1:?usage: run.sh DIR [PATTERN]}
 pat=${2:-}
@@ -67,6 +68,8 @@ list() {
 		*"$pat"*) ;;
 		*) continue ;;
 		esac
+		[ -n "${UPAGER_TEST_USER:-}" ] &&
+			[ "$(head -c 2 "$t")" = "#!" ] && continue
 		case $name in
 		*-big*) [ "$1" = big ] && echo "$t" ;;
 		*) [ "$1" = small ] && echo "$t" ;;

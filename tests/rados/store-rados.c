@@ -139,7 +139,7 @@ int main(void)
 	h_seed();
 	h_need_rados();
 	snprintf(name, sizeof(name), "store-rados-%d", (int)getpid());
-	h_rounds_nr = 1;	/* userfaultfd with service threads */
+	h_skip = ~1u;	/* userfaultfd with service threads */
 	FOR_EACH_BACKEND(small, body);
 	missing();
 	h_done();
