@@ -146,6 +146,20 @@ static inline int h_backend_usable(enum up_backend b)
 		       h_ctx);
 		return 0;
 	}
+	/* Nor the signals backend, which has no threads of its own either,
+	 * but where the program's threads fault at once (threads-*). */
+	if (H_TSAN && b == UP_BACKEND_SIGNALS &&
+	    strncmp(program_invocation_short_name, "threads-", 8)) {
+		printf("backend %s: under ThreadSanitizer only in the "
+		       "threads-* tests -- skipped\n", h_ctx);
+		return 0;
+	}
+	/* As an ordinary user (make check-user), the kernel backend is what
+	 * it is for root, whose pass runs it. */
+	if (b == UP_BACKEND_KERNEL && getenv("UPAGER_TEST_USER")) {
+		printf("backend %s: run by make check -- skipped\n", h_ctx);
+		return 0;
+	}
 	r = up_backend_probe(b, h_flags, why, sizeof(why));
 	if (r) {
 		printf("backend %s unusable (%s): %s -- skipped\n", h_ctx,

@@ -134,6 +134,17 @@ int main(void)
 		}
 	}
 	h_flags = 0;
+	/* the signals backend at its smallest page and at huge pages */
+	for (size_t i = 0; i < 3; i += 2) {
+		page = pages[i];
+		printf("page_len %zu\n", page);
+		if (!h_backend_usable(UP_BACKEND_SIGNALS))
+			break;
+		if ((p = h_open(UP_BACKEND_SIGNALS, adjust))) {
+			body(p, UP_BACKEND_SIGNALS);
+			CHECK_OK(up_pager_close(p));
+		}
+	}
 	page = 65536;
 	if (h_backend_usable(UP_BACKEND_KERNEL) &&
 	    (p = h_open(UP_BACKEND_KERNEL, adjust))) {
