@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sigbus.c - the process-wide SIGBUS and SIGSEGV handlers of pagers that
- * serve faults in the faulting thread: the userfaultfd backend with
- * UP_CONFIG_FAULT_INLINE (SIGBUS), the signals backend (SIGSEGV).
+ * sigbus.c - the table of pagers that serve faults in the faulting
+ * thread, and the process-wide SIGBUS handler: the userfaultfd backend
+ * with UP_CONFIG_FAULT_INLINE (SIGBUS), the signals backend (SIGSEGV,
+ * which signals.c's one SIGSEGV action passes to up_fault_handle()).
  *
  * A signal action belongs to the process, not to a pager: this file owns
  * the table of inline pagers and the handler, which passes every SIGBUS
@@ -47,8 +48,9 @@ static atomic_uint slots_used;		/* slots ever used: the ones to scan */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-/* The actions on_fault replaced (signals.c). */
-static struct up_sigprev prev_bus, prev_segv;
+/* The SIGBUS action on_sigbus replaced (signals.c).  SIGSEGV goes through
+ * signals.c's one action, which asks up_fault_handle(). */
+static struct up_sigprev prev;
 
 /* Set while this thread serves a fault: the service code never touches
  * user memory, so a fault inside it is a bug (it would deadlock). */
@@ -132,13 +134,12 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 	return ret > 0;
 }
 
-static void on_fault(int sig, siginfo_t *si, void *uc)
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
 	if (!up_fault_handle(si, uc))
-		up__sig_chain(sig == SIGBUS ? &prev_bus : &prev_segv, sig, si,
-			      uc);
+		up__sig_chain(&prev, sig, si, uc);
 	errno = saved;
 }
 
@@ -184,8 +185,8 @@ int up__sigbus_add(struct up_pager *p, int sig)
 	if (free_i == SLOTS_NR)
 		err = -EMFILE;
 	if (!err)
-		err = up__sig_install(sig, on_fault,
-				      sig == SIGBUS ? &prev_bus : &prev_segv);
+		err = sig == SIGBUS ? up__sig_install(SIGBUS, on_sigbus, &prev)
+				    : up__segv_install(up_fault_handle);
 	if (!err && free_i < SLOTS_NR) {
 		if (free_i >= atomic_load(&slots_used))
 			atomic_store(&slots_used, free_i + 1);

@@ -132,8 +132,13 @@ static bool fence_wait(uintptr_t addr)
 	return held;
 }
 
+/* What else of a SIGSEGV is upager's (the faults of sigbus.c's table),
+ * asked after the fences and before the program's action: 1 if served. */
+static _Atomic(int (*)(const siginfo_t *, void *)) segv_other;
+
 static void on_sigsegv(int sig, siginfo_t *si, void *uc)
 {
+	int (*other)(const siginfo_t *, void *) = atomic_load(&segv_other);
 	int saved = errno;
 	unsigned long n;
 
@@ -146,9 +151,30 @@ static void on_sigsegv(int sig, siginfo_t *si, void *uc)
 			goto again;
 		}
 	}
+	if (other && other(si, uc))
+		goto again;
 	up__sig_chain(&segv_prev, sig, si, uc);
 again:
 	errno = saved;
+}
+
+/*
+ * The library's one SIGSEGV action, installed (again, if the program has
+ * put its own in its place since) ahead of the program's: fences, then
+ * other (if not NULL, from then on), then the program's action.  One
+ * action for both, so that neither passes the other's signals on as the
+ * program's.  0 or -errno.
+ */
+int up__segv_install(int (*other)(const siginfo_t *, void *))
+{
+	int err;
+
+	if (other)
+		atomic_store(&segv_other, other);
+	pthread_mutex_lock(&segv_lock);
+	err = up__sig_install(SIGSEGV, on_sigsegv, &segv_prev);
+	pthread_mutex_unlock(&segv_lock);
+	return err;
 }
 
 /*
@@ -162,11 +188,8 @@ again:
 int up__fence(uintptr_t a, size_t len)
 {
 	unsigned i;
-	int err;
+	int err = up__segv_install(NULL);
 
-	pthread_mutex_lock(&segv_lock);
-	err = up__sig_install(SIGSEGV, on_sigsegv, &segv_prev);
-	pthread_mutex_unlock(&segv_lock);
 	if (err)
 		return err;
 	for (;;) {

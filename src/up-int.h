@@ -542,6 +542,7 @@ int up__sig_install(int sig, void (*fn)(int, siginfo_t *, void *),
 		    struct up_sigprev *prev);
 void up__sig_chain(const struct up_sigprev *prev, int sig, siginfo_t *si,
 		   void *uc);
+int up__segv_install(int (*other)(const siginfo_t *, void *));
 int up__fence(uintptr_t a, size_t len);
 void up__fence_lift(int slot);
 
