@@ -361,20 +361,21 @@ static uint64_t window(struct up_pager *p, struct up_region *r, uint64_t pg)
  * A fault in a huge page of a MAP_SHARED mapping whose 2 MiB the page
  * cache holds whole, most likely as one huge folio that the kernel would
  * map whole with one entry: the window becomes that huge page, in memory
- * anyway (if the budget is at least 8 of them).
+ * anyway (if the budget is at least 8 of them).  Whether it did.
  */
-static void whole_huge(struct up_pager *p, struct up_region *r,
+static bool whole_huge(struct up_pager *p, struct up_region *r,
 		       uintptr_t addr, uintptr_t *a, uintptr_t *b)
 {
 	uintptr_t ha = addr & ~(HUGE - 1);
 	off_t off = r->off + (off_t)(ha - r->start);
 
-	if ((r->flags & MAP_SHARED) && ha >= r->start && ha + HUGE <= r->end &&
-	    !(off & (off_t)(HUGE - 1)) && HUGE / pl(p) <= p->frames_nr / 8 &&
-	    up__cached(p->sig->files[r->sfile - 1].fd, off, (off_t)HUGE)) {
-		*a = ha;
-		*b = ha + HUGE;
-	}
+	if (!(r->flags & MAP_SHARED) || ha < r->start || ha + HUGE > r->end ||
+	    (off & (off_t)(HUGE - 1)) || HUGE / pl(p) > p->frames_nr / 8 ||
+	    !up__cached(p->sig->files[r->sfile - 1].fd, off, (off_t)HUGE))
+		return false;
+	*a = ha;
+	*b = ha + HUGE;
+	return true;
 }
 
 /* A frame (pinned) for page pg of r's file, n bytes of it shown in r: its
@@ -397,19 +398,6 @@ static uint32_t frame_of(struct up_pager *p, struct up_region *r,
 	}
 	return (uint32_t)idx;
 }
-
-/*
- * Serve [a, b) of r (a at a fault, or a range to populate): its pager
- * pages get frames and lose their guards, and are filled with the given
- * advice (MADV_POPULATE_READ or _WRITE; 0: left to the access that runs
- * again, as a store's page is, alone).  Pager pages go in batches, each
- * with one call of each kind, of at most half the budget, so that a range
- * larger than the budget stays within it.  The kernel's answer to the
- * advice is returned; it stops filling where the kernel's would stop (a
- * page past the end of the file, a mapping that cannot be read), but the
- * guards go all the same, so that a system call may fault the rest.
- */
-#define BATCH_MAX 64
 
 /*
  * Lift the guards of [a, b) of r.  A guard lives in a 4 KiB page-table
@@ -446,6 +434,19 @@ static void unguard(struct up_pager *p, struct up_region *r, uintptr_t a,
 	}
 	up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
 }
+
+/*
+ * Serve [a, b) of r (a at a fault, or a range to populate): its pager
+ * pages get frames and lose their guards, and are filled with the given
+ * advice (MADV_POPULATE_READ or _WRITE; 0: left to the access that runs
+ * again, as a store's page is, alone).  Pager pages go in batches, each
+ * with one call of each kind, of at most half the budget, so that a range
+ * larger than the budget stays within it.  The kernel's answer to the
+ * advice is returned; it stops filling where the kernel's would stop (a
+ * page past the end of the file, a mapping that cannot be read), but the
+ * guards go all the same, so that a system call may fault the rest.
+ */
+#define BATCH_MAX 64
 
 static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 		       uintptr_t b, int advice)
@@ -490,6 +491,7 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 	uint64_t t0 = up__now_ns(), pg, n;
 	struct up_region *r;
 	uintptr_t a, b;
+	bool cached;
 	off_t off;
 	int ret = 1, fd;
 
@@ -513,10 +515,11 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		b = a + n * pl(p);
 		/* A long window ends at a huge page's end, so that the next
 		 * ones hold whole huge pages (see unguard()). */
+		cached = false;
 		if (b - a >= HUGE && (b & ~(HUGE - 1)) > addr)
 			b &= ~(HUGE - 1);
 		else if (b - a < HUGE)
-			whole_huge(p, r, addr, &a, &b);
+			cached = whole_huge(p, r, addr, &a, &b);
 		if (a < r->start)
 			a = r->start;
 		if (b > r->end)
@@ -529,7 +532,7 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		 * read_ahead_kb says). */
 		fd = p->sig->files[r->sfile - 1].fd;
 		off = r->off + (off_t)(a - r->start);
-		if (!up__cached(fd, off, (off_t)(b - a)))
+		if (!cached && !up__cached(fd, off, (off_t)(b - a)))
 			posix_fadvise(fd, off, (off_t)(b - a),
 				      POSIX_FADV_WILLNEED);
 		serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ);
