@@ -19,26 +19,6 @@ static void adjust(struct up_config *c)
 	c->budget = BUDGET;
 }
 
-/* Bytes of fd's first len bytes in the page cache. */
-static size_t cached(int fd, size_t len)
-{
-	size_t n = len / 4096, in = 0;
-	unsigned char *v = malloc(n);
-	void *m = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, 0);
-
-	if (m == MAP_FAILED || !v || mincore(m, len, v)) {
-		H_FAIL("mincore: %s", strerror(errno));
-		in = len;
-	} else {
-		for (size_t i = 0; i < n; i++)
-			in += (v[i] & 1) * 4096;
-	}
-	if (m != MAP_FAILED)
-		munmap(m, len);
-	free(v);
-	return in;
-}
-
 static void body(struct up_pager *p, enum up_backend b)
 {
 	int fd = h_file(LEN, 5);
@@ -51,7 +31,7 @@ static void body(struct up_pager *p, enum up_backend b)
 		return;
 	for (size_t off = 0; off < LEN; off += 4096)
 		CHECK_EQ(h_pat_diff(m + off, 5, off, 4096), -1);
-	in = cached(fd, LEN);
+	in = h_cached(fd, LEN);
 	printf("%s: after a read of %zu MiB through %zu MiB: %zu MiB cached\n",
 	       h_ctx, LEN / H_MIB, BUDGET / H_MIB, in / H_MIB);
 	if (h_is_uffd(p))
@@ -66,7 +46,7 @@ static void body(struct up_pager *p, enum up_backend b)
 		*(uint64_t *)(m + off) = w;
 	}
 	CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
-	in = cached(fd, LEN);
+	in = h_cached(fd, LEN);
 	printf("%s: after a write: %zu MiB cached\n", h_ctx, in / H_MIB);
 	if (h_is_uffd(p))
 		CHECK(in <= 2 * BUDGET);
@@ -86,7 +66,7 @@ static void body(struct up_pager *p, enum up_backend b)
 	/* Random faults on the file, out of the page cache. */
 	CHECK_OK(fdatasync(fd));
 	CHECK_OK(posix_fadvise(fd, 0, LEN, POSIX_FADV_DONTNEED));
-	in = cached(fd, LEN);
+	in = h_cached(fd, LEN);
 	CHECK(in <= BUDGET / 8);
 	m = h_map(p, LEN, PROT_READ, MAP_SHARED, fd, 0);
 	if (m && h_is_uffd(p)) {
@@ -100,7 +80,7 @@ static void body(struct up_pager *p, enum up_backend b)
 			CHECK_EQ((uint8_t)m[off], h_pat(6, off));
 		}
 		CHECK_OK(up_mapping_stats(p, m, &ms));
-		in = cached(fd, LEN) - in;
+		in = h_cached(fd, LEN) - in;
 		printf("%s: 64 random faults (seed %llu) read %zu KiB, "
 		       "%llu pages of %llu KiB\n", h_ctx,
 		       (unsigned long long)seed, in >> 10,
@@ -115,7 +95,7 @@ static void body(struct up_pager *p, enum up_backend b)
 
 			CHECK_EQ((uint8_t)m[off], h_pat(6, off));
 		}
-		in = cached(fd, LEN);
+		in = h_cached(fd, LEN);
 		printf("%s: after random faults over the file: %zu MiB "
 		       "cached\n", h_ctx, in / H_MIB);
 		CHECK(in <= 2 * BUDGET);

@@ -507,6 +507,27 @@ static inline void h_on_sig(int sig, siginfo_t *si, void *uc)
 	siglongjmp(h_jmp, 1);
 }
 
+/* Bytes of fd's first len bytes in the page cache, as fincore(1) counts
+ * them (mincore(2) of a mapping of the file that takes no fault). */
+static inline size_t h_cached(int fd, size_t len)
+{
+	size_t n = len / 4096, in = 0;
+	unsigned char *v = malloc(n);
+	void *m = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED || !v || mincore(m, len, v)) {
+		H_FAIL("mincore: %s", strerror(errno));
+		in = len;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			in += (v[i] & 1) * 4096;
+	}
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	free(v);
+	return in;
+}
+
 /* Read the byte at addr into *val (write *val there if wr).  Returns 0,
  * or SIGBUS/SIGSEGV if that was raised (h_sig_addr/h_sig_code say more).
  * Main thread only. */

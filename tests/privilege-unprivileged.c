@@ -46,22 +46,6 @@ static void works(struct up_pager *p)
 #define BIG_BUDGET (4u << 20)
 #define BIG_LEN (16 * (size_t)BIG_BUDGET)
 
-/* Bytes of [0, len) of fd in the page cache, as fincore(1) counts them. */
-static size_t cached(int f, size_t len)
-{
-	unsigned char *vec = malloc(len / 4096);
-	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, f, 0);
-	size_t n = 0;
-
-	if (vec && m != MAP_FAILED && !mincore(m, len, vec))
-		for (size_t i = 0; i < len / 4096; i++)
-			n += (vec[i] & 1) * 4096;
-	if (m != MAP_FAILED)
-		munmap(m, len);
-	free(vec);
-	return n;
-}
-
 /* The read-ahead of f's device, in bytes (its queue's read_ahead_kb, or
  * that of the disk of a partition); 0 if unknown. */
 static size_t ra_of(int f)
@@ -112,7 +96,7 @@ static void holds_budget(struct up_pager *q)
 	for (size_t off = 0; off < BIG_LEN; off += 4096) {
 		bad += h_pat_diff(m + off, 7, off, 4096) != -1;
 		if (off % BIG_BUDGET == BIG_BUDGET - 4096) {
-			size_t c = cached(big, BIG_LEN);
+			size_t c = h_cached(big, BIG_LEN);
 
 			most = c > most ? c : most;
 			CHECK_OK(up_pager_stats(p, &st));
