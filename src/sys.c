@@ -556,13 +556,15 @@ UP_NO_TSAN void *up__real_mremap(void *old, size_t old_len, size_t new_len,
  * in a zone of its own far below where the kernel places a program's
  * mappings (top down from under the stack), so that the program's own
  * mappings, through upager or not, land at the addresses they would have
- * without it, next to the same neighbours.  Addresses are handed out as
- * hints from a cursor that wraps around the zone; where a hint is taken
- * (or the zone is not the program's to use, as under ThreadSanitizer) the
- * kernel places the mapping where it would have anyway.
+ * without it, next to the same neighbours.  Addresses are handed out in
+ * steps of ASIDE_STEP from a cursor that wraps around the zone; where a
+ * few in a row are taken (or the zone is not the program's to use, as
+ * under ThreadSanitizer) the kernel places the mapping as it would the
+ * program's.
  */
 #define ASIDE_BASE (32ull << 40)
 #define ASIDE_LEN (4ull << 40)
+#define ASIDE_STEP (2ull << 20)
 /* Mappings of a quarter of the zone or more (the view of an object a
  * mapping far into a file makes) take a zone of their own above it. */
 #define ASIDE_BIG_BASE (ASIDE_BASE + ASIDE_LEN)
@@ -572,7 +574,7 @@ static _Atomic uint64_t aside_cur, aside_big_cur;
 
 static void *aside(size_t len)
 {
-	uint64_t step = (len + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
+	uint64_t step = (len + ASIDE_STEP - 1) & ~(ASIDE_STEP - 1);
 	bool big = step >= ASIDE_LEN / 4;
 	_Atomic uint64_t *c = big ? &aside_big_cur : &aside_cur;
 	uint64_t zone = big ? ASIDE_BIG_LEN : ASIDE_LEN;
@@ -606,12 +608,57 @@ int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 	return 0;
 }
 
+/* Where the zone's next addresses are taken (a view grown in place, the
+ * program's own mapping there): how many more are tried before the kernel
+ * places the mapping. */
+#define ASIDE_TRIES 8
+
+/* mmap(2) of the pager's own memory aside, through f (the interposed
+ * mmap or the raw system call). */
+static long mmap_aside(long (*f)(void *, size_t, int, int, int, off_t),
+		       size_t len, int prot, int flags, int fd, off_t off)
+{
+	long m = -1;
+	void *at;
+	int i;
+
+	for (i = 0; i < ASIDE_TRIES && (at = aside(len)); i++) {
+		m = f(at, len, prot, flags | MAP_FIXED_NOREPLACE, fd, off);
+		if (m != -1 || errno != EEXIST)
+			return m;
+	}
+	return f(NULL, len, prot, flags, fd, off);
+}
+
+static long mmap_real(void *a, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	void *m = up__real_mmap(a, len, prot, flags, fd, off);
+
+	return m == MAP_FAILED ? -1 : (long)m;
+}
+
+static long mmap_raw(void *a, size_t len, int prot, int flags, int fd,
+		     off_t off)
+{
+	return syscall(SYS_mmap, a, len, prot, flags, fd, off);
+}
+
 /* mmap(2) for the pager: aside unless addr says where (MAP_FIXED). */
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out)
 {
-	return up__mmap_user(addr ? addr : aside(len), len, prot, flags, fd,
-			     off, out);
+	int e = injected(UP_SYS_MMAP);
+	long m;
+
+	if (addr || e)
+		return e ? e : up__mmap_user(addr, len, prot, flags, fd, off,
+					     out);
+	m = mmap_aside(mmap_real, len, prot, flags, fd, off);
+	if (m == -1)
+		return -errno;
+	*out = (void *)m;
+	return 0;
 }
 
 /*
@@ -628,9 +675,8 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (e)
 		return e;
-	if (!addr)
-		addr = aside(len);
-	m = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	m = addr ? syscall(SYS_mmap, addr, len, prot, flags, fd, off)
+		 : mmap_aside(mmap_raw, len, prot, flags, fd, off);
 	if (m == -1)
 		return -errno;
 	*out = (void *)m;
@@ -960,18 +1006,24 @@ void up__table_free(void *t, size_t len)
 		up__munmap(t, len);
 }
 
-/* Grow or shrink the pager's own mapping; where it must move, aside. */
+/* Grow or shrink the pager's own mapping; where it must move, aside.  It
+ * grows in place only within the steps the zone gave it: further,
+ * it would take the addresses the zone gives next. */
 int up__mremap(void *old, size_t old_len, size_t new_len, void **out)
 {
-	void *m = up__real_mremap(old, old_len, new_len, 0, NULL), *to = NULL;
+	void *m = MAP_FAILED, *to = NULL;
 	int err;
 
-	if (m != MAP_FAILED) {
-		*out = m;
-		return 0;
+	if ((new_len + ASIDE_STEP - 1) / ASIDE_STEP <=
+	    (old_len + ASIDE_STEP - 1) / ASIDE_STEP) {
+		m = up__real_mremap(old, old_len, new_len, 0, NULL);
+		if (m != MAP_FAILED) {
+			*out = m;
+			return 0;
+		}
+		if (errno != ENOMEM)
+			return -errno;
 	}
-	if (errno != ENOMEM)
-		return -errno;
 	err = up__mmap(NULL, new_len, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &to);
 	if (err)
