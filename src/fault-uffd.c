@@ -1315,14 +1315,19 @@ static int uffd_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 	/* MS_ASYNC on the page cache is nothing, as with mmap(2) (starting
 	 * the write-out there would zero what a mapping shows past the end
 	 * of the file). */
-	if (!err && (flags & MS_SYNC))
+	/* (A shared mapping made through a descriptor open for reading only
+	 * is not one the kernel's msync(2) writes out: no VM_SHARED.) */
+	if (!err && (flags & MS_SYNC) && r->may_write)
 		err = up__store_err(o->pc ? up__datasync_range(o->fd, oa, ob - oa)
 				    : o->store.ops->sync
 					    ? o->store.ops->sync(o->store.ctx)
 					    : 0);
 	else if (!err && !o->pc && o->fd >= 0)
 		up__sync_range(o->fd, oa, ob - oa);
-	if (flags & MS_INVALIDATE)
+	/* (Where the page cache is mapped, the mapping shows what the file
+	 * holds already, and what stores left past its end, as the
+	 * kernel's does: nothing to drop.) */
+	if ((flags & MS_INVALIDATE) && !o->pc)
 		drop_clean(p, o, oa, ob);
 	return take_err(r, err);
 }

@@ -142,6 +142,44 @@ out:
 	close(fd);
 }
 
+/*
+ * A store past the end of the file, in the page that holds the end, is
+ * seen by every shared mapping of that page, and stays there after
+ * msync(MS_SYNC) through a mapping made through a descriptor open for
+ * reading only, which the kernel writes nothing out through.  The
+ * kernel's mmap and up_mmap() must agree.
+ */
+static void tail_kept(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*ms[2])(void *, size_t, int) = { msync, up_msync };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(pg + 1, 14), ro = h_reopen(fd, O_RDONLY);
+	char got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *r = mm[k](NULL, 2 * pg, PROT_READ, MAP_SHARED, ro, 0);
+		char *w = mm[k](NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+				fd, 0);
+
+		CHECK(r != MAP_FAILED && w != MAP_FAILED);
+		if (r == MAP_FAILED || w == MAP_FAILED)
+			return;
+		w[pg + 100] = (char)(61 + k);
+		CHECK_EQ(r[pg + 100], 61 + k);
+		CHECK_OK(ms[k](r, 2 * pg, MS_SYNC | MS_INVALIDATE));
+		got[k] = r[pg + 100];
+		CHECK_EQ(h_file_len(fd), (off_t)pg + 1);
+		mu[k](r, 2 * pg);
+		mu[k](w, 3 * pg);
+	}
+	CHECK_EQ(got[0], 61);
+	CHECK_EQ(got[1], 62);
+	close(ro);
+	close(fd);
+}
+
 int main(void)
 {
 	static const size_t pages[] = { 4096, 16384 };
@@ -151,5 +189,6 @@ int main(void)
 		printf("page_len %zu\n", cfg_page);
 		FOR_EACH_BACKEND(adjust, body);
 	}
+	tail_kept();
 	h_done();
 }
