@@ -645,6 +645,8 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 			up__munmap((void *)r->start, r->end - r->start);
 			if (r->obj)
 				up__obj_detach(p, r->obj, r);
+		} else {
+			up__region_merged(p, r);
 		}
 	}
 	return err;
@@ -931,8 +933,10 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 		err = up__obj_unsolo(p, r->obj);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
-	if (!err)
+	if (!err) {
 		r->prot = prot;
+		up__region_merged(p, r);
+	}
 	return err;
 }
 
@@ -1572,10 +1576,10 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       int flags, uintptr_t to)
 {
 	uintptr_t x = a, end, at, end0 = b, stop = b, la = 0, lb = 0;
+	struct up_region *r, **rs = NULL;
+	bool locked, kernel;
+	size_t i, k, nr;
 	uint64_t id = 0;
-	struct up_region *r;
-	bool locked;
-	size_t i;
 	int err;
 
 	r = up__region_find(p, a);
@@ -1612,26 +1616,52 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 			continue;
 		}
 		at = to + (r->start - a);
-		end = r->end;
+		kernel = !r->obj || !p->ops->move;
+		/* The kernel moves its own in one piece per mapping it has,
+		 * however many of p's regions that mapping holds. */
+		for (k = i + 1; kernel && k < p->regions_nr &&
+				p->regions[k]->start == p->regions[k - 1]->end &&
+				p->regions[k]->start < b &&
+				(!p->regions[k]->obj || !p->ops->move);
+		     k++)
+			;
+		nr = kernel ? k - i : 1;
+		end = p->regions[i + nr - 1]->end;
 		locked = (flags & MREMAP_DONTUNMAP) &&
 			 up__locked((void *)x, end - x);
+		if (kernel) {
+			free(rs);
+			rs = malloc(nr * sizeof(*rs));
+			if (!rs) {
+				err = -ENOMEM;
+				break;
+			}
+			memcpy(rs, &p->regions[i], nr * sizeof(*rs));
+		}
 		err = unmap_range(p, at, at + (end - x), true);
 		if (err)
 			break;
-		if (!r->obj || !p->ops->move) {
+		if (kernel) {
 			err = kernel_moves(p, x, end, a, to, flags);
 			if (!err && (flags & MREMAP_DONTUNMAP)) {
-				struct up_region *n =
-					region_like(r, at, end - x, r->off);
+				for (k = 0; k < nr; k++) {
+					struct up_region *n = region_like(
+						rs[k], to + (rs[k]->start - a),
+						rs[k]->end - rs[k]->start,
+						rs[k]->off);
 
-				if (n && up__region_insert(p, n))
-					free(n);
+					if (n && up__region_insert(p, n))
+						free(n);
+				}
 				x = end;
 				continue;
 			}
-		} else {
-			err = p->ops->move(p, r, at);
+			if (!err)
+				regions_shift(p, rs, nr, at - x);
+			x = end;
+			continue;
 		}
+		err = p->ops->move(p, r, at);
 		if (err)
 			break;
 		regions_shift(p, &r, 1, at - x);
@@ -1645,6 +1675,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	 * pager's memory there too. */
 	if (id)
 		up__munlock((void *)la, lb - la);
+	free(rs);
 	return err ? err : b < end0 ? -EFAULT : 0;
 }
 

@@ -1841,11 +1841,11 @@ static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
 }
 
 /* Whether q, after r, is of the kernel's mapping r is of, which has an
- * anon_vma. */
+ * anon_vma (r may be the kernel's already: its object is not asked). */
 static bool same_anon(const struct up_region *r, const struct up_region *q)
 {
 	return r && r->end == q->start && r->anon && r->anon == q->anon &&
-	       r->obj == q->obj && up__region_alike(r, q);
+	       up__region_alike(r, q);
 }
 
 /* The end of r and of the regions of its mapping after it. */

@@ -239,3 +239,22 @@ void up__region_anon(struct up_pager *p, struct up_region *r)
 	for (k = a; k <= b; k++)
 		p->regions[k]->anon = anon;
 }
+
+/*
+ * Region r has changed so that the kernel merges its mapping with its
+ * neighbours: the merged mapping has one anon_vma, the first of them that
+ * has one (vma_merge() tries the mapping before first), which then keeps
+ * it from merging with a mapping further on that has another.
+ */
+void up__region_merged(struct up_pager *p, struct up_region *r)
+{
+	size_t a, b, k;
+
+	up__mapping_of(p, up__region_first(p, r->start), &a, &b);
+	for (k = a + 1; k <= b; k++)
+		if (!p->regions[k]->anon)
+			p->regions[k]->anon = p->regions[k - 1]->anon;
+	for (k = b; k > a; k--)
+		if (!p->regions[k - 1]->anon)
+			p->regions[k - 1]->anon = p->regions[k]->anon;
+}

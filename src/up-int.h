@@ -400,6 +400,7 @@ bool up__region_span(const struct up_region *r, off_t a, off_t b,
 		     uintptr_t *as, uintptr_t *ae);
 bool up__one_mapping(const struct up_region *l, const struct up_region *r);
 uint64_t up__mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b);
+void up__region_merged(struct up_pager *p, struct up_region *r);
 void up__region_anon(struct up_pager *p, struct up_region *r);
 void up__region_flags_to_kernel(const struct up_region *r);
 

@@ -597,7 +597,8 @@ static void noreserve_merged(void)
 	close(fd);
 }
 
-/* The errno of mremap(2) in a child (0 if it succeeded). */
+/* The errno of mremap(2) in a child (0 if it succeeded), after mp(2)
+ * there if given. */
 static int child_remap(char *a, size_t old_len, size_t new_len,
 		       int (*mp)(void *, size_t, int), int prot)
 {
@@ -605,7 +606,7 @@ static int child_remap(char *a, size_t old_len, size_t new_len,
 	int st;
 
 	if (pid == 0) {
-		if (mp(a, old_len, prot))
+		if (mp && mp(a, old_len, prot))
 			_exit(100);
 		errno = 0;
 		_exit(mremap(a, old_len, new_len, MREMAP_MAYMOVE) ==
@@ -684,6 +685,102 @@ static void anon_vma_merged(void)
 	CHECK_EQ(got[0][0], EFAULT);
 	CHECK_EQ(got[1][0], EFAULT);
 	CHECK_EQ(got[2][0], 0);
+	close(fd);
+}
+
+/*
+ * The anon_vma a merged mapping keeps.  A store past the end of a file
+ * raises SIGBUS but gives the private mapping an anon_vma all the same;
+ * two pieces that got theirs apart (a page between them inaccessible)
+ * and are then made alike again merge as far as the first one's goes,
+ * and mremap(2) of all of them is EFAULT (got[0]).  A private anonymous
+ * mapping made over the middle of one with an anon_vma takes it, and in
+ * a child the whole is one mapping still: it grows in place (got[1]).
+ * The kernel's answers and the pager's must be equal.
+ */
+static void anon_vma_kept(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(pg + 1, 13), got[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+		char v = 5;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 4 * pg, 7 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd, 0);
+		CHECK(a != MAP_FAILED);
+		CHECK_OK(mp[k](a + 4 * pg, pg, PROT_NONE));
+		CHECK_EQ(h_access(a + 3 * pg, 1, &v), SIGBUS);
+		CHECK_EQ(h_access(a + 5 * pg, 1, &v), SIGBUS);
+		CHECK_OK(mp[k](a, 7 * pg, PROT_READ | PROT_WRITE));
+		errno = 0;
+		n = mremap(a, 7 * pg, 15 * pg, MREMAP_MAYMOVE);
+		got[0][k] = n == MAP_FAILED ? errno : 0;
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 7 * pg : 15 * pg);
+
+		a = mm[k](area + 4 * pg, 10 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_FIXED,
+			  -1, 0);
+		CHECK(a != MAP_FAILED);
+		CHECK(mmap(a + pg, pg, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+		      a + pg);
+		got[1][k] = child_remap(a, 10 * pg, 15 * pg, NULL, 0);
+		mu[k](a, 10 * pg);
+		munmap(area, 64 * pg);
+	}
+	CHECK_EQ(got[0][1], got[0][0]);
+	CHECK_EQ(got[1][1], got[1][0]);
+	CHECK_EQ(got[0][0], EFAULT);
+	CHECK_EQ(got[1][0], 0);
+	close(fd);
+}
+
+/*
+ * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
+ * two pieces (a refused mremap(2) cut it there) is one move of one
+ * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
+ * EBUSY.  The kernel's answers and the pager's must be equal.
+ */
+static void locked_move(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	void *(*mr[2])(void *, size_t, size_t, int, ...) = { mremap, up_mremap };
+	int (*ms[2])(void *, size_t, int) = { msync, up_msync };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(16 * pg, 15), got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 128 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 64 * pg, 20 * pg, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED, fd, 3 * pg);
+		CHECK(a != MAP_FAILED);
+		CHECK(mr[k](a + 5 * pg, 15 * pg, 16 * pg, 0) == MAP_FAILED);
+		mlock(a, 20 * pg);
+		n = mr[k](a, 20 * pg, 20 * pg,
+			  MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			  area + 8 * pg);
+		CHECK(n == area + 8 * pg);
+		got[k] = ms[k](n + 10 * pg, 8 * pg, MS_SYNC | MS_INVALIDATE) ?
+				 errno :
+				 0;
+		munlock(n, 20 * pg);
+		mu[k](a, 20 * pg);
+		mu[k](n, 20 * pg);
+		munmap(area, 128 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], EBUSY);
 	close(fd);
 }
 
@@ -924,6 +1021,8 @@ int main(void)
 	advised_beyond();
 	noreserve_merged();
 	anon_vma_merged();
+	anon_vma_kept();
+	locked_move();
 	left_apart();
 	left_merged();
 	h_done();
