@@ -75,6 +75,7 @@ static char *slot(struct up_pager *p, uint32_t idx)
 static atomic_int runs_nr;
 
 static int own(struct up_pager *p, char *a, size_t len);
+static int fence_private(const struct up_region *r, uintptr_t at, size_t len);
 
 /*
  * Putting a mapping's own memory back over a borrowed page (restore())
@@ -670,9 +671,10 @@ static int proc_fd(int *fd, const char *path, int flags)
 	return *fd;
 }
 
-/* Save the copied system pages of object range [a, b), shown at `at`. */
+/* Save the copied system pages of object range [a, b), shown at `at`;
+ * with add, the marks of those found no copy of are left as they were. */
 static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
-		    off_t a, off_t b)
+		    off_t a, off_t b, bool add)
 {
 	uint64_t ent[64], first = (uint64_t)a / SYS_PAGE;
 	size_t n = (size_t)(b - a) / SYS_PAGE, i, j, k;
@@ -702,7 +704,8 @@ static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
 			     up__pwrite(p->swap_fd, p->cow_buf, SYS_PAGE,
 					to) != (ssize_t)SYS_PAGE))
 				return -EIO;
-			cow_set(o, sp, copy);
+			if (copy || !add)
+				cow_set(o, sp, copy);
 		}
 	}
 	return 0;
@@ -916,7 +919,7 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
-		  uintptr_t *as, uintptr_t *ae)
+		  bool again, uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
@@ -926,11 +929,23 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	size_t in = 0;
 	uintptr_t at, at2;
 	unsigned i;
-	int err;
+	int err, fence = -1;
 
 	span(p, r, pg, &a, &b, &at);
 	if (n > 1)
 		span(p, r, pg + n - 1, &b2, &b, &at2);
+	if (again && o->kind != OBJ_FILE) {
+		/* Resident already, the pages may show here, and a store by
+		 * another thread may be copying one this moment (its fault
+		 * is the kernel's, which the pager cannot see): its copies
+		 * are saved first, from a mapping no store can change,
+		 * and come back in the new one. */
+		fence = fence_private(r, at, (size_t)(b - a));
+		if (cow_save(p, o, at, a, b, true))
+			o->err = -EIO;
+		for (i = 0; i < n; i++)
+			cow_mark(p, o, pg + i);
+	}
 	for (i = 0; i < n; i++)
 		swapped |= (o->pflags[pg + i] & PG_INSWAP) != 0;
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
@@ -962,9 +977,10 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 				  (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
-		return 0;
+	} else {
+		restore(p, at, (size_t)(b - a), r->prot);
 	}
-	restore(p, at, (size_t)(b - a), r->prot);
+	up__fence_lift(fence);
 	return err;
 }
 
@@ -1238,7 +1254,7 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		/* A private page's copies are saved from a mapping that a
 		 * store cannot change meanwhile (see fence_private()). */
 		fence = fence_private(r, at, (size_t)(b - a));
-		if (!cow_save(p, o, at, a, b)) {
+		if (!cow_save(p, o, at, a, b, false)) {
 			restore(p, at, (size_t)(b - a), r->prot);
 		} else {
 			o->err = -EIO;
