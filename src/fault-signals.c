@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The most a sequential run of faults reads ahead at once. */
@@ -594,6 +595,36 @@ static void sig_close(struct up_pager *p)
 	sig_free(p);
 }
 
+/*
+ * Where a new mapping r of fd is served whole from the start: if half the
+ * free budget holds the part of the file it shows, that part is the
+ * kernel's mapping of the file at once, with no guard and no fault of the
+ * pager's, as fast as mmap(2) itself (the kernel maps the page cache's
+ * huge folios whole); its pages count from now on and go as any other
+ * when the budget is full (not with read-ahead configured off: then only
+ * what faults is read).  Returns the address from which r is guarded:
+ * past the end of the file, or all of r (r->start) if it is too large.
+ */
+static uintptr_t whole_at_map(struct up_pager *p, struct up_region *r,
+			      int fd)
+{
+	struct up_sig *s = p->sig;
+	uint64_t free = s->free_nr + (p->frames_nr - s->fresh), n;
+	off_t end = r->off + (off_t)(r->end - r->start);
+	struct stat st;
+
+	if (!p->cfg.readahead_nr || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return r->start;
+	if (end > st.st_size)
+		end = st.st_size;
+	if (end <= r->off)
+		return r->start;
+	n = up__pgno(p, end - 1) - up__pgno(p, r->off) + 1;
+	if (n > free / 2)
+		return r->start;
+	return r->start + SYS_UP((uintptr_t)(end - r->off));
+}
+
 static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 		   void *hint, int mflags)
 {
@@ -614,15 +645,22 @@ static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 		return 0;
 	}
 	if (!(r->flags & MAP_POPULATE)) {
+		uintptr_t g = whole_at_map(p, r, fd);
+
 		/* mlockall(MCL_FUTURE) locks it: no guard, the kernel's. */
-		if (up__madvise((void *)r->start, r->end - r->start,
-				MADV_GUARD_INSTALL))
+		if (g < r->end &&
+		    up__madvise((void *)g, r->end - g, MADV_GUARD_INSTALL)) {
 			r->sfile = 0;
-		return 0;
+			return 0;
+		}
+		if (g == r->start)
+			return 0;
+		end = up__pgno(p, r->off + (off_t)(g - r->start) - 1);
+	} else {
+		end = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
 	}
-	/* Populated by the kernel: each page counts, and the oldest go once
-	 * the budget is full. */
-	end = up__pgno(p, r->off + (off_t)(r->end - r->start) - 1);
+	/* Populated by the kernel, or to be faulted by it: each page counts,
+	 * and the oldest go once the budget is full. */
 	for (pg = up__pgno(p, r->off); pg <= end; pg++) {
 		uintptr_t as, ae;
 
