@@ -610,22 +610,38 @@ int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 
 /* Where the zone's next addresses are taken (a view grown in place, the
  * program's own mapping there): how many more are tried before the kernel
- * places the mapping. */
+ * places the mapping.  Where hints miss this many times in a row, the
+ * zone is not the process's to use (ThreadSanitizer's shadow lies there,
+ * and its mmap drops such hints): the kernel places the pager's mappings
+ * from then on. */
 #define ASIDE_TRIES 8
+#define ASIDE_MISSES 16
+
+static atomic_int aside_misses;
 
 /* mmap(2) of the pager's own memory aside, through f (the interposed
- * mmap or the raw system call). */
+ * mmap or the raw system call) and unmapped through u where a hint is
+ * not taken.  A hint, not MAP_FIXED_NOREPLACE: an interposed mmap that
+ * drops the address must not be left to map at 0. */
 static long mmap_aside(long (*f)(void *, size_t, int, int, int, off_t),
-		       size_t len, int prot, int flags, int fd, off_t off)
+		       int (*u)(void *, size_t), size_t len, int prot,
+		       int flags, int fd, off_t off)
 {
-	long m = -1;
+	long m;
 	void *at;
 	int i;
 
-	for (i = 0; i < ASIDE_TRIES && (at = aside(len)); i++) {
-		m = f(at, len, prot, flags | MAP_FIXED_NOREPLACE, fd, off);
-		if (m != -1 || errno != EEXIST)
+	for (i = 0; i < ASIDE_TRIES &&
+		    atomic_load(&aside_misses) < ASIDE_MISSES &&
+		    (at = aside(len));
+	     i++) {
+		m = f(at, len, prot, flags, fd, off);
+		if (m == -1 || m == (long)at) {
+			atomic_store(&aside_misses, 0);
 			return m;
+		}
+		u((void *)m, len);
+		atomic_fetch_add(&aside_misses, 1);
 	}
 	return f(NULL, len, prot, flags, fd, off);
 }
@@ -644,6 +660,11 @@ static long mmap_raw(void *a, size_t len, int prot, int flags, int fd,
 	return syscall(SYS_mmap, a, len, prot, flags, fd, off);
 }
 
+static int munmap_raw(void *a, size_t len)
+{
+	return (int)syscall(SYS_munmap, a, len);
+}
+
 /* mmap(2) for the pager: aside unless addr says where (MAP_FIXED). */
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out)
@@ -654,7 +675,7 @@ int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	if (addr || e)
 		return e ? e : up__mmap_user(addr, len, prot, flags, fd, off,
 					     out);
-	m = mmap_aside(mmap_real, len, prot, flags, fd, off);
+	m = mmap_aside(mmap_real, up__real_munmap, len, prot, flags, fd, off);
 	if (m == -1)
 		return -errno;
 	*out = (void *)m;
@@ -676,7 +697,7 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 	if (e)
 		return e;
 	m = addr ? syscall(SYS_mmap, addr, len, prot, flags, fd, off)
-		 : mmap_aside(mmap_raw, len, prot, flags, fd, off);
+		 : mmap_aside(mmap_raw, munmap_raw, len, prot, flags, fd, off);
 	if (m == -1)
 		return -errno;
 	*out = (void *)m;
