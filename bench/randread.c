@@ -12,7 +12,11 @@
  * start with the file dropped from the page cache, touch W random pages
  * to fill their memory (untimed), then T timed ones (uniform, with
  * repeats: about a quarter hit once memory is full).  The kernel gets
- * MADV_RANDOM (with its default read-around a touch reads megabytes).
+ * MADV_RANDOM (with its default read-around a touch reads megabytes), and
+ * so does upager.  upager runs first with its defaults but the budget
+ * (the one setting a user confining it gives; the backend AUTO takes),
+ * then with 4 KiB pages and no read-ahead, through signals and through
+ * userfaultfd.
  *
  * Two unconfined rows with the file page-cached show the other extreme:
  * every miss is a copy from the page cache, no disk.
@@ -26,7 +30,7 @@
 #define CG_ROOT "/sys/fs/cgroup/memory"
 #define CG_SLACK (32 * MiB)
 
-enum { E_KCG, E_UPCG, E_KWARM, E_UPWARM, E_NR };
+enum { E_KCG, E_UPDEF, E_UPSIG, E_UPCG, E_KWARM, E_UPWARM, E_NR };
 
 struct result {
 	double secs;
@@ -98,6 +102,28 @@ static void touch(const char *p, uint64_t pages_nr, size_t nr, uint64_t *rs,
 	}
 }
 
+/* upager with the defaults but for the budget (the one setting a user
+ * confining it gives). */
+static int engine_budget_only(struct engine *e, size_t budget)
+{
+	struct up_config cfg;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	up_config_init(&cfg);
+	cfg.budget = budget;
+	err = up_pager_open(&e->pager, &cfg);
+	if (err) {
+		printf("   upager defaults: skipped: %s\n", up_strerror(err));
+		e->pager = NULL;
+		return err;
+	}
+	snprintf(e->name, sizeof(e->name), "upager defaults (%s)",
+		 up_pager_backend(e->pager));
+	e->ok = 1;
+	return 0;
+}
+
 /* The child: optionally join the cgroup, then map and touch. */
 static void child(int e, int fd, uint64_t len, uint64_t budget, size_t w,
 		  size_t t, uint64_t rs, int out)
@@ -108,14 +134,18 @@ static void child(int e, int fd, uint64_t len, uint64_t budget, size_t w,
 	uint64_t t0, f0;
 	void *p;
 
-	if ((e == E_KCG || e == E_UPCG) && cg_path[0]) {
+	if ((e == E_KCG || e == E_UPDEF || e == E_UPSIG || e == E_UPCG) &&
+	    cg_path[0]) {
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		if (put(cg_path, "cgroup.procs", pid))
 			_exit(3);
 	}
 	if (e == E_KCG || e == E_KWARM)
 		engine_kernel(&eng, "kernel");
-	else if (engine_upager(&eng, budget, 4 * KiB, 0))
+	else if (e == E_UPDEF	? engine_budget_only(&eng, budget)
+		 : e == E_UPSIG ? engine_upager_flags(&eng, budget, 4 * KiB, 0,
+						      BENCH_SIGNALS)
+				: engine_upager(&eng, budget, 4 * KiB, 0))
 		fflush(stdout), _exit(4);
 	p = engine_map(&eng, len, PROT_READ, MAP_SHARED, fd);
 	engine_advise(&eng, p, len, MADV_RANDOM);
@@ -167,7 +197,10 @@ static int run(int e, int fd, uint64_t len, uint64_t budget, size_t w,
 int main(int argc, char **argv)
 {
 	static const char *names[E_NR] = {
-		"kernel mmap MADV_RANDOM, cgroup", "upager 4K ra0, cgroup",
+		"kernel mmap MADV_RANDOM, cgroup",
+		"upager defaults but the budget, cgroup",
+		"upager 4K ra0 signals, cgroup",
+		"upager 4K ra0, cgroup",
 		"kernel mmap, cached, no limit", "upager 4K ra0, cached",
 	};
 	struct engine eng[E_NR];
