@@ -245,12 +245,16 @@ static void evict(struct up_pager *p, uint32_t idx)
 	}
 	if (written)
 		up__sync_wait(file->fd, a, b - a);
-	/* The whole 2 MiB around it: the page cache may hold a large folio
-	 * there, which goes whole or not at all (and never while mapped, so
-	 * the resident pages near it stay). */
-	if (!kept)
-		up__drop_cache(file->fd, a & ~(off_t)(DROP_SPAN - 1),
-			       (b - a + DROP_SPAN - 1) & ~(off_t)(DROP_SPAN - 1));
+	/* Where part of it stays, the page cache holds a large folio there,
+	 * which goes whole or not at all: then the whole 2 MiB around it
+	 * (never while mapped, so the resident pages near it stay). */
+	if (!kept) {
+		up__drop_cache(file->fd, a, b - a);
+		if (up__cache_count(file->fd, a, b - a))
+			up__drop_cache(file->fd, a & ~(off_t)(DROP_SPAN - 1),
+				       (b - a + DROP_SPAN - 1) &
+					       ~(off_t)(DROP_SPAN - 1));
+	}
 	frame_forget(p, idx);
 	UP_STAT(p, NULL, evictions, 1);
 	p->st.evict_ns += up__now_ns() - t0;

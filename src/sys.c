@@ -254,13 +254,13 @@ int up__sync_wait(int fd, off_t off, off_t len)
 					   SYNC_FILE_RANGE_WAIT_AFTER));
 }
 
-/* Whether all of [off, off + len) of fd is in the page cache (cachestat(2),
- * Linux 6.5; false where it is missing). */
+/* How many system pages of [off, off + len) of fd the page cache holds
+ * (cachestat(2), Linux 6.5), or -1 where it cannot say. */
 #ifndef __NR_cachestat
 #define __NR_cachestat 451
 #endif
 
-bool up__cached(int fd, off_t off, off_t len)
+int64_t up__cache_count(int fd, off_t off, off_t len)
 {
 	struct {
 		uint64_t off, len;
@@ -271,13 +271,19 @@ bool up__cached(int fd, off_t off, off_t len)
 	} cs;
 
 	if (syscall(__NR_cachestat, fd, &range, &cs, 0))
-		return false;
-	return cs.nr_cache * SYS_PAGE >= (uint64_t)len;
+		return -1;
+	return (int64_t)cs.nr_cache;
 }
 
-/* Drop [off, off + len) of fd's page cache where it is clean and mapped
- * nowhere (a hint too: the kernel keeps the rest, and starts writing out
- * what is dirty). */
+/* Whether all of [off, off + len) of fd is in the page cache (false where
+ * that cannot be known). */
+bool up__cached(int fd, off_t off, off_t len)
+{
+	int64_t n = up__cache_count(fd, off, len);
+
+	return n >= 0 && (uint64_t)n * SYS_PAGE >= (uint64_t)len;
+}
+
 void up__drop_cache(int fd, off_t off, off_t len)
 {
 	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);

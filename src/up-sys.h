@@ -48,6 +48,7 @@ int up__datasync_range(int fd, off_t off, off_t len);
 int up__sync_range(int fd, off_t off, off_t len);
 void up__drop_cache(int fd, off_t off, off_t len);
 bool up__cached(int fd, off_t off, off_t len);
+int64_t up__cache_count(int fd, off_t off, off_t len);
 uint64_t up__mem_usable(void);
 int up__sync_wait(int fd, off_t off, off_t len);
 int up__reopen(int fd, int flags);
