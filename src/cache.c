@@ -117,10 +117,11 @@ static int obj_new(struct up_pager *p, enum obj_kind kind,
 	return 0;
 }
 
-/* An object's copy map: a bit per system page of its pages. */
+/* An object's copy map: two bits per system page of its pages (solo.c,
+ * cow_get()). */
 static size_t cow_len(const struct up_pager *p, const struct up_obj *o)
 {
-	return o->pages_nr * pl(p) / SYS_PAGE / 8 + 1;
+	return o->pages_nr * pl(p) / SYS_PAGE / 4 + 1;
 }
 
 /* Free o's tables and o itself. */

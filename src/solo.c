@@ -651,17 +651,55 @@ static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
 
+/*
+ * Two bits per system page: COW_SAVED, its copy is in the swap file; and
+ * COW_SHOWN, the file is mapped there now (the page map is the truth of
+ * its copies only then: where the mapping's own memory is back, the page
+ * map shows nothing, and the saved copies stand).  Each system page of a
+ * private object is in one mapping.
+ */
+enum { COW_SAVED = 0, COW_SHOWN = 1 };
+
+static bool cow_bit(const struct up_obj *o, uint64_t sp, int which)
+{
+	uint64_t bit = 2 * sp + (uint64_t)which;
+
+	return o->cow[bit / 8] & (1u << (bit % 8));
+}
+
+static void cow_bit_set(struct up_obj *o, uint64_t sp, int which, bool on)
+{
+	uint64_t bit = 2 * sp + (uint64_t)which;
+
+	if (on)
+		o->cow[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	else
+		o->cow[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
 static bool cow_get(const struct up_obj *o, uint64_t sp)
 {
-	return o->cow[sp / 8] & (1u << (sp % 8));
+	return cow_bit(o, sp, COW_SAVED);
 }
 
 static void cow_set(struct up_obj *o, uint64_t sp, bool on)
 {
-	if (on)
-		o->cow[sp / 8] |= (uint8_t)(1u << (sp % 8));
-	else
-		o->cow[sp / 8] &= (uint8_t)~(1u << (sp % 8));
+	cow_bit_set(o, sp, COW_SAVED, on);
+}
+
+/* Object range [a, b) of a private object is shown (the file mapped
+ * there), or not (its own memory back). */
+static void cow_shown(struct up_pager *p, struct up_obj *o, off_t a, off_t b,
+		     bool on)
+{
+	uint64_t sp;
+
+	(void)p;
+	if (o->kind == OBJ_FILE || !o->cow)
+		return;
+	for (sp = (uint64_t)a / SYS_PAGE; sp < SYS_UP((uint64_t)b) / SYS_PAGE;
+	     sp++)
+		cow_bit_set(o, sp, COW_SHOWN, on);
 }
 
 static int proc_fd(int *fd, const char *path, int flags)
@@ -671,10 +709,11 @@ static int proc_fd(int *fd, const char *path, int flags)
 	return *fd;
 }
 
-/* Save the copied system pages of object range [a, b), shown at `at`;
- * with add, the marks of those found no copy of are left as they were. */
+/* Save the copied system pages of object range [a, b), at `at`: of those
+ * shown there, the page map says which have copies; the marks of the
+ * others stand. */
 static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
-		    off_t a, off_t b, bool add)
+		    off_t a, off_t b)
 {
 	uint64_t ent[64], first = (uint64_t)a / SYS_PAGE;
 	size_t n = (size_t)(b - a) / SYS_PAGE, i, j, k;
@@ -695,6 +734,9 @@ static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
 			bool copy = (ent[j] & (PM_PRESENT | PM_SWAPPED)) &&
 				    !(ent[j] & PM_FILE);
 
+			if (!cow_bit(o, sp, COW_SHOWN))
+				continue;
+
 			/* Read through /proc/self/mem, whatever the
 			 * mapping's protection. */
 			if (copy &&
@@ -704,8 +746,7 @@ static int cow_save(struct up_pager *p, struct up_obj *o, uintptr_t at,
 			     up__pwrite(p->swap_fd, p->cow_buf, SYS_PAGE,
 					to) != (ssize_t)SYS_PAGE))
 				return -EIO;
-			if (copy || !add)
-				cow_set(o, sp, copy);
+			cow_set(o, sp, copy);
 		}
 	}
 	return 0;
@@ -941,8 +982,16 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		 * are saved first, from a mapping no store can change,
 		 * and come back in the new one. */
 		fence = fence_private(r, at, (size_t)(b - a));
-		if (cow_save(p, o, at, a, b, true))
+		if (cow_save(p, o, at, a, b)) {
+			/* Not saved: what shows stays (the caller's drop
+			 * keeps it too, if it cannot save it either). */
 			o->err = -EIO;
+			if (fence >= 0)
+				up__mprotect((void *)at, (size_t)(b - a),
+					     r->prot);
+			up__fence_lift(fence);
+			return -EIO;
+		}
 		for (i = 0; i < n; i++)
 			cow_mark(p, o, pg + i);
 	}
@@ -977,8 +1026,10 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 				  (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
+		cow_shown(p, o, a, b, true);
 	} else {
 		restore(p, at, (size_t)(b - a), r->prot);
+		cow_shown(p, o, a, b, false);
 	}
 	up__fence_lift(fence);
 	return err;
@@ -1254,8 +1305,9 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		/* A private page's copies are saved from a mapping that a
 		 * store cannot change meanwhile (see fence_private()). */
 		fence = fence_private(r, at, (size_t)(b - a));
-		if (!cow_save(p, o, at, a, b, false)) {
+		if (!cow_save(p, o, at, a, b)) {
 			restore(p, at, (size_t)(b - a), r->prot);
+			cow_shown(p, o, a, b, false);
 		} else {
 			o->err = -EIO;
 			if (fence >= 0)

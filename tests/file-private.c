@@ -15,6 +15,15 @@ static void adjust(struct up_config *c)
 	page = c->page_len;
 }
 
+/* Pager pages of 64 KiB: pages of the file's private copy in a pool
+ * of the pager's own (solo.c), where they are larger than 16 KiB. */
+static void adjust_64k(struct up_config *c)
+{
+	c->page_len = 65536;
+	c->budget = BUDGET_PAGES * c->page_len;
+	page = c->page_len;
+}
+
 static void body(struct up_pager *p, enum up_backend b)
 {
 	size_t len = PAGES * page;
@@ -131,9 +140,45 @@ static void body2(struct up_pager *p, enum up_backend b)
 	close(fd);
 }
 
+/*
+ * A pager page split between two mappings of one private object
+ * (mprotect(2) of its second half): each half keeps its stores across
+ * evictions, also when only the other half was touched in between, so
+ * that only one mapping showed the page when it was evicted again.
+ */
+static void split_halves(struct up_pager *p, enum up_backend b)
+{
+	size_t len = PAGES * page, half = page / 2;
+	int fd = h_file(len, 3);
+	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	volatile char v;
+
+	(void)b;
+	if (!m)
+		return;
+	m[100] = 'a';
+	m[half + 100] = 'b';
+	CHECK_OK(up_pager_protect(p, m + half, half, PROT_READ));
+	for (int round = 0; round < 2; round++) {
+		/* Every other page, to evict page 0; then its first half. */
+		for (size_t i = 1; i < PAGES; i++)
+			v = m[i * page];
+		v = m[0];
+		(void)v;
+	}
+	for (size_t i = 1; i < PAGES; i++)
+		v = m[i * page];
+	CHECK_EQ(m[100], 'a');
+	CHECK_EQ(m[half + 100], 'b');
+	CHECK_EQ(h_pat_diff(m + half + 101, 3, half + 101, half - 101), -1);
+	CHECK_OK(up_pager_unmap(p, m, len));
+	close(fd);
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
 	FOR_EACH_BACKEND(adjust, body2);
+	FOR_EACH_BACKEND(adjust_64k, split_halves);
 	h_done();
 }
