@@ -687,6 +687,19 @@ static void cow_set(struct up_obj *o, uint64_t sp, bool on)
 	cow_bit_set(o, sp, COW_SAVED, on);
 }
 
+/* Whether part of object range [a, b) of a private object is shown. */
+static bool cow_any_shown(const struct up_obj *o, off_t a, off_t b)
+{
+	uint64_t sp;
+
+	for (sp = (uint64_t)a / SYS_PAGE; o->cow &&
+					  sp < SYS_UP((uint64_t)b) / SYS_PAGE;
+	     sp++)
+		if (cow_bit(o, sp, COW_SHOWN))
+			return true;
+	return false;
+}
+
 /* Object range [a, b) of a private object is shown (the file mapped
  * there), or not (its own memory back). */
 static void cow_shown(struct up_pager *p, struct up_obj *o, off_t a, off_t b,
@@ -930,6 +943,10 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
 	off_t a, b;
 
 	span(p, r, pg, &a, &b, &at);
+	/* A private object knows: the page map cannot tell a page being
+	 * copied by another thread's store this moment from none. */
+	if (r->obj->kind != OBJ_FILE && r->obj->cow)
+		return cow_any_shown(r->obj, a, b);
 	for (; a < b; a += (off_t)(n * SYS_PAGE), at += n * SYS_PAGE) {
 		n = (size_t)(b - a) / SYS_PAGE;
 		n = n < 64 ? n : 64;
@@ -975,12 +992,12 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	span(p, r, pg, &a, &b, &at);
 	if (n > 1)
 		span(p, r, pg + n - 1, &b2, &b, &at2);
-	if (again && o->kind != OBJ_FILE) {
-		/* Resident already, the pages may show here, and a store by
-		 * another thread may be copying one this moment (its fault
-		 * is the kernel's, which the pager cannot see): its copies
-		 * are saved first, from a mapping no store can change,
-		 * and come back in the new one. */
+	if (again && o->kind != OBJ_FILE && cow_any_shown(o, a, b)) {
+		/* Shown here already (up__solo_shown() not asked), and a
+		 * store by another thread may be copying a page this moment
+		 * (its fault is the kernel's, which the pager cannot see):
+		 * the copies are saved first, from a mapping no store can
+		 * change, and come back in the new one. */
 		fence = fence_private(r, at, (size_t)(b - a));
 		if (cow_save(p, o, at, a, b)) {
 			/* Not saved: what shows stays (the caller's drop
