@@ -1261,6 +1261,7 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		if (o->pc && o->kind != OBJ_FILE) {
 			/* The copies saved for the range go with it. */
 			up__solo_forget(p, o, oa, ob);
+			up__solo_unshown(p, o, oa, ob);
 			for (pg = pa; pg < pb; pg++)
 				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
 		}

@@ -826,6 +826,14 @@ static int cow_prep(void *arg, char *m)
 			   j->p->cow_buf);
 }
 
+/* Object range [a, b) of a private page-cache object is being unmapped:
+ * nothing shows it from now on (mremap(2) may grow a mapping over it
+ * again, with its own memory). */
+void up__solo_unshown(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
+{
+	cow_shown(p, o, a, b, false);
+}
+
 /* MADV_DONTNEED on object range [a, b) of a private page-cache object:
  * the kernel drops the copies there, and the saved ones are forgotten. */
 void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b)

@@ -490,6 +490,7 @@ int up__solo_remap(struct up_pager *p, struct up_obj *o);
 int up__move_mapping(struct up_pager *p, void *src, size_t len,
 		     uintptr_t dst);
 void up__solo_child(struct up_pager *p);
+void up__solo_unshown(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end);
 
