@@ -558,9 +558,12 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 	}
 	kernel_at = 0;
 	/* The kernel's private mapping has an anon_vma from its first fault
-	 * on (in a file's, its first store). */
+	 * on (in a file's, its first store), but not from a store it refuses
+	 * (a solo mapping's memory is writable whatever its protection:
+	 * such a store comes here, and raises SIGSEGV when it runs again). */
 	if (!r->anon && !(r->flags & MAP_SHARED) &&
-	    ((r->flags & MAP_ANONYMOUS) || r->zero_file || write || wp))
+	    ((r->flags & MAP_ANONYMOUS) || r->zero_file || write || wp) &&
+	    (!(write || wp) || (r->prot & PROT_WRITE)))
 		up__region_anon(p, r);
 	if (write)
 		UP_STAT(p, r, faults_write, 1);

@@ -217,10 +217,10 @@ static uint64_t anon_shared(const struct up_region *n,
 /*
  * A fault in region r (any in private anonymous memory, a store in a
  * private mapping of a file) gives the kernel's mapping an anon_vma if it
- * has none: its neighbour's where that differs in protection only
- * (find_mergeable_anon_vma()), else a new one.  Its pieces keep it when
- * they are split, and two mappings with different ones never merge (see
- * up__one_mapping()).  Where mlock(2) splits the kernel's mapping is not
+ * has none: its neighbour's where that differs in protection only, the
+ * next one's first (find_mergeable_anon_vma()), else a new one.  Its
+ * pieces keep it when they are split, and two mappings with different
+ * ones never merge (see up__one_mapping()).  Where mlock(2) splits the kernel's mapping is not
  * followed: the pieces of one mapping take it all.  No memory allocated:
  * the faulting thread may call it (fault-uffd.c).
  */
@@ -230,10 +230,10 @@ void up__region_anon(struct up_pager *p, struct up_region *r)
 	uint64_t anon = up__mapping_of(p, up__region_first(p, r->start), &a,
 				       &b);
 
-	if (!anon && a)
-		anon = anon_shared(p->regions[a - 1], p->regions[a]);
 	if (!anon && b + 1 < p->regions_nr)
 		anon = anon_shared(p->regions[b + 1], p->regions[b]);
+	if (!anon && a)
+		anon = anon_shared(p->regions[a - 1], p->regions[a]);
 	if (!anon)
 		anon = ++p->anon_nr;
 	for (k = a; k <= b; k++)
