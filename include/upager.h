@@ -65,10 +65,9 @@
  *    mapping, and one lock that serialises its fault service; a process
  *    shows up to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
- *    AUTO takes the signals backend: in a file mapping larger than half
- *    the free budget, a system call on a page not yet faulted in fails
- *    with EFAULT (up_madvise(MADV_POPULATE_READ) first); anonymous memory
- *    is the kernel's, outside the budget.
+ *    AUTO takes the signals backend: a system call on an untouched page
+ *    of a file mapping over half the free budget fails with EFAULT, and
+ *    anonymous memory is the kernel's, outside the budget.
  *
  * Windows (x86-64, mingw-w64): AUTO takes the kernel backend (views of
  * sections, VirtualProtect, FlushViewOfFile); UP_BACKEND_TRAP serves the

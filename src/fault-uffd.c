@@ -198,8 +198,8 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, pg, 1, false, false,
-					  &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, false, &as,
+					  &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -346,8 +346,7 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	r->whole_tried = true;
 	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
 		return 0;
-	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, write, false, as,
-			  ae)) {
+	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, write, as, ae)) {
 		for (i = a; i < b; i++)
 			if (i != pg)
 				up__page_drop(p, r->obj, i);
@@ -443,7 +442,7 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	 * file grows past bytes stored beyond its end). */
 	in = write || wp ? 0 : (unsigned)(*first + n - pg);
 	if (n > 1 &&
-	    up__solo_show(p, r, *first, n, pg, in, write || wp, was, as, ae)) {
+	    up__solo_show(p, r, *first, n, pg, in, write || wp, as, ae)) {
 		for (i = 0; i < n; i++)
 			if (*first + i != pg)
 				up__page_drop(p, r->obj, *first + i);
@@ -451,8 +450,7 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		*first = pg;
 	}
 	if (n == 1 &&
-	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, write || wp, was, as,
-			  ae))
+	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, write || wp, as, ae))
 		return 0;
 	return n;
 }
@@ -758,7 +756,7 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, false, was,
+			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, false,
 					  &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))

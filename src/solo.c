@@ -75,7 +75,6 @@ static char *slot(struct up_pager *p, uint32_t idx)
 static atomic_int runs_nr;
 
 static int own(struct up_pager *p, char *a, size_t len);
-static int fence_private(const struct up_region *r, uintptr_t at, size_t len);
 
 /*
  * Putting a mapping's own memory back over a borrowed page (restore())
@@ -702,12 +701,10 @@ static bool cow_any_shown(const struct up_obj *o, off_t a, off_t b)
 
 /* Object range [a, b) of a private object is shown (the file mapped
  * there), or not (its own memory back). */
-static void cow_shown(struct up_pager *p, struct up_obj *o, off_t a, off_t b,
-		     bool on)
+static void cow_shown(struct up_obj *o, off_t a, off_t b, bool on)
 {
 	uint64_t sp;
 
-	(void)p;
 	if (o->kind == OBJ_FILE || !o->cow)
 		return;
 	for (sp = (uint64_t)a / SYS_PAGE; sp < SYS_UP((uint64_t)b) / SYS_PAGE;
@@ -831,7 +828,8 @@ static int cow_prep(void *arg, char *m)
  * again, with its own memory). */
 void up__solo_unshown(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 {
-	cow_shown(p, o, a, b, false);
+	(void)p;
+	cow_shown(o, a, b, false);
 }
 
 /* MADV_DONTNEED on object range [a, b) of a private page-cache object:
@@ -985,7 +983,7 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
-		  bool again, uintptr_t *as, uintptr_t *ae)
+		  uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
@@ -995,31 +993,11 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	size_t in = 0;
 	uintptr_t at, at2;
 	unsigned i;
-	int err, fence = -1;
+	int err;
 
 	span(p, r, pg, &a, &b, &at);
 	if (n > 1)
 		span(p, r, pg + n - 1, &b2, &b, &at2);
-	if (again && o->kind != OBJ_FILE && cow_any_shown(o, a, b)) {
-		/* Shown here already (up__solo_shown() not asked), and a
-		 * store by another thread may be copying a page this moment
-		 * (its fault is the kernel's, which the pager cannot see):
-		 * the copies are saved first, from a mapping no store can
-		 * change, and come back in the new one. */
-		fence = fence_private(r, at, (size_t)(b - a));
-		if (cow_save(p, o, at, a, b)) {
-			/* Not saved: what shows stays (the caller's drop
-			 * keeps it too, if it cannot save it either). */
-			o->err = -EIO;
-			if (fence >= 0)
-				up__mprotect((void *)at, (size_t)(b - a),
-					     r->prot);
-			up__fence_lift(fence);
-			return -EIO;
-		}
-		for (i = 0; i < n; i++)
-			cow_mark(p, o, pg + i);
-	}
 	for (i = 0; i < n; i++)
 		swapped |= (o->pflags[pg + i] & PG_INSWAP) != 0;
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
@@ -1051,12 +1029,11 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 				  (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
-		cow_shown(p, o, a, b, true);
+		cow_shown(o, a, b, true);
 	} else {
 		restore(p, at, (size_t)(b - a), r->prot);
-		cow_shown(p, o, a, b, false);
+		cow_shown(o, a, b, false);
 	}
-	up__fence_lift(fence);
 	return err;
 }
 
@@ -1332,7 +1309,7 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		fence = fence_private(r, at, (size_t)(b - a));
 		if (!cow_save(p, o, at, a, b)) {
 			restore(p, at, (size_t)(b - a), r->prot);
-			cow_shown(p, o, a, b, false);
+			cow_shown(o, a, b, false);
 		} else {
 			o->err = -EIO;
 			if (fence >= 0)

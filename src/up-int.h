@@ -481,7 +481,7 @@ bool up__solo_pc(struct up_pager *p, struct up_obj *o,
 bool up__solo_borrow_full(void);
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
-		  bool again, uintptr_t *as, uintptr_t *ae);
+		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
