@@ -162,6 +162,13 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 		return l->beyond || l->obj;
 	if (!l->obj || !r->obj)
 		return false;
+	/* A private mapping of /dev/zero keeps the file (vm_file): it merges
+	 * with no anonymous memory, only with the rest of itself. */
+	if (l->zero_file != r->zero_file)
+		return false;
+	if (l->zero_file)
+		return l->obj == r->obj &&
+		       r->off == l->off + (off_t)(l->end - l->start);
 	/* Private anonymous memory merges where the page offsets line up:
 	 * a fresh mapping's are its addresses', and memory that mremap(2)
 	 * moved keeps those of where it was made, which line up only with

@@ -366,6 +366,45 @@ static void zero_private(void *arg)
 	close(fd);
 }
 
+/* The same made just below private anonymous memory the parent has read:
+ * in the kernel the two do not merge (the one keeps its file), and the
+ * child reads both. */
+static void beside_child(void *arg)
+{
+	char *z = arg;
+
+	CHECK_EQ(z[PG + 1], 'z');
+	CHECK_EQ(z[4 * PG + 7], 0);
+	CHECK_EQ(z[5 * PG], 'a');
+}
+
+static void zero_beside_anon(void *arg)
+{
+	int fd = open("/dev/zero", O_RDWR);
+	char *t = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0), *a, *z;
+	volatile char c;
+
+	(void)arg;
+	CHECK(t != MAP_FAILED);
+	if (t == MAP_FAILED)
+		return;
+	munmap(t, 8 * PG);
+	a = up_mmap(t + 4 * PG, 4 * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(a == t + 4 * PG);
+	c = a[7];	/* a read: the zero page */
+	(void)c;
+	a[PG] = 'a';
+	z = up_mmap(t, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+		    fd, 0);
+	CHECK(z == t);
+	z[PG + 1] = 'z';
+	CHECK_EQ(h_fork(beside_child, t), 0);
+	CHECK_OK(up_munmap(t, 8 * PG));
+	close(fd);
+}
+
 static void moved_beside_kernel(void *arg)
 {
 	char *a = up_mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
@@ -402,6 +441,7 @@ int main(void)
 	CHECK_EQ(h_fork(moved_grown, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown_file, NULL), 0);
 	CHECK_EQ(h_fork(zero_private, NULL), 0);
+	CHECK_EQ(h_fork(zero_beside_anon, NULL), 0);
 	exit_fd = h_file(LEN, 2);
 	h_model_init(&m, exit_fd);
 	CHECK_EQ(h_fork(exiting, NULL), 0);
