@@ -1,4 +1,4 @@
-/* errors-io: failed reads raise SIGBUS (never zeros) and are read again after, as the kernel does; file stores never go through the pager's writes; failed swap writes keep the data; setup failures leave nothing behind. */
+/* errors-io (userfaultfd, signals): failed reads raise SIGBUS (never zeros) and are read again after, as the kernel does; file stores never go through the pager's writes; failed swap writes keep the data; setup failures leave nothing behind. */
 #include "harness.h"
 #include "up-sys.h"
 
@@ -288,7 +288,7 @@ static void unmap_full(struct up_pager *p)
 	close(fd);
 }
 
-static void setup_errors(void)
+static void setup_errors(enum up_backend b)
 {
 	static const enum up_sys_call calls[] = {
 		UP_SYS_OPEN, UP_SYS_MEMFD, UP_SYS_IOCTL, UP_SYS_MMAP,
@@ -299,7 +299,7 @@ static void setup_errors(void)
 
 	up_config_init(&cfg);
 	adjust(&cfg);
-	cfg.backend = UP_BACKEND_UFFD;
+	cfg.backend = b;
 	cfg.flags = h_flags;
 	cfg.swap_dir = h_dir();
 	fds = h_fd_count();
@@ -335,11 +335,11 @@ static void setup_errors(void)
 
 /* A pager closed while every write of its own would fail: the stores are
  * the page cache's, and close has nothing to lose. */
-static void close_full(void)
+static void close_full(enum up_backend b)
 {
 	size_t len = PAGES * page;
 	int fd = h_file(len, 1);
-	struct up_pager *p = h_open(UP_BACKEND_UFFD, adjust);
+	struct up_pager *p = h_open(b, adjust);
 	char *sh = p ? h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 			     0)
 		     : NULL;
@@ -366,7 +366,7 @@ static void uffd_round(void)
 	int fds, threads;
 
 	if (!h_backend_usable(UP_BACKEND_UFFD))
-		SKIP("fault injection needs the userfaultfd backend");
+		return;
 	if ((p = h_open(UP_BACKEND_UFFD, adjust)))	/* warm up (sanitizers) */
 		CHECK_OK(up_pager_close(p));
 	fds = h_fd_count();
@@ -388,10 +388,35 @@ static void uffd_round(void)
 		evict_error(p);
 		CHECK_OK(up_pager_close(p));
 	}
-	close_full();
+	close_full(UP_BACKEND_UFFD);
 	CHECK_EQ(h_fd_count(), fds);
 	CHECK_EQ(h_threads_settle(threads), threads);
-	setup_errors();
+	setup_errors(UP_BACKEND_UFFD);
+}
+
+/* The signals backend reads and writes through the kernel's mapping, which
+ * raises SIGBUS itself where a read fails and whose msync(2) reports the
+ * write-back's errors: what the pager adds there is its own setup, and
+ * truncation under its guards. */
+static void signals_round(void)
+{
+	struct up_pager *p;
+	int fds;
+
+	if (!h_backend_usable(UP_BACKEND_SIGNALS))
+		return;
+	fds = h_fd_count();
+	if ((p = h_open(UP_BACKEND_SIGNALS, adjust))) {
+		truncated(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	if ((p = h_open(UP_BACKEND_SIGNALS, small_budget))) {
+		truncated(p);
+		CHECK_OK(up_pager_close(p));
+	}
+	close_full(UP_BACKEND_SIGNALS);
+	CHECK_EQ(h_fd_count(), fds);
+	setup_errors(UP_BACKEND_SIGNALS);
 }
 
 int main(void)
@@ -402,6 +427,10 @@ int main(void)
 	h_flags = UP_CONFIG_FAULT_INLINE;	/* faults served inline */
 	uffd_round();
 	h_flags = 0;
+	signals_round();
+	if (!h_backend_usable(UP_BACKEND_UFFD) &&
+	    !h_backend_usable(UP_BACKEND_SIGNALS))
+		SKIP("fault injection needs a pager backend");
 	/* truncation is not injected: the kernel backend must agree */
 	if (h_backend_usable(UP_BACKEND_KERNEL) &&
 	    (p = h_open(UP_BACKEND_KERNEL, adjust))) {
