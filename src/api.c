@@ -897,6 +897,26 @@ UP_EXPORT int up_pager_sync(struct up_pager *p, void *addr, size_t len,
 }
 
 /*
+ * The regions around [a, b) whose kernel mapping has an anon_vma the
+ * pager did not see it take: a store to a private mapping of a file,
+ * where the file is shown, is the kernel's copy alone.  They take it now,
+ * before the kernel's mappings are merged or measured.
+ */
+static void anon_learn(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a);
+
+	for (i = i ? i - 1 : 0;
+	     i < p->regions_nr && p->regions[i]->start <= b; i++) {
+		struct up_region *r = p->regions[i];
+
+		if (!r->anon && r->obj && !(r->flags & MAP_SHARED) &&
+		    !(r->flags & MAP_ANONYMOUS) && up__solo_copied(p, r))
+			up__region_anon(p, r);
+	}
+}
+
+/*
  * Change the protection of [a, b) of r.  The part becomes a region of its
  * own: a fault maps pages only within the region it hit, so no mapping of
  * a page ever spans two protections.
@@ -958,6 +978,7 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 		return 0;
 	/* As mprotect(2): the pieces before a refusal or a hole change. */
 	pthread_mutex_lock(&p->lock);
+	anon_learn(p, a, b);
 	err = walk(p, a, b, protect_piece, up__mprotect, prot,
 		   STOP_HOLE | STOP_ERR);
 	assert(up__cache_check(p));
@@ -1240,6 +1261,10 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r = region_like(m, at, len, off);
 	if (!r)
 		return -ENOMEM;
+	/* (The kernel's page offset goes on from m's, at object offset off
+	 * of m's object.) */
+	r->pgdelta = m->pgdelta + ((int64_t)(m->start - at) +
+				   (int64_t)(off - m->off)) / SYS_PAGE;
 	r->moved = grow && m->moved;
 	r->grown = grow;
 	/* What MREMAP_DONTUNMAP leaves behind has no anon_vma
@@ -1397,6 +1422,7 @@ static void regions_shift(struct up_pager *p, struct up_region **rs,
 		rs[i]->start += delta;
 		rs[i]->end += delta;
 		rs[i]->moved |= delta != 0;
+		rs[i]->pgdelta -= (int64_t)(intptr_t)delta / SYS_PAGE;
 		/* (What mremap(2) moves is a new mapping at its target.) */
 		if (delta)
 			rs[i]->apart = 0;
@@ -1699,6 +1725,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	int err;
 	void *m;
 
+	anon_learn(p, a, a + old_len);
 	if (move_only(old_len, new_len, flags)) {
 		*out = to;
 		return remap_moves(p, a, a + old_len, flags, to);

@@ -171,13 +171,9 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 		       r->off == l->off + (off_t)(l->end - l->start);
 	/* Private anonymous memory merges where the page offsets line up:
 	 * a fresh mapping's are its addresses', and memory that mremap(2)
-	 * moved keeps those of where it was made, which line up only with
-	 * the rest of its own mapping, and what mremap(2) grew it by. */
+	 * moved keeps those of where it was made. */
 	if ((l->flags & MAP_ANONYMOUS) && !(l->flags & MAP_SHARED))
-		return !(l->moved || r->moved) ||
-		       (l->obj == r->obj &&
-			r->off == l->off + (off_t)(l->end - l->start)) ||
-		       (l->moved && r->moved && r->grown);
+		return l->pgdelta == r->pgdelta;
 	/* (Private copies of one file are objects of their own, each with
 	 * the descriptor it was made through: the kernel merges mappings of
 	 * one open file alone, not of the file opened twice.) */

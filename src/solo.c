@@ -937,6 +937,46 @@ static void span(struct up_pager *p, const struct up_region *r, uint64_t pg,
 }
 
 /*
+ * Whether the kernel has copied a page of r, a mapping of a private
+ * page-cache object, for a store to the file shown there, or had and the
+ * copy is saved: the kernel's mapping then has an anon_vma, though no
+ * fault told the pager.
+ */
+bool up__solo_copied(struct up_pager *p, const struct up_region *r)
+{
+	const struct up_obj *o = r->obj;
+	uint64_t ent[64], sp = (uint64_t)r->off / SYS_PAGE;
+	size_t n = (r->end - r->start) / SYS_PAGE, i, j, k;
+
+	if (!o || o->kind == OBJ_FILE || !o->cow)
+		return false;
+	for (i = 0; i < n; i += k) {
+		bool shown = false;
+
+		k = n - i < 64 ? n - i : 64;
+		for (j = 0; j < k; j++) {
+			if (cow_get(o, sp + i + j))
+				return true;
+			shown |= cow_bit(o, sp + i + j, COW_SHOWN);
+		}
+		if (!shown)
+			continue;
+		if (proc_fd(&p->pagemap_fd, "/proc/self/pagemap",
+			    O_RDONLY) < 0 ||
+		    pread(p->pagemap_fd, ent, k * sizeof(ent[0]),
+			  (off_t)((r->start / SYS_PAGE + i) * sizeof(ent[0]))) !=
+			    (ssize_t)(k * sizeof(ent[0])))
+			return false;
+		for (j = 0; j < k; j++)
+			if (cow_bit(o, sp + i + j, COW_SHOWN) &&
+			    (ent[j] & (PM_PRESENT | PM_SWAPPED)) &&
+			    !(ent[j] & PM_FILE))
+				return true;
+	}
+	return false;
+}
+
+/*
  * Whether resident page pg of r's page-cache object shows in r already:
  * then one of its system pages there is in memory (the pager's own memory
  * never is).  Shown again, a private page would lose its copies.

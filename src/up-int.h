@@ -200,6 +200,15 @@ struct up_region {
 	bool grown;			/* what mremap(2) grew the region
 					 * before it by: one kernel mapping
 					 * with it */
+	int64_t pgdelta;		/* private anonymous memory: the
+					 * kernel's page offset (vm_pgoff)
+					 * less the address's page number.  A
+					 * new mapping's is 0; mremap(2) keeps
+					 * the page offset where it moves and
+					 * grows a mapping and where
+					 * MREMAP_DONTUNMAP leaves it: two
+					 * pieces merge only where theirs are
+					 * one */
 	uint64_t anon;			/* the kernel's mapping's anon_vma, 0
 					 * until a fault gives it one (any in
 					 * private anonymous memory, a store in
@@ -483,6 +492,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
 		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
+bool up__solo_copied(struct up_pager *p, const struct up_region *r);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		       off_t end);

@@ -743,6 +743,65 @@ static void anon_vma_kept(void)
 }
 
 /*
+ * Stores to a private mapping of a file, which copy its pages: the
+ * kernel gives the first and the last of three mappings (the middle one
+ * was made writable apart) anon_vmas of their own, so that protection
+ * made alike again merges the middle one with one of them only, and
+ * mremap(2) of all three is EFAULT (got[0]).  Private anonymous memory
+ * that mremap(2) moved, and of which MREMAP_DONTUNMAP then leaves a piece
+ * behind: the piece is of the moved mapping still, which then moves and
+ * shrinks whole (got[1]).  The kernel's answers and the pager's must be
+ * equal.
+ */
+static void copies_anon_vma(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(64 * pg, 14), got[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 8 * pg, 3 * pg, PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd, 21 * pg);
+		CHECK(a == area + 8 * pg);
+		CHECK_OK(mp[k](a + pg, pg, PROT_READ | PROT_WRITE));
+		CHECK_EQ(h_pat_diff(a, 14, 21 * pg, 3 * pg), -1);
+		memcpy(a + 2 * pg, "abcdef", 6);
+		memcpy(a + 0x46f, "abcdef", 6);
+		CHECK_OK(mp[k](a, 3 * pg, PROT_WRITE));
+		errno = 0;
+		n = mremap(a, 3 * pg, 4 * pg, MREMAP_MAYMOVE);
+		got[0][k] = n == MAP_FAILED ? errno : 0;
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 3 * pg : 4 * pg);
+
+		a = mm[k](area + 8 * pg, 4 * pg, PROT_READ,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area + 8 * pg);
+		n = mremap(a, 3 * pg, 6 * pg, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   area + 32 * pg);
+		CHECK(n == area + 32 * pg);
+		CHECK(mremap(n + 2 * pg, 3 * pg, 3 * pg,
+			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			     area + 48 * pg) == area + 48 * pg);
+		errno = 0;
+		got[1][k] = mremap(n, 6 * pg, 3 * pg,
+				   MREMAP_MAYMOVE | MREMAP_FIXED,
+				   area + 16 * pg) == MAP_FAILED ? errno : 0;
+		mu[k](area, 64 * pg);
+	}
+	CHECK_EQ(got[0][1], got[0][0]);
+	CHECK_EQ(got[1][1], got[1][0]);
+	CHECK_EQ(got[0][0], EFAULT);
+	CHECK_EQ(got[1][0], 0);
+	close(fd);
+}
+
+/*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
  * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
@@ -1022,6 +1081,7 @@ int main(void)
 	noreserve_merged();
 	anon_vma_merged();
 	anon_vma_kept();
+	copies_anon_vma();
 	locked_move();
 	left_apart();
 	left_merged();
