@@ -926,6 +926,7 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 {
 	uint64_t anon;
 	size_t i, j;
+	bool fill;
 	int err;
 
 	if ((prot & PROT_WRITE) && !r->may_write)
@@ -951,11 +952,19 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__obj_unsolo(p, r->obj);
+	/* A locked private mapping of a file made writable is read in, and
+	 * copied, at once (mprotect_fixup() populates it for writing): its
+	 * pages no longer show the file's changes. */
+	fill = !err && r->obj && !(r->flags & (MAP_SHARED | MAP_ANONYMOUS)) &&
+	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE) &&
+	       up__locked_in((void *)a, b - a);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err) {
 		r->prot = prot;
 		up__region_merged(p, r);
+		if (fill)
+			p->ops->advise(p, r, a, b, MADV_POPULATE_WRITE);
 	}
 	return err;
 }

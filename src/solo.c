@@ -582,12 +582,13 @@ static void locks_get(uintptr_t a, size_t len, struct locks *l)
 /*
  * Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
  * fault it in while the pager's lock is held.  A file's pages are locked
- * in at once, as mlock(2) does (which reads them, and copies those of a
- * private writable mapping, the faults it takes here being stores), except
- * those of a private writable mapping shown for a load: they are locked on
- * fault, as the kernel leaves the pages that an mlock(2) which stopped at a
- * hole (ENOMEM) locked without populating.  Locked in now, they would be
- * copied before the file changes under them.
+ * in at once, as mlock(2) does (which reads them), except those of a
+ * private writable mapping: they are locked on fault.  Where mlock(2)
+ * populated them, each fault it took showed its page (the rest it copies
+ * itself as it goes on, in the mapping shown); a page shown for another
+ * access is one that an mlock(2) which stopped at a hole (ENOMEM) left
+ * locked without populating, as the kernel leaves it.  Locked in now, it
+ * would be copied before the file changes under it.
  */
 static void locks_put(uintptr_t a, size_t len, const struct locks *l,
 		      bool onfault)
@@ -1022,8 +1023,8 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  unsigned n, uint64_t in_pg, unsigned in_n, bool write,
-		  uintptr_t *as, uintptr_t *ae)
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t *as,
+		  uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
@@ -1065,8 +1066,7 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
 		locks_put(at, (size_t)(b - a), &locked,
-			  !write && o->kind != OBJ_FILE &&
-				  (r->prot & PROT_WRITE));
+			  o->kind != OBJ_FILE && (r->prot & PROT_WRITE));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
 		cow_shown(o, a, b, true);

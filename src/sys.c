@@ -787,6 +787,47 @@ bool up__locked(void *addr, size_t len)
 	return up__msync(addr, len, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
 }
 
+/* Whether part of [addr, addr+len) is locked in: mlock(2)ed, and not on
+ * fault (MLOCK_ONFAULT), by the kernel's record of its mappings. */
+bool up__locked_in(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len, lo, hi;
+	char buf[8192], *line, *nl;
+	bool in = false, found = false;
+	size_t have = 0, used;
+	ssize_t got;
+	int fd;
+
+	if (!up__locked(addr, len))
+		return false;
+	fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* (as mlock(2) would have it) */
+	while (!found) {
+		got = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = 0;
+		for (line = buf; !found && (nl = strchr(line, '\n'));
+		     line = nl + 1) {
+			*nl = 0;
+			if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+				in = lo < end && hi > a;
+			else if (in && !strncmp(line, "VmFlags:", 8))
+				found = strstr(line, " lo") &&
+					!strstr(line, " lf");
+		}
+		used = (size_t)(line - buf);
+		memmove(buf, line, have - used);
+		have -= used;
+	}
+	close(fd);
+	return found;
+}
+
 /* Append [a, a + len) to *runs, joined to the last run if it ends at a
  * and join. */
 static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,

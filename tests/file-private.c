@@ -131,12 +131,76 @@ static void mlock_hole(struct up_pager *p, int fd)
 	CHECK_OK(up_pager_unmap(p, m, 3 * 4096));
 }
 
+/*
+ * The same where mlock(2) stops at a page of a shared mapping past the end
+ * of its file (ENOMEM): the private mapping after it is locked, not read
+ * in.  A store past the end of the private mapping's file raises SIGBUS
+ * and copies nothing: its first page shows a later pwrite(2) still.
+ */
+static void mlock_hole_store(struct up_pager *p, int fd)
+{
+	int short_fd = h_file(100, 2);
+	char *res, *s = NULL, *m = NULL;
+	char c = 'Y', v = 1;
+
+	res = mmap(NULL, 16 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	CHECK(res != MAP_FAILED);
+	if (res == MAP_FAILED)
+		return;
+	CHECK_OK(up_pager_map(p, res, 4 * 4096, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_FIXED, short_fd, 0, (void **)&s));
+	CHECK_OK(up_pager_map(p, res + 4 * 4096, 12 * 4096,
+			      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+			      fd, 0, (void **)&m));
+	if (s != res || m != res + 4 * 4096)
+		return;
+	errno = 0;
+	CHECK_EQ(syscall(SYS_mlock, s + 2 * 4096, 4 * 4096), -1);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_EQ(h_access(m + 3 * 4096, 1, &v), SIGBUS);
+	CHECK_EQ(pwrite(fd, &c, 1, 5), 1);
+	CHECK_EQ(m[5], 'Y');
+	syscall(SYS_munlock, res, 16 * 4096);
+	CHECK_OK(up_pager_unmap(p, m, 12 * 4096));
+	CHECK_OK(up_pager_unmap(p, s, 4 * 4096));
+	close(short_fd);
+}
+
+/*
+ * A locked private mapping made writable is read in and copied then, as
+ * the kernel's mprotect(2) populates it: a later pwrite(2) to the file
+ * does not show there.  (mlock(2) of an inaccessible mapping locks it and
+ * fails to read it in: ENOMEM.)
+ */
+static void mlock_protect(struct up_pager *p, int fd)
+{
+	char *m = h_map(p, 4 * 4096, PROT_NONE, MAP_PRIVATE, fd, 4096);
+	char c = 'Z';
+
+	if (!m)
+		return;
+	errno = 0;
+	CHECK_EQ(syscall(SYS_mlock, m, 4 * 4096), -1);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_OK(up_pager_protect(p, m + 2 * 4096, 4096,
+				  PROT_READ | PROT_WRITE));
+	CHECK_EQ(pwrite(fd, &c, 1, 3 * 4096 + 9), 1);
+	CHECK_EQ((uint8_t)m[2 * 4096 + 9], h_pat(1, 3 * 4096 + 9));
+	syscall(SYS_munlock, m, 4 * 4096);
+	CHECK_OK(up_pager_unmap(p, m, 4 * 4096));
+}
+
 static void body2(struct up_pager *p, enum up_backend b)
 {
 	int fd = h_file(16 * 4096, 1);
 
 	(void)b;
 	mlock_hole(p, fd);
+	mlock_protect(p, fd);
+	close(fd);
+	fd = h_file(4096 + 1, 1);
+	mlock_hole_store(p, fd);
 	close(fd);
 }
 
