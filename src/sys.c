@@ -787,47 +787,6 @@ bool up__locked(void *addr, size_t len)
 	return up__msync(addr, len, MS_ASYNC | MS_INVALIDATE) == -EBUSY;
 }
 
-/* Whether part of [addr, addr+len) is locked in: mlock(2)ed, and not on
- * fault (MLOCK_ONFAULT), by the kernel's record of its mappings. */
-bool up__locked_in(void *addr, size_t len)
-{
-	uintptr_t a = (uintptr_t)addr, end = a + len, lo, hi;
-	char buf[8192], *line, *nl;
-	bool in = false, found = false;
-	size_t have = 0, used;
-	ssize_t got;
-	int fd;
-
-	if (!up__locked(addr, len))
-		return false;
-	fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;	/* (as mlock(2) would have it) */
-	while (!found) {
-		got = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-		buf[have] = 0;
-		for (line = buf; !found && (nl = strchr(line, '\n'));
-		     line = nl + 1) {
-			*nl = 0;
-			if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-				in = lo < end && hi > a;
-			else if (in && !strncmp(line, "VmFlags:", 8))
-				found = strstr(line, " lo") &&
-					!strstr(line, " lf");
-		}
-		used = (size_t)(line - buf);
-		memmove(buf, line, have - used);
-		have -= used;
-	}
-	close(fd);
-	return found;
-}
-
 /* Append [a, a + len) to *runs, joined to the last run if it ends at a
  * and join. */
 static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
@@ -850,22 +809,23 @@ static int run_add(struct up_run **runs, size_t *nr, size_t *cap, uintptr_t a,
 	return 0;
 }
 
-/* The kernel's mappings that meet [a, end), each cut to it, in address
- * order, from /proc/self/maps; with locked, only the mlock(2)ed ones, and
- * adjacent ones joined. */
-static int maps_runs(uintptr_t a, uintptr_t end, bool locked,
-		     struct up_run **runs, size_t *nr, size_t *cap)
+/*
+ * Each line of /proc/self/<name> to each(line, ctx) (its newline cut),
+ * until one returns nonzero: that, 0 at the end, or -errno if the file
+ * cannot be read.
+ */
+static int proc_lines(const char *path, int (*each)(char *line, void *ctx),
+		      void *ctx)
 {
 	char buf[8192], *line, *nl;
 	size_t have = 0, used;
-	uintptr_t lo, hi;
 	ssize_t got;
-	int fd, err = 0;
+	int fd, ret = 0;
 
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (!err) {
+	while (!ret) {
 		got = read(fd, buf + have, sizeof(buf) - 1 - have);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -873,22 +833,74 @@ static int maps_runs(uintptr_t a, uintptr_t end, bool locked,
 			break;
 		have += (size_t)got;
 		buf[have] = 0;
-		for (line = buf; !err && (nl = strchr(line, '\n'));
+		for (line = buf; !ret && (nl = strchr(line, '\n'));
 		     line = nl + 1) {
-			if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
-				continue;
-			lo = lo > a ? lo : a;
-			hi = hi < end ? hi : end;
-			if (lo < hi && (!locked || up__locked((void *)lo, hi - lo)))
-				err = run_add(runs, nr, cap, lo, hi - lo,
-					      locked);
+			*nl = 0;
+			ret = each(line, ctx);
 		}
 		used = (size_t)(line - buf);
 		memmove(buf, line, have - used);
 		have -= used;
 	}
 	close(fd);
-	return err;
+	return ret;
+}
+
+struct maps_walk {
+	uintptr_t a, end;
+	bool locked, in;
+	struct up_run **runs;
+	size_t *nr, *cap;
+};
+
+static int maps_line(char *line, void *ctx)
+{
+	struct maps_walk *w = ctx;
+	uintptr_t lo, hi;
+
+	if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+		return 0;
+	lo = lo > w->a ? lo : w->a;
+	hi = hi < w->end ? hi : w->end;
+	if (lo < hi && (!w->locked || up__locked((void *)lo, hi - lo)))
+		return run_add(w->runs, w->nr, w->cap, lo, hi - lo, w->locked);
+	return 0;
+}
+
+/* The kernel's mappings that meet [a, end), each cut to it, in address
+ * order, from /proc/self/maps; with locked, only the mlock(2)ed ones, and
+ * adjacent ones joined. */
+static int maps_runs(uintptr_t a, uintptr_t end, bool locked,
+		     struct up_run **runs, size_t *nr, size_t *cap)
+{
+	struct maps_walk w = { a, end, locked, false, runs, nr, cap };
+
+	return proc_lines("/proc/self/maps", maps_line, &w);
+}
+
+/* 1 at the flags of a mapping that meets the range, if it is locked in. */
+static int smaps_line(char *line, void *ctx)
+{
+	struct maps_walk *w = ctx;
+	uintptr_t lo, hi;
+
+	if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+		w->in = lo < w->end && hi > w->a;
+	else if (w->in && !strncmp(line, "VmFlags:", 8))
+		return strstr(line, " lo") && !strstr(line, " lf");
+	return 0;
+}
+
+/* Whether part of [addr, addr+len) is locked in: mlock(2)ed, and not on
+ * fault (MLOCK_ONFAULT), by the kernel's record of its mappings. */
+bool up__locked_in(void *addr, size_t len)
+{
+	struct maps_walk w = { .a = (uintptr_t)addr,
+			       .end = (uintptr_t)addr + len };
+
+	/* (Unreadable: as mlock(2) would have it.) */
+	return up__locked(addr, len) &&
+	       proc_lines("/proc/self/smaps", smaps_line, &w) != 0;
 }
 
 /* The kernel's mappings in [a, a + len), one run each: *out NULL if none. */
