@@ -1822,41 +1822,29 @@ static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
 	}
 }
 
-/* Whether q is what mremap(2) grew moved memory r by: one kernel
- * mapping with it. */
-static bool grew(const struct up_region *r, const struct up_region *q)
+/* Whether q, after r, is of the kernel's private anonymous mapping r is
+ * of: alike, with page offsets that go on and anon_vmas that agree (r may
+ * be the kernel's already: its object is not asked). */
+static bool same_mapping(const struct up_region *r, const struct up_region *q)
 {
-	return r && r->moved && r->end == q->start && q->grown && q->moved &&
-	       up__region_alike(r, q);
+	return r && r->end == q->start && up__region_alike(r, q) &&
+	       !r->zero_file && !q->zero_file && r->pgdelta == q->pgdelta &&
+	       !(r->anon && q->anon && r->anon != q->anon) &&
+	       r->apart == q->apart;
 }
 
-/* The end of r and of what mremap(2) grew it by. */
-static uintptr_t grown_end(struct up_pager *p, const struct up_region *r)
+/* The end of r's kernel mapping; *own: whether it must be made apart (a
+ * piece has an anon_vma, or was moved by mremap(2)). */
+static uintptr_t mapping_end(struct up_pager *p, const struct up_region *r,
+			     bool *own)
 {
 	size_t i = up__region_first(p, r->start) + 1;
 
-	for (; i < p->regions_nr && grew(p->regions[i - 1], p->regions[i]);
+	*own = r->anon || r->moved;
+	for (; i < p->regions_nr &&
+	       same_mapping(p->regions[i - 1], p->regions[i]);
 	     i++)
-		;
-	return p->regions[i - 1]->end;
-}
-
-/* Whether q, after r, is of the kernel's mapping r is of, which has an
- * anon_vma (r may be the kernel's already: its object is not asked). */
-static bool same_anon(const struct up_region *r, const struct up_region *q)
-{
-	return r && r->end == q->start && r->anon && r->anon == q->anon &&
-	       up__region_alike(r, q);
-}
-
-/* The end of r and of the regions of its mapping after it. */
-static uintptr_t anon_end(struct up_pager *p, const struct up_region *r)
-{
-	size_t i = up__region_first(p, r->start) + 1;
-
-	for (; i < p->regions_nr && same_anon(p->regions[i - 1], p->regions[i]);
-	     i++)
-		;
+		*own |= p->regions[i]->anon || p->regions[i]->moved;
 	return p->regions[i - 1]->end;
 }
 
@@ -1895,35 +1883,38 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 	size_t len = r->end - r->start;
 	off_t end = r->off + (off_t)len;
 	off_t valid = up__obj_valid_end(p, o, false);
+	bool own = false;
 	uint64_t pg;
 	void *m;
 	int err;
 
 	if (valid < end)
 		end = valid > r->off ? (off_t)SYS_UP((uint64_t)valid) : r->off;
-	/* Memory that mremap(2) moved keeps the page offset of where it
-	 * was made, and merges with no neighbour: made apart, with what
-	 * mremap(2) grew it by. */
-	if (o->fd < 0 && grew(up__region_find(p, r->start - 1), r))
-		err = 0;	/* made with the region it grew */
-	else if (o->fd < 0 && r->moved)
-		err = apart(r->start, grown_end(p, r) - r->start, false);
-	/* The kernel's child gives each mapping with an anon_vma one of its
-	 * own (anon_vma_fork()): the pieces of one split by mprotect(2) in
-	 * the parent merge no more in the child.  Made apart too (not a
-	 * private mapping of /dev/zero, which keeps its file). */
-	else if (o->fd < 0 && !r->zero_file &&
-		 same_anon(up__region_find(p, r->start - 1), r))
-		err = 0;	/* made with the region before */
-	else if (o->fd < 0 && !r->zero_file && r->anon)
-		err = apart(r->start, anon_end(p, r) - r->start, false);
+	/* Private anonymous memory: each kernel mapping of the parent's
+	 * whole.  The kernel's child gives each with an anon_vma one of its
+	 * own (anon_vma_fork()), so that the pieces of one split by
+	 * mprotect(2) in the parent merge no more in the child, and memory
+	 * that mremap(2) moved keeps the page offset of where it was made:
+	 * such a mapping is made apart.  (Not a private mapping of /dev/zero,
+	 * which keeps its file, unless it moved.) */
+	if (o->fd < 0 && !r->zero_file && r->start < p->fork_made)
+		err = 0;	/* made with the regions before */
+	else if (o->fd < 0 && (!r->zero_file || r->moved)) {
+		uintptr_t e = r->zero_file ? r->end : mapping_end(p, r, &own);
+
+		err = own || r->zero_file ?
+			      apart(r->start, e - r->start, false) :
+			      up__mmap((void *)r->start, e - r->start,
+				       PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				       -1, 0, &m);
+		p->fork_made = e;
+	}
 	else if (r->zero_file)
 		err = zero_map(r->start, len);
 	else
 		err = up__mmap((void *)r->start, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_FIXED |
-				       (o->fd < 0 ? MAP_ANONYMOUS : 0),
-			       o->fd, o->fd < 0 ? 0 : r->off, &m);
+			       MAP_PRIVATE | MAP_FIXED, o->fd, r->off, &m);
 	for (pg = up__pgno(p, r->off); !err && r->off < end &&
 	     pg <= up__pgno(p, end - 1); pg++) {
 		off_t a = (off_t)(pg * pl(p)), b = a + (off_t)pl(p);

@@ -198,7 +198,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, pg, 1, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, 0, &as, &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -336,8 +336,8 @@ static bool whole_range(struct up_pager *p, struct up_region *r,
  * were shown from *first, or 0: done once per mapping.
  */
 static unsigned pc_whole(struct up_pager *p, struct up_region *r,
-			 uint64_t pg, uint64_t *first, uintptr_t *as,
-			 uintptr_t *ae)
+			 uint64_t pg, uintptr_t store, uint64_t *first,
+			 uintptr_t *as, uintptr_t *ae)
 {
 	uint64_t a, b, i;
 	bool ok = whole_range(p, r, &a, &b);
@@ -345,7 +345,7 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	r->whole_tried = true;
 	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
 		return 0;
-	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, as, ae)) {
+	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, store, as, ae)) {
 		for (i = a; i < b; i++)
 			if (i != pg)
 				up__page_drop(p, r->obj, i);
@@ -374,7 +374,7 @@ static void show_new(struct up_pager *p, struct up_region *r)
 	    (o->pflags[a] & PG_RESIDENT))
 		return;
 	if (up__page_fill(p, o, a, r, -1) <= 0 ||
-	    !pc_whole(p, r, a, &first, &as, &ae))
+	    !pc_whole(p, r, a, 0, &first, &as, &ae))
 		up__page_drop(p, o, a);
 	up__frames_unpin(p);
 }
@@ -428,7 +428,7 @@ static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
  * if pg could not be.
  */
 static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-			bool write, bool wp, bool was, uint64_t *first,
+			uintptr_t store, bool wp, bool was, uint64_t *first,
 			uintptr_t *as, uintptr_t *ae)
 {
 	unsigned n = wp ? 1 : pc_run(p, r, pg), in, i;
@@ -439,9 +439,9 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	 * stores to and no other, as it does in its mmap(2)'s mapping (a
 	 * page mapped or not changes what write(2) from it sees when the
 	 * file grows past bytes stored beyond its end). */
-	in = write || wp ? 0 : (unsigned)(*first + n - pg);
+	in = store ? 0 : (unsigned)(*first + n - pg);
 	if (n > 1 &&
-	    up__solo_show(p, r, *first, n, pg, in, as, ae)) {
+	    up__solo_show(p, r, *first, n, pg, in, store, as, ae)) {
 		for (i = 0; i < n; i++)
 			if (*first + i != pg)
 				up__page_drop(p, r->obj, *first + i);
@@ -449,7 +449,7 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		*first = pg;
 	}
 	if (n == 1 &&
-	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, as, ae))
+	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, store, as, ae))
 		return 0;
 	return n;
 }
@@ -632,8 +632,10 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			 * mapping only pg: the rest is the kernel's to map
 			 * as the program touches it. */
 			n = wp || was ? 0
-				      : pc_whole(p, r, pg, &first, &as, &ae);
-			if (!n && !(n = pc_show(p, r, pg, write, wp, was,
+				      : pc_whole(p, r, pg, write ? addr : 0,
+						 &first, &as, &ae);
+			if (!n && !(n = pc_show(p, r, pg,
+						write || wp ? addr : 0, wp, was,
 						&first, &as, &ae))) {
 				/* SIGBUS, with no error for msync to report,
 				 * as with the kernel (the poison marks the
@@ -754,8 +756,8 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, &as,
-					  &ae))
+			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, 0,
+					  &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
 				break;
@@ -1942,6 +1944,7 @@ static void uffd_fork_child(struct up_pager *p, bool copy)
 	free(p->fork_runs);
 	p->fork_runs = NULL;
 	p->fork_runs_nr = 0;
+	p->fork_made = 0;
 	if (lost)
 		snprintf(p->note, sizeof(p->note),
 			 "after fork: %zu mappings could not be inherited "

@@ -582,19 +582,19 @@ static void locks_get(uintptr_t a, size_t len, struct locks *l)
 /*
  * Registered memory is locked on fault (MLOCK_ONFAULT): locking must not
  * fault it in while the pager's lock is held.  A file's pages are locked
- * in at once, as mlock(2) does (which reads them), except those of a
- * private writable mapping: they are locked on fault.  Where mlock(2)
- * populated them, each fault it took showed its page (the rest it copies
- * itself as it goes on, in the mapping shown); a page shown for another
- * access is one that an mlock(2) which stopped at a hole (ENOMEM) left
- * locked without populating, as the kernel leaves it.  Locked in now, it
- * would be copied before the file changes under it.
+ * in at once, as mlock(2) does (which reads them, and copies those of a
+ * private writable mapping, the faults it takes there being stores, so
+ * that it fails where one fails), from `from` on; those before it on
+ * fault, as the kernel leaves the pages that an mlock(2) which stopped at
+ * a hole (ENOMEM) locked without populating.  Locked in now, they would be
+ * copied before the file changes under them.
  */
 static void locks_put(uintptr_t a, size_t len, const struct locks *l,
-		      bool onfault)
+		      uintptr_t from)
 {
 	size_t i = 0, j, n = l->all ? 1 : len / SYS_PAGE;
 	size_t unit = l->all ? len : SYS_PAGE;
+	uintptr_t x, y, mid;
 
 	while (l->any && i < n) {
 		if (!l->all && !(l->bits[i / 64] & (1ull << (i % 64)))) {
@@ -605,13 +605,34 @@ static void locks_put(uintptr_t a, size_t len, const struct locks *l,
 				(l->bits[j / 64] & (1ull << (j % 64)));
 		     j++)
 			;
-		if (onfault)
-			up__mlock_onfault((void *)(a + i * unit),
-					  (j - i) * unit);
-		else
-			up__mlock((void *)(a + i * unit), (j - i) * unit);
+		x = a + i * unit;
+		y = a + j * unit;
+		mid = from < x ? x : from > y ? y : from;
+		if (mid > x)
+			up__mlock_onfault((void *)x, mid - x);
+		if (y > mid)
+			up__mlock((void *)mid, y - mid);
 		i = j;
 	}
+}
+
+/*
+ * Where the pages of [a, a + len) shown are locked in from (see
+ * locks_put()): all of them (in), or from a store's page that is locked
+ * on: mlock(2) takes such faults as it populates, in order.  A store to a
+ * page not locked, or a load, is the program's.
+ */
+static uintptr_t lock_from(const struct locks *l, uintptr_t a, size_t len,
+			   bool in, uintptr_t store)
+{
+	size_t i = (store - a) / SYS_PAGE;
+
+	if (in)
+		return a;
+	if (store < a || store >= a + len ||
+	    !(l->all || (l->bits[i / 64] & (1ull << (i % 64)))))
+		return a + len;
+	return store & ~(SYS_PAGE - 1);
 }
 
 static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
@@ -621,13 +642,13 @@ static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
 
 	locks_get(a, len, &l);
 	if (spare_move(p, a, len) == 0) {
-		locks_put(a, len, &l, true);
+		locks_put(a, len, &l, a + len);
 	} else if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 					MAP_FIXED,
 				-1, 0, &m) == 0) {
 		own(p, m, len);
-		locks_put(a, len, &l, true);
+		locks_put(a, len, &l, a + len);
 	}
 	/* A page-cache object's own memory has its mapping's protection
 	 * (see up__solo_region()). */
@@ -1023,8 +1044,8 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t *as,
-		  uintptr_t *ae)
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t store,
+		  uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
 	struct up_obj *o = r->obj;
@@ -1066,7 +1087,10 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			   swapped ? cow_prep : NULL, &cp);
 	if (!err) {
 		locks_put(at, (size_t)(b - a), &locked,
-			  o->kind != OBJ_FILE && (r->prot & PROT_WRITE));
+			  lock_from(&locked, at, (size_t)(b - a),
+				    o->kind == OBJ_FILE ||
+					    !(r->prot & PROT_WRITE),
+				    store));
 		*as = at;
 		*ae = at + (uintptr_t)(b - a);
 		cow_shown(o, a, b, true);

@@ -383,6 +383,9 @@ struct up_pager {
 	 * as fork() found them (see up__obj_fork_copy()). */
 	struct up_run *fork_runs;
 	size_t fork_runs_nr;
+	uintptr_t fork_made;		/* in a child of fork(): the end of
+					 * the private anonymous mapping made
+					 * last (up__obj_fork_copy()) */
 
 	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
 
@@ -489,8 +492,8 @@ bool up__solo_pc(struct up_pager *p, struct up_obj *o,
 		 const struct up_region *r);
 bool up__solo_borrow_full(void);
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
-		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t *as,
-		  uintptr_t *ae);
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t store,
+		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 bool up__solo_copied(struct up_pager *p, const struct up_region *r);
 void up__slot_release(struct up_pager *p, uint32_t idx);

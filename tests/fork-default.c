@@ -297,6 +297,44 @@ static void moved_grown(void *arg)
 	CHECK_OK(up_munmap(a + 8 * PG, 4 * PG));
 }
 
+/* What MREMAP_DONTUNMAP leaves of moved and grown memory is of its
+ * mapping still: the first store after it gives the whole mapping its
+ * anon_vma, and a child has all of it, the piece left behind empty. */
+static void left_child(void *arg)
+{
+	char *t = arg;
+
+	CHECK_EQ(t[0], 0);
+	CHECK_EQ(t[8 * PG], 'g');
+	CHECK_EQ(t[9 * PG], 0);
+	t[9 * PG + 7] = 'c';
+	CHECK_EQ(t[9 * PG + 7], 'c');
+}
+
+static void moved_left(void *arg)
+{
+	char *a = up_mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *t = mmap(NULL, 32 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0), *n;
+
+	(void)arg;
+	CHECK(a != MAP_FAILED && t != MAP_FAILED);
+	if (a == MAP_FAILED || t == MAP_FAILED)
+		return;
+	munmap(t, 32 * PG);
+	n = mremap(a, 4 * PG, 10 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, t);
+	CHECK(n == t);
+	n = mremap(t + 9 * PG, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+		   NULL);
+	CHECK(n != MAP_FAILED);
+	t[8 * PG] = 'g';
+	CHECK_EQ(h_fork(left_child, t), 0);
+	CHECK_OK(up_munmap(t, 10 * PG));
+	if (n != MAP_FAILED)
+		CHECK_OK(up_munmap(n, PG));
+}
+
 /* The same of a private file mapping the page cache holds: the moved
  * part and what mremap(2) grew it by are one mapping of the file in the
  * child, with the parent's copies, which mremap(2) resizes whole. */
@@ -439,6 +477,7 @@ int main(void)
 	CHECK_EQ(h_fork(locked_split, NULL), 0);
 	CHECK_EQ(h_fork(moved_beside_kernel, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown, NULL), 0);
+	CHECK_EQ(h_fork(moved_left, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown_file, NULL), 0);
 	CHECK_EQ(h_fork(zero_private, NULL), 0);
 	CHECK_EQ(h_fork(zero_beside_anon, NULL), 0);
