@@ -259,7 +259,7 @@ UP_EXPORT int up_pager_open(struct up_pager **out, const struct up_config *cfg)
 	p->cfg = *cfg;
 	p->event_fd = -1;
 	p->mover_fd = -1;
-	p->mem_fd = p->pagemap_fd = -1;
+	p->mem_fd = p->pagemap_fd = p->beyond_fd = -1;
 	if (cfg->swap_dir) {
 		p->cfg.swap_dir = p->swap_dir = strdup(cfg->swap_dir);
 		if (!p->swap_dir) {
@@ -1203,25 +1203,36 @@ static struct up_region *region_like(const struct up_region *m, uintptr_t at,
 	return r;
 }
 
-/* [at, at + len) (held) as the kernel's mapping past the end of an empty
- * file: every access raises SIGBUS. */
+/*
+ * [at, at + len) (held) as the kernel's mapping past the end of an empty
+ * file: every access raises SIGBUS.  The file is the pager's one, at the
+ * page offset the region has (see pgdelta), so that the kernel merges
+ * what continues a mapping of it with that mapping, as the kernel's own
+ * is one mapping of the shared memory it grew.
+ */
 static int beyond(struct up_pager *p, const struct up_region *m, uintptr_t at,
 		  size_t len)
 {
 	struct up_region *r = region_like(m, at, len, 0);
-	int fd = up__memfd("upager-beyond"), err = fd < 0 ? fd : 0;
+	int err = 0;
 	void *addr;
 
+	if (r && p->beyond_fd < 0) {
+		err = up__memfd("upager-beyond");
+		if (err >= 0)
+			p->beyond_fd = err;
+		err = err < 0 ? err : 0;
+	}
 	if (!r || err) {
 		free(r);
-		if (fd >= 0)
-			up__close(fd);
 		return err ? err : -ENOMEM;
 	}
 	r->beyond = true;
-	err = up__mmap_user((void *)at, len, m->prot, MAP_SHARED | MAP_FIXED, fd,
-			    0, &addr);
-	up__close(fd);
+	err = up__mmap_user((void *)at, len, m->prot, MAP_SHARED | MAP_FIXED,
+			    p->beyond_fd,
+			    (off_t)((int64_t)(at / SYS_PAGE) + r->pgdelta) *
+				    SYS_PAGE,
+			    &addr);
 	if (!err)
 		err = up__region_insert(p, r);
 	if (err)
@@ -1915,6 +1926,8 @@ UP_EXPORT int up_pager_close(struct up_pager *p)
 		free(w);
 	}
 	up__cache_fini(p);
+	if (p->beyond_fd >= 0)
+		up__close(p->beyond_fd);
 	free(p->regions);
 	free(p->swap_dir);
 	pthread_mutex_destroy(&p->lock);

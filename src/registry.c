@@ -158,8 +158,10 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 	 * none that MREMAP_DONTUNMAP left behind locked (api.c, left_behind()). */
 	if ((l->anon && r->anon && l->anon != r->anon) || l->apart != r->apart)
 		return false;
+	/* (Past the end of shared memory: one mapping with it, and with
+	 * what continues it, in the kernel's, as in the pager's one file.) */
 	if (r->beyond)
-		return l->beyond || l->obj;
+		return l->beyond ? l->pgdelta == r->pgdelta : l->obj != NULL;
 	if (!l->obj || !r->obj)
 		return false;
 	/* A private mapping of /dev/zero keeps the file (vm_file): it merges

@@ -359,6 +359,9 @@ struct up_pager {
 					 * (solo.c: private copies) */
 	int pagemap_fd;
 	char *cow_buf;			/* a system page for them */
+	int beyond_fd;			/* api.c: an empty memfd, mapped past
+					 * the end of shared memory that
+					 * mremap(2) grew (-1 until then) */
 
 	/* fault-uffd.c */
 	int uffd;

@@ -802,6 +802,47 @@ static void copies_anon_vma(void)
 }
 
 /*
+ * Shared memory that mremap(2) grew, past its end, and then moved and grew
+ * again: what lies past the end is one mapping, which mremap(2) moves as
+ * one (got), and where it lands raises SIGBUS.  The kernel's answers and
+ * the pager's must be equal.
+ */
+static void beyond_grown(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	size_t pg = 4096;
+	int got[2], sig[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 96 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+		char v = 0;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 16 * pg, 9 * pg, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area + 16 * pg);
+		munmap(area + 25 * pg, 71 * pg);
+		CHECK(mremap(a, 9 * pg, 21 * pg, 0) == a);
+		munmap(area, 16 * pg);
+		n = mremap(a, 17 * pg, 20 * pg, MREMAP_MAYMOVE);
+		CHECK(n != MAP_FAILED && n != a);
+		errno = 0;
+		got[k] = mremap(n + 15 * pg, 5 * pg, 8 * pg,
+				MREMAP_MAYMOVE | MREMAP_FIXED,
+				area + 12 * pg) == MAP_FAILED ? errno : 0;
+		sig[k] = got[k] ? 0 : h_access(area + 14 * pg, 0, &v);
+		munmap(area, 96 * pg);
+		if (n != MAP_FAILED)
+			munmap(n, 20 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], 0);
+	CHECK_EQ(sig[1], sig[0]);
+	CHECK_EQ(sig[0], SIGBUS);
+}
+
+/*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
  * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
@@ -1082,6 +1123,7 @@ int main(void)
 	anon_vma_merged();
 	anon_vma_kept();
 	copies_anon_vma();
+	beyond_grown();
 	locked_move();
 	left_apart();
 	left_merged();
