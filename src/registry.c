@@ -165,12 +165,12 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 	if (!l->obj || !r->obj)
 		return false;
 	/* A private mapping of /dev/zero keeps the file (vm_file): it merges
-	 * with no anonymous memory, only with the rest of itself. */
+	 * with no anonymous memory, only with the rest of itself (what
+	 * mremap(2) moved and grew of it too: one serial). */
 	if (l->zero_file != r->zero_file)
 		return false;
 	if (l->zero_file)
-		return l->obj == r->obj &&
-		       r->off == l->off + (off_t)(l->end - l->start);
+		return l->serial == r->serial && l->pgdelta == r->pgdelta;
 	/* Private anonymous memory merges where the page offsets line up:
 	 * a fresh mapping's are its addresses', and memory that mremap(2)
 	 * moved keeps those of where it was made. */

@@ -843,6 +843,42 @@ static void beyond_grown(void)
 }
 
 /*
+ * A private mapping of /dev/zero that mremap(2) moved and grew is one
+ * mapping with what it grew by: mremap(2) moves a range across the two
+ * (got).  The kernel's answers and the pager's must be equal.
+ */
+static void zero_grown(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	size_t pg = 4096;
+	int fd = open("/dev/zero", O_RDWR), got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *z, *n;
+
+		CHECK(area != MAP_FAILED);
+		z = mm[k](area, 4 * pg, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_FIXED, fd, 0);
+		CHECK(z == area);
+		z[0] = 'z';
+		CHECK(mremap(z, pg, 12 * pg, MREMAP_MAYMOVE | MREMAP_FIXED,
+			     area + 16 * pg) == area + 16 * pg);
+		errno = 0;
+		n = mremap(area + 16 * pg, 2 * pg, 4 * pg, MREMAP_MAYMOVE);
+		got[k] = n == MAP_FAILED ? errno : 0;
+		if (n != MAP_FAILED) {
+			CHECK_EQ(n[0], 'z');
+			munmap(n, 4 * pg);
+		}
+		munmap(area, 64 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], 0);
+	close(fd);
+}
+
+/*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
  * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
@@ -1124,6 +1160,7 @@ int main(void)
 	anon_vma_kept();
 	copies_anon_vma();
 	beyond_grown();
+	zero_grown();
 	locked_move();
 	left_apart();
 	left_merged();
