@@ -1767,6 +1767,9 @@ static bool continues(const struct up_region *r, const struct up_region *q,
 
 	if (r->anon && q->anon == r->anon)
 		t.prot = r->prot;
+	/* (Two with anon_vmas of their own are two.) */
+	if (r->anon && q->anon && q->anon != r->anon)
+		return false;
 	return q->off == r->off + (off_t)(end - r->start) &&
 	       up__region_alike(r, &t);
 }

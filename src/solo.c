@@ -880,6 +880,12 @@ static int hand_prep(void *arg, char *m)
 	size_t i;
 	int err = 0;
 
+	/* A mapping with an anon_vma (a store faulted in it, which may have
+	 * copied nothing: refused past the end of the file) gets one first,
+	 * before the copies go in, so that it merges with no neighbour that
+	 * has another, as the program's would not. */
+	if (up__region_find(p, j->start)->anon)
+		up__anon_vma_give(m);
 	for (i = up__region_first(p, j->start);
 	     !err && i < p->regions_nr && p->regions[i]->start < j->end; i++) {
 		const struct up_region *q = p->regions[i];

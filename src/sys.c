@@ -778,6 +778,18 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	return e;
 }
 
+/*
+ * Give the private mapping of a file at m an anon_vma, as a store there
+ * would, and leave its content as it was: a store faulted on its first
+ * page (the kernel prepares the anon_vma before it reads the page, and
+ * then fails past the end of the file), and the copy it made dropped.
+ */
+void up__anon_vma_give(void *m)
+{
+	up__madvise(m, SYS_PAGE, MADV_POPULATE_WRITE);
+	up__madvise(m, SYS_PAGE, MADV_DONTNEED);
+}
+
 _Atomic bool up__lock_future;
 
 /* Whether part of [addr, addr+len) is mlock(2)ed: msync(2) refuses to

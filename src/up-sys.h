@@ -58,6 +58,7 @@ uintptr_t up__task_size(void);
 bool up__below_min(uintptr_t addr);
 bool up__locked(void *addr, size_t len);
 bool up__locked_in(void *addr, size_t len);
+void up__anon_vma_give(void *m);
 /* mlockall(MCL_FUTURE) is in force (the library's mlockall(2) says). */
 extern _Atomic bool up__lock_future;
 int up__hold_free(void *addr, size_t len);

@@ -191,6 +191,40 @@ static void mlock_protect(struct up_pager *p, int fd)
 	CHECK_OK(up_pager_unmap(p, m, 4 * 4096));
 }
 
+/*
+ * Stores to two pieces of a private mapping that mprotect(2) split give
+ * each an anon_vma of its own: made alike again, the two stay two
+ * mappings, and mremap(2) of all of it is EFAULT, in a child of fork() too
+ * (which the kernel gives copies of both).
+ */
+static void refused_across(void *arg)
+{
+	char *m = arg;
+
+	errno = 0;
+	CHECK(mremap(m, 7 * 4096, 15 * 4096, MREMAP_MAYMOVE) == MAP_FAILED);
+	CHECK_EQ(errno, EFAULT);
+	CHECK_EQ(m[3 * 4096 + 7], 'c');
+	CHECK_EQ(m[5 * 4096], 'd');
+}
+
+static void copies_apart(struct up_pager *p, int fd)
+{
+	char *m = h_map(p, 7 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+			0);
+
+	if (!m)
+		return;
+	CHECK_OK(up_pager_protect(p, m + 4 * 4096, 4096, PROT_NONE));
+	m[3 * 4096 + 7] = 'c';
+	m[5 * 4096] = 'd';
+	CHECK_OK(up_pager_protect(p, m, 7 * 4096, PROT_READ | PROT_WRITE));
+	refused_across(m);
+	CHECK_EQ(h_fork(refused_across, m), 0);
+	refused_across(m);
+	CHECK_OK(up_pager_unmap(p, m, 7 * 4096));
+}
+
 static void body2(struct up_pager *p, enum up_backend b)
 {
 	int fd = h_file(16 * 4096, 1);
@@ -198,6 +232,7 @@ static void body2(struct up_pager *p, enum up_backend b)
 	(void)b;
 	mlock_hole(p, fd);
 	mlock_protect(p, fd);
+	copies_apart(p, fd);
 	close(fd);
 	fd = h_file(4096 + 1, 1);
 	mlock_hole_store(p, fd);
