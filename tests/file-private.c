@@ -225,6 +225,36 @@ static void copies_apart(struct up_pager *p, int fd)
 	CHECK_OK(up_pager_unmap(p, m, 7 * 4096));
 }
 
+/* The same where both stores are past the end of the file: they raise
+ * SIGBUS, and give the two pieces anon_vmas all the same. */
+static void refused_across_only(void *arg)
+{
+	char *m = arg;
+
+	errno = 0;
+	CHECK(mremap(m, 7 * 4096, 15 * 4096, MREMAP_MAYMOVE) == MAP_FAILED);
+	CHECK_EQ(errno, EFAULT);
+	CHECK_EQ(m[0], (char)h_pat(1, 0));
+}
+
+static void refused_apart(struct up_pager *p, int fd)
+{
+	char *m = h_map(p, 7 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+			0);
+	char v = 1;
+
+	if (!m)
+		return;
+	CHECK_OK(up_pager_protect(p, m + 4 * 4096, 4096, PROT_NONE));
+	CHECK_EQ(h_access(m + 5 * 4096, 1, &v), SIGBUS);
+	CHECK_EQ(h_access(m + 3 * 4096 + 7, 1, &v), SIGBUS);
+	CHECK_OK(up_pager_protect(p, m, 7 * 4096, PROT_READ | PROT_WRITE));
+	refused_across_only(m);
+	CHECK_EQ(h_fork(refused_across_only, m), 0);
+	refused_across_only(m);
+	CHECK_OK(up_pager_unmap(p, m, 7 * 4096));
+}
+
 static void body2(struct up_pager *p, enum up_backend b)
 {
 	int fd = h_file(16 * 4096, 1);
@@ -236,6 +266,7 @@ static void body2(struct up_pager *p, enum up_backend b)
 	close(fd);
 	fd = h_file(4096 + 1, 1);
 	mlock_hole_store(p, fd);
+	refused_apart(p, fd);
 	close(fd);
 }
 
