@@ -608,6 +608,61 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 	return r;
 }
 
+static int place(struct up_pager *p, const struct up_backend_ops *ops,
+		 struct up_region *r, int fd, void *addr, int flags);
+
+/* The most of the kernel's memory a pager takes over beside a mapping. */
+#define ADOPT_MAX ((size_t)256 << 20)
+
+/*
+ * The kernel's own private anonymous memory beside fresh private anonymous
+ * region r (the program's mmap(2), or a library's) is one mapping with it
+ * in the kernel's eyes where it is alike and untouched: then it becomes
+ * r's pager's as well, a region like r, so that what the kernel would
+ * merge is one mapping of the pager's (mremap(2) then resizes and moves
+ * it whole).  Memory that holds pages stays the kernel's, as does memory
+ * with advice or a lock, and anything inaccessible or large (a
+ * reservation, most likely).
+ */
+static void adopt_beside(struct up_pager *p, struct up_region *r)
+{
+	static __thread bool adopting;
+
+	/* (Not within an adoption; and another pager's mappings may be the
+	 * kernel's, which this one cannot look at.) */
+	if (adopting || atomic_load(&all_nr) != 1)
+		return;
+	adopting = true;
+	for (int side = 0; side < 2; side++) {
+		uintptr_t at = side ? r->end : r->start - 1, ks, ke;
+		struct up_region *k;
+		int prot;
+
+		if (!up__vma_untouched(at, &ks, &ke, &prot) ||
+		    (side ? ks != r->end : ke != r->start) ||
+		    prot != r->prot || ke - ks > ADOPT_MAX ||
+		    up__region_find(p, at) ||
+		    !up__vma_plain(ks, r->accounted))
+			continue;
+		k = region_new((void *)ks, ke - ks, prot,
+			       (r->flags & (MAP_TYPE | MAP_ANONYMOUS |
+					    MAP_NORESERVE)) | MAP_FIXED,
+			       0, O_RDWR, NULL, false);
+		if (k && place(p, p->ops, k, -1, (void *)ks, MAP_FIXED))
+			free(k);
+	}
+	adopting = false;
+}
+
+static bool adoptable(const struct up_pager *p, const struct up_region *r)
+{
+	return r->obj && !p->ops->kernel_mappings &&
+	       (r->flags & MAP_ANONYMOUS) && !(r->flags & MAP_SHARED) &&
+	       !r->zero_file && !r->pgdelta && r->prot != PROT_NONE &&
+	       r->advice == MADV_NORMAL && !r->dontfork && !r->wipeonfork &&
+	       !r->vmflags && !r->apart && !r->moved;
+}
+
 /*
  * Map region r (checked, p->lock held) with ops, from fd (or r->obj, set
  * already), and record it.  Replacing part of our own mapping: write it
@@ -647,6 +702,10 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 				up__obj_detach(p, r->obj, r);
 		} else {
 			up__region_merged(p, r);
+			/* (Where the program placed it: next to memory of
+			 * its own, not the pager's or a library's.) */
+			if (mflags && adoptable(p, r))
+				adopt_beside(p, r);
 		}
 	}
 	return err;

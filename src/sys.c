@@ -903,6 +903,141 @@ static int smaps_line(char *line, void *ctx)
 	return 0;
 }
 
+/* ---- the kernel's record of one mapping ---------------------------- */
+
+/* (Linux 6.11 and 6.7; the headers may be older.) */
+struct up_procmap_query {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags;
+	uint64_t vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define UP_PROCMAP_QUERY _IOWR('f', 17, struct up_procmap_query)
+
+struct up_page_region {
+	uint64_t start, end, categories;
+};
+struct up_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask;
+	uint64_t return_mask;
+};
+#define UP_PAGEMAP_SCAN _IOWR('f', 16, struct up_pm_scan_arg)
+#define UP_PAGE_IS_PRESENT (1u << 3)
+#define UP_PAGE_IS_SWAPPED (1u << 4)
+/* /proc/self/pagemap: a page mapped only here, a page of a file. */
+#define PM_EXCLUSIVE (1ull << 56)
+#define PM_FILE_PAGE (1ull << 61)
+
+/*
+ * The kernel's mapping at addr, if it is private anonymous memory with no
+ * page in it (none ever touched, or all let go): its range and protection.
+ * False if not, or if the kernel cannot say (before Linux 6.11).
+ */
+bool up__vma_untouched(uintptr_t addr, uintptr_t *start, uintptr_t *end,
+		       int *prot)
+{
+	struct up_procmap_query q = { .size = sizeof(q), .query_addr = addr };
+	struct up_page_region reg[8];
+	struct up_pm_scan_arg s = { .size = sizeof(s) };
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), pm;
+	bool touched = false;
+	long found, i;
+
+	if (fd < 0)
+		return false;
+	found = ioctl(fd, UP_PROCMAP_QUERY, &q);
+	close(fd);
+	if (found || q.inode || q.dev_major || q.dev_minor || (q.vma_flags & 8))
+		return false;
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return false;
+	/* A page swapped out, or in memory, is a touch; the zero page
+	 * (which a load maps, with no anon_vma) is not: in memory, but not a
+	 * page of its own, nor a file's. */
+	s.start = q.vma_start;
+	s.end = q.vma_end;
+	s.vec = (uint64_t)(uintptr_t)reg;
+	s.vec_len = sizeof(reg) / sizeof(reg[0]);
+	s.category_anyof_mask = s.return_mask =
+		UP_PAGE_IS_PRESENT | UP_PAGE_IS_SWAPPED;
+	found = ioctl(pm, UP_PAGEMAP_SCAN, &s);
+	for (i = 0; i < found && !touched; i++) {
+		uint64_t a;
+
+		touched = reg[i].categories & UP_PAGE_IS_SWAPPED;
+		for (a = reg[i].start; a < reg[i].end && !touched;
+		     a += SYS_PAGE) {
+			uint64_t e = 0;
+
+			touched = pread(pm, &e, sizeof(e),
+					(off_t)(a / SYS_PAGE * sizeof(e))) !=
+					  (ssize_t)sizeof(e) ||
+				  (e & (PM_EXCLUSIVE | PM_FILE_PAGE));
+		}
+	}
+	close(pm);
+	/* (More runs than looked at: taken as touched.) */
+	if (found < 0 || touched || s.walk_end < s.end)
+		return false;
+	*start = q.vma_start;
+	*end = q.vma_end;
+	*prot = (q.vma_flags & 1 ? PROT_READ : 0) |
+		(q.vma_flags & 2 ? PROT_WRITE : 0) |
+		(q.vma_flags & 4 ? PROT_EXEC : 0);
+	return true;
+}
+
+struct vma_flags_walk {
+	uintptr_t start;
+	bool in;
+	char flags[256];
+};
+
+static int vma_flags_line(char *line, void *ctx)
+{
+	struct vma_flags_walk *w = ctx;
+	uintptr_t lo, hi;
+
+	if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+		w->in = lo == w->start;
+	} else if (w->in && !strncmp(line, "VmFlags:", 8)) {
+		snprintf(w->flags, sizeof(w->flags), "%s ", line + 8);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the kernel's mapping that starts at start carries no flag but
+ * its protection's, the "may" ones every private mapping has and, if
+ * accounted, VM_ACCOUNT: a fresh mmap(2) of private anonymous memory, no
+ * advice, no lock.
+ */
+bool up__vma_plain(uintptr_t start, bool accounted)
+{
+	static const char *const plain[] = { "rd", "wr", "ex", "mr", "mw",
+					     "me", "ac" };
+	struct vma_flags_walk w = { .start = start };
+	char *tok, *save = NULL;
+	bool ac = false;
+	size_t i;
+
+	if (proc_lines("/proc/self/smaps", vma_flags_line, &w) != 1)
+		return false;
+	for (tok = strtok_r(w.flags, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+			if (!strcmp(tok, plain[i]))
+				break;
+		if (i == sizeof(plain) / sizeof(plain[0]))
+			return false;
+		ac |= !strcmp(tok, "ac");
+	}
+	return ac == accounted;
+}
+
 /* Whether part of [addr, addr+len) is locked in: mlock(2)ed, and not on
  * fault (MLOCK_ONFAULT), by the kernel's record of its mappings. */
 bool up__locked_in(void *addr, size_t len)

@@ -879,6 +879,44 @@ static void zero_grown(void)
 }
 
 /*
+ * The program's own private anonymous memory, untouched, beside a mapping
+ * of the pager's that the program then places there, alike: the kernel
+ * would make the two one mapping, which mremap(2) grows in place (got).
+ * The kernel's answers and the pager's must be equal.
+ */
+static void beside_kernel(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *kern, *a, *n;
+
+		CHECK(area != MAP_FAILED);
+		munmap(area + 12 * pg, 52 * pg);
+		kern = mmap(area + 5 * pg, 7 * pg, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(kern == area + 5 * pg);
+		a = mm[k](area, 7 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area);
+		a[0] = 2;
+		errno = 0;
+		n = mremap(a, 12 * pg, 14 * pg, 0);
+		got[k] = n == MAP_FAILED ? errno : 0;
+		CHECK_EQ(a[0], 2);
+		CHECK_EQ(a[11 * pg], 0);
+		mu[k](area, n == MAP_FAILED ? 12 * pg : 14 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], 0);
+}
+
+/*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
  * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
@@ -1161,6 +1199,7 @@ int main(void)
 	copies_anon_vma();
 	beyond_grown();
 	zero_grown();
+	beside_kernel();
 	locked_move();
 	left_apart();
 	left_merged();
