@@ -1781,9 +1781,18 @@ static int fork_copy_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 static int apart(uintptr_t a, size_t len, bool keep)
 {
 	void *m;
-	int err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
+	int err = 0;
 
+	/* (Held first, so that the memory made elsewhere is not made there:
+	 * a move onto itself fails.) */
+	if (!keep)
+		err = up__mmap((void *)a, len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				       MAP_FIXED,
+			       -1, 0, &m);
+	if (!err)
+		err = up__mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &m);
 	if (err)
 		return err;
 	if (keep)
