@@ -663,7 +663,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	h_seed();
 	if (!h_backend_usable(UP_BACKEND_UFFD))
-		h_done();	/* skips: segments are the uffd backend's */
+		SKIP("cache segments (UP_CONFIG_SHARED) are the userfaultfd "
+		     "backend's, which this user cannot use");
 	bad_headers();
 	wrong_segment();
 	not_files();

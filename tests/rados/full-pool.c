@@ -39,13 +39,14 @@ static void full(bool on)
 }
 
 /* Wait until the cluster's health says full (or not): 0, or -1 after
- * 60 s. */
+ * 60 s.  ("1 full osd(s)", not "1 backfillfull osd(s)", which comes
+ * first.) */
 static int await_full(bool on)
 {
 	int i;
 
 	for (i = 0; i < 120; i++) {
-		int r = ceph("health | grep -q 'full osd'");
+		int r = ceph("health | grep -qE '(^|[ ;])[0-9]+ full osd'");
 
 		if ((r == 0) == on)
 			return 0;
@@ -73,6 +74,21 @@ static void body(struct up_pager *p, enum up_backend b)
 	CHECK_OK(up_pager_sync(p, m, LEN, MS_SYNC));
 	full(true);
 	CHECK_OK(await_full(true));
+	/* The monitors may say full before the OSD refuses: a write of what
+	 * the store holds already tells.  A cluster that takes it for 10 s
+	 * takes a full pool's writes (as some releases do with FULL_TRY,
+	 * short of the fail-safe ratio): nothing to check there. */
+	for (tries = 0; tries < 20; tries++) {
+		if (ops->write(ctx, ref, 4096, 0) == -ENOSPC)
+			break;
+		usleep(500000);
+	}
+	if (tries == 20) {
+		full(false);
+		CHECK_OK(await_full(false));
+		CHECK_OK(up_pager_unmap(p, m, LEN));
+		SKIP("this cluster takes writes to a pool flagged full");
+	}
 	memcpy(m + 2 * OBJ, ref + 2 * OBJ, LEN - 2 * OBJ);
 	/* Refused at once (held until the 2 s timeout, it would be EIO). */
 	err = up_pager_sync(p, m, LEN, MS_SYNC);
