@@ -1374,14 +1374,34 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 
 static bool all_locked(uintptr_t a, size_t len);
 
+/* Where the locked run that ends at hi (or starts at lo, if up) in
+ * [lo, hi) begins (ends): hi (lo) if none. */
+static uintptr_t locked_edge(uintptr_t lo, uintptr_t hi, bool up)
+{
+	struct up_run *runs;
+	uintptr_t x = up ? lo : hi;
+	size_t nr;
+
+	if (lo >= hi || up__locks_take(lo, hi - lo, &runs, &nr))
+		return x;
+	if (nr && up && runs[0].a == lo)
+		x = lo + runs[0].len;
+	else if (nr && !up && runs[nr - 1].a + runs[nr - 1].len == hi)
+		x = runs[nr - 1].a;
+	free(runs);
+	return x;
+}
+
 /*
  * Before MREMAP_DONTUNMAP moves [a, b), locked: the stretch [*la, *lb)
  * around it of the regions of one mapping with it, as the model sees them,
- * that mlock(2) locked whole, as it is (see left_behind()).
+ * that mlock(2) locked (the kernel's mapping it splits off), as it is (see
+ * left_behind()).
  */
 static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 			  uintptr_t *la, uintptr_t *lb)
 {
+	uintptr_t x;
 	size_t k;
 
 	*la = a;
@@ -1392,20 +1412,28 @@ static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 		if (q->start >= *la ||
 		    (q->end == *la &&
 		     (k + 1 == p->regions_nr ||
-		      !up__one_mapping(q, p->regions[k + 1]))) ||
-		    !all_locked(q->start, *la - q->start))
+		      !up__one_mapping(q, p->regions[k + 1]))))
 			break;
-		*la = q->start;
+		x = locked_edge(q->start, *la, false);
+		if (x == *la)
+			break;
+		*la = x;
+		if (x > q->start)
+			break;
 	}
 	while ((k = up__region_first(p, *lb)) < p->regions_nr) {
 		struct up_region *q = p->regions[k];
 
 		if (q->start > *lb ||
 		    (q->start == *lb &&
-		     (!k || !up__one_mapping(p->regions[k - 1], q))) ||
-		    !all_locked(*lb, q->end - *lb))
+		     (!k || !up__one_mapping(p->regions[k - 1], q))))
 			break;
-		*lb = q->end;
+		x = locked_edge(*lb, q->end, true);
+		if (x == *lb)
+			break;
+		*lb = x;
+		if (x < q->end)
+			break;
 	}
 }
 
@@ -1708,6 +1736,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	/* (All that is left behind is one mapping, where it was locked.) */
 	if (!err && (flags & MREMAP_DONTUNMAP) && up__locked((void *)a, b - a)) {
 		locked_around(p, a, b, &la, &lb);
+		err = cut(p, la, lb);
 		id = ++p->anon_nr;
 	}
 	while (!err && x < b) {
@@ -1848,6 +1877,9 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		return -EFAULT;
 	if (locked && (flags & MREMAP_DONTUNMAP)) {
 		locked_around(p, a, b, &la, &lb);
+		err = cut(p, la, lb);
+		if (err)
+			return err;
 		id = ++p->anon_nr;
 	}
 	for (i = up__region_first(p, a); i + 1 < p->regions_nr &&

@@ -917,6 +917,50 @@ static void beside_kernel(void)
 }
 
 /*
+ * Where mlock(2) locked the middle of a mapping, MREMAP_DONTUNMAP of part
+ * of that middle unlocks all of it (the kernel's mapping mlock(2) split
+ * off), not only what it leaves behind: msync(MS_INVALIDATE) over the rest
+ * of the middle then finds nothing locked (got).  The kernel's answers and
+ * the pager's must be equal.
+ */
+static void left_unlocked(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	size_t pg = 4096;
+	int got[2][2];
+
+	for (int k = 0; k < 2; k++)
+		for (int v = 0; v < 2; v++) {
+			char *area = mmap(NULL, 32 * pg, PROT_NONE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *a;
+
+			CHECK(area != MAP_FAILED);
+			a = mm[k](area, 16 * pg, PROT_READ | PROT_WRITE,
+				  (v ? MAP_SHARED : MAP_PRIVATE) |
+					  MAP_ANONYMOUS | MAP_FIXED,
+				  -1, 0);
+			CHECK(a == area);
+			a[0] = 1;
+			CHECK_OK(mlock(a + 4 * pg, 8 * pg));
+			CHECK(mremap(a + 6 * pg, 3 * pg, 3 * pg,
+				     MREMAP_MAYMOVE | MREMAP_FIXED |
+					     MREMAP_DONTUNMAP,
+				     area + 20 * pg) == area + 20 * pg);
+			got[v][k] = msync(a + 2 * pg, 4 * pg,
+					  MS_ASYNC | MS_INVALIDATE) ?
+					    errno :
+					    0;
+			munlock(area, 32 * pg);
+			munmap(area, 32 * pg);
+		}
+	for (int v = 0; v < 2; v++) {
+		CHECK_EQ(got[v][1], got[v][0]);
+		CHECK_EQ(got[v][0], 0);
+	}
+}
+
+/*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
  * mapping: the whole target is locked, and msync(MS_INVALIDATE) there is
@@ -1200,6 +1244,7 @@ int main(void)
 	beyond_grown();
 	zero_grown();
 	beside_kernel();
+	left_unlocked();
 	locked_move();
 	left_apart();
 	left_merged();
