@@ -617,12 +617,12 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 /*
  * The kernel's own private anonymous memory beside fresh private anonymous
  * region r (the program's mmap(2), or a library's) is one mapping with it
- * in the kernel's eyes where it is alike and untouched: then it becomes
- * r's pager's as well, a region like r, so that what the kernel would
- * merge is one mapping of the pager's (mremap(2) then resizes and moves
- * it whole).  Memory that holds pages stays the kernel's, as does memory
- * with advice or a lock, and anything inaccessible or large (a
- * reservation, most likely).
+ * in the kernel's eyes where it is alike: then, if it holds nothing but
+ * zeros, it becomes r's pager's as well, a region like r, so that what
+ * the kernel would merge is one mapping of the pager's (mremap(2) then
+ * resizes and moves it whole).  Memory with data stays the kernel's, as
+ * does memory with advice or a lock, and anything inaccessible or large
+ * (a reservation, most likely).
  */
 static void adopt_beside(struct up_pager *p, struct up_region *r)
 {
@@ -636,9 +636,10 @@ static void adopt_beside(struct up_pager *p, struct up_region *r)
 	for (int side = 0; side < 2; side++) {
 		uintptr_t at = side ? r->end : r->start - 1, ks, ke;
 		struct up_region *k;
+		bool touched;
 		int prot;
 
-		if (!up__vma_untouched(at, &ks, &ke, &prot) ||
+		if (!up__vma_zeros(at, &ks, &ke, &prot, &touched) ||
 		    (side ? ks != r->end : ke != r->start) ||
 		    prot != r->prot || ke - ks > ADOPT_MAX ||
 		    up__region_find(p, at) ||
@@ -650,6 +651,9 @@ static void adopt_beside(struct up_pager *p, struct up_region *r)
 			       0, O_RDWR, NULL, false);
 		if (k && place(p, p->ops, k, -1, (void *)ks, MAP_FIXED))
 			free(k);
+		/* (Touched, it had an anon_vma: so has the mapping now.) */
+		else if (k && touched && !k->anon)
+			up__region_anon(p, k);
 	}
 	adopting = false;
 }

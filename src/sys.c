@@ -929,19 +929,34 @@ struct up_pm_scan_arg {
 #define PM_EXCLUSIVE (1ull << 56)
 #define PM_FILE_PAGE (1ull << 61)
 
+/* Whether the page at a reads as zeros (it is readable). */
+static bool page_zero(uintptr_t a)
+{
+	const uint64_t *w = (const uint64_t *)a;
+	size_t i;
+
+	for (i = 0; i < SYS_PAGE / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 /*
- * The kernel's mapping at addr, if it is private anonymous memory with no
- * page in it (none ever touched, or all let go): its range and protection.
- * False if not, or if the kernel cannot say (before Linux 6.11).
+ * The kernel's mapping at addr, if it is private anonymous memory that
+ * holds nothing but zeros: its range and protection, and in *touched
+ * whether a page of its own is in memory (then it has an anon_vma; the
+ * zero page that a load maps is none).  False if not (a page swapped out,
+ * or one that is not zeros, or not readable), or if the kernel cannot say
+ * (before Linux 6.11).
  */
-bool up__vma_untouched(uintptr_t addr, uintptr_t *start, uintptr_t *end,
-		       int *prot)
+bool up__vma_zeros(uintptr_t addr, uintptr_t *start, uintptr_t *end,
+		   int *prot, bool *touched)
 {
 	struct up_procmap_query q = { .size = sizeof(q), .query_addr = addr };
 	struct up_page_region reg[8];
 	struct up_pm_scan_arg s = { .size = sizeof(s) };
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), pm;
-	bool touched = false;
+	bool other = false;
 	long found, i;
 
 	if (fd < 0)
@@ -950,12 +965,12 @@ bool up__vma_untouched(uintptr_t addr, uintptr_t *start, uintptr_t *end,
 	close(fd);
 	if (found || q.inode || q.dev_major || q.dev_minor || (q.vma_flags & 8))
 		return false;
+	*prot = (q.vma_flags & 1 ? PROT_READ : 0) |
+		(q.vma_flags & 2 ? PROT_WRITE : 0) |
+		(q.vma_flags & 4 ? PROT_EXEC : 0);
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		return false;
-	/* A page swapped out, or in memory, is a touch; the zero page
-	 * (which a load maps, with no anon_vma) is not: in memory, but not a
-	 * page of its own, nor a file's. */
 	s.start = q.vma_start;
 	s.end = q.vma_end;
 	s.vec = (uint64_t)(uintptr_t)reg;
@@ -963,29 +978,32 @@ bool up__vma_untouched(uintptr_t addr, uintptr_t *start, uintptr_t *end,
 	s.category_anyof_mask = s.return_mask =
 		UP_PAGE_IS_PRESENT | UP_PAGE_IS_SWAPPED;
 	found = ioctl(pm, UP_PAGEMAP_SCAN, &s);
-	for (i = 0; i < found && !touched; i++) {
+	*touched = false;
+	for (i = 0; i < found && !other; i++) {
 		uint64_t a;
 
-		touched = reg[i].categories & UP_PAGE_IS_SWAPPED;
-		for (a = reg[i].start; a < reg[i].end && !touched;
+		other = (reg[i].categories & UP_PAGE_IS_SWAPPED) ||
+			!(*prot & PROT_READ);
+		for (a = reg[i].start; a < reg[i].end && !other;
 		     a += SYS_PAGE) {
 			uint64_t e = 0;
 
-			touched = pread(pm, &e, sizeof(e),
-					(off_t)(a / SYS_PAGE * sizeof(e))) !=
-					  (ssize_t)sizeof(e) ||
-				  (e & (PM_EXCLUSIVE | PM_FILE_PAGE));
+			other = pread(pm, &e, sizeof(e),
+				      (off_t)(a / SYS_PAGE * sizeof(e))) !=
+					(ssize_t)sizeof(e) ||
+				(e & PM_FILE_PAGE);
+			if (!other && (e & PM_EXCLUSIVE)) {
+				*touched = true;
+				other = !page_zero(a);
+			}
 		}
 	}
 	close(pm);
-	/* (More runs than looked at: taken as touched.) */
-	if (found < 0 || touched || s.walk_end < s.end)
+	/* (More runs than looked at: taken as not zeros.) */
+	if (found < 0 || other || s.walk_end < s.end)
 		return false;
 	*start = q.vma_start;
 	*end = q.vma_end;
-	*prot = (q.vma_flags & 1 ? PROT_READ : 0) |
-		(q.vma_flags & 2 ? PROT_WRITE : 0) |
-		(q.vma_flags & 4 ? PROT_EXEC : 0);
 	return true;
 }
 

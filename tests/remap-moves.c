@@ -879,41 +879,52 @@ static void zero_grown(void)
 }
 
 /*
- * The program's own private anonymous memory, untouched, beside a mapping
- * of the pager's that the program then places there, alike: the kernel
- * would make the two one mapping, which mremap(2) grows in place (got).
- * The kernel's answers and the pager's must be equal.
+ * The program's own private anonymous memory that holds only zeros
+ * (untouched, or loaded and stored zeros), beside a mapping of the pager's
+ * that the program then places there, alike: the kernel would make the
+ * two one mapping, which mremap(2) grows in place (got).  The kernel's
+ * answers and the pager's must be equal.
  */
 static void beside_kernel(void)
 {
 	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
-	int got[2];
+	int got[2][2];
 
-	for (int k = 0; k < 2; k++) {
-		char *area = mmap(NULL, 64 * pg, PROT_NONE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char *kern, *a, *n;
+	for (int k = 0; k < 2; k++)
+		for (int v = 0; v < 2; v++) {
+			char *area = mmap(NULL, 64 * pg, PROT_NONE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *kern, *a, *n;
 
-		CHECK(area != MAP_FAILED);
-		munmap(area + 12 * pg, 52 * pg);
-		kern = mmap(area + 5 * pg, 7 * pg, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		CHECK(kern == area + 5 * pg);
-		a = mm[k](area, 7 * pg, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		CHECK(a == area);
-		a[0] = 2;
-		errno = 0;
-		n = mremap(a, 12 * pg, 14 * pg, 0);
-		got[k] = n == MAP_FAILED ? errno : 0;
-		CHECK_EQ(a[0], 2);
-		CHECK_EQ(a[11 * pg], 0);
-		mu[k](area, n == MAP_FAILED ? 12 * pg : 14 * pg);
+			CHECK(area != MAP_FAILED);
+			munmap(area + 12 * pg, 52 * pg);
+			kern = mmap(area + 5 * pg, 7 * pg,
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				    0);
+			CHECK(kern == area + 5 * pg);
+			if (v) {
+				CHECK_EQ(*(volatile char *)(kern + 3 * pg), 0);
+				*(volatile char *)(kern + 6 * pg) = 0;
+			}
+			a = mm[k](area, 7 * pg, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				  0);
+			CHECK(a == area);
+			a[0] = 2;
+			errno = 0;
+			n = mremap(a, 12 * pg, 14 * pg, 0);
+			got[v][k] = n == MAP_FAILED ? errno : 0;
+			CHECK_EQ(a[0], 2);
+			CHECK_EQ(a[11 * pg], 0);
+			mu[k](area, n == MAP_FAILED ? 12 * pg : 14 * pg);
+		}
+	for (int v = 0; v < 2; v++) {
+		CHECK_EQ(got[v][1], got[v][0]);
+		CHECK_EQ(got[v][0], 0);
 	}
-	CHECK_EQ(got[1], got[0]);
-	CHECK_EQ(got[0], 0);
 }
 
 /*
