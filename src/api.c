@@ -1296,6 +1296,10 @@ static int beyond(struct up_pager *p, const struct up_region *m, uintptr_t at,
 			    (off_t)((int64_t)(at / SYS_PAGE) + r->pgdelta) *
 				    SYS_PAGE,
 			    &addr);
+	/* (With the flags the program's madvise(2) gave the mapping it
+	 * continues: MADV_DONTFORK, say.) */
+	if (!err)
+		up__region_flags_to_kernel(r);
 	if (!err)
 		err = up__region_insert(p, r);
 	if (err)

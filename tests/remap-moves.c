@@ -842,6 +842,46 @@ static void beyond_grown(void)
 	CHECK_EQ(sig[0], SIGBUS);
 }
 
+/* What mremap(2) grew shared memory by, past its end, is of its mapping,
+ * MADV_DONTFORK and all: a child of fork() has none of it (got), also
+ * once the shared memory itself is unmapped. */
+static void beyond_child(void *arg)
+{
+	volatile char *b = arg;
+
+	b[0] = 1;
+}
+
+static void beyond_dontfork(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*md[2])(void *, size_t, int) = { madvise, up_madvise };
+	size_t pg = 4096;
+	int got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 16 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+
+		CHECK(area != MAP_FAILED);
+		munmap(area + 8 * pg, 8 * pg);
+		a = mm[k](NULL, pg, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		CHECK(a != MAP_FAILED);
+		CHECK_OK(md[k](a, pg, MADV_DONTFORK));
+		CHECK(mremap(a, pg, pg,
+			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			     area + 7 * pg) == area + 7 * pg);
+		CHECK(mremap(area + 7 * pg, pg, 4 * pg, 0) == area + 7 * pg);
+		munmap(area + 7 * pg, pg);	/* the beyond part alone */
+		got[k] = h_fork(beyond_child, area + 9 * pg);
+		munmap(a, pg);
+		munmap(area, 11 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+	CHECK_EQ(got[0], SIGSEGV);
+}
+
 /*
  * A private mapping of /dev/zero that mremap(2) moved and grew is one
  * mapping with what it grew by: mremap(2) moves a range across the two
@@ -1253,6 +1293,7 @@ int main(void)
 	anon_vma_kept();
 	copies_anon_vma();
 	beyond_grown();
+	beyond_dontfork();
 	zero_grown();
 	beside_kernel();
 	left_unlocked();
