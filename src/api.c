@@ -987,8 +987,9 @@ static void anon_learn(struct up_pager *p, uintptr_t a, uintptr_t b)
 static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
+	struct up_run *runs = NULL;
+	size_t i, j, runs_nr = 0;
 	uint64_t anon;
-	size_t i, j;
 	bool fill;
 	int err;
 
@@ -1016,19 +1017,26 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	if (!err && r->obj)
 		err = up__obj_unsolo(p, r->obj);
 	/* A locked private mapping of a file made writable is read in, and
-	 * copied, at once (mprotect_fixup() populates it for writing): its
-	 * pages no longer show the file's changes. */
+	 * copied, at once (mprotect_fixup() populates each mapping mlock(2)
+	 * split off for writing): its pages no longer show the file's
+	 * changes; the rest of the range is not read. */
 	fill = !err && r->obj && !(r->flags & (MAP_SHARED | MAP_ANONYMOUS)) &&
 	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE) &&
-	       up__locked_in((void *)a, b - a);
+	       up__locked_in((void *)a, b - a) &&
+	       !up__locks_take(a, b - a, &runs, &runs_nr);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err) {
 		r->prot = prot;
 		up__region_merged(p, r);
-		if (fill)
-			p->ops->advise(p, r, a, b, MADV_POPULATE_WRITE);
 	}
+	for (i = 0; fill && i < runs_nr; i++)
+		if (!err && up__locked_in((void *)runs[i].a, runs[i].len))
+			p->ops->advise(p, r, runs[i].a,
+				       runs[i].a + runs[i].len,
+				       MADV_POPULATE_WRITE);
+	if (fill)
+		free(runs);
 	return err;
 }
 

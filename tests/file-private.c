@@ -189,6 +189,22 @@ static void mlock_protect(struct up_pager *p, int fd)
 	CHECK_EQ((uint8_t)m[2 * 4096 + 9], h_pat(1, 3 * 4096 + 9));
 	syscall(SYS_munlock, m, 4 * 4096);
 	CHECK_OK(up_pager_unmap(p, m, 4 * 4096));
+
+	/* Only what is locked: the page after it, made writable with it,
+	 * shows the file's changes still. */
+	m = h_map(p, 4 * 4096, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (!m)
+		return;
+	CHECK_OK((int)syscall(SYS_mlock, m + 4096, 4096));
+	CHECK_OK(up_pager_protect(p, m, 3 * 4096, PROT_READ | PROT_WRITE));
+	c = m[4096 + 5];
+	CHECK(c != 'Y');
+	CHECK_EQ(pwrite(fd, "Y", 1, 4096 + 5), 1);
+	CHECK_EQ(pwrite(fd, "Y", 1, 2 * 4096 + 5), 1);
+	CHECK_EQ(m[4096 + 5], c);
+	CHECK_EQ(m[2 * 4096 + 5], 'Y');
+	syscall(SYS_munlock, m, 4 * 4096);
+	CHECK_OK(up_pager_unmap(p, m, 4 * 4096));
 }
 
 /*
