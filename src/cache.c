@@ -1832,14 +1832,15 @@ static void fork_split(struct up_pager *p, uintptr_t a, uintptr_t b)
 }
 
 /* Whether q, after r, is of the kernel's private anonymous mapping r is
- * of: alike, with page offsets that go on and anon_vmas that agree (r may
- * be the kernel's already: its object is not asked). */
+ * of: alike, locked alike at fork() (mlock(2) splits it), with page
+ * offsets that go on and anon_vmas that agree (r may be the kernel's
+ * already: its object is not asked). */
 static bool same_mapping(const struct up_region *r, const struct up_region *q)
 {
 	return r && r->end == q->start && up__region_alike(r, q) &&
 	       !r->zero_file && !q->zero_file && r->pgdelta == q->pgdelta &&
 	       !(r->anon && q->anon && r->anon != q->anon) &&
-	       r->apart == q->apart;
+	       r->apart == q->apart && r->fork_locked == q->fork_locked;
 }
 
 /* The end of r's kernel mapping; *own: whether it must be made apart (a

@@ -1880,6 +1880,8 @@ static bool uffd_fork_prepare(struct up_pager *p)
 		for (r = o->regions; !o->solo && r; r = r->obj_next) {
 			up__uffd_wprotect(p, r->start, r->end, true);
 			fork_runs_add(p, r);
+			r->fork_locked = up__locked((void *)r->start,
+						    r->end - r->start);
 		}
 		copy = true;
 	}

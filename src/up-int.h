@@ -222,6 +222,10 @@ struct up_region {
 					 * merges it with no neighbour outside
 					 * until a call changes it (see
 					 * left_behind() in api.c) */
+	bool fork_locked;		/* at fork(), part of it mlock(2)ed in
+					 * the parent: the kernel's child
+					 * keeps the mappings mlock(2) split,
+					 * without the lock */
 	uint32_t sfile;			/* signals backend: the file it shows,
 					 * whose pages the pager serves (index
 					 * + 1), or 0 */

@@ -335,6 +335,37 @@ static void moved_left(void *arg)
 		CHECK_OK(up_munmap(n, PG));
 }
 
+/* Private memory grown in place, its grown part then locked: the child
+ * inherits the two mappings mlock(2) split (not the lock), and mremap(2)
+ * refuses a range across them, as in the kernel's child. */
+static void locked_tail_child(void *arg)
+{
+	refused_across((char *)arg + 3 * PG, 2 * PG);
+}
+
+static void grown_locked(void *arg)
+{
+	char *t = mmap(NULL, 16 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0), *a;
+
+	(void)arg;
+	CHECK(t != MAP_FAILED);
+	if (t == MAP_FAILED)
+		return;
+	a = up_mmap(t, 4 * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(a == t);
+	/* (Room to grow, made once the pager is: its own memory is not
+	 * put there.) */
+	munmap(t + 4 * PG, 12 * PG);
+	CHECK(mremap(a, 4 * PG, 5 * PG, 0) == a);
+	/* (the system call: a sanitizer's mlock(3) does nothing) */
+	CHECK_OK((int)syscall(SYS_mlock, a + 4 * PG, PG));
+	CHECK_EQ(h_fork(locked_tail_child, a), 0);
+	syscall(SYS_munlock, a, 5 * PG);
+	CHECK_OK(up_munmap(a, 5 * PG));
+}
+
 /* The same of a private file mapping the page cache holds: the moved
  * part and what mremap(2) grew it by are one mapping of the file in the
  * child, with the parent's copies, which mremap(2) resizes whole. */
@@ -479,6 +510,7 @@ int main(void)
 	CHECK_EQ(h_fork(moved_beside_kernel, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown, NULL), 0);
 	CHECK_EQ(h_fork(moved_left, NULL), 0);
+	CHECK_EQ(h_fork(grown_locked, NULL), 0);
 	CHECK_EQ(h_fork(moved_grown_file, NULL), 0);
 	CHECK_EQ(h_fork(zero_private, NULL), 0);
 	CHECK_EQ(h_fork(zero_beside_anon, NULL), 0);
