@@ -1453,6 +1453,20 @@ static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 	}
 }
 
+/* [*la, *lb) without the target [to, to + len) of a move that replaces
+ * it first (MREMAP_FIXED): the kernel finds the locked mapping that is
+ * left once the target is gone. */
+static void locked_clip(uintptr_t a, uintptr_t b, int flags, uintptr_t to,
+			size_t len, uintptr_t *la, uintptr_t *lb)
+{
+	if (!(flags & MREMAP_FIXED))
+		return;
+	if (to >= b && to < *lb)
+		*lb = to;
+	if (to + len <= a && to + len > *la)
+		*la = to + len;
+}
+
 /*
  * What MREMAP_DONTUNMAP leaves behind, [at, at + len): map_like() it.  The
  * kernel merges it with its neighbours again, as it was, and only then
@@ -1752,6 +1766,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	/* (All that is left behind is one mapping, where it was locked.) */
 	if (!err && (flags & MREMAP_DONTUNMAP) && up__locked((void *)a, b - a)) {
 		locked_around(p, a, b, &la, &lb);
+		locked_clip(a, b, flags, to, b - a, &la, &lb);
 		err = cut(p, la, lb);
 		id = ++p->anon_nr;
 	}
@@ -1893,6 +1908,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		return -EFAULT;
 	if (locked && (flags & MREMAP_DONTUNMAP)) {
 		locked_around(p, a, b, &la, &lb);
+		locked_clip(a, b, flags, to, new_len, &la, &lb);
 		err = cut(p, la, lb);
 		if (err)
 			return err;

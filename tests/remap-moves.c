@@ -1011,6 +1011,33 @@ static void left_unlocked(void)
 	}
 }
 
+/* The same where the move's target is the rest of that middle: it takes
+ * the lock with it, and msync(MS_INVALIDATE) there is EBUSY (got). */
+static void left_target_locked(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	size_t pg = 4096;
+	int got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 8 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area, 8 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area);
+		CHECK_OK(mlock(a + 4 * pg, 2 * pg));
+		CHECK(mremap(a + 4 * pg, pg, pg,
+			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			     a + 5 * pg) == a + 5 * pg);
+		got[k] = msync(a + 5 * pg, pg, MS_INVALIDATE) ? errno : 0;
+		munlock(area, 8 * pg);
+		munmap(area, 8 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+}
+
 /*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
@@ -1297,6 +1324,7 @@ int main(void)
 	zero_grown();
 	beside_kernel();
 	left_unlocked();
+	left_target_locked();
 	locked_move();
 	left_apart();
 	left_merged();
