@@ -1422,7 +1422,9 @@ static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 
 	*la = a;
 	*lb = b;
-	while (*la && (k = up__region_first(p, *la - 1)) < p->regions_nr) {
+	/* (From an end of [a, b) only where it is locked itself.) */
+	while (*la && up__locked((void *)a, SYS_PAGE) &&
+	       (k = up__region_first(p, *la - 1)) < p->regions_nr) {
 		struct up_region *q = p->regions[k];
 
 		if (q->start >= *la ||
@@ -1437,7 +1439,8 @@ static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 		if (x > q->start)
 			break;
 	}
-	while ((k = up__region_first(p, *lb)) < p->regions_nr) {
+	while (up__locked((void *)(b - SYS_PAGE), SYS_PAGE) &&
+	       (k = up__region_first(p, *lb)) < p->regions_nr) {
 		struct up_region *q = p->regions[k];
 
 		if (q->start > *lb ||

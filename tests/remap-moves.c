@@ -1038,6 +1038,36 @@ static void left_target_locked(void)
 	CHECK_EQ(got[1], got[0]);
 }
 
+/* A move (MREMAP_DONTUNMAP) that starts beside a locked page, where it is
+ * not locked (it is further on): that page stays locked, and
+ * MADV_DONTNEED there is EINVAL (got). */
+static void left_lock_kept(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	size_t pg = 4096;
+	int got[2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 16 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area, 8 * pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a == area);
+		CHECK_OK(mlock(a + 2 * pg, pg));
+		CHECK_OK(mlock(a + 5 * pg, pg));
+		CHECK(mremap(a + 3 * pg, 3 * pg, 3 * pg,
+			     MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			     area + 10 * pg) == area + 10 * pg);
+		got[k] = (k ? up_madvise : madvise)(a + 2 * pg, pg,
+						    MADV_DONTNEED) ? errno : 0;
+		munlock(area, 16 * pg);
+		munmap(area, 16 * pg);
+	}
+	CHECK_EQ(got[1], got[0]);
+}
+
 /*
  * A move (MREMAP_DONTUNMAP) of a locked mapping that the pager holds as
  * two pieces (a refused mremap(2) cut it there) is one move of one
@@ -1325,6 +1355,7 @@ int main(void)
 	beside_kernel();
 	left_unlocked();
 	left_target_locked();
+	left_lock_kept();
 	locked_move();
 	left_apart();
 	left_merged();
