@@ -639,10 +639,9 @@ static void adopt_beside(struct up_pager *p, struct up_region *r)
 		bool touched;
 		int prot;
 
-		if (!up__vma_zeros(at, &ks, &ke, &prot, &touched) ||
+		if (!up__vma_zeros(at, ADOPT_MAX, &ks, &ke, &prot, &touched) ||
 		    (side ? ks != r->end : ke != r->start) ||
-		    prot != r->prot || ke - ks > ADOPT_MAX ||
-		    up__region_find(p, at) ||
+		    prot != r->prot || up__region_find(p, at) ||
 		    !up__vma_plain(ks, r->accounted))
 			continue;
 		k = region_new((void *)ks, ke - ks, prot,
@@ -1022,7 +1021,6 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	 * changes; the rest of the range is not read. */
 	fill = !err && r->obj && !(r->flags & (MAP_SHARED | MAP_ANONYMOUS)) &&
 	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE) &&
-	       up__locked_in((void *)a, b - a) &&
 	       !up__locks_take(a, b - a, &runs, &runs_nr);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
@@ -1361,7 +1359,6 @@ static int map_like(struct up_pager *p, const struct up_region *m,
 	r->pgdelta = m->pgdelta + ((int64_t)(m->start - at) +
 				   (int64_t)(off - m->off)) / SYS_PAGE;
 	r->moved = grow && m->moved;
-	r->grown = grow;
 	/* What MREMAP_DONTUNMAP leaves behind has no anon_vma
 	 * (unlink_anon_vmas()); whether it merges, see left_behind(). */
 	r->apart = 0;
@@ -1417,13 +1414,15 @@ static uintptr_t locked_edge(uintptr_t lo, uintptr_t hi, bool up)
 static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 			  uintptr_t *la, uintptr_t *lb)
 {
+	/* (From an end of [a, b) only where it is locked itself.) */
+	bool down = up__locked((void *)a, SYS_PAGE);
+	bool up = up__locked((void *)(b - SYS_PAGE), SYS_PAGE);
 	uintptr_t x;
 	size_t k;
 
 	*la = a;
 	*lb = b;
-	/* (From an end of [a, b) only where it is locked itself.) */
-	while (*la && up__locked((void *)a, SYS_PAGE) &&
+	while (down && *la &&
 	       (k = up__region_first(p, *la - 1)) < p->regions_nr) {
 		struct up_region *q = p->regions[k];
 
@@ -1439,8 +1438,7 @@ static void locked_around(struct up_pager *p, uintptr_t a, uintptr_t b,
 		if (x > q->start)
 			break;
 	}
-	while (up__locked((void *)(b - SYS_PAGE), SYS_PAGE) &&
-	       (k = up__region_first(p, *lb)) < p->regions_nr) {
+	while (up && (k = up__region_first(p, *lb)) < p->regions_nr) {
 		struct up_region *q = p->regions[k];
 
 		if (q->start > *lb ||

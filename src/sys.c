@@ -942,15 +942,15 @@ static bool page_zero(uintptr_t a)
 }
 
 /*
- * The kernel's mapping at addr, if it is private anonymous memory that
- * holds nothing but zeros: its range and protection, and in *touched
+ * The kernel's mapping at addr, if it is private anonymous memory of at
+ * most max bytes that holds nothing but zeros: its range and protection, and in *touched
  * whether a page of its own is in memory (then it has an anon_vma; the
  * zero page that a load maps is none).  False if not (a page swapped out,
  * or one that is not zeros, or not readable), or if the kernel cannot say
  * (before Linux 6.11).
  */
-bool up__vma_zeros(uintptr_t addr, uintptr_t *start, uintptr_t *end,
-		   int *prot, bool *touched)
+bool up__vma_zeros(uintptr_t addr, size_t max, uintptr_t *start,
+		   uintptr_t *end, int *prot, bool *touched)
 {
 	struct up_procmap_query q = { .size = sizeof(q), .query_addr = addr };
 	struct up_page_region reg[8];
@@ -963,7 +963,8 @@ bool up__vma_zeros(uintptr_t addr, uintptr_t *start, uintptr_t *end,
 		return false;
 	found = ioctl(fd, UP_PROCMAP_QUERY, &q);
 	close(fd);
-	if (found || q.inode || q.dev_major || q.dev_minor || (q.vma_flags & 8))
+	if (found || q.inode || q.dev_major || q.dev_minor ||
+	    (q.vma_flags & 8) || q.vma_end - q.vma_start > max)
 		return false;
 	*prot = (q.vma_flags & 1 ? PROT_READ : 0) |
 		(q.vma_flags & 2 ? PROT_WRITE : 0) |

@@ -197,9 +197,6 @@ struct up_region {
 					 * mapping keeps the page offset of
 					 * where it was made, and merges with
 					 * no new anonymous neighbour */
-	bool grown;			/* what mremap(2) grew the region
-					 * before it by: one kernel mapping
-					 * with it */
 	int64_t pgdelta;		/* private anonymous memory: the
 					 * kernel's page offset (vm_pgoff)
 					 * less the address's page number.  A

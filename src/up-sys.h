@@ -59,8 +59,8 @@ bool up__below_min(uintptr_t addr);
 bool up__locked(void *addr, size_t len);
 bool up__locked_in(void *addr, size_t len);
 void up__anon_vma_give(void *m);
-bool up__vma_zeros(uintptr_t addr, uintptr_t *start, uintptr_t *end,
-		   int *prot, bool *touched);
+bool up__vma_zeros(uintptr_t addr, size_t max, uintptr_t *start,
+		   uintptr_t *end, int *prot, bool *touched);
 bool up__vma_plain(uintptr_t start, bool accounted);
 /* mlockall(MCL_FUTURE) is in force (the library's mlockall(2) says). */
 extern _Atomic bool up__lock_future;
