@@ -611,52 +611,6 @@ static struct up_region *region_new(void *addr, size_t len, int prot,
 static int place(struct up_pager *p, const struct up_backend_ops *ops,
 		 struct up_region *r, int fd, void *addr, int flags);
 
-/* The most of the kernel's memory a pager takes over beside a mapping. */
-#define ADOPT_MAX ((size_t)256 << 20)
-
-/*
- * The kernel's own private anonymous memory beside fresh private anonymous
- * region r (the program's mmap(2), or a library's) is one mapping with it
- * in the kernel's eyes where it is alike: then, if it holds nothing but
- * zeros, it becomes r's pager's as well, a region like r, so that what
- * the kernel would merge is one mapping of the pager's (mremap(2) then
- * resizes and moves it whole).  Memory with data stays the kernel's, as
- * does memory with advice or a lock, and anything inaccessible or large
- * (a reservation, most likely).
- */
-static void adopt_beside(struct up_pager *p, struct up_region *r)
-{
-	static __thread bool adopting;
-
-	/* (Not within an adoption; and another pager's mappings may be the
-	 * kernel's, which this one cannot look at.) */
-	if (adopting || atomic_load(&all_nr) != 1)
-		return;
-	adopting = true;
-	for (int side = 0; side < 2; side++) {
-		uintptr_t at = side ? r->end : r->start - 1, ks, ke;
-		struct up_region *k;
-		bool touched;
-		int prot;
-
-		if (!up__vma_zeros(at, ADOPT_MAX, &ks, &ke, &prot, &touched) ||
-		    (side ? ks != r->end : ke != r->start) ||
-		    prot != r->prot || up__region_find(p, at) ||
-		    !up__vma_plain(ks, r->accounted))
-			continue;
-		k = region_new((void *)ks, ke - ks, prot,
-			       (r->flags & (MAP_TYPE | MAP_ANONYMOUS |
-					    MAP_NORESERVE)) | MAP_FIXED,
-			       0, O_RDWR, NULL, false);
-		if (k && place(p, p->ops, k, -1, (void *)ks, MAP_FIXED))
-			free(k);
-		/* (Touched, it had an anon_vma: so has the mapping now.) */
-		else if (k && touched && !k->anon)
-			up__region_anon(p, k);
-	}
-	adopting = false;
-}
-
 static bool adoptable(const struct up_pager *p, const struct up_region *r)
 {
 	return r->obj && !p->ops->kernel_mappings &&
@@ -664,6 +618,52 @@ static bool adoptable(const struct up_pager *p, const struct up_region *r)
 	       !r->zero_file && !r->pgdelta && r->prot != PROT_NONE &&
 	       r->advice == MADV_NORMAL && !r->dontfork && !r->wipeonfork &&
 	       !r->vmflags && !r->apart && !r->moved;
+}
+
+/* The most of the kernel's memory a pager takes over beside a mapping. */
+#define ADOPT_MAX ((size_t)256 << 20)
+
+/*
+ * The kernel's own private anonymous memory beside private anonymous
+ * region r, on one side (1 after r, 0 before it), that the kernel would
+ * have made one mapping with r's (r->beside: the program placed r there):
+ * alike, holding nothing but zeros, with no advice or lock, and no larger
+ * than ADOPT_MAX (a reservation, most likely).  A call that names both,
+ * mremap(2) of a range across them, takes it over here: it becomes r's
+ * pager's, a region like r, and the call then resizes or moves the one
+ * mapping whole.  Memory nobody names stays whoever's it is (a library's,
+ * the allocator's), and so does memory with data.  Returns whether it
+ * did.
+ */
+static bool adopt_beside(struct up_pager *p, struct up_region *r, int side)
+{
+	uintptr_t at = side ? r->end : r->start - 1, ks, ke;
+	struct up_region *k;
+	bool touched;
+	int prot;
+
+	/* (Another pager's mappings may be the kernel's, which this one
+	 * cannot look at.) */
+	if (!r->beside || !adoptable(p, r) || atomic_load(&all_nr) != 1 ||
+	    up__region_find(p, at) ||
+	    !up__vma_zeros(at, ADOPT_MAX, &ks, &ke, &prot, &touched) ||
+	    (side ? ks != r->end : ke != r->start) || prot != r->prot ||
+	    !up__vma_plain(ks, r->accounted) ||
+	    up__locked((void *)(side ? r->end - SYS_PAGE : r->start),
+		       SYS_PAGE))
+		return false;
+	k = region_new((void *)ks, ke - ks, prot,
+		       (r->flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_NORESERVE)) |
+			       MAP_FIXED,
+		       0, O_RDWR, NULL, false);
+	if (!k || place(p, p->ops, k, -1, (void *)ks, MAP_FIXED)) {
+		free(k);
+		return false;
+	}
+	/* (Touched, it had an anon_vma: so has the mapping now.) */
+	if (touched && !k->anon)
+		up__region_anon(p, k);
+	return true;
 }
 
 /*
@@ -706,9 +706,8 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 		} else {
 			up__region_merged(p, r);
 			/* (Where the program placed it: next to memory of
-			 * its own, not the pager's or a library's.) */
-			if (mflags && adoptable(p, r))
-				adopt_beside(p, r);
+			 * its own, most likely, not a library's.) */
+			r->beside = mflags && adoptable(p, r);
 		}
 	}
 	return err;
@@ -1920,6 +1919,9 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	     i++)
 		;
 	end = p->regions[i]->end;
+	/* (The kernel's memory beyond, one mapping with it.) */
+	if (b > end && adopt_beside(p, p->regions[i], 1))
+		end = p->regions[i + 1]->end;
 	if (b > end)
 		return -EFAULT;
 	/* Then, as the kernel: the target goes, and the rest of a mapping
@@ -2527,6 +2529,30 @@ static void give_up_landing(uintptr_t a, size_t len, uintptr_t to,
 }
 
 /*
+ * mremap(2) of [a, b) (all_lock held), which starts in the kernel's own
+ * memory and runs into a pager's mapping beside it: the pager whose
+ * mapping took that memory over, one mapping with it (see adopt_beside()),
+ * or NULL.
+ */
+static struct up_pager *adopt_before(uintptr_t a, uintptr_t b)
+{
+	struct up_pager *p = all_pagers;
+	struct up_region *r;
+	size_t i;
+	bool took = false;
+
+	if (!p || p->all_next)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	i = up__region_first(p, a);
+	r = i < p->regions_nr ? p->regions[i] : NULL;
+	if (r && r->start > a && r->start < b && kernel_one(a, r->start))
+		took = adopt_beside(p, r, 0);
+	pthread_mutex_unlock(&p->lock);
+	return took ? p : NULL;
+}
+
+/*
  * mremap(2) over any memory: a pager's mapping moves as up_pager_remap()
  * moves it; the kernel's own is the kernel's to move, after the pagers
  * give up what it replaces (the target of a fixed move, the rest of a
@@ -2553,6 +2579,8 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 			own = p;
 		pthread_mutex_unlock(&p->lock);
 	}
+	if (!own && !move_only(ol, nl, flags))
+		own = adopt_before(a, a + (ol < nl ? ol : nl));
 	/* The kernel looks for a mapping at old before anything else. */
 	if (!own && !up__range_used(old, SYS_PAGE)) {
 		pthread_mutex_unlock(&all_lock);

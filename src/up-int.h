@@ -219,6 +219,9 @@ struct up_region {
 					 * merges it with no neighbour outside
 					 * until a call changes it (see
 					 * left_behind() in api.c) */
+	bool beside;			/* placed by the program (MAP_FIXED),
+					 * beside memory of its own, maybe:
+					 * see adopt_beside() in api.c */
 	bool fork_locked;		/* at fork(), part of it mlock(2)ed in
 					 * the parent: the kernel's child
 					 * keeps the mappings mlock(2) split,

@@ -1,6 +1,8 @@
 /* remap-moves: mremap(2) of a pager's mapping keeps every byte, resident or evicted: a shared file mapping grows over the file, private memory moves to a fixed place, grows with zeros and shrinks, shared memory raises SIGBUS past its end, and the program's own mremap(2) on up_mmap() memory does the same; what the kernel refuses before it changes anything leaves the target of a fixed move as it was. */
 #include "harness.h"
 
+#include <sys/syscall.h>
+
 #define PAGE 16384
 #define BUDGET_PAGES 8
 #define PAGES 64	/* 8 times the budget */
@@ -968,6 +970,35 @@ static void beside_kernel(void)
 }
 
 /*
+ * The kernel's own memory beside a mapping that the program places there
+ * stays the kernel's while no call names the two together: a library
+ * that owns it (the allocator, a sanitizer) may use the system calls
+ * themselves on it.  MADV_DONTNEED by the raw system call must leave
+ * zeros there, as in any private anonymous memory of the kernel's.
+ */
+static void beside_unnamed(void)
+{
+	size_t pg = 4096;
+	char *area = mmap(NULL, 12 * pg, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *k, *a;
+
+	CHECK(area != MAP_FAILED);
+	if (area == MAP_FAILED)
+		return;
+	k = mmap(area + 4 * pg, 4 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	a = up_mmap(area, 4 * pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(k == area + 4 * pg && a == area);
+	k[0] = 5;
+	a[0] = 6;
+	CHECK_EQ(syscall(SYS_madvise, k, 4 * pg, MADV_DONTNEED), 0);
+	CHECK_EQ(k[0], 0);
+	CHECK_EQ(a[0], 6);
+	CHECK_OK(up_munmap(area, 12 * pg));
+}
+
+/*
  * Where mlock(2) locked the middle of a mapping, MREMAP_DONTUNMAP of part
  * of that middle unlocks all of it (the kernel's mapping mlock(2) split
  * off), not only what it leaves behind: msync(MS_INVALIDATE) over the rest
@@ -1353,6 +1384,7 @@ int main(void)
 	beyond_dontfork();
 	zero_grown();
 	beside_kernel();
+	beside_unnamed();
 	left_unlocked();
 	left_target_locked();
 	left_lock_kept();
