@@ -66,8 +66,8 @@
  *    shows up to 16384 runs of resident file pages at a time.
  *  - Without the right to use userfaultfd (upager(3), "Unprivileged use"),
  *    AUTO takes the signals backend: a system call on an untouched page
- *    of a file mapping over half the free budget fails with EFAULT, and
- *    anonymous memory is the kernel's, outside the budget.
+ *    of a store's or a large file mapping (over half the free budget)
+ *    fails with EFAULT; anonymous memory is the kernel's, unbudgeted.
  *
  * Windows (x86-64, mingw-w64): AUTO takes the kernel backend (views of
  * sections, VirtualProtect, FlushViewOfFile); UP_BACKEND_TRAP serves the

@@ -795,7 +795,8 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	/* Only a pager that serves faults can show a store, and not in the
 	 * faulting thread's signal handler, where the store's calls (which
 	 * allocate, lock, do I/O) would then run. */
-	if (p->ops->kernel_mappings || p->inline_faults)
+	if ((p->ops->kernel_mappings && !p->ops->store_resize) ||
+	    p->inline_faults)
 		return -EOPNOTSUPP;
 	r = region_new(addr, len, prot, flags & ~MAP_SYNC, off,
 		       ops->write ? O_RDWR : O_RDONLY, &st, false);
@@ -804,6 +805,24 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	/* Not inherited: a child has no way to reach the store. */
 	r->dontfork = true;
 	pthread_mutex_lock(&p->lock);
+	if (p->ops->kernel_mappings) {
+		/* The backend's mapping of the store. */
+		struct up_store s = { ops, ctx };
+
+		p->making_store = &s;
+		err = place(p, p->ops, r, -1, addr, flags);
+		p->making_store = NULL;
+		if (!err)
+			up__madvise((void *)r->start, r->end - r->start,
+				    MADV_DONTFORK);
+		pthread_mutex_unlock(&p->lock);
+		if (err) {
+			free(r);
+			return err;
+		}
+		*out = (void *)r->start;
+		return 0;
+	}
 	err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
 	if (err) {
 		pthread_mutex_unlock(&p->lock);
@@ -845,6 +864,11 @@ UP_EXPORT int up_pager_store_resize(struct up_pager *p,
 	pthread_mutex_lock(&p->lock);
 	store_err = ops->resize(ctx, len);
 	err = store_err > 0 ? -EIO : store_err;
+	if (!store_err && p->ops->store_resize) {
+		struct up_store s = { ops, ctx };
+
+		err = p->ops->store_resize(p, &s, len);
+	}
 	for (o = p->objs; o && !store_err; o = o->next)
 		if (o->store.ops == ops && o->store.ctx == ctx) {
 			int e = up__obj_resized(p, o, len);

@@ -33,6 +33,16 @@
  *   page is read-only; a store to it then raises SIGSEGV (SEGV_ACCERR) and
  *   runs again once the pager's lock is free.
  *
+ * A store's mapping (up_pager_map_store()) is the kernel's mapping of a
+ * memfd of the pager's that stands for the store, guarded as a file's.  A
+ * fault reads the pager page from the store into the memfd first.  Which
+ * pages changed, with no write fault to say so, the page's content tells:
+ * a hash of it is kept from when it was read or last written back, and
+ * eviction and msync(2) write back each page whose hash differs (taken
+ * before the write, so that a store meanwhile is written the next time).
+ * Eviction then punches the page out of the memfd; a page it cannot write
+ * back stays there, owed, until msync(2) or the last unmap writes it.
+ *
  * Anonymous memory is the kernel's alone: no swap file and no budget.  A
  * system call that touches a guarded page fails with EFAULT, as with a
  * user-mode-only userfaultfd; MADV_POPULATE_READ or _WRITE through
@@ -43,11 +53,13 @@
 #include "up-int.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The most a sequential run of faults reads ahead at once. */
@@ -62,6 +74,16 @@ struct sig_file {
 	dev_t dev;
 	ino_t ino;
 	int fd;				/* ours, for write-out and dropping */
+	/* A store's (store.ops set): fd is the memfd that stands for it. */
+	struct up_store store;
+	off_t len;			/* the store's length (the memfd's) */
+	char *view;			/* the memfd, mapped for the pager */
+	size_t view_len;
+	uint64_t pages;			/* pager pages the bitmaps hold */
+	uint8_t *held;			/* the memfd holds the page */
+	uint8_t *owed;			/* held, changed, and out of a frame */
+	int err;			/* write-back failed: for msync */
+	bool keep;			/* being mapped: not closed */
 };
 
 /* A resident pager page: page pg of file `file` (index + 1; 0: free). */
@@ -69,11 +91,32 @@ struct sig_frame {
 	uint64_t pg;
 	uint32_t file;
 	uint8_t ref;			/* clock bit; REF_PIN: being served */
+	uint64_t sum;			/* a store's: its content's hash */
 };
 
 #define REF_PIN 2
 
+/*
+ * A store's read or write that a fault needs runs on a thread of the
+ * pager's (started with the first store's mapping), not in the faulting
+ * thread's signal handler, where it would run on whatever stack, inside
+ * whatever code, the access interrupted: the handler hands it over and
+ * waits.  Callers hold p->lock, so one call at a time.
+ */
+enum { JOB_IDLE, JOB_READY, JOB_DONE, JOB_QUIT };
+
+struct sig_job {
+	atomic_int state;
+	long (*fn)(void *arg);
+	void *arg;
+	long ret;
+};
+
 struct up_sig {
+	struct sig_job job;
+	pthread_t thread;
+	void *stack;
+	pid_t thread_pid;		/* the process it runs in, or 0 */
 	struct sig_file *files;
 	size_t files_nr;
 	struct sig_frame *frames;	/* p->frames_nr of them */
@@ -90,6 +133,9 @@ static size_t pl(const struct up_pager *p)
 {
 	return p->cfg.page_len;
 }
+
+static void store_release(struct up_pager *p, struct sig_file *f,
+			  const struct sig_frame *fr, bool punch);
 
 /* ---- frames, found by (file, page) ---------------------------------- */
 
@@ -243,12 +289,17 @@ static void evict(struct up_pager *p, uint32_t idx)
 		if ((r->flags & MAP_SHARED) && r->may_write)
 			written = true;
 	}
-	if (written)
+	/* A store's page: written back if it changed, and out of the memfd
+	 * unless a mapping still shows it (where a private mapping copied
+	 * part of the page, the rest shows the memfd). */
+	if (file->store.ops)
+		store_release(p, file, f, !kept);
+	else if (written)
 		up__sync_wait(file->fd, a, b - a);
 	/* Where part of it stays, the page cache holds a large folio there,
 	 * which goes whole or not at all: then the whole 2 MiB around it
 	 * (never while mapped, so the resident pages near it stay). */
-	if (!kept) {
+	if (!kept && !file->store.ops) {
 		up__drop_cache(file->fd, a, b - a);
 		if (up__cache_count(file->fd, a, b - a))
 			up__drop_cache(file->fd, a & ~(off_t)(DROP_SPAN - 1),
@@ -288,38 +339,459 @@ static uint32_t frame_take(struct up_pager *p)
 
 /* ---- files ---------------------------------------------------------- */
 
+/* A free slot of the file table (its index), or -1 if out of memory. */
+static long file_slot(struct up_sig *s)
+{
+	struct sig_file *t;
+	size_t i;
+
+	for (i = 0; i < s->files_nr; i++)
+		if (s->files[i].fd < 0)
+			return (long)i;
+	t = realloc(s->files, (s->files_nr + 1) * sizeof(*t));
+	if (!t)
+		return -1;
+	s->files = t;
+	s->files[s->files_nr].fd = -1;
+	return (long)s->files_nr++;
+}
+
 /* The file index (+ 1) for fd, kept with a descriptor of ours; 0 if none
  * can be had. */
 static uint32_t file_get(struct up_pager *p, int fd)
 {
 	struct up_sig *s = p->sig;
-	struct sig_file *t;
 	struct stat st;
-	size_t i, hole = s->files_nr;
+	size_t i;
+	long hole;
 	int nfd;
 
 	if (up__fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return 0;
-	for (i = 0; i < s->files_nr; i++) {
-		if (s->files[i].fd < 0)
-			hole = i;
-		else if (s->files[i].dev == st.st_dev &&
-			 s->files[i].ino == st.st_ino)
+	for (i = 0; i < s->files_nr; i++)
+		if (s->files[i].fd >= 0 && !s->files[i].store.ops &&
+		    s->files[i].dev == st.st_dev &&
+		    s->files[i].ino == st.st_ino)
 			return (uint32_t)i + 1;
-	}
 	nfd = up__dup(fd);
 	if (nfd < 0)
 		return 0;
-	if (hole == s->files_nr) {
-		t = realloc(s->files, (s->files_nr + 1) * sizeof(*t));
-		if (!t) {
-			up__close(nfd);
-			return 0;
-		}
-		s->files = t;
-		s->files_nr++;
+	hole = file_slot(s);
+	if (hole < 0) {
+		up__close(nfd);
+		return 0;
 	}
-	s->files[hole] = (struct sig_file){ st.st_dev, st.st_ino, nfd };
+	s->files[hole] = (struct sig_file){ .dev = st.st_dev,
+					    .ino = st.st_ino, .fd = nfd };
+	return (uint32_t)hole + 1;
+}
+
+/* ---- stores --------------------------------------------------------- */
+
+#define STACK_LEN (1ul << 20)
+
+/* Set while this thread serves a fault in its signal handler. */
+static __thread bool in_handler __attribute__((tls_model("initial-exec")));
+
+static void futex_wait(atomic_int *a, int v)
+{
+	syscall(SYS_futex, a, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_int *a)
+{
+	syscall(SYS_futex, a, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void *store_thread(void *arg)
+{
+	struct sig_job *j = arg;
+	int st;
+
+	for (;;) {
+		while ((st = atomic_load(&j->state)) != JOB_READY) {
+			if (st == JOB_QUIT)
+				return NULL;
+			futex_wait(&j->state, st);
+		}
+		j->ret = j->fn(j->arg);
+		atomic_store(&j->state, JOB_DONE);
+		futex_wake(&j->state);
+	}
+}
+
+/* Have the store thread started in this process: 0 or -errno. */
+static int thread_start(struct up_pager *p)
+{
+	struct up_sig *s = p->sig;
+	int err;
+
+	if (s->thread_pid == getpid())
+		return 0;
+	if (!s->stack &&
+	    up__mmap(NULL, STACK_LEN, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		     -1, 0, &s->stack))
+		return -ENOMEM;
+	atomic_store(&s->job.state, JOB_IDLE);
+	err = up__thread(&s->thread, s->stack, STACK_LEN, store_thread,
+			 &s->job);
+	if (!err)
+		s->thread_pid = getpid();
+	return err;
+}
+
+static void thread_stop(struct up_sig *s)
+{
+	if (s->thread_pid == getpid()) {
+		atomic_store(&s->job.state, JOB_QUIT);
+		futex_wake(&s->job.state);
+		pthread_join(s->thread, NULL);
+	}
+	s->thread_pid = 0;
+	if (s->stack)
+		up__munmap(s->stack, STACK_LEN);
+	s->stack = NULL;
+}
+
+/* fn(arg): on the store thread from a signal handler, else here. */
+static long run(struct up_pager *p, long (*fn)(void *), void *arg)
+{
+	struct sig_job *j = &p->sig->job;
+	int st;
+
+	if (!in_handler || p->sig->thread_pid != getpid())
+		return fn(arg);
+	j->fn = fn;
+	j->arg = arg;
+	atomic_store(&j->state, JOB_READY);
+	futex_wake(&j->state);
+	while ((st = atomic_load(&j->state)) != JOB_DONE)
+		futex_wait(&j->state, st);
+	atomic_store(&j->state, JOB_IDLE);
+	return j->ret;
+}
+
+#define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
+static bool bit(const uint8_t *m, uint64_t pg)
+{
+	return m[pg / 8] & (1u << (pg % 8));
+}
+
+static void bit_put(uint8_t *m, uint64_t pg, bool on)
+{
+	if (on)
+		m[pg / 8] |= (uint8_t)(1u << (pg % 8));
+	else
+		m[pg / 8] &= (uint8_t)~(1u << (pg % 8));
+}
+
+/* The bytes of pager page pg that store file f's memfd has (its end
+ * rounded up to a system page), from pg's start; 0 past the end. */
+static size_t span(const struct up_pager *p, const struct sig_file *f,
+		   uint64_t pg)
+{
+	uint64_t off = pg * pl(p), end = SYS_UP((uint64_t)f->len);
+
+	return off >= end ? 0 : end - off < pl(p) ? end - off : pl(p);
+}
+
+/* What of those bytes is the store's (the rest is past its end). */
+static size_t span_data(const struct up_pager *p, const struct sig_file *f,
+			uint64_t pg)
+{
+	uint64_t off = pg * pl(p);
+
+	return off >= (uint64_t)f->len ? 0
+	       : (uint64_t)f->len - off < pl(p) ? (uint64_t)f->len - off
+					       : pl(p);
+}
+
+/* A hash of n bytes at a (n a multiple of 8): whether a page changed.
+ * Two lanes, so that a change that one maps back to its old value the
+ * other sees. */
+static uint64_t sum_of(const char *a, size_t n)
+{
+	const uint64_t *w = (const uint64_t *)a;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, g = 0x2545f4914f6cdd1dull;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++) {
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		g = (g + w[i]) * 0xc4ceb9fe1a85ec53ull;
+		g ^= g >> 29;
+	}
+	h ^= g * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 31);
+}
+
+/* Let go of store file f's memory and memfd (not of the store). */
+static void store_free(struct sig_file *f)
+{
+	if (f->view)
+		up__munmap(f->view, f->view_len);
+	free(f->held);
+	free(f->owed);
+	up__close(f->fd);
+	*f = (struct sig_file){ .fd = -1 };
+}
+
+/* Write nr ranges of store file f's view to its store, in one batch if
+ * it takes them: 0, or the error msync(2) reports (a full store's, else
+ * EIO). */
+struct write_job {
+	const struct sig_file *f;
+	const struct up_store_io *io;
+	unsigned nr;
+};
+
+static long write_io(void *arg)
+{
+	const struct write_job *w = arg;
+	const struct up_store_ops *o = w->f->store.ops;
+	unsigned i;
+	long n = 0;
+
+	if (w->nr > 1 && o->write_batch)
+		return o->write_batch(w->f->store.ctx, w->io, w->nr);
+	for (i = 0; i < w->nr && n >= 0; i++) {
+		n = o->write(w->f->store.ctx, w->io[i].buf, w->io[i].len,
+			     w->io[i].off);
+		if (n >= 0 && (size_t)n != w->io[i].len)
+			n = -EIO;
+	}
+	return n;
+}
+
+static int store_write(struct up_pager *p, struct sig_file *f,
+		       const struct up_store_io *io, unsigned nr)
+{
+	struct write_job w = { f, io, nr };
+	long n = run(p, write_io, &w);
+	unsigned i;
+
+	for (i = 0; i < nr && n >= 0; i++) {
+		UP_STAT(p, NULL, writebacks, 1);
+		UP_STAT(p, NULL, bytes_written, io[i].len);
+	}
+	return n < -4095 ? -EIO : up__store_err(n);
+}
+
+struct fill_job {
+	const struct sig_file *f;
+	off_t off;
+	size_t n;
+};
+
+static long fill_io(void *arg)
+{
+	const struct fill_job *j = arg;
+
+	return up__store_fill(&j->f->store, j->f->view + j->off, j->n, j->off,
+			      j->f->fd, j->off);
+}
+
+/*
+ * Page pg of store file f into its memfd, unless it is there: 0, or
+ * -EIO if the store cannot read it.  *sum: the hash of what it holds
+ * now, as the store has it; 0 for a page changed and not written back
+ * (then taken as changed).
+ */
+static int store_fill(struct up_pager *p, struct sig_file *f, uint64_t pg,
+		      uint64_t *sum)
+{
+	size_t n = span(p, f, pg);
+	off_t off = (off_t)(pg * pl(p));
+
+	struct fill_job j = { f, off, n };
+
+	*sum = 0;
+	if (!n)
+		return 0;
+	if (!bit(f->held, pg)) {
+		if (run(p, fill_io, &j) < 0)
+			return -EIO;
+		bit_put(f->held, pg, true);
+	} else if (bit(f->owed, pg)) {
+		bit_put(f->owed, pg, false);	/* the frame's now */
+		return 0;
+	}
+	*sum = sum_of(f->view + off, n);
+	return 0;
+}
+
+/*
+ * The page of frame fr of store file f leaves the budget: written back if
+ * it changed, then punched out of the memfd if punch (nothing shows it
+ * any more).  One that cannot be written back stays in the memfd, owed,
+ * and msync(2) reports the error.
+ */
+static void store_release(struct up_pager *p, struct sig_file *f,
+			  const struct sig_frame *fr, bool punch)
+{
+	size_t n = span(p, f, fr->pg), d = span_data(p, f, fr->pg);
+	off_t off = (off_t)(fr->pg * pl(p));
+	struct up_store_io io = { f->view + off, d, off };
+	int err = 0;
+
+	if (!n)
+		return;
+	if (f->store.ops->write && d && sum_of(f->view + off, n) != fr->sum)
+		err = store_write(p, f, &io, 1);
+	if (err) {
+		f->err = err;
+		bit_put(f->owed, fr->pg, true);
+	} else if (punch) {
+		up__fallocate(f->fd, PUNCH, off, (off_t)n);
+		bit_put(f->held, fr->pg, false);
+	}
+}
+
+/* Write back what changed of store file fi in pager pages [pa, pb): its
+ * frames' pages and the owed ones, in one batch.  0, or the error (an
+ * earlier write-back's first, once). */
+static int store_flush(struct up_pager *p, uint32_t fi, uint64_t pa,
+		       uint64_t pb)
+{
+	struct up_sig *s = p->sig;
+	struct sig_file *f = &s->files[fi - 1];
+	struct up_store_io *io = NULL, *t;
+	struct { uint64_t i, sum; } *w = NULL, *tw;
+	unsigned nr = 0, cap = 0, k;
+	uint64_t pg, i;
+	int err = 0;
+
+	if (!f->store.ops->write)
+		return 0;
+	/* (Frames first, then the owed pages: i past the frames.) */
+	for (i = 0; i < s->fresh + f->pages && !err; i++) {
+		uint64_t sum = 0;
+		size_t n, d;
+
+		if (i < s->fresh) {
+			if (s->frames[i].file != fi)
+				continue;
+			pg = s->frames[i].pg;
+		} else {
+			pg = i - s->fresh;
+			if (!bit(f->owed, pg))
+				continue;
+		}
+		n = span(p, f, pg);
+		d = span_data(p, f, pg);
+		if (pg < pa || pg >= pb || !d ||
+		    (i < s->fresh && (sum = sum_of(f->view + pg * pl(p), n)) ==
+					     s->frames[i].sum))
+			continue;
+		if (nr == cap) {
+			cap = cap ? 2 * cap : 16;
+			t = realloc(io, cap * sizeof(*io));
+			if (t)
+				io = t;
+			tw = t ? realloc(w, cap * sizeof(*w)) : NULL;
+			if (!tw) {
+				err = -ENOMEM;
+				break;
+			}
+			w = tw;
+		}
+		io[nr].buf = f->view + pg * pl(p);
+		io[nr].len = d;
+		io[nr].off = (off_t)(pg * pl(p));
+		w[nr].i = i;
+		w[nr].sum = sum;
+		nr++;
+	}
+	if (!err && nr)
+		err = store_write(p, f, io, nr);
+	for (k = 0; !err && k < nr; k++)
+		if (w[k].i < s->fresh)
+			s->frames[w[k].i].sum = w[k].sum;
+		else
+			bit_put(f->owed, w[k].i - s->fresh, false);
+	free(io);
+	free(w);
+	if (!err) {
+		err = f->err;
+		f->err = 0;
+	}
+	return err;
+}
+
+/* Size store file f's view and page bitmaps for its length. */
+static int store_size(struct up_pager *p, struct sig_file *f)
+{
+	uint64_t pages = ((uint64_t)f->len + pl(p) - 1) / pl(p);
+	size_t len = SYS_UP((size_t)f->len), bytes = (pages + 8) / 8;
+	size_t old = f->held ? (f->pages + 8) / 8 : 0;
+	uint8_t *h, *o;
+	void *v;
+
+	if (len > f->view_len) {
+		if (up__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     f->fd, 0, &v))
+			return -ENOMEM;
+		if (f->view)
+			up__munmap(f->view, f->view_len);
+		f->view = v;
+		f->view_len = len;
+	}
+	if (pages > f->pages) {
+		h = realloc(f->held, bytes);
+		if (h)
+			f->held = h;
+		o = h ? realloc(f->owed, bytes) : NULL;
+		if (!o)
+			return -ENOMEM;
+		f->owed = o;
+		memset(f->held + old, 0, bytes - old);
+		memset(f->owed + old, 0, bytes - old);
+		f->pages = pages;
+	}
+	return 0;
+}
+
+/* The file index (+ 1) of store st, made for it (a memfd of its length)
+ * if none shows it yet; 0 and *err if it cannot be. */
+static uint32_t store_get(struct up_pager *p, const struct up_store *st,
+			  int *err)
+{
+	struct up_sig *s = p->sig;
+	struct sig_file *f;
+	off_t len;
+	size_t i;
+	long hole;
+	int fd;
+
+	for (i = 0; i < s->files_nr; i++)
+		if (s->files[i].fd >= 0 && s->files[i].store.ops == st->ops &&
+		    s->files[i].store.ctx == st->ctx)
+			return (uint32_t)i + 1;
+	len = st->ops->size(st->ctx);
+	if (len < 0) {
+		*err = len < -4095 ? -EIO : (int)len;
+		return 0;
+	}
+	fd = up__memfd("upager-store");
+	if (fd < 0) {
+		*err = fd;
+		return 0;
+	}
+	hole = file_slot(s);
+	*err = hole < 0 ? -ENOMEM : up__ftruncate(fd, len);
+	if (*err) {
+		up__close(fd);
+		return 0;
+	}
+	f = &s->files[hole];
+	*f = (struct sig_file){ .fd = fd, .store = *st, .len = len };
+	*err = store_size(p, f);
+	if (*err) {
+		store_free(f);
+		return 0;
+	}
 	return (uint32_t)hole + 1;
 }
 
@@ -374,7 +846,8 @@ static bool whole_huge(struct up_pager *p, struct up_region *r,
 	uintptr_t ha = addr & ~(HUGE - 1);
 	off_t off = r->off + (off_t)(ha - r->start);
 
-	if (!(r->flags & MAP_SHARED) || ha < r->start || ha + HUGE > r->end ||
+	if (!(r->flags & MAP_SHARED) || p->sig->files[r->sfile - 1].store.ops ||
+	    ha < r->start || ha + HUGE > r->end ||
 	    (off & (off_t)(HUGE - 1)) || HUGE / pl(p) > p->frames_nr / 8 ||
 	    !up__cached(p->sig->files[r->sfile - 1].fd, off, (off_t)HUGE))
 		return false;
@@ -384,16 +857,24 @@ static bool whole_huge(struct up_pager *p, struct up_region *r,
 }
 
 /* A frame (pinned) for page pg of r's file, n bytes of it shown in r: its
- * own if it has one, else a new one. */
-static uint32_t frame_of(struct up_pager *p, struct up_region *r,
-			 uint64_t pg, size_t n)
+ * own if it has one, else a new one, a store's read in first.  -1 if
+ * there is none to have: a page past a store's end (the kernel raises
+ * SIGBUS there), or one the store cannot read (*err). */
+static int64_t frame_of(struct up_pager *p, struct up_region *r,
+			uint64_t pg, size_t n, int *err)
 {
 	struct up_sig *s = p->sig;
+	struct sig_file *f = &s->files[r->sfile - 1];
 	int64_t idx = lookup(s, r->sfile, pg);
+	uint64_t sum = 0;
 
 	if (idx < 0) {
+		if (f->store.ops && (!span(p, f, pg) ||
+				     (*err = store_fill(p, f, pg, &sum))))
+			return -1;
 		idx = frame_take(p);
-		s->frames[idx] = (struct sig_frame){ pg, r->sfile, REF_PIN };
+		s->frames[idx] = (struct sig_frame){ pg, r->sfile, REF_PIN,
+						     sum };
 		hash_add(s, (uint32_t)idx);
 		s->used++;
 		UP_STAT(p, r, fills, 1);
@@ -401,7 +882,7 @@ static uint32_t frame_of(struct up_pager *p, struct up_region *r,
 	} else {
 		s->frames[idx].ref = REF_PIN;
 	}
-	return (uint32_t)idx;
+	return idx;
 }
 
 /*
@@ -454,7 +935,7 @@ static void unguard(struct up_pager *p, struct up_region *r, uintptr_t a,
 #define BATCH_MAX 64
 
 static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
-		       uintptr_t b, int advice)
+		       uintptr_t b, int advice, uintptr_t *failed)
 {
 	uint64_t most = p->frames_nr / 2 ? p->frames_nr / 2 : 1;
 	uint32_t pins[BATCH_MAX];
@@ -462,7 +943,7 @@ static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 
 	if (most > BATCH_MAX)
 		most = BATCH_MAX;
-	while (a < b) {
+	while (a < b && !err) {
 		uintptr_t x = a;
 		unsigned nr = 0, i;
 
@@ -470,10 +951,17 @@ static int serve_range(struct up_pager *p, struct up_region *r, uintptr_t a,
 			off_t off = r->off + (off_t)(x - r->start);
 			uint64_t pg = up__pgno(p, off);
 			uintptr_t xe = x + ((pg + 1) * pl(p) - (uint64_t)off);
+			int64_t idx;
 
 			if (xe > b)
 				xe = b;
-			pins[nr++] = frame_of(p, r, pg, xe - x);
+			idx = frame_of(p, r, pg, xe - x, &err);
+			if (err) {
+				*failed = x;	/* it stays guarded */
+				break;
+			}
+			if (idx >= 0)
+				pins[nr++] = (uint32_t)idx;
 			x = xe;
 		}
 		unguard(p, r, a, x);
@@ -495,12 +983,13 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 {
 	uint64_t t0 = up__now_ns(), pg, n;
 	struct up_region *r;
-	uintptr_t a, b;
+	uintptr_t a, b, failed;
 	bool cached;
 	off_t off;
 	int ret = 1, fd;
 
 	pthread_mutex_lock(&p->lock);
+	in_handler = true;
 	r = up__region_find(p, addr);
 	if (!r || !r->sfile) {
 		ret = 0;
@@ -537,12 +1026,20 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		 * read_ahead_kb says). */
 		fd = p->sig->files[r->sfile - 1].fd;
 		off = r->off + (off_t)(a - r->start);
-		if (!cached && !up__cached(fd, off, (off_t)(b - a)))
+		if (!cached && !p->sig->files[r->sfile - 1].store.ops &&
+		    !up__cached(fd, off, (off_t)(b - a)))
 			posix_fadvise(fd, off, (off_t)(b - a),
 				      POSIX_FADV_WILLNEED);
-		serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ);
+		/* A store's page that cannot be read raises SIGBUS, as a
+		 * file's does. */
+		failed = UINTPTR_MAX;
+		if (serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ,
+				&failed) == -EIO &&
+		    failed <= addr)
+			ret = -1;
 		up__hist_add(p, up__now_ns() - t0);
 	}
+	in_handler = false;
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
@@ -556,8 +1053,11 @@ static void sig_free(struct up_pager *p)
 
 	if (!s)
 		return;
+	thread_stop(s);
 	for (i = 0; i < s->files_nr; i++)
-		if (s->files[i].fd >= 0)
+		if (s->files[i].store.ops && s->files[i].fd >= 0)
+			store_free(&s->files[i]);	/* (a child's) */
+		else if (s->files[i].fd >= 0)
 			up__close(s->files[i].fd);
 	free(s->files);
 	up__table_free(s->frames, p->frames_nr * sizeof(*s->frames));
@@ -629,13 +1129,53 @@ static uintptr_t whole_at_map(struct up_pager *p, struct up_region *r,
 	return r->start + SYS_UP((uintptr_t)(end - r->off));
 }
 
+/* Map r as a mapping of store st (up_pager_map_store()): of the memfd
+ * that stands for it, guarded whole. */
+static int map_store(struct up_pager *p, struct up_region *r,
+		     const struct up_store *st, void *hint, int mflags)
+{
+	struct up_sig *s = p->sig;
+	bool made = true;
+	uint32_t fi;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < s->files_nr && made; i++)
+		made = !(s->files[i].fd >= 0 &&
+			 s->files[i].store.ops == st->ops &&
+			 s->files[i].store.ctx == st->ctx);
+	err = thread_start(p);
+	fi = err ? 0 : store_get(p, st, &err);
+	if (!fi)
+		return err;
+	err = up__kernel_ops.map(p, r, s->files[fi - 1].fd, hint, mflags);
+	if (!err && up__madvise((void *)r->start, r->end - r->start,
+				MADV_GUARD_INSTALL)) {
+		err = -errno;
+		up__munmap((void *)r->start, r->end - r->start);
+	}
+	if (!err)
+		err = up__sigbus_add(p, SIGSEGV);
+	if (err) {
+		/* (Left alone: the store is not the pager's.) */
+		if (made)
+			store_free(&s->files[fi - 1]);
+		return err;
+	}
+	r->sfile = fi;
+	return 0;
+}
+
 static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 		   void *hint, int mflags)
 {
-	int err = up__kernel_ops.map(p, r, fd, hint, mflags);
+	int err;
 	uint64_t pg, end;
 	uint32_t file;
 
+	if (fd < 0 && p->making_store)
+		return map_store(p, r, p->making_store, hint, mflags);
+	err = up__kernel_ops.map(p, r, fd, hint, mflags);
 	if (err || (r->flags & MAP_ANONYMOUS) || fd < 0)
 		return err;
 	file = file_get(p, fd);
@@ -667,12 +1207,23 @@ static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 	 * and the oldest go once the budget is full. */
 	for (pg = up__pgno(p, r->off); pg <= end; pg++) {
 		uintptr_t as, ae;
+		int64_t idx;
 
 		if (up__region_span(r, (off_t)(pg * pl(p)),
-				    (off_t)((pg + 1) * pl(p)), &as, &ae))
-			p->sig->frames[frame_of(p, r, pg, ae - as)].ref = 1;
+				    (off_t)((pg + 1) * pl(p)), &as, &ae) &&
+		    (idx = frame_of(p, r, pg, ae - as, &err)) >= 0)
+			p->sig->frames[idx].ref = 1;
 	}
 	return 0;
+}
+
+/* Forget frame idx of file f, whose page nothing shows any more: a
+ * store's is written back first if it changed. */
+static void frame_drop(struct up_pager *p, struct sig_file *f, uint32_t idx)
+{
+	if (f->store.ops)
+		store_release(p, f, &p->sig->frames[idx], true);
+	frame_forget(p, idx);
 }
 
 static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
@@ -681,10 +1232,13 @@ static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	struct up_sig *s = p->sig;
 	off_t oa = r->off + (off_t)(a - r->start);
 	off_t ob = r->off + (off_t)(b - r->start);
+	struct sig_file *f;
 	uint64_t pg, i;
+	int err = 0;
 
 	if (!r->sfile)
 		return 0;
+	f = &s->files[r->sfile - 1];
 	/* Pages no other mapping shows are no longer the pager's. */
 	if ((uint64_t)(ob - oa) / pl(p) < p->frames_nr) {
 		for (pg = up__pgno(p, oa); (off_t)(pg * pl(p)) < ob; pg++) {
@@ -694,7 +1248,7 @@ static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 			if (idx >= 0 && !shown_elsewhere(p, r->sfile, pa,
 							 pa + (off_t)pl(p), r,
 							 a, b))
-				frame_forget(p, (uint32_t)idx);
+				frame_drop(p, f, (uint32_t)idx);
 		}
 	} else {
 		for (i = 0; i < s->fresh; i++) {
@@ -704,27 +1258,100 @@ static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 			    pa + (off_t)pl(p) > oa &&
 			    !shown_elsewhere(p, r->sfile, pa,
 					     pa + (off_t)pl(p), r, a, b))
-				frame_forget(p, (uint32_t)i);
+				frame_drop(p, f, (uint32_t)i);
 		}
 	}
-	/* The file's last mapping: our descriptor goes. */
+	/* The file's last mapping: our descriptor goes; a store's owed
+	 * pages are written, and it is closed (not while it is being mapped
+	 * again over this). */
 	if (!shown_elsewhere(p, r->sfile, 0, INT64_MAX, r, a, b)) {
-		struct sig_file *f = &s->files[r->sfile - 1];
+		struct up_store st = f->store;
 
 		for (i = 0; i < s->fresh; i++)
 			if (s->frames[i].file == r->sfile)
-				frame_forget(p, (uint32_t)i);
-		up__close(f->fd);
-		f->fd = -1;
+				frame_drop(p, f, (uint32_t)i);
+		if (st.ops && p->making_store &&
+		    p->making_store->ops == st.ops &&
+		    p->making_store->ctx == st.ctx)
+			return 0;
+		if (st.ops) {
+			err = store_flush(p, r->sfile, 0, UINT64_MAX);
+			store_free(f);
+			if (st.ops->close)
+				st.ops->close(st.ctx);
+		} else {
+			up__close(f->fd);
+			f->fd = -1;
+		}
 	}
-	return 0;
+	return err;
+}
+
+/* up_pager_store_resize() of store (ops, ctx) to len, resized already:
+ * its memfd follows, as a file that ftruncate(2) resizes (the kernel then
+ * shows its mappings as a file's), and what the pager holds of pages past
+ * the end goes.  Pages past the shorter end are guarded again in every
+ * mapping, to be served when they are touched. */
+static int sig_store_resize(struct up_pager *p, const struct up_store *st,
+			    off_t len)
+{
+	struct up_sig *s = p->sig;
+	uint64_t from, i;
+	uint32_t fi = 0;
+	struct sig_file *f;
+	off_t low;
+	int err;
+
+	for (i = 0; i < s->files_nr && !fi; i++)
+		if (s->files[i].fd >= 0 && s->files[i].store.ops == st->ops &&
+		    s->files[i].store.ctx == st->ctx)
+			fi = (uint32_t)i + 1;
+	if (!fi)
+		return 0;
+	f = &s->files[fi - 1];
+	low = len < f->len ? len : f->len;
+	from = ((uint64_t)low + pl(p) - 1) / pl(p);
+	for (i = 0; i < s->fresh; i++)
+		if (s->frames[i].file == fi && s->frames[i].pg >= from)
+			frame_forget(p, (uint32_t)i);
+	for (i = from; i < f->pages; i++) {
+		bit_put(f->held, i, false);
+		bit_put(f->owed, i, false);
+	}
+	err = up__ftruncate(f->fd, len);
+	if (err)
+		return err;
+	f->len = len;
+	err = store_size(p, f);
+	for (i = 0; i < p->regions_nr; i++) {
+		struct up_region *r = p->regions[i];
+		uintptr_t as, ae;
+
+		if (r->sfile == fi &&
+		    up__region_span(r, (off_t)(from * pl(p)), INT64_MAX, &as,
+				    &ae))
+			up__madvise((void *)as, ae - as, MADV_GUARD_INSTALL);
+	}
+	return err;
 }
 
 static int sig_sync(struct up_pager *p, struct up_region *r, uintptr_t a,
 		    uintptr_t b, int flags)
 {
-	(void)p, (void)r;
-	return up__msync((void *)a, b - a, flags);
+	const struct sig_file *f = r->sfile ? &p->sig->files[r->sfile - 1]
+					    : NULL;
+	off_t oa = r->off + (off_t)(a - r->start);
+	off_t ob = r->off + (off_t)(b - r->start);
+	int err = up__msync((void *)a, b - a, flags);
+
+	/* A store's changed pages, written back; with MS_SYNC, to stay. */
+	if (!err && f && f->store.ops && (r->flags & MAP_SHARED))
+		err = store_flush(p, r->sfile, (uint64_t)oa / pl(p),
+				  ((uint64_t)ob + pl(p) - 1) / pl(p));
+	if (!err && f && f->store.ops && (r->flags & MAP_SHARED) &&
+	    (flags & MS_SYNC) && f->store.ops->sync)
+		err = up__store_err(f->store.ops->sync(f->store.ctx));
+	return err;
 }
 
 /* Take [start, end) of r from the pager: the program puts guards of its
@@ -739,13 +1366,24 @@ static void unserve(struct up_pager *p, struct up_region *r)
 static int sig_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 		      uintptr_t b, int advice)
 {
+	uintptr_t failed;
+	int err;
+
 	if (r->sfile) {
 		switch (advice) {
 		case MADV_POPULATE_READ:
 		case MADV_POPULATE_WRITE:
-			return serve_range(p, r, a, b, advice);
+			err = serve_range(p, r, a, b, advice, &failed);
+			/* (The kernel's answer where a read fails.) */
+			return err == -EIO ? -EFAULT : err;
 		case MADV_GUARD_INSTALL:
 		case MADV_GUARD_REMOVE:
+			/* A store's mapping shows nothing without the pager:
+			 * it keeps its guards, and takes none of the
+			 * program's, as a file's did before Linux 6.15. */
+			if (p->sig->files[r->sfile - 1].store.ops)
+				return advice == MADV_GUARD_INSTALL ? -EINVAL
+								    : 0;
 			unserve(p, r);
 			break;
 		}
@@ -759,8 +1397,13 @@ static int sig_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 static void sig_lock(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b)
 {
-	(void)p;
-	if (r->sfile)
+	uintptr_t failed;
+
+	/* (A store's pages are read in first: the memfd holds nothing the
+	 * pager has not put there.) */
+	if (r->sfile && p->sig->files[r->sfile - 1].store.ops)
+		serve_range(p, r, a, b, 0, &failed);
+	else if (r->sfile)
 		up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
 }
 
@@ -772,8 +1415,13 @@ static void sig_count(struct up_pager *p, struct up_region *r,
 	uint64_t i;
 
 	if (!r) {
+		/* (A store's pages are the pager's, not the page cache.) */
 		st->resident += s->used;
 		st->page_cache += s->used;
+		for (i = 0; i < s->fresh; i++)
+			if (s->frames[i].file &&
+			    s->files[s->frames[i].file - 1].store.ops)
+				st->page_cache--;
 		return;
 	}
 	if (!r->sfile)
@@ -786,7 +1434,7 @@ static void sig_count(struct up_pager *p, struct up_region *r,
 		if (s->frames[i].file == r->sfile && pa < ob &&
 		    pa + (off_t)pl(p) > oa) {
 			st->resident++;
-			st->page_cache++;
+			st->page_cache += !s->files[r->sfile - 1].store.ops;
 		}
 	}
 }
@@ -803,4 +1451,5 @@ const struct up_backend_ops up__sig_ops = {
 	.count = sig_count,
 	.lock = sig_lock,
 	.fault = sig_fault,
+	.store_resize = sig_store_resize,
 };

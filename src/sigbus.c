@@ -130,6 +130,13 @@ UP_EXPORT int up_fault_handle(const siginfo_t *si, void *uc)
 		atomic_fetch_sub(&s->users, 1);
 	}
 	serving = false;
+	/* A page that could not be read, behind a guard: SIGBUS, as the
+	 * kernel raises it (after the table is let go: the program's handler
+	 * may not return). */
+	if (ret < 0 && si->si_signo == SIGSEGV) {
+		up__sig_bus(si->si_addr, uc);
+		ret = 1;
+	}
 	errno = saved;
 	return ret > 0;
 }

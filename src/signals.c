@@ -25,7 +25,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 /*
  * The previous action is the default (or ignore, which the kernel treats
@@ -78,6 +80,40 @@ void up__sig_chain(const struct up_sigprev *prev, int sig, siginfo_t *si,
  * handler of the program's interrupts it holding a pager's lock.
  * Callers serialise.
  */
+/*
+ * The access at addr, which raised uc's SIGSEGV, fails as the kernel's
+ * fails where a page cannot be read: SIGBUS (BUS_ADRERR, si_addr addr),
+ * to the program's action for it as the kernel would deliver it, or, with
+ * none, ending the process.  (A signal with a kernel's si_code may be
+ * sent by a process to itself alone.)
+ */
+void up__sig_bus(void *addr, void *uc)
+{
+	struct up_sigprev now;
+	siginfo_t si;
+	sigset_t bus;
+
+	memset(&now, 0, sizeof(now));
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = addr;
+	if (sigaction(SIGBUS, NULL, &now.act[0]))
+		return;
+	if (!(now.act[0].sa_flags & SA_SIGINFO) &&
+	    (now.act[0].sa_handler == SIG_DFL ||
+	     now.act[0].sa_handler == SIG_IGN)) {
+		die(SIGBUS, &si);
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), SIGBUS,
+			&si);
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+		return;
+	}
+	up__sig_chain(&now, SIGBUS, &si, uc);
+}
+
 int up__sig_install(int sig, void (*fn)(int, siginfo_t *, void *),
 		    struct up_sigprev *prev)
 {

@@ -284,6 +284,11 @@ struct up_backend_ops {
 	 * access may run again, 0 if no mapping of p holds addr, -1 if it
 	 * must raise SIGBUS.  NULL where nothing faults (the kernel's). */
 	int (*fault)(struct up_pager *p, uintptr_t addr, bool write, bool wp);
+	/* Backends of kernel_mappings that show stores: map() maps
+	 * p->making_store where fd is -1, and this follows the store's
+	 * resize to len.  NULL: such a backend shows none. */
+	int (*store_resize)(struct up_pager *p, const struct up_store *st,
+			    off_t len);
 };
 
 extern const struct up_backend_ops up__uffd_ops;
@@ -397,6 +402,9 @@ struct up_pager {
 	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
 
 	struct up_sig *sig;		/* fault-signals.c */
+	const struct up_store *making_store; /* up_pager_map_store() at
+					 * work (backends of
+					 * kernel_mappings): map() maps it */
 
 	/* statistics (resident and dirty are counted live) */
 	struct up_stats st;
@@ -565,6 +573,7 @@ int up__sig_install(int sig, void (*fn)(int, siginfo_t *, void *),
 void up__sig_chain(const struct up_sigprev *prev, int sig, siginfo_t *si,
 		   void *uc);
 int up__segv_install(int (*other)(const siginfo_t *, void *));
+void up__sig_bus(void *addr, void *uc);
 int up__fence(uintptr_t a, size_t len);
 void up__fence_lift(int slot);
 

@@ -138,11 +138,11 @@ static inline const char *h_backend_name(enum up_backend b)
 static inline int h_sanitized_signals(void)
 {
 	static const char *const asan[] = { "file-", "threads-", "coherent-",
-					    "model-" };
+					    "model-", "store-api" };
 	const char *n = program_invocation_short_name;
 
 	if (H_TSAN)
-		return !strncmp(n, "threads-", 8);
+		return !strncmp(n, "threads-", 8) || !strcmp(n, "store-api");
 	for (size_t i = 0; i < sizeof(asan) / sizeof(asan[0]); i++)
 		if (!strncmp(n, asan[i], strlen(asan[i])))
 			return 1;
@@ -164,9 +164,10 @@ static inline int h_backend_usable(enum up_backend b)
 		return 0;
 	}
 	/* Nor the signals backend, which has no threads of its own either,
-	 * but where the program's threads fault at once (threads-*); under
-	 * AddressSanitizer, where files are mapped, faulted and written
-	 * (file-*, threads-*, coherent-*, model-*): the plain pass runs it
+	 * but where the program's threads fault at once (threads-*) or hand
+	 * a store's calls to its one (store-api); under AddressSanitizer,
+	 * where files are mapped, faulted and written (file-*, threads-*,
+	 * coherent-*, model-*, store-api): the plain pass runs it
 	 * everywhere, and the CI's ten minutes do not hold it thrice. */
 	if (H_SANITIZED && b == UP_BACKEND_SIGNALS && !h_sanitized_signals()) {
 		printf("backend %s: under a sanitizer only in some tests -- "

@@ -7,7 +7,9 @@
  * never writes it; the end of the store, a failed read and a failed write
  * behave as they do for a file; a child of fork() does not inherit the
  * mapping; close is called once, after the last mapping, and never for a
- * mapping that could not be made.
+ * mapping that could not be made; a fault's read runs on a thread of the
+ * pager's, never in the faulting thread (its signal handler, on the
+ * signals backend).
  */
 #include "harness.h"
 
@@ -28,13 +30,20 @@ struct mem {
 	_Atomic int fail_write;		/* writes fail with this (-errno) */
 	_Atomic int bad_write;		/* a write outside [0, len) came */
 	_Atomic int batches, batched;	/* write_batch calls, their ranges */
+	_Atomic int reads_here;		/* reads on the thread that faulted */
 };
+
+/* The test's own thread: a store is never called in its fault (in its
+ * signal handler, on the signals backend), but on a pager's thread. */
+static pid_t main_tid;
 
 static ssize_t mem_read(void *ctx, void *buf, size_t len, off_t off)
 {
 	struct mem *m = ctx;
 
 	m->reads++;
+	if (gettid() == main_tid)
+		m->reads_here++;
 	if (m->fail_read >= 0 && m->fail_read >= off &&
 	    m->fail_read < off + (off_t)len)
 		return -EIO;
@@ -217,8 +226,10 @@ static void shared_model(struct up_pager *p)
 	CHECK_EQ(m.closes, 1);
 	CHECK_EQ(memcmp(m.data, ref, STORE_LEN), 0);
 	CHECK_EQ(m.bad_write, 0);
-	/* Pages were read again after eviction. */
+	/* Pages were read again after eviction, never in the thread that
+	 * faulted. */
 	CHECK(m.reads > (int)(STORE_LEN / page_len + 1));
+	CHECK_EQ(m.reads_here, 0);
 	free(ref);
 	free(m.data);
 }
@@ -247,6 +258,60 @@ static void private_copy(struct up_pager *p)
 	CHECK_EQ(h_pat_diff(m.data, 12, 0, STORE_LEN), -1);
 	CHECK_EQ(m.writes, 0);
 	CHECK_EQ(m.closes, 1);
+	free(m.data);
+}
+
+/* A MAP_PRIVATE mapping's copy of part of a pager page, evicted while
+ * the rest of that page still shows the store: the rest keeps showing
+ * it, through eviction and reading again. */
+static void private_partial(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN), off;
+	struct mem m;
+	char *a, *b;
+
+	mem_init(&m, 20);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE);
+	b = map_store(p, &mem_ops, &m, len, PROT_READ, MAP_SHARED);
+	if (!a || !b)
+		return;
+	a[page_len] = 'c';
+	/* Every other page, through the other mapping: the budget's worth
+	 * many times over. */
+	for (off = 2 * page_len; off < STORE_LEN; off += PG)
+		CHECK_EQ(b[off], (char)h_pat(20, off));
+	CHECK_EQ(a[page_len], 'c');
+	CHECK_EQ(h_pat_diff(a + page_len + 1, 20, page_len + 1,
+			    page_len - 1),
+		 -1);
+	CHECK_EQ(h_pat_diff(b + page_len, 20, page_len, page_len), -1);
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_OK(up_pager_unmap(p, b, len));
+	CHECK_EQ(m.writes, 0);
+	CHECK_EQ(h_pat_diff(m.data, 20, 0, STORE_LEN), -1);
+	free(m.data);
+}
+
+/* mlock(2) of a store's mapping locks what the store holds. */
+static void locked(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN);
+	struct mem m;
+	char *a;
+
+	mem_init(&m, 21);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	CHECK_OK(mlock(a + page_len, 2 * PG));
+	CHECK_EQ(h_pat_diff(a + page_len, 21, page_len, 2 * PG), -1);
+	a[page_len + 5] = 'L';
+	CHECK_OK(munlock(a + page_len, 2 * PG));
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(m.data[page_len + 5], 'L');
+	CHECK_EQ(h_pat_diff(m.data + page_len + 6, 21, page_len + 6, PG), -1);
 	free(m.data);
 }
 
@@ -575,6 +640,8 @@ static void body(struct up_pager *p, enum up_backend b)
 	}
 	shared_model(p);
 	private_copy(p);
+	private_partial(p);
+	locked(p);
 	private_after_shared(p);
 	errors(p);
 	fixed_over_itself(p);
@@ -583,31 +650,10 @@ static void body(struct up_pager *p, enum up_backend b)
 	not_inherited(p);
 }
 
-/* The signals backend shows no store: EOPNOTSUPP, and nothing changed. */
-static void signals_refuse(void)
-{
-	static const struct up_store_ops ops = { .read = mem_read,
-						 .size = mem_size };
-	struct up_config cfg;
-	struct up_pager *p = NULL;
-	struct mem m = { 0 };
-	void *a = NULL;
-
-	up_config_init(&cfg);
-	cfg.backend = UP_BACKEND_SIGNALS;
-	if (up_pager_open(&p, &cfg))
-		return;
-	CHECK_EQ(up_pager_map_store(p, &ops, &m, NULL, 4096, PROT_READ,
-				    MAP_SHARED, 0, &a), -EOPNOTSUPP);
-	CHECK(a == NULL);
-	CHECK_OK(up_pager_close(p));
-}
-
 int main(void)
 {
 	h_seed();
-	signals_refuse();
-	h_skip = H_SKIP_SIGNALS;
+	main_tid = gettid();
 	FOR_EACH_BACKEND(small, body);
 	FOR_EACH_BACKEND(large, body);
 	h_done();

@@ -198,7 +198,6 @@ static void calls(void)
 int main(void)
 {
 	h_seed();
-	h_skip = H_SKIP_SIGNALS;	/* (shows no store: see store-api) */
 	calls();
 	FOR_EACH_BACKEND(small, body);
 	FOR_EACH_BACKEND(small4k, body);
