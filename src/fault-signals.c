@@ -878,7 +878,7 @@ static int64_t frame_of(struct up_pager *p, struct up_region *r,
 		hash_add(s, (uint32_t)idx);
 		s->used++;
 		UP_STAT(p, r, fills, 1);
-		UP_STAT(p, r, bytes_read, n);
+		UP_STAT(p, r, bytes_read, f->store.ops ? span(p, f, pg) : n);
 	} else {
 		s->frames[idx].ref = REF_PIN;
 	}
