@@ -713,6 +713,19 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 	return err;
 }
 
+/*
+ * After mlockall(MCL_FUTURE), a new mapping the pager serves is locked
+ * once it can be served (made, it was not: see up__mmap_unlocked()), its
+ * pages faulted in as the kernel's mlock(2) faults them, within the
+ * budget (see upager.h).
+ */
+static void lock_future(struct up_pager *p, void *a, size_t len)
+{
+	if (up__lock_future && !p->ops->kernel_mappings &&
+	    !p->inline_faults)
+		up__mlock(a, SYS_UP(len));
+}
+
 UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 			   int prot, int flags, int fd, off_t off, void **out)
 {
@@ -750,6 +763,7 @@ UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
 		return err;
 	}
 	*out = (void *)r->start;
+	lock_future(p, *out, len);
 	return 0;
 }
 
@@ -847,6 +861,7 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 		return err;
 	}
 	*out = (void *)r->start;
+	lock_future(p, *out, len);
 	return 0;
 }
 
@@ -1648,6 +1663,10 @@ static int remap_kernel(struct up_pager *p, struct up_region *r, uintptr_t a,
 			free(n);
 	}
 	free(rs);
+	if (p->ops->remapped && (flags & MREMAP_DONTUNMAP))
+		p->ops->remapped(p, a, a + keep);
+	if (p->ops->remapped && new_len > old_len)
+		p->ops->remapped(p, m + old_len, m + new_len);
 	return 0;
 }
 

@@ -79,19 +79,25 @@ struct sig_file {
 	off_t len;			/* the store's length (the memfd's) */
 	char *view;			/* the memfd, mapped for the pager */
 	size_t view_len;
-	uint64_t pages;			/* pager pages the bitmaps hold */
-	uint8_t *held;			/* the memfd holds the page */
-	uint8_t *owed;			/* held, changed, and out of a frame */
+	uint64_t pages;			/* pager pages the tables hold */
+	uint8_t *state;			/* each page's PS_* */
+	uint64_t *sums;			/* each held page's hash, as the store
+					 * has it */
 	int err;			/* write-back failed: for msync */
-	bool keep;			/* being mapped: not closed */
 };
+
+/* A store's pager page: */
+#define PS_HELD	 1	/* in the memfd */
+#define PS_OWED	 2	/* changed where a write-back failed */
+#define PS_LOOSE 4	/* held with no frame, and maybe shown yet (locked,
+			 * or where a private mapping copied part of it):
+			 * msync(2) looks at it as at a frame's */
 
 /* A resident pager page: page pg of file `file` (index + 1; 0: free). */
 struct sig_frame {
 	uint64_t pg;
 	uint32_t file;
 	uint8_t ref;			/* clock bit; REF_PIN: being served */
-	uint64_t sum;			/* a store's: its content's hash */
 };
 
 #define REF_PIN 2
@@ -135,7 +141,7 @@ static size_t pl(const struct up_pager *p)
 }
 
 static void store_release(struct up_pager *p, struct sig_file *f,
-			  const struct sig_frame *fr, bool punch);
+			  uint64_t pg, bool punch);
 
 /* ---- frames, found by (file, page) ---------------------------------- */
 
@@ -293,7 +299,7 @@ static void evict(struct up_pager *p, uint32_t idx)
 	 * unless a mapping still shows it (where a private mapping copied
 	 * part of the page, the rest shows the memfd). */
 	if (file->store.ops)
-		store_release(p, file, f, !kept);
+		store_release(p, file, f->pg, !kept);
 	else if (written)
 		up__sync_wait(file->fd, a, b - a);
 	/* Where part of it stays, the page cache holds a large folio there,
@@ -474,19 +480,6 @@ static long run(struct up_pager *p, long (*fn)(void *), void *arg)
 
 #define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 
-static bool bit(const uint8_t *m, uint64_t pg)
-{
-	return m[pg / 8] & (1u << (pg % 8));
-}
-
-static void bit_put(uint8_t *m, uint64_t pg, bool on)
-{
-	if (on)
-		m[pg / 8] |= (uint8_t)(1u << (pg % 8));
-	else
-		m[pg / 8] &= (uint8_t)~(1u << (pg % 8));
-}
-
 /* The bytes of pager page pg that store file f's memfd has (its end
  * rounded up to a system page), from pg's start; 0 past the end. */
 static size_t span(const struct up_pager *p, const struct sig_file *f,
@@ -532,8 +525,8 @@ static void store_free(struct sig_file *f)
 {
 	if (f->view)
 		up__munmap(f->view, f->view_len);
-	free(f->held);
-	free(f->owed);
+	up__table_free(f->state, f->pages);
+	up__table_free(f->sums, f->pages * sizeof(*f->sums));
 	up__close(f->fd);
 	*f = (struct sig_file){ .fd = -1 };
 }
@@ -593,97 +586,107 @@ static long fill_io(void *arg)
 			      j->f->fd, j->off);
 }
 
-/*
- * Page pg of store file f into its memfd, unless it is there: 0, or
- * -EIO if the store cannot read it.  *sum: the hash of what it holds
- * now, as the store has it; 0 for a page changed and not written back
- * (then taken as changed).
- */
-static int store_fill(struct up_pager *p, struct sig_file *f, uint64_t pg,
-		      uint64_t *sum)
+/* Page pg of store file f into its memfd, unless it is there: 0, or -EIO
+ * if the store cannot read it.  A frame holds it from now on. */
+static int store_fill(struct up_pager *p, struct sig_file *f, uint64_t pg)
 {
 	size_t n = span(p, f, pg);
 	off_t off = (off_t)(pg * pl(p));
-
 	struct fill_job j = { f, off, n };
 
-	*sum = 0;
 	if (!n)
 		return 0;
-	if (!bit(f->held, pg)) {
+	if (!(f->state[pg] & PS_HELD)) {
 		if (run(p, fill_io, &j) < 0)
 			return -EIO;
-		bit_put(f->held, pg, true);
-	} else if (bit(f->owed, pg)) {
-		bit_put(f->owed, pg, false);	/* the frame's now */
-		return 0;
+		f->sums[pg] = sum_of(f->view + off, n);
 	}
-	*sum = sum_of(f->view + off, n);
+	f->state[pg] = (uint8_t)((f->state[pg] | PS_HELD) & ~PS_LOOSE);
 	return 0;
 }
 
+/* Whether page pg of store file f changed since it was read or written
+ * back: *sum, its hash now. */
+static bool changed(const struct up_pager *p, const struct sig_file *f,
+		    uint64_t pg, uint64_t *sum)
+{
+	*sum = sum_of(f->view + pg * pl(p), span(p, f, pg));
+	return (f->state[pg] & PS_OWED) || *sum != f->sums[pg];
+}
+
 /*
- * The page of frame fr of store file f leaves the budget: written back if
- * it changed, then punched out of the memfd if punch (nothing shows it
- * any more).  One that cannot be written back stays in the memfd, owed,
- * and msync(2) reports the error.
+ * Page pg of store file f leaves its frame: written back if it changed,
+ * then punched out of the memfd if punch (nothing shows it any more),
+ * else kept loose.  One that cannot be written back stays in the memfd,
+ * owed, and msync(2) reports the error.
  */
 static void store_release(struct up_pager *p, struct sig_file *f,
-			  const struct sig_frame *fr, bool punch)
+			  uint64_t pg, bool punch)
 {
-	size_t n = span(p, f, fr->pg), d = span_data(p, f, fr->pg);
-	off_t off = (off_t)(fr->pg * pl(p));
+	size_t n = span(p, f, pg), d = span_data(p, f, pg);
+	off_t off = (off_t)(pg * pl(p));
 	struct up_store_io io = { f->view + off, d, off };
+	uint64_t sum;
 	int err = 0;
 
-	if (!n)
+	if (!n || !(f->state[pg] & PS_HELD))
 		return;
-	if (f->store.ops->write && d && sum_of(f->view + off, n) != fr->sum)
+	if (f->store.ops->write && d && changed(p, f, pg, &sum)) {
 		err = store_write(p, f, &io, 1);
-	if (err) {
-		f->err = err;
-		bit_put(f->owed, fr->pg, true);
-	} else if (punch) {
+		if (err) {
+			f->err = err;
+			f->state[pg] |= PS_OWED;
+		} else {
+			f->sums[pg] = sum;
+			f->state[pg] &= (uint8_t)~PS_OWED;
+		}
+	}
+	if (!err && punch) {
 		up__fallocate(f->fd, PUNCH, off, (off_t)n);
-		bit_put(f->held, fr->pg, false);
+		f->state[pg] = 0;
+	} else {
+		f->state[pg] |= PS_LOOSE;
 	}
 }
 
 /* Write back what changed of store file fi in pager pages [pa, pb): its
- * frames' pages and the owed ones, in one batch.  0, or the error (an
- * earlier write-back's first, once). */
+ * frames' pages, its loose and its owed ones, in one batch.  0, or the
+ * error (an earlier write-back's first, once). */
 static int store_flush(struct up_pager *p, uint32_t fi, uint64_t pa,
 		       uint64_t pb)
 {
 	struct up_sig *s = p->sig;
 	struct sig_file *f = &s->files[fi - 1];
 	struct up_store_io *io = NULL, *t;
-	struct { uint64_t i, sum; } *w = NULL, *tw;
+	struct { uint64_t pg, sum; } *w = NULL, *tw;
 	unsigned nr = 0, cap = 0, k;
 	uint64_t pg, i;
 	int err = 0;
 
 	if (!f->store.ops->write)
 		return 0;
-	/* (Frames first, then the owed pages: i past the frames.) */
-	for (i = 0; i < s->fresh + f->pages && !err; i++) {
-		uint64_t sum = 0;
-		size_t n, d;
+	if (pb > f->pages)
+		pb = f->pages;
+	/* (Frames first, then the pages not in one: i past the frames.) */
+	for (i = 0; i < s->fresh + (pb > pa ? pb - pa : 0) && !err; i++) {
+		uint64_t sum;
+		size_t d;
 
 		if (i < s->fresh) {
 			if (s->frames[i].file != fi)
 				continue;
 			pg = s->frames[i].pg;
+			if (pg < pa || pg >= pb)
+				continue;
 		} else {
-			pg = i - s->fresh;
-			if (!bit(f->owed, pg))
+			pg = pa + (i - s->fresh);
+			if (!(f->state[pg] & (PS_LOOSE | PS_OWED)) ||
+			    lookup(s, fi, pg) >= 0)
 				continue;
 		}
-		n = span(p, f, pg);
 		d = span_data(p, f, pg);
-		if (pg < pa || pg >= pb || !d ||
-		    (i < s->fresh && (sum = sum_of(f->view + pg * pl(p), n)) ==
-					     s->frames[i].sum))
+		if (!d || !(f->state[pg] & PS_HELD) ||
+		    !changed(p, f, pg, &sum))
 			continue;
 		if (nr == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -700,17 +703,16 @@ static int store_flush(struct up_pager *p, uint32_t fi, uint64_t pa,
 		io[nr].buf = f->view + pg * pl(p);
 		io[nr].len = d;
 		io[nr].off = (off_t)(pg * pl(p));
-		w[nr].i = i;
+		w[nr].pg = pg;
 		w[nr].sum = sum;
 		nr++;
 	}
 	if (!err && nr)
 		err = store_write(p, f, io, nr);
-	for (k = 0; !err && k < nr; k++)
-		if (w[k].i < s->fresh)
-			s->frames[w[k].i].sum = w[k].sum;
-		else
-			bit_put(f->owed, w[k].i - s->fresh, false);
+	for (k = 0; !err && k < nr; k++) {
+		f->sums[w[k].pg] = w[k].sum;
+		f->state[w[k].pg] &= (uint8_t)~PS_OWED;
+	}
 	free(io);
 	free(w);
 	if (!err) {
@@ -720,34 +722,36 @@ static int store_flush(struct up_pager *p, uint32_t fi, uint64_t pa,
 	return err;
 }
 
-/* Size store file f's view and page bitmaps for its length. */
+/* Size store file f's view and page tables for its length. */
 static int store_size(struct up_pager *p, struct sig_file *f)
 {
 	uint64_t pages = ((uint64_t)f->len + pl(p) - 1) / pl(p);
-	size_t len = SYS_UP((size_t)f->len), bytes = (pages + 8) / 8;
-	size_t old = f->held ? (f->pages + 8) / 8 : 0;
-	uint8_t *h, *o;
+	size_t len = SYS_UP((size_t)f->len);
 	void *v;
+	int err;
 
 	if (len > f->view_len) {
 		if (up__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			     f->fd, 0, &v))
 			return -ENOMEM;
+		/* (Not in a child of fork(): the memfd is the parent's.) */
+		up__madvise(v, len, MADV_DONTFORK);
 		if (f->view)
 			up__munmap(f->view, f->view_len);
 		f->view = v;
 		f->view_len = len;
 	}
 	if (pages > f->pages) {
-		h = realloc(f->held, bytes);
-		if (h)
-			f->held = h;
-		o = h ? realloc(f->owed, bytes) : NULL;
-		if (!o)
-			return -ENOMEM;
-		f->owed = o;
-		memset(f->held + old, 0, bytes - old);
-		memset(f->owed + old, 0, bytes - old);
+		err = up__table((void **)&f->state, f->pages, pages);
+		if (!err)
+			err = up__table((void **)&f->sums,
+					f->pages * sizeof(*f->sums),
+					pages * sizeof(*f->sums));
+		if (err) {
+			/* (state grown, sums not: both as they were) */
+			up__table((void **)&f->state, pages, f->pages);
+			return err;
+		}
 		f->pages = pages;
 	}
 	return 0;
@@ -866,15 +870,13 @@ static int64_t frame_of(struct up_pager *p, struct up_region *r,
 	struct up_sig *s = p->sig;
 	struct sig_file *f = &s->files[r->sfile - 1];
 	int64_t idx = lookup(s, r->sfile, pg);
-	uint64_t sum = 0;
 
 	if (idx < 0) {
 		if (f->store.ops && (!span(p, f, pg) ||
-				     (*err = store_fill(p, f, pg, &sum))))
+				     (*err = store_fill(p, f, pg))))
 			return -1;
 		idx = frame_take(p);
-		s->frames[idx] = (struct sig_frame){ pg, r->sfile, REF_PIN,
-						     sum };
+		s->frames[idx] = (struct sig_frame){ pg, r->sfile, REF_PIN };
 		hash_add(s, (uint32_t)idx);
 		s->used++;
 		UP_STAT(p, r, fills, 1);
@@ -1129,13 +1131,45 @@ static uintptr_t whole_at_map(struct up_pager *p, struct up_region *r,
 	return r->start + SYS_UP((uintptr_t)(end - r->off));
 }
 
+/* Forget frame idx of file f, whose page nothing shows any more: a
+ * store's is written back first if it changed. */
+static void frame_drop(struct up_pager *p, struct sig_file *f, uint32_t idx)
+{
+	if (f->store.ops)
+		store_release(p, f, p->sig->frames[idx].pg, true);
+	frame_forget(p, idx);
+}
+
+/* Store file fi, which no mapping shows any more: what changed is
+ * written, and it goes, closing the store if it was the pager's. */
+static int store_done(struct up_pager *p, uint32_t fi, bool owned)
+{
+	struct sig_file *f = &p->sig->files[fi - 1];
+	struct up_store st = f->store;
+	uint64_t i;
+	int err = 0;
+
+	for (i = 0; i < p->sig->fresh; i++)
+		if (p->sig->frames[i].file == fi)
+			frame_drop(p, f, (uint32_t)i);
+	if (owned)
+		err = store_flush(p, fi, 0, UINT64_MAX);
+	store_free(f);
+	if (owned && st.ops->close)
+		st.ops->close(st.ctx);
+	return err;
+}
+
 /* Map r as a mapping of store st (up_pager_map_store()): of the memfd
- * that stands for it, guarded whole. */
+ * that stands for it, guarded whole.  Under mlockall(MCL_FUTURE), which
+ * would lock it at once, the pages are read in first instead. */
 static int map_store(struct up_pager *p, struct up_region *r,
 		     const struct up_store *st, void *hint, int mflags)
 {
 	struct up_sig *s = p->sig;
 	bool made = true;
+	struct sig_file *f;
+	uint64_t pg;
 	uint32_t fi;
 	size_t i;
 	int err = 0;
@@ -1148,18 +1182,31 @@ static int map_store(struct up_pager *p, struct up_region *r,
 	fi = err ? 0 : store_get(p, st, &err);
 	if (!fi)
 		return err;
-	err = up__kernel_ops.map(p, r, s->files[fi - 1].fd, hint, mflags);
-	if (!err && up__madvise((void *)r->start, r->end - r->start,
-				MADV_GUARD_INSTALL)) {
+	f = &s->files[fi - 1];
+	for (pg = up__pgno(p, r->off);
+	     up__lock_future && !err &&
+	     pg * pl(p) < (uint64_t)r->off + (r->end - r->start);
+	     pg++)
+		if (span(p, f, pg) && lookup(s, fi, pg) < 0) {
+			err = store_fill(p, f, pg);
+			f->state[pg] |= PS_LOOSE;
+		}
+	if (!err)
+		err = up__kernel_ops.map(p, r, f->fd, hint, mflags);
+	if (!err && !up__lock_future &&
+	    up__madvise((void *)r->start, r->end - r->start,
+			MADV_GUARD_INSTALL)) {
 		err = -errno;
 		up__munmap((void *)r->start, r->end - r->start);
 	}
 	if (!err)
 		err = up__sigbus_add(p, SIGSEGV);
 	if (err) {
-		/* (Left alone: the store is not the pager's.) */
-		if (made)
-			store_free(&s->files[fi - 1]);
+		/* (A store no mapping shows: one of the pager's, whose last
+		 * mapping this was to replace, goes; a new one is left
+		 * alone.) */
+		if (!shown_elsewhere(p, fi, 0, INT64_MAX, r, 0, 0))
+			store_done(p, fi, !made);
 		return err;
 	}
 	r->sfile = fi;
@@ -1217,15 +1264,6 @@ static int sig_map(struct up_pager *p, struct up_region *r, int fd,
 	return 0;
 }
 
-/* Forget frame idx of file f, whose page nothing shows any more: a
- * store's is written back first if it changed. */
-static void frame_drop(struct up_pager *p, struct sig_file *f, uint32_t idx)
-{
-	if (f->store.ops)
-		store_release(p, f, &p->sig->frames[idx], true);
-	frame_forget(p, idx);
-}
-
 static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b)
 {
@@ -1265,20 +1303,15 @@ static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	 * pages are written, and it is closed (not while it is being mapped
 	 * again over this). */
 	if (!shown_elsewhere(p, r->sfile, 0, INT64_MAX, r, a, b)) {
-		struct up_store st = f->store;
-
 		for (i = 0; i < s->fresh; i++)
 			if (s->frames[i].file == r->sfile)
 				frame_drop(p, f, (uint32_t)i);
-		if (st.ops && p->making_store &&
-		    p->making_store->ops == st.ops &&
-		    p->making_store->ctx == st.ctx)
+		if (f->store.ops && p->making_store &&
+		    p->making_store->ops == f->store.ops &&
+		    p->making_store->ctx == f->store.ctx)
 			return 0;
-		if (st.ops) {
-			err = store_flush(p, r->sfile, 0, UINT64_MAX);
-			store_free(f);
-			if (st.ops->close)
-				st.ops->close(st.ctx);
+		if (f->store.ops) {
+			err = store_done(p, r->sfile, true);
 		} else {
 			up__close(f->fd);
 			f->fd = -1;
@@ -1314,10 +1347,8 @@ static int sig_store_resize(struct up_pager *p, const struct up_store *st,
 	for (i = 0; i < s->fresh; i++)
 		if (s->frames[i].file == fi && s->frames[i].pg >= from)
 			frame_forget(p, (uint32_t)i);
-	for (i = from; i < f->pages; i++) {
-		bit_put(f->held, i, false);
-		bit_put(f->owed, i, false);
-	}
+	for (i = from; i < f->pages; i++)
+		f->state[i] = 0;
 	err = up__ftruncate(f->fd, len);
 	if (err)
 		return err;
@@ -1397,13 +1428,26 @@ static int sig_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 static void sig_lock(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b)
 {
-	uintptr_t failed;
+	struct sig_file *f = r->sfile ? &p->sig->files[r->sfile - 1] : NULL;
+	uintptr_t x;
 
-	/* (A store's pages are read in first: the memfd holds nothing the
-	 * pager has not put there.) */
-	if (r->sfile && p->sig->files[r->sfile - 1].store.ops)
-		serve_range(p, r, a, b, 0, &failed);
-	else if (r->sfile)
+	/* A store's pages are read into the memfd first, which holds
+	 * nothing the pager has not put there: loose, out of the budget (up
+	 * to one the store cannot read, which stays guarded). */
+	for (x = a; f && f->store.ops && x < b;) {
+		off_t off = r->off + (off_t)(x - r->start);
+		uint64_t pg = up__pgno(p, off);
+
+		if (lookup(p->sig, r->sfile, pg) < 0 && span(p, f, pg)) {
+			if (store_fill(p, f, pg))
+				break;
+			f->state[pg] |= PS_LOOSE;
+		}
+		x += (pg + 1) * pl(p) - (uint64_t)off;
+	}
+	if (f && f->store.ops)
+		b = x < b ? x : b;
+	if (f && a < b)
 		up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
 }
 
@@ -1439,6 +1483,46 @@ static void sig_count(struct up_pager *p, struct up_region *r,
 	}
 }
 
+/* What mremap(2) made anew of a store's mapping shows the memfd, which
+ * holds nothing the pager has not put there: guarded, as the rest. */
+static void sig_remapped(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i;
+
+	for (i = up__region_first(p, a);
+	     i < p->regions_nr && p->regions[i]->start < b; i++) {
+		const struct up_region *r = p->regions[i];
+		uintptr_t x = r->start > a ? r->start : a;
+		uintptr_t y = r->end < b ? r->end : b;
+
+		if (r->sfile && p->sig->files[r->sfile - 1].store.ops)
+			up__madvise((void *)x, y - x, MADV_GUARD_INSTALL);
+	}
+}
+
+/* In a child after fork(): the stores are the parent's (their mappings
+ * and the views of their memfds are not here): forget them, with no I/O
+ * and no close. */
+static void sig_fork_child(struct up_pager *p, bool copy)
+{
+	struct up_sig *s = p->sig;
+	uint64_t i;
+
+	(void)copy;
+	for (i = 0; i < s->fresh; i++)
+		if (s->frames[i].file &&
+		    s->files[s->frames[i].file - 1].store.ops)
+			frame_forget(p, (uint32_t)i);
+	for (i = 0; i < s->files_nr; i++) {
+		struct sig_file *f = &s->files[i];
+
+		if (f->fd < 0 || !f->store.ops)
+			continue;
+		f->view = NULL;		/* (MADV_DONTFORK) */
+		store_free(f);
+	}
+}
+
 const struct up_backend_ops up__sig_ops = {
 	.name = "signals",
 	.kernel_mappings = true,
@@ -1451,5 +1535,7 @@ const struct up_backend_ops up__sig_ops = {
 	.count = sig_count,
 	.lock = sig_lock,
 	.fault = sig_fault,
+	.fork_child = sig_fork_child,
 	.store_resize = sig_store_resize,
+	.remapped = sig_remapped,
 };

@@ -1132,8 +1132,8 @@ have:
 	}
 	moff = r->off;
 map:
-	err = up__mmap_user(hint, len, r->prot, MAP_SHARED | mflags, o->memfd,
-		       moff, &addr);
+	err = up__mmap_unlocked(hint, len, r->prot, MAP_SHARED | mflags,
+				o->memfd, moff, &addr);
 	if (err) {
 		up__obj_detach(p, o, r);
 		return err;

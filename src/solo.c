@@ -410,18 +410,19 @@ int up__solo_region(struct up_pager *p, struct up_region *r, void *hint,
 	int err;
 
 	if (mflags) {
-		err = up__mmap_user(hint, len, PROT_READ | PROT_WRITE,
-			       flags | mflags, -1, 0, &m);
+		err = up__mmap_unlocked(hint, len, PROT_READ | PROT_WRITE,
+					flags | mflags, -1, 0, &m);
 		a = m;
 	} else if (len < HUGE_LEN) {
 		/* no whole block to align: placed where the kernel would place
 		 * a mapping of this length, next to the last one */
-		err = up__mmap_user(hint, len, PROT_READ | PROT_WRITE, flags, -1, 0,
-			       &m);
+		err = up__mmap_unlocked(hint, len, PROT_READ | PROT_WRITE,
+					flags, -1, 0, &m);
 		a = m;
 	} else {
-		err = up__mmap_user(hint, len + HUGE_LEN, PROT_READ | PROT_WRITE,
-			       flags, -1, 0, &m);
+		err = up__mmap_unlocked(hint, len + HUGE_LEN,
+					PROT_READ | PROT_WRITE, flags, -1, 0,
+					&m);
 		if (err)
 			return err;
 		lead = ((uintptr_t)r->off - (uintptr_t)m) & (HUGE_LEN - 1);

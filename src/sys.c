@@ -671,21 +671,61 @@ static int munmap_raw(void *a, size_t len)
 	return (int)syscall(SYS_munmap, a, len);
 }
 
+/*
+ * After mlockall(MCL_FUTURE), the kernel locks, and fills, every new
+ * mapping as mmap(2) makes it: memory of the pager's own (gigabytes of
+ * reservation), and the memory of a mapping before the pager can serve
+ * its faults.  Made inaccessible first, which the kernel does not fill,
+ * then unlocked and given its protection, it is neither.
+ */
+static long unlocked(long m, size_t len, int prot)
+{
+	if (m != -1 && (syscall(SYS_munlock, m, len) ||
+			up__mprotect((void *)m, len, prot))) {
+		int e = errno;
+
+		up__real_munmap((void *)m, len);
+		errno = e;
+		m = -1;
+	}
+	return m;
+}
+
 /* mmap(2) for the pager: aside unless addr says where (MAP_FIXED). */
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out)
 {
 	int e = injected(UP_SYS_MMAP);
+	bool lock = up__lock_future && prot != PROT_NONE;
 	long m;
 
 	if (addr || e)
-		return e ? e : up__mmap_user(addr, len, prot, flags, fd, off,
-					     out);
-	m = mmap_aside(mmap_real, up__real_munmap, len, prot, flags, fd, off);
+		return e ? e : up__mmap_unlocked(addr, len, prot, flags, fd,
+						 off, out);
+	m = mmap_aside(mmap_real, up__real_munmap, len,
+		       lock ? PROT_NONE : prot, flags, fd, off);
+	if (lock)
+		m = unlocked(m, len, prot);
 	if (m == -1)
 		return -errno;
 	*out = (void *)m;
 	return 0;
+}
+
+/* up__mmap_user() of memory the pager serves: not locked, nor filled, by
+ * mlockall(MCL_FUTURE) (the pager locks it once it serves it). */
+int up__mmap_unlocked(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off, void **out)
+{
+	bool lock = up__lock_future && prot != PROT_NONE;
+	long m;
+	int err = up__mmap_user(addr, len, lock ? PROT_NONE : prot, flags, fd,
+				off, out);
+
+	if (err || !lock)
+		return err;
+	m = unlocked((long)*out, len, prot);
+	return m == -1 ? -errno : 0;
 }
 
 /*

@@ -289,6 +289,10 @@ struct up_backend_ops {
 	 * resize to len.  NULL: such a backend shows none. */
 	int (*store_resize)(struct up_pager *p, const struct up_store *st,
 			    off_t len);
+	/* The kernel's mremap(2) of the backend's mappings made [a, b) anew
+	 * (what they grew by, a copy, what MREMAP_DONTUNMAP left behind),
+	 * recorded already: the backend takes it in.  NULL: nothing to do. */
+	void (*remapped)(struct up_pager *p, uintptr_t a, uintptr_t b);
 };
 
 extern const struct up_backend_ops up__uffd_ops;

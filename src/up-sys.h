@@ -86,6 +86,8 @@ void *up__real_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		      void *to);
 int up__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	     void **out);
+int up__mmap_unlocked(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off, void **out);
 int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off, void **out);
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,

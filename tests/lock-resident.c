@@ -3,7 +3,8 @@
  * keeps them: a stream through a budget a quarter of the file evicts every
  * other page, but touching the locked ones again reads nothing, in a shared
  * and a private file mapping and in anonymous memory.  Locking more than the
- * budget holds still works (the locked pages then take turns).
+ * budget holds still works (the locked pages then take turns).  After
+ * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does.
  */
 #include "harness.h"
 
@@ -95,8 +96,64 @@ static void body(struct up_pager *p, enum up_backend b)
 	close(fd);
 }
 
+/* Kilobytes locked in this process (VmLck), or -1. */
+static long locked_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* After mlockall(MCL_FUTURE), the drop-in API (the default pager, made
+ * then) maps as the kernel does: each mapping shows its data and is
+ * locked.  (In a child: the flag would lock all the rest.) */
+static void future_child(void *arg)
+{
+	size_t len = 16 * 4096;
+	int fd = *(int *)arg;
+	long before;
+	char *s, *v, *a;
+
+	CHECK_OK(mlockall(MCL_FUTURE));
+	before = locked_kib();
+	s = up_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	v = up_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	a = up_mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(s != MAP_FAILED && v != MAP_FAILED && a != MAP_FAILED);
+	if (s == MAP_FAILED || v == MAP_FAILED || a == MAP_FAILED)
+		return;
+	CHECK_EQ(h_pat_diff(s, 7, 0, len), -1);
+	CHECK_EQ(h_pat_diff(v, 7, 0, len), -1);
+	CHECK_EQ(a[len - 1], 0);
+	CHECK(locked_kib() - before >= (long)(3 * len / 1024));
+}
+
+static void future(void)
+{
+	int fd = h_file(16 * 4096, 7);
+
+	/* (Under MCL_FUTURE the kernel counts each new mapping against
+	 * RLIMIT_MEMLOCK as it is made, the pager's own tables too, some
+	 * megabytes: an ordinary user's 8 MiB on Debian does not hold them,
+	 * EAGAIN, as it would not hold the program's own that large.) */
+	h_ctx = "mlockall";
+	if (may_lock(64 * H_MIB))
+		CHECK_EQ(h_fork(future_child, &fd), 0);
+	h_ctx = "-";
+	close(fd);
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
+	future();
 	h_done();
 }

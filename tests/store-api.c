@@ -293,25 +293,158 @@ static void private_partial(struct up_pager *p)
 	free(m.data);
 }
 
-/* mlock(2) of a store's mapping locks what the store holds. */
+/* mlock(2) of a store's mapping, three budgets long, locks what the
+ * store holds; stores into every locked page reach it at msync and at
+ * unmap. */
 static void locked(struct up_pager *p)
 {
-	size_t len = SYS_UP_LEN(STORE_LEN);
+	size_t len = SYS_UP_LEN(STORE_LEN), n = 12 * page_len / PG, i;
 	struct mem m;
 	char *a;
+	int lost = 0;
 
+	if (n * PG > STORE_LEN)
+		n = STORE_LEN / PG;
 	mem_init(&m, 21);
 	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
 		      MAP_SHARED);
 	if (!a)
 		return;
-	CHECK_OK(mlock(a + page_len, 2 * PG));
-	CHECK_EQ(h_pat_diff(a + page_len, 21, page_len, 2 * PG), -1);
-	a[page_len + 5] = 'L';
-	CHECK_OK(munlock(a + page_len, 2 * PG));
+	CHECK_OK(mlock(a, n * PG));
+	CHECK_EQ(h_pat_diff(a, 21, 0, n * PG), -1);
+	for (i = 0; i < n; i++)
+		a[i * PG + 5] = 'L';
+	CHECK_OK(up_pager_sync(p, a, len, MS_SYNC));
+	for (i = 0; i < n; i++)
+		lost += m.data[i * PG + 5] != 'L';
+	CHECK_EQ(lost, 0);
+	for (i = 0; i < n; i++)
+		a[i * PG + 6] = 'M';
+	CHECK_OK(munlock(a, n * PG));
 	CHECK_OK(up_pager_unmap(p, a, len));
-	CHECK_EQ(m.data[page_len + 5], 'L');
-	CHECK_EQ(h_pat_diff(m.data + page_len + 6, 21, page_len + 6, PG), -1);
+	for (i = 0; i < n; i++)
+		lost += m.data[i * PG + 6] != 'M';
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(h_pat_diff(m.data + 7, 21, 7, PG - 7), -1);
+	free(m.data);
+}
+
+/* mremap(2) of a store's mapping: what it grows by, a second mapping of
+ * it (old_len 0) and what MREMAP_DONTUNMAP leaves behind show the store,
+ * and stores there reach it. */
+static void remapped(struct up_pager *p)
+{
+	size_t len = 4 * page_len;
+	struct mem m;
+	char *a, *b;
+
+	mem_init(&m, 22);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	a[0] = 'A';
+	b = mremap(a, len, 2 * len, MREMAP_MAYMOVE);
+	CHECK(b != MAP_FAILED);
+	if (b == MAP_FAILED)
+		return;
+	CHECK_EQ(b[0], 'A');
+	CHECK_EQ(h_pat_diff(b + len + 1, 22, len + 1, len - 1), -1);
+	b[len + PG] = 'G';
+	CHECK_OK(up_pager_sync(p, b, 2 * len, MS_SYNC));
+	CHECK_EQ(m.data[len + PG], 'G');
+	a = mremap(b, 0, len, MREMAP_MAYMOVE);
+	CHECK(a != MAP_FAILED);
+	if (a != MAP_FAILED) {
+		CHECK_EQ(a[0], 'A');
+		CHECK_EQ(h_pat_diff(a + 1, 22, 1, len - 1), -1);
+		CHECK_OK(up_pager_unmap(p, a, len));
+	}
+	a = mremap(b, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	CHECK(a != MAP_FAILED);
+	if (a != MAP_FAILED) {
+		CHECK_EQ(a[0], 'A');
+		CHECK_EQ(h_pat_diff(b + 1, 22, 1, len - 1), -1);
+		b[2 * PG] = 'D';
+		CHECK_OK(up_pager_unmap(p, a, len));
+	}
+	CHECK_OK(up_pager_unmap(p, b, 2 * len));
+	CHECK_EQ(m.data[2 * PG], 'D');
+	CHECK_EQ(m.data[len + PG], 'G');
+	CHECK_EQ(m.closes, 1);
+	free(m.data);
+}
+
+/* Under mlockall(MCL_FUTURE) (in a child, as it locks all that comes), a
+ * store's new mapping shows the store, and its stores reach it. */
+static struct up_pager *future_pager;
+
+static void future_child(void *arg)
+{
+	size_t len = 4 * page_len;
+	struct mem *m = arg;
+	char *a;
+
+	CHECK_EQ(mlockall(MCL_FUTURE), 0);
+	a = map_store(future_pager, &mem_ops, m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	CHECK_EQ(h_pat_diff(a, 25, 0, len), -1);
+	a[PG] = 'F';
+	CHECK_OK(up_pager_unmap(future_pager, a, len));
+	CHECK_EQ(m->data[PG], 'F');
+	CHECK_EQ(m->closes, 1);
+}
+
+static void future_locked(struct up_pager *p)
+{
+	struct mem m;
+
+	mem_init(&m, 25);
+	future_pager = p;
+	CHECK_EQ(h_fork(future_child, &m), 0);
+	free(m.data);
+}
+
+/* A child of fork() that pages a file through the same pager leaves the
+ * parent's store mapping as it was. */
+static char *child_file_at;
+
+static void child_pages(void *arg)
+{
+	size_t i, n = *(size_t *)arg;
+	volatile char sum = 0;
+
+	for (i = 0; i < n; i += PG)
+		sum += child_file_at[i];
+	(void)sum;
+}
+
+static void child_evicts(struct up_pager *p)
+{
+	size_t len = SYS_UP_LEN(STORE_LEN), flen = 12 * page_len;
+	int fd = h_file(flen, 23);
+	struct mem m;
+	void *f = NULL;
+	char *a;
+
+	mem_init(&m, 24);
+	a = map_store(p, &mem_ops, &m, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED);
+	if (!a)
+		return;
+	a[0] = 'P';
+	CHECK_OK(up_pager_map(p, NULL, flen, PROT_READ, MAP_SHARED, fd, 0, &f));
+	child_file_at = f;
+	CHECK_EQ(h_fork(child_pages, &flen), 0);
+	CHECK_EQ(a[0], 'P');
+	CHECK_EQ(h_pat_diff(a + 1, 24, 1, page_len - 1), -1);
+	CHECK_OK(up_pager_unmap(p, f, flen));
+	CHECK_OK(up_pager_unmap(p, a, len));
+	CHECK_EQ(m.data[0], 'P');
+	CHECK_EQ(h_pat_diff(m.data + 1, 24, 1, STORE_LEN - 1), -1);
+	close(fd);
 	free(m.data);
 }
 
@@ -642,6 +775,9 @@ static void body(struct up_pager *p, enum up_backend b)
 	private_copy(p);
 	private_partial(p);
 	locked(p);
+	remapped(p);
+	child_evicts(p);
+	future_locked(p);
 	private_after_shared(p);
 	errors(p);
 	fixed_over_itself(p);
