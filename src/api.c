@@ -195,6 +195,7 @@ static void fork_child(void)
 	bool copy = fork_pipe[1] >= 0;
 	struct up_pager *p;
 
+	up__lock_future = 0;	/* (not inherited) */
 	if (copy)
 		up__close(fork_pipe[0]);
 	for (p = all_pagers; p; p = p->all_next) {
@@ -721,8 +722,13 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
  */
 static void lock_future(struct up_pager *p, void *a, size_t len)
 {
-	if (up__lock_future && !p->ops->kernel_mappings &&
-	    !p->inline_faults)
+	int future = up__lock_future;
+
+	if (!future || p->ops->kernel_mappings || p->inline_faults)
+		return;
+	if (future & MCL_ONFAULT)
+		up__mlock_onfault(a, SYS_UP(len));
+	else
 		up__mlock(a, SYS_UP(len));
 }
 
@@ -2492,9 +2498,13 @@ UP_EXPORT int mlockall(int flags)
 
 	if (flags & MCL_CURRENT)
 		lock_prepare(0, UINTPTR_MAX);
+	/* (So that a child of fork() forgets MCL_FUTURE.) */
+	pthread_once(&fork_once, fork_setup);
 	ret = (int)syscall(SYS_mlockall, flags);
 	if (!ret)
-		up__lock_future = flags & MCL_FUTURE;
+		up__lock_future = (flags & MCL_FUTURE)
+					  ? flags & (MCL_FUTURE | MCL_ONFAULT)
+					  : 0;
 	return ret;
 }
 
@@ -2503,7 +2513,7 @@ UP_EXPORT int munlockall(void)
 	int ret = (int)syscall(SYS_munlockall);
 
 	if (!ret)
-		up__lock_future = false;
+		up__lock_future = 0;
 	return ret;
 }
 

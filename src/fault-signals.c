@@ -1320,6 +1320,49 @@ static int sig_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 	return err;
 }
 
+/* Read the pages of [a, b) of store region r into the memfd, loose (out
+ * of the budget): where it will show without the pager (locked).  Returns
+ * where a page the store cannot read stopped it, or b. */
+static uintptr_t fill_loose(struct up_pager *p, struct up_region *r,
+			    uintptr_t a, uintptr_t b)
+{
+	struct sig_file *f = &p->sig->files[r->sfile - 1];
+	uintptr_t x;
+
+	for (x = a; x < b;) {
+		off_t off = r->off + (off_t)(x - r->start);
+		uint64_t pg = up__pgno(p, off);
+
+		if (lookup(p->sig, r->sfile, pg) < 0 && span(p, f, pg)) {
+			if (store_fill(p, f, pg))
+				return x;
+			f->state[pg] |= PS_LOOSE;
+		}
+		x += (pg + 1) * pl(p) - (uint64_t)off;
+	}
+	return b;
+}
+
+/*
+ * [a, b) of store region r shows its memfd anew (mremap(2) made it, or
+ * the store grew): guarded, to be served.  Where the kernel cannot guard
+ * it (mlock(2) locked it), its pages are read in, loose; a private
+ * mapping that the kernel filled then (copying the memfd's zeros) is
+ * filled again from them.
+ */
+static void take_in(struct up_pager *p, struct up_region *r, uintptr_t a,
+		    uintptr_t b)
+{
+	if (!up__madvise((void *)a, b - a, MADV_GUARD_INSTALL))
+		return;
+	b = fill_loose(p, r, a, b);
+	if (!(r->flags & MAP_SHARED) && a < b &&
+	    !up__madvise((void *)a, b - a, MADV_DONTNEED_LOCKED))
+		up__madvise((void *)a, b - a,
+			    (r->prot & PROT_WRITE) ? MADV_POPULATE_WRITE
+						   : MADV_POPULATE_READ);
+}
+
 /* up_pager_store_resize() of store (ops, ctx) to len, resized already:
  * its memfd follows, as a file that ftruncate(2) resizes (the kernel then
  * shows its mappings as a file's), and what the pager holds of pages past
@@ -1361,7 +1404,7 @@ static int sig_store_resize(struct up_pager *p, const struct up_store *st,
 		if (r->sfile == fi &&
 		    up__region_span(r, (off_t)(from * pl(p)), INT64_MAX, &as,
 				    &ae))
-			up__madvise((void *)as, ae - as, MADV_GUARD_INSTALL);
+			take_in(p, r, as, ae);
 	}
 	return err;
 }
@@ -1428,26 +1471,12 @@ static int sig_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 static void sig_lock(struct up_pager *p, struct up_region *r, uintptr_t a,
 		     uintptr_t b)
 {
-	struct sig_file *f = r->sfile ? &p->sig->files[r->sfile - 1] : NULL;
-	uintptr_t x;
-
 	/* A store's pages are read into the memfd first, which holds
-	 * nothing the pager has not put there: loose, out of the budget (up
-	 * to one the store cannot read, which stays guarded). */
-	for (x = a; f && f->store.ops && x < b;) {
-		off_t off = r->off + (off_t)(x - r->start);
-		uint64_t pg = up__pgno(p, off);
-
-		if (lookup(p->sig, r->sfile, pg) < 0 && span(p, f, pg)) {
-			if (store_fill(p, f, pg))
-				break;
-			f->state[pg] |= PS_LOOSE;
-		}
-		x += (pg + 1) * pl(p) - (uint64_t)off;
-	}
-	if (f && f->store.ops)
-		b = x < b ? x : b;
-	if (f && a < b)
+	 * nothing the pager has not put there (up to one the store cannot
+	 * read, which stays guarded). */
+	if (r->sfile && p->sig->files[r->sfile - 1].store.ops)
+		b = fill_loose(p, r, a, b);
+	if (r->sfile && a < b)
 		up__madvise((void *)a, b - a, MADV_GUARD_REMOVE);
 }
 
@@ -1496,7 +1525,7 @@ static void sig_remapped(struct up_pager *p, uintptr_t a, uintptr_t b)
 		uintptr_t y = r->end < b ? r->end : b;
 
 		if (r->sfile && p->sig->files[r->sfile - 1].store.ops)
-			up__madvise((void *)x, y - x, MADV_GUARD_INSTALL);
+			take_in(p, p->regions[i], x, y);
 	}
 }
 

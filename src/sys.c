@@ -830,7 +830,7 @@ void up__anon_vma_give(void *m)
 	up__madvise(m, SYS_PAGE, MADV_DONTNEED);
 }
 
-_Atomic bool up__lock_future;
+_Atomic int up__lock_future;
 
 /* Whether part of [addr, addr+len) is mlock(2)ed: msync(2) refuses to
  * invalidate locked pages, and with MS_ASYNC does nothing else. */

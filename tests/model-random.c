@@ -1,7 +1,7 @@
 /* model-random: random reads, writes, msync, DONTNEED and remaps over 2 shared mappings end equal to pread/pwrite on a copy. */
 #include "harness.h"
 
-static const int ops_nr = H_TSAN ? 60 : H_SANITIZED ? 400 : 1500;
+static const int ops_nr = H_TSAN ? 60 : H_SANITIZED ? 400 : 1000;
 static size_t page;
 
 struct slot {

@@ -1,4 +1,4 @@
-/* shared-load: 4 processes x 2 threads read, write and msync their own stripes of one file through a shared page cache for a minute; every read matches and the file ends equal to the model. */
+/* shared-load: 4 processes x 2 threads read, write and msync their own stripes of one file through a shared page cache for 12 seconds (UPAGER_LOAD_SECONDS); every read matches and the file ends equal to the model. */
 #include "harness.h"
 
 #include <sys/prctl.h>
@@ -291,7 +291,7 @@ static void run(enum up_backend b, unsigned secs)
 int main(void)
 {
 	const char *e = getenv("UPAGER_LOAD_SECONDS");
-	unsigned secs = e && *e ? (unsigned)atoi(e) : H_SANITIZED ? 8 : 20;
+	unsigned secs = e && *e ? (unsigned)atoi(e) : H_SANITIZED ? 5 : 12;
 	unsigned kernel_secs = secs / 6 ? secs / 6 : 1;
 	enum up_backend b;
 
