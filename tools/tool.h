@@ -139,7 +139,7 @@ struct pager_opts {
 #ifdef _WIN32
 #define BACKENDS_HELP "auto (default), kernel or trap"
 #else
-#define BACKENDS_HELP "auto (default), uffd or kernel"
+#define BACKENDS_HELP "auto (default), uffd, signals or kernel"
 #endif
 #define PAGER_HELP                                                          \
 	"  --budget N      most page cache the pager may hold (K, M, G)\n"    \
