@@ -688,6 +688,9 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		poison(p, addr);
 		ret = FAULT_SIGBUS;
 		goto out;
+	} else if (was && r->obj->solo) {
+		/* Moved in before: unless it is there now, lost. */
+		up__solo_lost(p, r, pg, addr);
 	}
 served:
 	if (!woken)

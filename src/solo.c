@@ -1295,6 +1295,37 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pg,
 }
 
 /*
+ * A missing fault at addr in page pg of anonymous solo region r, moved in
+ * already: either another thread's fault moved it in meanwhile, and it is
+ * there, or a call the pager did not see (madvise(2) straight to the
+ * kernel) took that system page out of the mapping, where the kernel's
+ * anonymous memory reads zeros from then on.  Then zeros go in (write-
+ * protected if the page is clean, so that a store there is seen) and true
+ * is returned; the access would otherwise fault again forever.
+ */
+bool up__solo_lost(struct up_pager *p, struct up_region *r, uint64_t pg,
+		   uintptr_t addr)
+{
+	static const char zero[SYS_PAGE] __attribute__((aligned(SYS_PAGE)));
+	const struct up_obj *o = r->obj;
+	struct uffdio_copy c = {
+		.dst = addr, .src = (uintptr_t)zero, .len = SYS_PAGE,
+		.mode = UFFDIO_COPY_MODE_DONTWAKE,
+	};
+	uint64_t ent = 0;
+
+	if (o->kind != OBJ_ANON || o->cow || o->fd >= 0 || o->store.ops ||
+	    proc_fd(&p->pagemap_fd, "/proc/self/pagemap", O_RDONLY) < 0 ||
+	    pread(p->pagemap_fd, &ent, sizeof(ent),
+		  (off_t)(addr / SYS_PAGE * sizeof(ent))) != sizeof(ent) ||
+	    (ent & (PM_PRESENT | PM_SWAPPED)))
+		return false;
+	if (!(o->pflags[pg] & PG_DIRTY))
+		c.mode |= UFFDIO_COPY_MODE_WP;
+	return up__ioctl(p->uffd, UFFDIO_COPY, &c) == 0;
+}
+
+/*
  * Where page pg's content is now: the object range [*a, *b) of it that is
  * in memory, at the returned address (in the mapping, or in its slot).
  */

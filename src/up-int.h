@@ -514,6 +514,8 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t store,
 		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
+bool up__solo_lost(struct up_pager *p, struct up_region *r, uint64_t pg,
+		   uintptr_t addr);
 bool up__solo_copied(struct up_pager *p, const struct up_region *r);
 void up__slot_release(struct up_pager *p, uint32_t idx);
 bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,

@@ -1,4 +1,4 @@
-/* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does, bad advice is -EINVAL. */
+/* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does (also by the system call itself, past the library), bad advice is -EINVAL. */
 #include "harness.h"
 
 #include <sys/syscall.h>
@@ -192,8 +192,39 @@ static void body(struct up_pager *p, enum up_backend b)
 	}
 }
 
+/*
+ * MADV_DONTNEED by the system call itself, past the library (as a library
+ * that calls the kernel directly would), on the default pager's memory:
+ * private anonymous pages read zeros after it, shared ones keep their
+ * data, as the kernel's do; the access does not fault forever.
+ */
+static void raw_dontneed(void)
+{
+	size_t len = 1 << 20;
+
+	for (int shared = 0; shared < 2; shared++) {
+		char *a = up_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  (shared ? MAP_SHARED : MAP_PRIVATE) |
+					  MAP_ANONYMOUS,
+				  -1, 0);
+
+		CHECK(a != MAP_FAILED);
+		if (a == MAP_FAILED)
+			return;
+		a[0] = 5;
+		a[70000] = 7;
+		CHECK_EQ(syscall(SYS_madvise, a, len, MADV_DONTNEED), 0);
+		CHECK_EQ(a[0], shared ? 5 : 0);
+		CHECK_EQ(a[70000], shared ? 7 : 0);
+		a[1] = 9;
+		CHECK_EQ(a[1], 9);
+		CHECK_OK(up_munmap(a, len));
+	}
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
+	raw_dontneed();
 	h_done();
 }
