@@ -802,6 +802,7 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 				 off_t off, void **out)
 {
 	struct stat st = { .st_mode = S_IFREG };
+	struct up_store s = { ops, ctx };
 	struct up_region *r;
 	struct up_obj *o;
 	bool owned;
@@ -826,41 +827,28 @@ UP_EXPORT int up_pager_map_store(struct up_pager *p,
 	r->dontfork = true;
 	pthread_mutex_lock(&p->lock);
 	if (p->ops->kernel_mappings) {
-		/* The backend's mapping of the store. */
-		struct up_store s = { ops, ctx };
-
+		/* The backend maps the store itself (see making_store). */
 		p->making_store = &s;
 		err = place(p, p->ops, r, -1, addr, flags);
 		p->making_store = NULL;
-		if (!err)
-			up__madvise((void *)r->start, r->end - r->start,
-				    MADV_DONTFORK);
-		pthread_mutex_unlock(&p->lock);
-		if (err) {
-			free(r);
-			return err;
+	} else {
+		err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
+		if (!err) {
+			/* (Kept while it has no region: a MAP_FIXED over the
+			 * store's last mapping, or a failure, would free
+			 * it.) */
+			owned = o->regions != NULL;
+			o->making = true;
+			r->obj = o;
+			err = place(p, p->ops, r, -1, addr, flags);
+			o->making = false;
+			if (err)
+				up__obj_unmade(p, o, owned);
 		}
-		*out = (void *)r->start;
-		return 0;
 	}
-	err = up__obj_store(p, ops, ctx, r->flags & MAP_SHARED, &o);
-	if (err) {
-		pthread_mutex_unlock(&p->lock);
-		free(r);
-		return err;
-	}
-	/* (Kept while it has no region: a MAP_FIXED over the store's last
-	 * mapping, or a failure, would free it.) */
-	owned = o->regions != NULL;
-	o->making = true;
-	r->obj = o;
-	err = place(p, p->ops, r, -1, addr, flags);
 	if (!err)
 		up__madvise((void *)r->start, r->end - r->start,
 			    MADV_DONTFORK);
-	o->making = false;
-	if (err)
-		up__obj_unmade(p, o, owned);
 	pthread_mutex_unlock(&p->lock);
 	if (err) {
 		free(r);

@@ -394,7 +394,8 @@ static uint32_t file_get(struct up_pager *p, int fd)
 
 /* ---- stores --------------------------------------------------------- */
 
-#define STACK_LEN (1ul << 20)
+#define STACK_LEN (8ul << 20)	/* as the pager's other threads' (sanitizers need
+				 * much; the kernel gives what is used) */
 
 /* Set while this thread serves a fault in its signal handler. */
 static __thread bool in_handler __attribute__((tls_model("initial-exec")));
@@ -531,9 +532,6 @@ static void store_free(struct sig_file *f)
 	*f = (struct sig_file){ .fd = -1 };
 }
 
-/* Write nr ranges of store file f's view to its store, in one batch if
- * it takes them: 0, or the error msync(2) reports (a full store's, else
- * EIO). */
 struct write_job {
 	const struct sig_file *f;
 	const struct up_store_io *io;
@@ -558,6 +556,9 @@ static long write_io(void *arg)
 	return n;
 }
 
+/* Write nr ranges of store file f's view to its store, in one batch if
+ * it takes them: 0, or the error msync(2) reports (a full store's, else
+ * EIO). */
 static int store_write(struct up_pager *p, struct sig_file *f,
 		       const struct up_store_io *io, unsigned nr)
 {
@@ -757,22 +758,32 @@ static int store_size(struct up_pager *p, struct sig_file *f)
 	return 0;
 }
 
+/* The file index (+ 1) of store st, 0 if none shows it. */
+static uint32_t store_find(const struct up_sig *s, const struct up_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < s->files_nr; i++)
+		if (s->files[i].fd >= 0 && s->files[i].store.ops == st->ops &&
+		    s->files[i].store.ctx == st->ctx)
+			return (uint32_t)i + 1;
+	return 0;
+}
+
 /* The file index (+ 1) of store st, made for it (a memfd of its length)
  * if none shows it yet; 0 and *err if it cannot be. */
 static uint32_t store_get(struct up_pager *p, const struct up_store *st,
 			  int *err)
 {
 	struct up_sig *s = p->sig;
+	uint32_t fi = store_find(s, st);
 	struct sig_file *f;
 	off_t len;
-	size_t i;
 	long hole;
 	int fd;
 
-	for (i = 0; i < s->files_nr; i++)
-		if (s->files[i].fd >= 0 && s->files[i].store.ops == st->ops &&
-		    s->files[i].store.ctx == st->ctx)
-			return (uint32_t)i + 1;
+	if (fi)
+		return fi;
 	len = st->ops->size(st->ctx);
 	if (len < 0) {
 		*err = len < -4095 ? -EIO : (int)len;
@@ -1167,17 +1178,12 @@ static int map_store(struct up_pager *p, struct up_region *r,
 		     const struct up_store *st, void *hint, int mflags)
 {
 	struct up_sig *s = p->sig;
-	bool made = true;
+	bool made = !store_find(s, st);
 	struct sig_file *f;
 	uint64_t pg;
 	uint32_t fi;
-	size_t i;
-	int err = 0;
+	int err;
 
-	for (i = 0; i < s->files_nr && made; i++)
-		made = !(s->files[i].fd >= 0 &&
-			 s->files[i].store.ops == st->ops &&
-			 s->files[i].store.ctx == st->ctx);
 	err = thread_start(p);
 	fi = err ? 0 : store_get(p, st, &err);
 	if (!fi)
@@ -1372,16 +1378,12 @@ static int sig_store_resize(struct up_pager *p, const struct up_store *st,
 			    off_t len)
 {
 	struct up_sig *s = p->sig;
+	uint32_t fi = store_find(s, st);
 	uint64_t from, i;
-	uint32_t fi = 0;
 	struct sig_file *f;
 	off_t low;
 	int err;
 
-	for (i = 0; i < s->files_nr && !fi; i++)
-		if (s->files[i].fd >= 0 && s->files[i].store.ops == st->ops &&
-		    s->files[i].store.ctx == st->ctx)
-			fi = (uint32_t)i + 1;
 	if (!fi)
 		return 0;
 	f = &s->files[fi - 1];

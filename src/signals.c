@@ -75,12 +75,6 @@ void up__sig_chain(const struct up_sigprev *prev, int sig, siginfo_t *si,
 }
 
 /*
- * Make fn the action for sig unless it is already, keeping the one it
- * replaces in prev.  It blocks every signal while it runs, so that no
- * handler of the program's interrupts it holding a pager's lock.
- * Callers serialise.
- */
-/*
  * The access at addr, which raised uc's SIGSEGV, fails as the kernel's
  * fails where a page cannot be read: SIGBUS (BUS_ADRERR, si_addr addr),
  * to the program's action for it as the kernel would deliver it, or, with
@@ -114,6 +108,12 @@ void up__sig_bus(void *addr, void *uc)
 	up__sig_chain(&now, SIGBUS, &si, uc);
 }
 
+/*
+ * Make fn the action for sig unless it is already, keeping the one it
+ * replaces in prev.  It blocks every signal while it runs, so that no
+ * handler of the program's interrupts it holding a pager's lock.
+ * Callers serialise.
+ */
 int up__sig_install(int sig, void (*fn)(int, siginfo_t *, void *),
 		    struct up_sigprev *prev)
 {

@@ -983,9 +983,9 @@ static bool page_zero(uintptr_t a)
 
 /*
  * The kernel's mapping at addr, if it is private anonymous memory of at
- * most max bytes that holds nothing but zeros: its range and protection, and in *touched
- * whether a page of its own is in memory (then it has an anon_vma; the
- * zero page that a load maps is none).  False if not (a page swapped out,
+ * most max bytes that holds nothing but zeros: its range and protection,
+ * and in *touched whether a page of its own is in memory (then it has an
+ * anon_vma; the zero page that a load maps is none).  False if not (a page swapped out,
  * or one that is not zeros, or not readable), or if the kernel cannot say
  * (before Linux 6.11).
  */

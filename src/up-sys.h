@@ -62,7 +62,6 @@ void up__anon_vma_give(void *m);
 bool up__vma_zeros(uintptr_t addr, size_t max, uintptr_t *start,
 		   uintptr_t *end, int *prot, bool *touched);
 bool up__vma_plain(uintptr_t start, bool accounted);
-/* mlockall(MCL_FUTURE) is in force (the library's mlockall(2) says). */
 /* mlockall(2)'s MCL_FUTURE and MCL_ONFAULT as the program set them, 0
  * if not (nor in a child of fork(), which the kernel does not lock). */
 extern _Atomic int up__lock_future;
