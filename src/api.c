@@ -134,6 +134,9 @@ static atomic_int all_nr;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_pipe[2] = { -1, -1 };
 
+static void lock_sync(struct up_pager *p, uintptr_t a, uintptr_t b);
+static void lock_mark(struct up_pager *p, uintptr_t a, uintptr_t b, int how);
+
 static void fork_prepare(void)
 {
 	struct up_pager *p;
@@ -726,10 +729,13 @@ static void lock_future(struct up_pager *p, void *a, size_t len)
 
 	if (!future || p->ops->kernel_mappings || p->inline_faults)
 		return;
+	lock_mark(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len),
+		  future & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
 	if (future & MCL_ONFAULT)
 		up__mlock_onfault(a, SYS_UP(len));
 	else
 		up__mlock(a, SYS_UP(len));
+	lock_sync(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len));
 }
 
 UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
@@ -1714,6 +1720,57 @@ static bool kernel_one(uintptr_t a, uintptr_t b)
 	return one;
 }
 
+/*
+ * Note which of p's regions in [a, b) mlock(2) has locked (r->locked),
+ * carving them where the kernel's lock starts and ends, as the kernel
+ * splits its mappings there.
+ */
+static void lock_sync(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a), k, nr;
+	uintptr_t x, y, lo, hi;
+	struct up_run *runs;
+
+	for (; i < p->regions_nr && p->regions[i]->start < b; i++) {
+		struct up_region *r = p->regions[i];
+
+		lo = r->start > a ? r->start : a;
+		hi = r->end < b ? r->end : b;
+		if (!r->obj || up__locks_take(lo, hi - lo, &runs, &nr))
+			continue;
+		for (x = lo, k = 0; x < hi; x = y) {
+			bool in = k < nr && runs[k].a <= x;
+
+			y = in ? runs[k].a + runs[k].len : k < nr ? runs[k].a : hi;
+			k += in;
+			/* (How it is locked, the kernel does not say.) */
+			r = up__region_find(p, x);
+			if (!r->locked != !in && !cut(p, x, y))
+				up__region_find(p, x)->locked = in ? LOCK_ON : 0;
+		}
+		free(runs);
+		i = up__region_first(p, hi - 1);
+	}
+}
+
+/* The same, ahead of the kernel's mlock(2) of [a, b), how (LOCK_*) it is
+ * to lock. */
+static void lock_mark(struct up_pager *p, uintptr_t a, uintptr_t b, int how)
+{
+	size_t i = up__region_first(p, a);
+
+	for (; i < p->regions_nr && p->regions[i]->start < b; i++) {
+		struct up_region *r = p->regions[i];
+		uintptr_t lo = r->start > a ? r->start : a;
+
+		if (!r->obj || r->locked == how ||
+		    cut(p, lo, r->end < b ? r->end : b))
+			continue;
+		i = up__region_first(p, lo);
+		p->regions[i]->locked = (uint8_t)how;
+	}
+}
+
 /* Whether mremap(2) only moves, and then may move several mappings. */
 static bool move_only(size_t old_len, size_t new_len, int flags)
 {
@@ -1875,8 +1932,10 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	}
 	/* The kernel's mapping that the moves left behind is unlocked: the
 	 * pager's memory there too. */
-	if (id)
+	if (id) {
 		up__munlock((void *)la, lb - la);
+		lock_sync(p, la, lb);
+	}
 	free(rs);
 	return err ? err : b < end0 ? -EFAULT : 0;
 }
@@ -2037,8 +2096,10 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		if (!err)
 			err = left_behind(p, rs[i], at, len, id, la, lb);
 	}
-	if (id)
+	if (id) {
 		up__munlock((void *)la, lb - la);
+		lock_sync(p, la, lb);
+	}
 	free(rs);
 	*out = dest;
 	return 0;
@@ -2430,35 +2491,89 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 }
 
 /*
- * mlock(2), mlock2(2) and mlockall(2) of the program: pagers whose
- * backend needs it (the signals backend, whose guard pages the kernel
- * cannot lock) make [a, b) ready first; the kernel then locks it.
+ * mlock(2), mlock2(2) and mlockall(2) of the program over [a, b), locked
+ * how (LOCK_*).  Each pager first learns the anon_vmas its private file
+ * mappings took (anon_learn()), then marks its regions there locked
+ * (lock_mark()): the faults that the kernel's lock takes then see the
+ * mappings as the kernel has split them.  Pagers whose backend needs it
+ * (the signals backend, whose guard pages the kernel cannot lock) make
+ * [a, b) ready.  The kernel then locks it, and lock_learn() looks.
  */
-static void lock_prepare(uintptr_t a, uintptr_t b)
+static void lock_range(uintptr_t *a, uintptr_t *b)
+{
+	*a &= ~(SYS_PAGE - 1);
+	*b = *b > UINTPTR_MAX - (SYS_PAGE - 1) ? UINTPTR_MAX & ~(SYS_PAGE - 1)
+					       : SYS_UP(*b);
+}
+
+/* fn(p, a, b, arg) on every pager, under its lock, [a, b) widened to
+ * whole pages. */
+static void lock_each(uintptr_t a, uintptr_t b,
+		      void (*fn)(struct up_pager *p, uintptr_t a, uintptr_t b,
+				 int arg),
+		      int arg)
 {
 	struct up_pager *p;
-	size_t i;
 
 	if (!atomic_load(&all_nr))
 		return;
-	a &= ~(SYS_PAGE - 1);
-	b = b > UINTPTR_MAX - (SYS_PAGE - 1) ? UINTPTR_MAX & ~(SYS_PAGE - 1)
-					     : SYS_UP(b);
+	lock_range(&a, &b);
 	pthread_mutex_lock(&all_lock);
 	for (p = all_pagers; p; p = p->all_next) {
-		if (!p->ops->lock)
-			continue;
 		pthread_mutex_lock(&p->lock);
-		for (i = up__region_first(p, a);
-		     i < p->regions_nr && p->regions[i]->start < b; i++) {
-			struct up_region *r = p->regions[i];
-
-			p->ops->lock(p, r, a > r->start ? a : r->start,
-				     b < r->end ? b : r->end);
-		}
+		fn(p, a, b, arg);
 		pthread_mutex_unlock(&p->lock);
 	}
 	pthread_mutex_unlock(&all_lock);
+}
+
+static void lock_prepare(struct up_pager *p, uintptr_t a, uintptr_t b,
+			 int how)
+{
+	size_t i;
+
+	anon_learn(p, a, b);
+	lock_mark(p, a, b, how);
+	for (i = up__region_first(p, a); p->ops->lock && i < p->regions_nr &&
+					 p->regions[i]->start < b; i++) {
+		struct up_region *r = p->regions[i];
+
+		p->ops->lock(p, r, a > r->start ? a : r->start,
+			     b < r->end ? b : r->end);
+	}
+}
+
+/* After the kernel's mlock(2) or munlock(2) of [a, b): each pager notes
+ * what it locked (lock_sync()).  Where it faulted the pages in (populate),
+ * a private writable mapping's pages were written, each copied, as by a
+ * store: one with no anon_vma takes its neighbour's or a new one. */
+static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
+		       int populate)
+{
+	size_t i;
+
+	lock_sync(p, a, b);
+	for (i = up__region_first(p, a);
+	     i < p->regions_nr && p->regions[i]->start < b; i++) {
+		struct up_region *r = p->regions[i];
+
+		if (!r->obj)
+			continue;
+		up__region_merged(p, r);
+		if (populate && r->locked && !r->anon &&
+		    (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED))
+			up__region_anon(p, r);
+	}
+}
+
+/* The kernel's answer to a lock call, kept through lock_learn(). */
+static int lock_done(int ret, uintptr_t a, uintptr_t b, bool populate)
+{
+	int saved = errno;
+
+	lock_each(a, b, lock_learn, !ret && populate);
+	errno = saved;
+	return ret;
 }
 
 static uintptr_t lock_end(const void *addr, size_t len)
@@ -2470,14 +2585,26 @@ static uintptr_t lock_end(const void *addr, size_t len)
 
 UP_EXPORT int mlock(const void *addr, size_t len)
 {
-	lock_prepare((uintptr_t)addr, lock_end(addr, len));
-	return (int)syscall(SYS_mlock, addr, len);
+	uintptr_t a = (uintptr_t)addr, b = lock_end(addr, len);
+
+	lock_each(a, b, lock_prepare, LOCK_ON);
+	return lock_done((int)syscall(SYS_mlock, addr, len), a, b, true);
 }
 
 UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	lock_prepare((uintptr_t)addr, lock_end(addr, len));
-	return (int)syscall(SYS_mlock2, addr, len, flags);
+	uintptr_t a = (uintptr_t)addr, b = lock_end(addr, len);
+
+	lock_each(a, b, lock_prepare,
+		  flags & MLOCK_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
+	return lock_done((int)syscall(SYS_mlock2, addr, len, flags), a, b,
+			 !(flags & MLOCK_ONFAULT));
+}
+
+UP_EXPORT int munlock(const void *addr, size_t len)
+{
+	return lock_done((int)syscall(SYS_munlock, addr, len),
+			 (uintptr_t)addr, lock_end(addr, len), false);
 }
 
 UP_EXPORT int mlockall(int flags)
@@ -2485,7 +2612,8 @@ UP_EXPORT int mlockall(int flags)
 	int ret;
 
 	if (flags & MCL_CURRENT)
-		lock_prepare(0, UINTPTR_MAX);
+		lock_each(0, UINTPTR_MAX, lock_prepare,
+			  flags & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
 	/* (So that a child of fork() forgets MCL_FUTURE.) */
 	pthread_once(&fork_once, fork_setup);
 	ret = (int)syscall(SYS_mlockall, flags);
@@ -2493,7 +2621,9 @@ UP_EXPORT int mlockall(int flags)
 		up__lock_future = (flags & MCL_FUTURE)
 					  ? flags & (MCL_FUTURE | MCL_ONFAULT)
 					  : 0;
-	return ret;
+	return (flags & MCL_CURRENT) ? lock_done(ret, 0, UINTPTR_MAX,
+						 !(flags & MCL_ONFAULT))
+				     : ret;
 }
 
 UP_EXPORT int munlockall(void)
@@ -2502,7 +2632,7 @@ UP_EXPORT int munlockall(void)
 
 	if (!ret)
 		up__lock_future = 0;
-	return ret;
+	return lock_done(ret, 0, UINTPTR_MAX, false);
 }
 
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,

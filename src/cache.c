@@ -1839,7 +1839,7 @@ static bool same_mapping(const struct up_region *r, const struct up_region *q)
 {
 	return r && r->end == q->start && up__region_alike(r, q) &&
 	       !r->zero_file && !q->zero_file && r->pgdelta == q->pgdelta &&
-	       !(r->anon && q->anon && r->anon != q->anon) &&
+	       up__anon_alike(r, q) &&
 	       r->apart == q->apart && r->fork_locked == q->fork_locked;
 }
 

@@ -1793,6 +1793,16 @@ static bool hands_with(const struct up_region *r, const struct up_region *q,
 	       continues(r, q, end);
 }
 
+/* Whether q, after l, goes into one mapping made for both: not where
+ * their anon_vmas differ, which only the kernel's mapping of each, made
+ * apart, can have (one of them locked before it goes in place, so that
+ * the two do not merge there). */
+static bool hands_alike(const struct up_region *l, const struct up_region *q)
+{
+	return up__anon_alike(l, q) &&
+	       !(l->locked != q->locked && l->anon != q->anon);
+}
+
 /* Private mappings of files showing the page cache: the kernel's own
  * private mappings of them, with the program's copies in them.  One that
  * cannot be made stays the pager's, and is not inherited. */
@@ -1818,7 +1828,8 @@ static void private_to_kernel(struct up_pager *p)
 		if (!private_pc(r->obj))
 			continue;
 		for (end = r->end;
-		     j < p->regions_nr && hands_with(r, p->regions[j], end);
+		     j < p->regions_nr && hands_with(r, p->regions[j], end) &&
+		     hands_alike(p->regions[j - 1], p->regions[j]);
 		     j++)
 			end = p->regions[j]->end;
 		if (up__solo_hand(p, r, end)) {

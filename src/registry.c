@@ -143,6 +143,12 @@ void up__region_flags_to_kernel(const struct up_region *r)
 		up__madvise(a, len, MADV_MERGEABLE);
 }
 
+/* Whether the kernel's mappings at l and r may merge, by their anon_vmas:
+ * not two different ones. */
+bool up__anon_alike(const struct up_region *l, const struct up_region *r)
+{
+	return !(l->anon && r->anon && l->anon != r->anon);
+}
 
 /*
  * Whether the kernel would see adjacent regions l and r as one mapping:
@@ -154,9 +160,11 @@ bool up__one_mapping(const struct up_region *l, const struct up_region *r)
 {
 	if (l->end != r->start || !up__region_alike(l, r))
 		return false;
-	/* The kernel merges no two mappings with anon_vmas of their own, and
-	 * none that MREMAP_DONTUNMAP left behind locked (api.c, left_behind()). */
-	if ((l->anon && r->anon && l->anon != r->anon) || l->apart != r->apart)
+	/* The kernel merges no two mappings with anon_vmas of their own,
+	 * none that MREMAP_DONTUNMAP left behind locked (api.c,
+	 * left_behind()), and none that mlock(2) locked apart. */
+	if (!up__anon_alike(l, r) || l->apart != r->apart ||
+	    l->locked != r->locked)
 		return false;
 	/* (Past the end of shared memory: one mapping with it, and with
 	 * what continues it, in the kernel's, as in the pager's one file.) */
@@ -225,8 +233,7 @@ static uint64_t anon_shared(const struct up_region *n,
  * has none: its neighbour's where that differs in protection only, the
  * next one's first (find_mergeable_anon_vma()), else a new one.  Its
  * pieces keep it when they are split, and two mappings with different
- * ones never merge (see up__one_mapping()).  Where mlock(2) splits the kernel's mapping is not
- * followed: the pieces of one mapping take it all.  No memory allocated:
+ * ones never merge (see up__one_mapping()).  No memory allocated:
  * the faulting thread may call it (fault-uffd.c).
  */
 void up__region_anon(struct up_pager *p, struct up_region *r)

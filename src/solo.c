@@ -41,6 +41,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -872,7 +873,30 @@ void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b)
 struct hand_job {
 	struct up_pager *p;
 	uintptr_t start, end;
+	bool lock;		/* locked before it goes in place */
 };
+
+/* Lock p's regions in [a, b), at `at` on: each as the program locked it
+ * (LOCK_*), or else on fault where onfault. */
+static void relock(struct up_pager *p, uintptr_t a, uintptr_t b, uintptr_t at,
+		   bool onfault)
+{
+	size_t i;
+
+	for (i = up__region_first(p, a);
+	     i < p->regions_nr && p->regions[i]->start < b; i++) {
+		const struct up_region *q = p->regions[i];
+		uintptr_t x = q->start > a ? q->start : a;
+		uintptr_t y = q->end < b ? q->end : b;
+		int how = q->locked ? q->locked
+				    : onfault ? LOCK_ONFAULT : LOCK_ON;
+
+		if (how == LOCK_ONFAULT)
+			up__mlock_onfault((void *)(at + (x - a)), y - x);
+		else
+			up__mlock((void *)(at + (x - a)), y - x);
+	}
+}
 
 static int hand_prep(void *arg, char *m)
 {
@@ -885,8 +909,12 @@ static int hand_prep(void *arg, char *m)
 	 * copied nothing: refused past the end of the file) gets one first,
 	 * before the copies go in, so that it merges with no neighbour that
 	 * has another, as the program's would not. */
-	if (up__region_find(p, j->start)->anon)
-		up__anon_vma_give(m);
+	for (i = up__region_first(p, j->start);
+	     i < p->regions_nr && p->regions[i]->start < j->end; i++)
+		if (p->regions[i]->anon) {
+			up__anon_vma_give(m);
+			break;
+		}
 	for (i = up__region_first(p, j->start);
 	     !err && i < p->regions_nr && p->regions[i]->start < j->end; i++) {
 		const struct up_region *q = p->regions[i];
@@ -895,6 +923,8 @@ static int hand_prep(void *arg, char *m)
 				  q->off, q->off + (off_t)(q->end - q->start),
 				  p->cow_buf);
 	}
+	if (!err && j->lock)
+		relock(p, j->start, j->end, (uintptr_t)m, true);
 	return err;
 }
 
@@ -908,19 +938,22 @@ static int hand_prep(void *arg, char *m)
  */
 int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 {
-	struct hand_job cp = { .p = p, .start = r->start, .end = end };
+	struct hand_job cp = { .p = p, .start = r->start, .end = end,
+			       .lock = true };
 	/* Made writable first where the program's was once: the kernel's
 	 * mapping keeps its accounting (VM_ACCOUNT) through mprotect(2),
 	 * and merges only with mappings that have it too. */
 	int prot = r->accounted ? r->prot | PROT_WRITE : r->prot;
 	struct up_region *q;
 	struct up_run *locks;
-	size_t locks_nr;
+	size_t locks_nr, i;
 	int err;
 
 	err = up__locks_take(r->start, end - r->start, &locks, &locks_nr);
 	if (err)
 		return err;
+	for (q = r; q && q->start < end; q = up__region_find(p, q->end))
+		cp.lock &= q->locked;
 	err = up__map_file((void *)r->start, end - r->start, prot,
 			   MAP_PRIVATE | (r->flags & MAP_NORESERVE), r->obj->fd,
 			   r->off, 0, 0, hand_prep, &cp);
@@ -933,7 +966,10 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 					   q->prot);
 	if (!err)
 		up__region_flags_to_kernel(r);
-	up__locks_put(locks, err ? 0 : locks_nr, r->prot & PROT_WRITE);
+	for (i = 0; !err && i < locks_nr; i++)
+		relock(p, locks[i].a, locks[i].a + locks[i].len, locks[i].a,
+		       r->prot & PROT_WRITE);
+	free(locks);
 	return err;
 }
 

@@ -222,6 +222,10 @@ struct up_region {
 	bool beside;			/* placed by the program (MAP_FIXED),
 					 * beside memory of its own, maybe:
 					 * see adopt_beside() in api.c */
+	uint8_t locked;			/* LOCK_*: how mlock(2) locked it, as
+					 * the pager last saw (api.c,
+					 * lock_sync()), 0 if not: the kernel
+					 * merges no mappings locked apart */
 	bool fork_locked;		/* at fork(), part of it mlock(2)ed in
 					 * the parent: the kernel's child
 					 * keeps the mappings mlock(2) split,
@@ -235,6 +239,9 @@ struct up_region {
 					 * up__region_alike()) */
 	struct up_stats st;		/* counters of this mapping */
 };
+
+#define LOCK_ON		1	/* mlock(2): VM_LOCKED, pages faulted in */
+#define LOCK_ONFAULT	2	/* MLOCK_ONFAULT: VM_LOCKONFAULT too */
 
 #define VF_HUGE		0x01	/* MADV_HUGEPAGE */
 #define VF_NOHUGE	0x02	/* MADV_NOHUGEPAGE */
@@ -430,6 +437,7 @@ bool up__region_alike(const struct up_region *l, const struct up_region *r);
 bool up__region_span(const struct up_region *r, off_t a, off_t b,
 		     uintptr_t *as, uintptr_t *ae);
 bool up__one_mapping(const struct up_region *l, const struct up_region *r);
+bool up__anon_alike(const struct up_region *l, const struct up_region *r);
 uint64_t up__mapping_of(struct up_pager *p, size_t i, size_t *a, size_t *b);
 void up__region_merged(struct up_pager *p, struct up_region *r);
 void up__region_anon(struct up_pager *p, struct up_region *r);

@@ -5,6 +5,9 @@
  * and a private file mapping and in anonymous memory.  Locking more than the
  * budget holds still works (the locked pages then take turns).  After
  * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does.
+ * Where mlock(2) splits a private mapping, what the kernel then answers
+ * (mremap(2) across the pieces, msync(2) of locked ones) is the answer
+ * through the drop-in API too, with and without a fork() between.
  */
 #include "harness.h"
 
@@ -153,9 +156,98 @@ static void future(void)
 	close(fd);
 }
 
+/*
+ * The kernel's mlock(2) of a writable private mapping writes every page in
+ * (each becomes the mapping's own copy), and so gives the locked piece an
+ * anon_vma of its own, which a store beside it does not share: locked
+ * whole, the two stay two mappings.  MREMAP_DONTUNMAP then unlocks the
+ * one it moves pages out of, and msync(MS_INVALIDATE) refuses the other.
+ * Each answer, errno included, through the kernel's calls and through
+ * the drop-in API.
+ */
+#define SPLIT_PAGES 29
+
+struct split_run {
+	int up, anon, forked;
+	int ans[4];
+};
+
+static int answer(long ret)
+{
+	return ret < 0 ? -errno : 0;
+}
+
+static void split_child(void *arg)
+{
+	struct split_run *s = arg;
+	size_t pg = 4096, len = SPLIT_PAGES * pg;
+	int fd = s->anon ? -1 : h_file(64 * pg, 3);
+	int flags = MAP_PRIVATE | (s->anon ? MAP_ANONYMOUS : 0);
+	off_t off = s->anon ? 0 : 16 * (off_t)pg;
+	char *m, *hole, *r;
+	pid_t pid;
+
+	m = s->up ? up_mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off)
+		  : mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off);
+	hole = mmap(NULL, 3 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		    0);
+	CHECK(m != MAP_FAILED && hole != MAP_FAILED);
+	if (m == MAP_FAILED || hole == MAP_FAILED)
+		return;
+	CHECK_EQ(lock(m + 14 * pg, 4 * pg), 0);
+	if (s->forked) {
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		CHECK_EQ(waitpid(pid, NULL, 0), pid);
+	}
+	m[0x90b] = 3;
+	CHECK_EQ(lock(m, len), 0);
+	r = mremap(m + 26 * pg, 3 * pg, 3 * pg,
+		   MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, hole);
+	s->ans[0] = r == MAP_FAILED ? -errno : r == hole ? 0 : 1;
+	s->ans[1] = answer(s->up ? up_msync(m + 8 * pg, 7 * pg,
+					    MS_INVALIDATE | MS_SYNC)
+				 : msync(m + 8 * pg, 7 * pg,
+					 MS_INVALIDATE | MS_SYNC));
+	s->ans[2] = answer(munlock(m + 20 * pg, 9 * pg));
+	r = mremap(m, 20 * pg, 21 * pg, MREMAP_MAYMOVE);
+	s->ans[3] = r == MAP_FAILED ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void split(void)
+{
+	/* (The children answer in memory shared with this process.) */
+	struct split_run *s = mmap(NULL, 2 * sizeof(*s),
+				   PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char ctx[64];
+
+	CHECK(s != MAP_FAILED);
+	if (!may_lock(SPLIT_PAGES * 4096) || s == MAP_FAILED)
+		return;
+	for (int v = 0; v < 4; v++) {
+		snprintf(ctx, sizeof(ctx), "split %s%s",
+			 v & 1 ? "anonymous" : "file", v & 2 ? ", fork" : "");
+		h_ctx = ctx;
+		for (int up = 0; up < 2; up++) {
+			s[up] = (struct split_run){ up, v & 1, v & 2,
+						    { 9, 9, 9, 9 } };
+			CHECK_EQ(h_fork(split_child, &s[up]), 0);
+		}
+		for (int i = 0; i < 4; i++)
+			CHECK_EQ(s[1].ans[i], s[0].ans[i]);
+	}
+	h_ctx = "-";
+	munmap(s, 2 * sizeof(*s));
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
 	future();
+	split();
 	h_done();
 }

@@ -1582,8 +1582,10 @@ static int sweep_unprivileged(int nr, unsigned classes)
  */
 /* Sequences that once diverged, each fixed since: seed, length and the
  * classes (0: all; FEW: all but bad input and system calls on mapped
- * buffers, which leaves more forks). */
+ * buffers, which leaves more forks; LOCKS: mlock(2) among the calls that
+ * split and join mappings). */
 #define FEW (C_ALL & ~(C_BAD | C_SYSBUF))
+#define LOCKS (C_LOCK | C_REMAP | C_PRIV | C_FORK | C_FILE | C_ANON | C_PROT)
 static const struct {
 	uint64_t seed;
 	int len;
@@ -1600,7 +1602,8 @@ static const struct {
 	{ 6400041, 100, 0 }, { 6401895, 100, 0 }, { 6404959, 100, 0 },
 	{ 7100781, 100, FEW }, { 7102626, 100, FEW }, { 8202235, 100, FEW },
 	{ 8400977, 100, FEW }, { 9000388, 100, 0 }, { 9101628, 100, FEW },
-	{ 9601553, 100, FEW }, { 9901497, 100, FEW },
+	{ 9601553, 100, FEW }, { 9901497, 100, FEW }, { 6403209, 150, 0 },
+	{ 9100138, 100, LOCKS },
 };
 
 static void check_mode(void)
