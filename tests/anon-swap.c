@@ -1,7 +1,7 @@
 /* anon-swap: anonymous memory reads zero and keeps its data through eviction to the swap file within the budget. */
 #include "harness.h"
 
-static const size_t len = (H_SANITIZED ? 16 : 64) * H_MIB;
+static const size_t len = (H_SANITIZED ? 16 : 32) * H_MIB;
 static size_t page;
 
 static void adjust(struct up_config *c)

@@ -1,11 +1,11 @@
-/* budget-big: a 1 GiB file (512 MiB under ASan, 128 MiB under TSan) through a budget of a sixteenth: right data, bounded memory. */
+/* budget-big: a 512 MiB file (256 MiB under ASan, 128 MiB under TSan) through a budget of a sixteenth: right data, bounded memory. */
 #include "harness.h"
 
 #define GIB ((size_t)1 << 30)
 
-static const size_t flen = H_TSAN ? GIB / 8 : H_SANITIZED ? GIB / 2 : GIB;
+static const size_t flen = H_TSAN ? GIB / 8 : H_SANITIZED ? GIB / 4 : GIB / 2;
 static const size_t budget = H_TSAN ? 8 * H_MIB
-			   : H_SANITIZED ? 32 * H_MIB : 64 * H_MIB;
+			   : H_SANITIZED ? 16 * H_MIB : 32 * H_MIB;
 static const int writes_nr = H_SANITIZED ? 2000 : 10000;
 
 static void adjust(struct up_config *c)

@@ -234,7 +234,7 @@ static void race(struct up_pager *p, int fd, size_t len)
 	for (i = 0; i < 4; i++) {
 		rd[i] = (struct reader){ .m = m, .len = len,
 					 .seed = h_rand() | 1,
-					 .reads = H_TSAN ? 50 : H_SANITIZED ? 100 : 500 };
+					 .reads = H_TSAN ? 30 : H_SANITIZED ? 100 : 250 };
 		CHECK_OK(pthread_create(&rd[i].t, NULL, reader, &rd[i]));
 	}
 	for (i = 0; i < 4; i++) {
@@ -277,7 +277,7 @@ static int in_place(int fd)
  */
 static void writable(struct up_pager *p, size_t len)
 {
-	int fd = h_file(len, 1), ops = H_TSAN ? 30 : H_SANITIZED ? 60 : 300;
+	int fd = h_file(len, 1), ops = H_TSAN ? 20 : H_SANITIZED ? 60 : 150;
 	char *m = h_map(p, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	int at_once = (borrows(p) && in_place(fd)) || !h_is_uffd(p);
 	char buf[8192], got[8192];

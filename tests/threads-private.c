@@ -7,7 +7,7 @@
 #define STRIPE 64
 
 static size_t page, len;
-static int iters = H_SANITIZED ? 400 : 1200;
+static int iters = H_SANITIZED ? 300 : 600;
 static char *map, *model;	/* model: what the mapping must hold */
 static uint64_t seed;
 

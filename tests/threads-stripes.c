@@ -6,7 +6,7 @@
 #define STRIPE 64
 
 static size_t page, len;
-static int iters = H_SANITIZED ? 300 : 2500;
+static int iters = H_SANITIZED ? 300 : 1200;
 static char *map, *model;	/* model: what the mapping must hold */
 static uint64_t seed;
 
