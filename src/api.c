@@ -134,8 +134,8 @@ static atomic_int all_nr;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_pipe[2] = { -1, -1 };
 
-static void lock_sync(struct up_pager *p, uintptr_t a, uintptr_t b);
-static void lock_mark(struct up_pager *p, uintptr_t a, uintptr_t b, int how);
+static void lock_set(struct up_pager *p, uintptr_t a, uintptr_t b, int how);
+static void lock_undo(struct up_pager *p, uintptr_t a, uintptr_t b);
 
 static void fork_prepare(void)
 {
@@ -729,13 +729,17 @@ static void lock_future(struct up_pager *p, void *a, size_t len)
 
 	if (!future || p->ops->kernel_mappings || p->inline_faults)
 		return;
-	lock_mark(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len),
-		  future & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
-	if (future & MCL_ONFAULT)
-		up__mlock_onfault(a, SYS_UP(len));
-	else
-		up__mlock(a, SYS_UP(len));
-	lock_sync(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len));
+	pthread_mutex_lock(&p->lock);
+	lock_set(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len),
+		 future & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
+	pthread_mutex_unlock(&p->lock);
+	/* (Its faults need the lock.) */
+	if ((future & MCL_ONFAULT) ? up__mlock_onfault(a, SYS_UP(len))
+				   : up__mlock(a, SYS_UP(len))) {
+		pthread_mutex_lock(&p->lock);
+		lock_undo(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len));
+		pthread_mutex_unlock(&p->lock);
+	}
 }
 
 UP_EXPORT int up_pager_map(struct up_pager *p, void *addr, size_t len,
@@ -1720,55 +1724,59 @@ static bool kernel_one(uintptr_t a, uintptr_t b)
 	return one;
 }
 
-/*
- * Note which of p's regions in [a, b) mlock(2) has locked (r->locked),
- * carving them where the kernel's lock starts and ends, as the kernel
- * splits its mappings there.
- */
-static void lock_sync(struct up_pager *p, uintptr_t a, uintptr_t b)
+/* Whether splitting o costs little: a solo object's split copies all it
+ * holds into shared memory (up__obj_unsolo()). */
+#define SPLIT_CHEAP 64	/* pages */
+
+static bool split_cheap(const struct up_obj *o)
 {
-	size_t i = up__region_first(p, a), k, nr;
-	uintptr_t x, y, lo, hi;
-	struct up_run *runs;
+	uint64_t pg, held = 0;
 
-	for (; i < p->regions_nr && p->regions[i]->start < b; i++) {
-		struct up_region *r = p->regions[i];
-
-		lo = r->start > a ? r->start : a;
-		hi = r->end < b ? r->end : b;
-		if (!r->obj || up__locks_take(lo, hi - lo, &runs, &nr))
-			continue;
-		for (x = lo, k = 0; x < hi; x = y) {
-			bool in = k < nr && runs[k].a <= x;
-
-			y = in ? runs[k].a + runs[k].len : k < nr ? runs[k].a : hi;
-			k += in;
-			/* (How it is locked, the kernel does not say.) */
-			r = up__region_find(p, x);
-			if (!r->locked != !in && !cut(p, x, y))
-				up__region_find(p, x)->locked = in ? LOCK_ON : 0;
-		}
-		free(runs);
-		i = up__region_first(p, hi - 1);
-	}
+	if (!o || !o->solo || o->pc)
+		return true;
+	for (pg = 0; pg < o->pages_nr && held <= SPLIT_CHEAP; pg++)
+		held += (o->pflags[pg] & PG_RESIDENT) != 0;
+	return held <= SPLIT_CHEAP;
 }
 
-/* The same, ahead of the kernel's mlock(2) of [a, b), how (LOCK_*) it is
- * to lock. */
-static void lock_mark(struct up_pager *p, uintptr_t a, uintptr_t b, int how)
+/*
+ * Note that [a, b) of p's regions is locked `how` (LOCK_*, or 0 for not),
+ * carving them where it starts and ends, as the kernel splits its
+ * mappings there; what it was is kept for lock_undo().  Not carved where
+ * that costs much (split_cheap()): the lock of part of such a region is
+ * not followed.
+ */
+static void lock_set(struct up_pager *p, uintptr_t a, uintptr_t b, int how)
 {
 	size_t i = up__region_first(p, a);
 
 	for (; i < p->regions_nr && p->regions[i]->start < b; i++) {
 		struct up_region *r = p->regions[i];
 		uintptr_t lo = r->start > a ? r->start : a;
+		uintptr_t hi = r->end < b ? r->end : b;
 
-		if (!r->obj || r->locked == how ||
-		    cut(p, lo, r->end < b ? r->end : b))
+		r->locked_was = r->locked;
+		if ((!r->obj && !r->beyond) || r->locked == how)
+			continue;
+		if ((lo > r->start || hi < r->end) && !split_cheap(r->obj))
+			continue;
+		if (cut(p, lo, hi))
 			continue;
 		i = up__region_first(p, lo);
+		p->regions[i]->locked_was = r->locked;
 		p->regions[i]->locked = (uint8_t)how;
 	}
+}
+
+/* What lock_set() noted of [a, b), undone: the kernel's call did not get
+ * there. */
+static void lock_undo(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a);
+
+	for (; i < p->regions_nr && p->regions[i]->start < b; i++)
+		if (p->regions[i]->start >= a)
+			p->regions[i]->locked = p->regions[i]->locked_was;
 }
 
 /* Whether mremap(2) only moves, and then may move several mappings. */
@@ -1934,10 +1942,40 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	 * pager's memory there too. */
 	if (id) {
 		up__munlock((void *)la, lb - la);
-		lock_sync(p, la, lb);
+		lock_set(p, la, lb, 0);
 	}
 	free(rs);
 	return err ? err : b < end0 ? -EFAULT : 0;
+}
+
+/* Lock [a, a + len), grown from r's mapping, as the kernel locks what a
+ * locked mapping grows by: its pages faulted in (written, in a writable
+ * private mapping: each the mapping's own copy), unless r was locked on
+ * fault, or how is not known.  Its faults need p->lock: they are taken
+ * once it is free (grown_fault()). */
+static void lock_grown(struct up_pager *p, const struct up_region *r,
+		       uintptr_t a, size_t len)
+{
+	up__mlock_onfault((void *)a, len);
+	if (r->locked != LOCK_ON)
+		return;
+	p->grown_a = a;
+	p->grown_len = len;
+	p->grown_write = (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED);
+}
+
+/* After mremap(2), p->lock free: fault in what lock_grown() left. */
+static void grown_fault(struct up_pager *p)
+{
+	uintptr_t a = p->grown_a;
+	size_t len = p->grown_len;
+
+	if (!len)
+		return;
+	p->grown_len = 0;
+	up__madvise((void *)a, len,
+		    p->grown_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	up__mlock((void *)a, len);
 }
 
 /*
@@ -2047,7 +2085,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		if (err)
 			up__munmap((void *)b, new_len - old_len);
 		else if (locked)
-			up__mlock_onfault((void *)b, new_len - old_len);
+			lock_grown(p, l, b, new_len - old_len);
 		*out = a;
 		return err;
 	}
@@ -2084,8 +2122,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		if (err)
 			up__munmap((void *)(dest + old_len), new_len - old_len);
 		else if (locked || copy_locked)
-			up__mlock_onfault((void *)(dest + old_len),
-					  new_len - old_len);
+			lock_grown(p, l, dest + old_len, new_len - old_len);
 	}
 	/* MREMAP_DONTUNMAP: the old range stays mapped, without its pages. */
 	for (i = 0; !err && (flags & MREMAP_DONTUNMAP) && i < nr; i++) {
@@ -2098,7 +2135,7 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	}
 	if (id) {
 		up__munlock((void *)la, lb - la);
-		lock_sync(p, la, lb);
+		lock_set(p, la, lb, 0);
 	}
 	free(rs);
 	*out = dest;
@@ -2121,6 +2158,7 @@ UP_EXPORT int up_pager_remap(struct up_pager *p, void *old, size_t old_len,
 	err = remap(p, a, old_len, new_len, flags, to, &res);
 	assert(up__cache_check(p));
 	pthread_mutex_unlock(&p->lock);
+	grown_fault(p);
 	if (!err)
 		*out = (void *)res;
 	return err;
@@ -2491,13 +2529,14 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 }
 
 /*
- * mlock(2), mlock2(2) and mlockall(2) of the program over [a, b), locked
- * how (LOCK_*).  Each pager first learns the anon_vmas its private file
- * mappings took (anon_learn()), then marks its regions there locked
- * (lock_mark()): the faults that the kernel's lock takes then see the
- * mappings as the kernel has split them.  Pagers whose backend needs it
- * (the signals backend, whose guard pages the kernel cannot lock) make
- * [a, b) ready.  The kernel then locks it, and lock_learn() looks.
+ * mlock(2), mlock2(2), munlock(2), mlockall(2) and munlockall(2) of the
+ * program over [a, b), to lock it `how` (LOCK_*, 0 to unlock).  Each
+ * pager first learns the anon_vmas its private file mappings took
+ * (anon_learn()), and notes the lock on its regions there (lock_set()):
+ * the faults that the kernel's lock takes see the mappings as the kernel
+ * has split them.  Pagers whose backend needs it (the signals backend,
+ * whose guard pages the kernel cannot lock) make [a, b) ready.  The
+ * kernel then locks it, and lock_done() undoes what it did not get to.
  */
 static void lock_range(uintptr_t *a, uintptr_t *b)
 {
@@ -2506,18 +2545,16 @@ static void lock_range(uintptr_t *a, uintptr_t *b)
 					       : SYS_UP(*b);
 }
 
-/* fn(p, a, b, arg) on every pager, under its lock, [a, b) widened to
- * whole pages. */
+/* fn(p, a, b, arg) on every pager, under its lock ([a, b) whole pages). */
 static void lock_each(uintptr_t a, uintptr_t b,
 		      void (*fn)(struct up_pager *p, uintptr_t a, uintptr_t b,
-				 int arg),
-		      int arg)
+				 uintptr_t arg),
+		      uintptr_t arg)
 {
 	struct up_pager *p;
 
 	if (!atomic_load(&all_nr))
 		return;
-	lock_range(&a, &b);
 	pthread_mutex_lock(&all_lock);
 	for (p = all_pagers; p; p = p->all_next) {
 		pthread_mutex_lock(&p->lock);
@@ -2528,13 +2565,14 @@ static void lock_each(uintptr_t a, uintptr_t b,
 }
 
 static void lock_prepare(struct up_pager *p, uintptr_t a, uintptr_t b,
-			 int how)
+			 uintptr_t how)
 {
 	size_t i;
 
 	anon_learn(p, a, b);
-	lock_mark(p, a, b, how);
-	for (i = up__region_first(p, a); p->ops->lock && i < p->regions_nr &&
+	lock_set(p, a, b, (int)how);
+	for (i = up__region_first(p, a); how && p->ops->lock &&
+					 i < p->regions_nr &&
 					 p->regions[i]->start < b; i++) {
 		struct up_region *r = p->regions[i];
 
@@ -2543,68 +2581,110 @@ static void lock_prepare(struct up_pager *p, uintptr_t a, uintptr_t b,
 	}
 }
 
-/* After the kernel's mlock(2) or munlock(2) of [a, b): each pager notes
- * what it locked (lock_sync()).  Where it faulted the pages in (populate),
- * a private writable mapping's pages were written, each copied, as by a
+/* After the kernel's call: undone past `reached` (arg, its low bit
+ * whether the kernel faulted the pages in).  Where it faulted them in, a
+ * private writable mapping's pages were written, each copied, as by a
  * store: one with no anon_vma takes its neighbour's or a new one. */
 static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
-		       int populate)
+		       uintptr_t arg)
 {
+	uintptr_t reached = arg & ~(uintptr_t)1;
 	size_t i;
 
-	lock_sync(p, a, b);
+	if (reached < b)
+		lock_undo(p, reached, b);
 	for (i = up__region_first(p, a);
-	     i < p->regions_nr && p->regions[i]->start < b; i++) {
+	     i < p->regions_nr && p->regions[i]->start < reached; i++) {
 		struct up_region *r = p->regions[i];
 
 		if (!r->obj)
 			continue;
 		up__region_merged(p, r);
-		if (populate && r->locked && !r->anon &&
+		if ((arg & 1) && r->locked && !r->anon &&
 		    (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED))
 			up__region_anon(p, r);
 	}
 }
 
-/* The kernel's answer to a lock call, kept through lock_learn(). */
-static int lock_done(int ret, uintptr_t a, uintptr_t b, bool populate)
+/* The first address in [a, b) that no mapping of the kernel's holds, or
+ * b. */
+static uintptr_t first_gap(uintptr_t a, uintptr_t b)
+{
+	struct up_run *runs;
+	size_t nr, k;
+
+	if (up__maps_take(a, b - a, &runs, &nr))
+		return a;
+	for (k = 0; k < nr && runs[k].a == a; k++)
+		a += runs[k].len;
+	free(runs);
+	return a < b ? a : b;
+}
+
+enum { L_LOCK, L_UNLOCK, L_ALL };
+
+/*
+ * The kernel's answer ret (errno kept) to a lock call of kind L_* over
+ * [a, b), populating or not: how far it got.  It locks mapping by mapping
+ * up to a gap (ENOMEM), and then faults the pages in (EAGAIN where that
+ * failed, ENOMEM past the end of a file); it refuses a lock beyond
+ * RLIMIT_MEMLOCK (ENOMEM), bad flags (EINVAL) and no right (EPERM) first.
+ */
+static int lock_done(int ret, int kind, uintptr_t a, uintptr_t b,
+		     bool populate)
 {
 	int saved = errno;
+	uintptr_t reached = b;
 
-	lock_each(a, b, lock_learn, !ret && populate);
+	if (ret && (kind == L_ALL || (saved != ENOMEM && saved != EAGAIN)))
+		reached = a;
+	else if (ret && saved == ENOMEM &&
+		 (kind == L_UNLOCK || up__locked((void *)a, SYS_PAGE)))
+		reached = first_gap(a, b);
+	else if (ret && saved == ENOMEM)
+		reached = a;
+	lock_each(a, b, lock_learn, reached | (!ret && populate));
 	errno = saved;
 	return ret;
 }
 
+/* The end of what a lock call of [addr, addr + len) takes, as the kernel
+ * reckons it: a length that wraps takes nothing. */
 static uintptr_t lock_end(const void *addr, size_t len)
 {
-	uintptr_t a = (uintptr_t)addr;
+	uintptr_t a = (uintptr_t)addr & ~(SYS_PAGE - 1);
+	size_t l = (len + ((uintptr_t)addr & (SYS_PAGE - 1)) + SYS_PAGE - 1) &
+		   ~(SYS_PAGE - 1);
 
-	return len > UINTPTR_MAX - a ? UINTPTR_MAX : a + len;
+	return l > UINTPTR_MAX - a ? a : a + l;
 }
+
+/* A lock call of kind L_* over [addr, addr + len), to lock it how. */
+#define LOCK_CALL(call, kind, addr, len, how, populate)                 \
+	({                                                              \
+		uintptr_t a_ = (uintptr_t)(addr), b_ = lock_end(addr, len); \
+		lock_range(&a_, &b_);                                   \
+		lock_each(a_, b_, lock_prepare, how);                   \
+		lock_done((int)(call), kind, a_, b_, populate);         \
+	})
 
 UP_EXPORT int mlock(const void *addr, size_t len)
 {
-	uintptr_t a = (uintptr_t)addr, b = lock_end(addr, len);
-
-	lock_each(a, b, lock_prepare, LOCK_ON);
-	return lock_done((int)syscall(SYS_mlock, addr, len), a, b, true);
+	return LOCK_CALL(syscall(SYS_mlock, addr, len), L_LOCK, addr, len,
+			 LOCK_ON, true);
 }
 
 UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	uintptr_t a = (uintptr_t)addr, b = lock_end(addr, len);
-
-	lock_each(a, b, lock_prepare,
-		  flags & MLOCK_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
-	return lock_done((int)syscall(SYS_mlock2, addr, len, flags), a, b,
+	return LOCK_CALL(syscall(SYS_mlock2, addr, len, flags), L_LOCK, addr,
+			 len, flags & MLOCK_ONFAULT ? LOCK_ONFAULT : LOCK_ON,
 			 !(flags & MLOCK_ONFAULT));
 }
 
 UP_EXPORT int munlock(const void *addr, size_t len)
 {
-	return lock_done((int)syscall(SYS_munlock, addr, len),
-			 (uintptr_t)addr, lock_end(addr, len), false);
+	return LOCK_CALL(syscall(SYS_munlock, addr, len), L_UNLOCK, addr, len,
+			 0, false);
 }
 
 UP_EXPORT int mlockall(int flags)
@@ -2612,7 +2692,7 @@ UP_EXPORT int mlockall(int flags)
 	int ret;
 
 	if (flags & MCL_CURRENT)
-		lock_each(0, UINTPTR_MAX, lock_prepare,
+		lock_each(0, UINTPTR_MAX & ~(SYS_PAGE - 1), lock_prepare,
 			  flags & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
 	/* (So that a child of fork() forgets MCL_FUTURE.) */
 	pthread_once(&fork_once, fork_setup);
@@ -2621,18 +2701,21 @@ UP_EXPORT int mlockall(int flags)
 		up__lock_future = (flags & MCL_FUTURE)
 					  ? flags & (MCL_FUTURE | MCL_ONFAULT)
 					  : 0;
-	return (flags & MCL_CURRENT) ? lock_done(ret, 0, UINTPTR_MAX,
-						 !(flags & MCL_ONFAULT))
-				     : ret;
+	return (flags & MCL_CURRENT)
+		       ? lock_done(ret, L_ALL, 0, UINTPTR_MAX & ~(SYS_PAGE - 1),
+				   !(flags & MCL_ONFAULT))
+		       : ret;
 }
 
 UP_EXPORT int munlockall(void)
 {
-	int ret = (int)syscall(SYS_munlockall);
+	int ret;
 
+	lock_each(0, UINTPTR_MAX & ~(SYS_PAGE - 1), lock_prepare, 0);
+	ret = (int)syscall(SYS_munlockall);
 	if (!ret)
 		up__lock_future = 0;
-	return lock_done(ret, 0, UINTPTR_MAX, false);
+	return lock_done(ret, L_ALL, 0, UINTPTR_MAX & ~(SYS_PAGE - 1), false);
 }
 
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
@@ -2783,6 +2866,7 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 	assert(up__cache_check(own));
 	pthread_mutex_unlock(&own->lock);
 	pthread_mutex_unlock(&all_lock);
+	grown_fault(own);
 	if (err) {
 		errno = -err;
 		return MAP_FAILED;

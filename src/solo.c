@@ -876,10 +876,34 @@ struct hand_job {
 	bool lock;		/* locked before it goes in place */
 };
 
-/* Lock p's regions in [a, b), at `at` on: each as the program locked it
- * (LOCK_*), or else on fault where onfault. */
+/* Whether every page of q in [x, y) inside the file (as it is now) is the
+ * program's copy (saved, cow_get()). */
+static bool copied_all(struct up_pager *p, const struct up_region *q,
+		       uintptr_t x, uintptr_t y)
+{
+	off_t end = up__obj_valid_end(p, q->obj, true);
+	uint64_t sp = (uint64_t)(q->off + (off_t)(x - q->start)) / SYS_PAGE;
+	uint64_t last = (uint64_t)(q->off + (off_t)(y - q->start)) / SYS_PAGE;
+
+	if (end < q->off + (off_t)(y - q->start))
+		last = SYS_UP((uint64_t)end) / SYS_PAGE;
+	for (; sp < last; sp++)
+		if (!cow_get(q->obj, sp))
+			return false;
+	return true;
+}
+
+/*
+ * Lock p's regions in [a, b), at `at` on, as the program locked them
+ * (LOCK_*).  Ahead (before the mapping goes in place), on fault: what
+ * matters there is that the lock keeps it from merging where it lands.
+ * In place, a writable private mapping is locked on fault unless every
+ * page is the program's copy: a populating lock writes, which would copy
+ * pages the program never copied (past the end of the file when it
+ * locked them, or dropped since).
+ */
 static void relock(struct up_pager *p, uintptr_t a, uintptr_t b, uintptr_t at,
-		   bool onfault)
+		   bool ahead)
 {
 	size_t i;
 
@@ -888,10 +912,9 @@ static void relock(struct up_pager *p, uintptr_t a, uintptr_t b, uintptr_t at,
 		const struct up_region *q = p->regions[i];
 		uintptr_t x = q->start > a ? q->start : a;
 		uintptr_t y = q->end < b ? q->end : b;
-		int how = q->locked ? q->locked
-				    : onfault ? LOCK_ONFAULT : LOCK_ON;
 
-		if (how == LOCK_ONFAULT)
+		if (ahead || q->locked != LOCK_ON ||
+		    ((q->prot & PROT_WRITE) && !copied_all(p, q, x, y)))
 			up__mlock_onfault((void *)(at + (x - a)), y - x);
 		else
 			up__mlock((void *)(at + (x - a)), y - x);
@@ -938,12 +961,12 @@ static int hand_prep(void *arg, char *m)
  */
 int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 {
-	struct hand_job cp = { .p = p, .start = r->start, .end = end,
-			       .lock = true };
 	/* Made writable first where the program's was once: the kernel's
 	 * mapping keeps its accounting (VM_ACCOUNT) through mprotect(2),
 	 * and merges only with mappings that have it too. */
 	int prot = r->accounted ? r->prot | PROT_WRITE : r->prot;
+	struct hand_job cp = { .p = p, .start = r->start, .end = end,
+			       .lock = true };
 	struct up_region *q;
 	struct up_run *locks;
 	size_t locks_nr, i;
@@ -953,7 +976,7 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 	if (err)
 		return err;
 	for (q = r; q && q->start < end; q = up__region_find(p, q->end))
-		cp.lock &= q->locked;
+		cp.lock = cp.lock && q->locked;
 	err = up__map_file((void *)r->start, end - r->start, prot,
 			   MAP_PRIVATE | (r->flags & MAP_NORESERVE), r->obj->fd,
 			   r->off, 0, 0, hand_prep, &cp);
@@ -968,7 +991,7 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 		up__region_flags_to_kernel(r);
 	for (i = 0; !err && i < locks_nr; i++)
 		relock(p, locks[i].a, locks[i].a + locks[i].len, locks[i].a,
-		       r->prot & PROT_WRITE);
+		       false);
 	free(locks);
 	return err;
 }

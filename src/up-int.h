@@ -222,10 +222,10 @@ struct up_region {
 	bool beside;			/* placed by the program (MAP_FIXED),
 					 * beside memory of its own, maybe:
 					 * see adopt_beside() in api.c */
-	uint8_t locked;			/* LOCK_*: how mlock(2) locked it, as
-					 * the pager last saw (api.c,
-					 * lock_sync()), 0 if not: the kernel
+	uint8_t locked;			/* LOCK_*: how mlock(2) locked it, 0 if
+					 * not (api.c, lock_set()): the kernel
 					 * merges no mappings locked apart */
+	uint8_t locked_was;		/* before the lock call at work */
 	bool fork_locked;		/* at fork(), part of it mlock(2)ed in
 					 * the parent: the kernel's child
 					 * keeps the mappings mlock(2) split,
@@ -411,6 +411,11 @@ struct up_pager {
 					 * last (up__obj_fork_copy()) */
 
 	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
+	uintptr_t grown_a;		/* what mremap(2) grew a locked mapping
+					 * by, to fault in once p->lock is
+					 * free (api.c, lock_grown()) */
+	size_t grown_len;
+	bool grown_write;
 
 	struct up_sig *sig;		/* fault-signals.c */
 	const struct up_store *making_store; /* up_pager_map_store() at

@@ -1582,10 +1582,11 @@ static int sweep_unprivileged(int nr, unsigned classes)
  */
 /* Sequences that once diverged, each fixed since: seed, length and the
  * classes (0: all; FEW: all but bad input and system calls on mapped
- * buffers, which leaves more forks; LOCKS: mlock(2) among the calls that
- * split and join mappings). */
+ * buffers, which leaves more forks; LOCKS, LOCKS2: mlock(2) among the
+ * calls that split and join mappings). */
 #define FEW (C_ALL & ~(C_BAD | C_SYSBUF))
 #define LOCKS (C_LOCK | C_REMAP | C_PRIV | C_FORK | C_FILE | C_ANON | C_PROT)
+#define LOCKS2 (LOCKS | C_MAP | C_MEM | C_TRUNC | C_ADV)
 static const struct {
 	uint64_t seed;
 	int len;
@@ -1603,7 +1604,9 @@ static const struct {
 	{ 7100781, 100, FEW }, { 7102626, 100, FEW }, { 8202235, 100, FEW },
 	{ 8400977, 100, FEW }, { 9000388, 100, 0 }, { 9101628, 100, FEW },
 	{ 9601553, 100, FEW }, { 9901497, 100, FEW }, { 6403209, 150, 0 },
-	{ 9100138, 100, LOCKS },
+	{ 9100138, 100, LOCKS }, { 9100321, 100, LOCKS }, { 90121, 120, LOCKS2 },
+	{ 90202, 120, LOCKS2 }, { 90283, 120, LOCKS2 }, { 90490, 120, LOCKS2 },
+	{ 91147, 120, LOCKS2 },
 };
 
 static void check_mode(void)
