@@ -2696,7 +2696,9 @@ UP_EXPORT int mlockall(int flags)
 			  flags & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
 	/* (So that a child of fork() forgets MCL_FUTURE.) */
 	pthread_once(&fork_once, fork_setup);
-	ret = (int)syscall(SYS_mlockall, flags);
+	ret = (flags & MCL_CURRENT) && atomic_load(&all_nr)
+		      ? up__mlockall(flags)
+		      : (int)syscall(SYS_mlockall, flags);
 	if (!ret)
 		up__lock_future = (flags & MCL_FUTURE)
 					  ? flags & (MCL_FUTURE | MCL_ONFAULT)

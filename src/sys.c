@@ -1162,6 +1162,38 @@ int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr)
 	return 0;
 }
 
+/*
+ * mlockall(2) with MCL_CURRENT in a process with a pager: the kernel's
+ * would fault in every mapping, the pager's own memory too (its
+ * reservation some gigabytes, registered with userfaultfd, which nothing
+ * serves).  Every mapping is locked on fault instead, the pager's own
+ * (aside) unlocked again, and the rest, unless MCL_ONFAULT, locked again,
+ * which faults it in (through the pager where it serves it).  0 or -1
+ * with errno, the kernel's answer.
+ */
+int up__mlockall(int flags)
+{
+	struct up_run *runs;
+	size_t nr, i;
+
+	if (syscall(SYS_mlockall, (flags & ~MCL_FUTURE) | MCL_ONFAULT) ||
+	    ((flags & MCL_FUTURE) &&
+	     syscall(SYS_mlockall, flags & (MCL_FUTURE | MCL_ONFAULT))))
+		return -1;
+	if (up__maps_take(0, UINTPTR_MAX, &runs, &nr))
+		return 0;
+	for (i = 0; i < nr; i++) {
+		uint64_t a = runs[i].a;
+
+		if (a >= ASIDE_BASE && a < ASIDE_BIG_BASE + ASIDE_BIG_LEN)
+			syscall(SYS_munlock, runs[i].a, runs[i].len);
+		else if (!(flags & MCL_ONFAULT))
+			syscall(SYS_mlock, runs[i].a, runs[i].len);
+	}
+	free(runs);
+	return 0;
+}
+
 /* Lock again the runs up__locks_take() took, and free them: on fault
  * (MLOCK_ONFAULT) where reading the pages in now would differ from what
  * the program had (pages of a private writable mapping not yet copied). */

@@ -78,6 +78,7 @@ struct up_run {
 };
 int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
 void up__locks_put(struct up_run *runs, size_t nr, bool onfault);
+int up__mlockall(int flags);
 int up__maps_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
 int up__ioctl(int fd, unsigned long req, void *arg);
 void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,

@@ -4,7 +4,8 @@
  * other page, but touching the locked ones again reads nothing, in a shared
  * and a private file mapping and in anonymous memory.  Locking more than the
  * budget holds still works (the locked pages then take turns).  After
- * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does.
+ * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does, and
+ * mlockall(MCL_CURRENT) locks what the pager serves (and not its own).
  * Where mlock(2) splits a private mapping, what the kernel then answers
  * (mremap(2) across the pieces, msync(2) of locked ones) is the answer
  * through the drop-in API too, with and without a fork() between.
@@ -139,6 +140,33 @@ static void future_child(void *arg)
 	CHECK(locked_kib() - before >= (long)(3 * len / 1024));
 }
 
+/* mlockall(MCL_CURRENT | MCL_FUTURE) once the default pager serves a
+ * mapping: it returns (the pager's own memory, some gigabytes reserved,
+ * is not faulted in), the mapping keeps its data and is locked, and new
+ * mappings work and are locked. */
+static void current_child(void *arg)
+{
+	size_t len = 16 * 4096;
+	int fd = *(int *)arg;
+	long before;
+	char *v, *a;
+
+	v = up_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(v != MAP_FAILED);
+	if (v == MAP_FAILED)
+		return;
+	*(volatile char *)v = v[0];	/* (a store, the data kept) */
+	before = locked_kib();
+	CHECK_OK(mlockall(MCL_CURRENT | MCL_FUTURE));
+	CHECK(locked_kib() - before >= (long)(len / 1024));
+	CHECK_EQ(h_pat_diff(v, 7, 0, len), -1);
+	a = up_mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(a != MAP_FAILED);
+	if (a != MAP_FAILED)
+		CHECK_EQ(a[len - 1], 0);
+}
+
 static void future(void)
 {
 	int fd = h_file(16 * 4096, 7);
@@ -150,8 +178,11 @@ static void future(void)
 	h_ctx = "mlockall";
 	/* (Nor under ThreadSanitizer, whose shadow of every new mapping the
 	 * kernel would lock and fill too.) */
-	if (may_lock(64 * H_MIB) && !H_TSAN)
+	if (may_lock(64 * H_MIB) && !H_TSAN) {
 		CHECK_EQ(h_fork(future_child, &fd), 0);
+		h_ctx = "mlockall current";
+		CHECK_EQ(h_fork(current_child, &fd), 0);
+	}
 	h_ctx = "-";
 	close(fd);
 }
