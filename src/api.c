@@ -1957,25 +1957,30 @@ static void lock_grown(struct up_pager *p, const struct up_region *r,
 		       uintptr_t a, size_t len)
 {
 	up__mlock_onfault((void *)a, len);
-	if (r->locked != LOCK_ON)
-		return;
-	p->grown_a = a;
-	p->grown_len = len;
-	p->grown_write = (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED);
+	if (r->locked == LOCK_ON)
+		p->grown = (struct up_grown){
+			a, len,
+			(r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED)
+		};
 }
 
-/* After mremap(2), p->lock free: fault in what lock_grown() left. */
-static void grown_fault(struct up_pager *p)
+/* What lock_grown() left: taken while p->lock is held, faulted in once it
+ * is free (grown_fault()). */
+static struct up_grown grown_take(struct up_pager *p)
 {
-	uintptr_t a = p->grown_a;
-	size_t len = p->grown_len;
+	struct up_grown g = p->grown;
 
-	if (!len)
+	p->grown.len = 0;
+	return g;
+}
+
+static void grown_fault(struct up_grown g)
+{
+	if (!g.len)
 		return;
-	p->grown_len = 0;
-	up__madvise((void *)a, len,
-		    p->grown_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-	up__mlock((void *)a, len);
+	up__madvise((void *)g.a, g.len,
+		    g.write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	up__mlock((void *)g.a, g.len);
 }
 
 /*
@@ -2147,6 +2152,7 @@ UP_EXPORT int up_pager_remap(struct up_pager *p, void *old, size_t old_len,
 			     void **out)
 {
 	uintptr_t a = (uintptr_t)old, to = (uintptr_t)new_addr, res = 0;
+	struct up_grown g;
 	int err;
 
 	if (!p || !out)
@@ -2157,8 +2163,9 @@ UP_EXPORT int up_pager_remap(struct up_pager *p, void *old, size_t old_len,
 	pthread_mutex_lock(&p->lock);
 	err = remap(p, a, old_len, new_len, flags, to, &res);
 	assert(up__cache_check(p));
+	g = grown_take(p);
 	pthread_mutex_unlock(&p->lock);
-	grown_fault(p);
+	grown_fault(g);
 	if (!err)
 		*out = (void *)res;
 	return err;
@@ -2538,14 +2545,10 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
  * whose guard pages the kernel cannot lock) make [a, b) ready.  The
  * kernel then locks it, and lock_done() undoes what it did not get to.
  */
-static void lock_range(uintptr_t *a, uintptr_t *b)
-{
-	*a &= ~(SYS_PAGE - 1);
-	*b = *b > UINTPTR_MAX - (SYS_PAGE - 1) ? UINTPTR_MAX & ~(SYS_PAGE - 1)
-					       : SYS_UP(*b);
-}
+/* The end of all memory, for mlockall(2) and munlockall(2). */
+#define LOCK_ALL_END (UINTPTR_MAX & ~(uintptr_t)(SYS_PAGE - 1))
 
-/* fn(p, a, b, arg) on every pager, under its lock ([a, b) whole pages). */
+/* fn(p, a, b, arg) on every pager, under its lock. */
 static void lock_each(uintptr_t a, uintptr_t b,
 		      void (*fn)(struct up_pager *p, uintptr_t a, uintptr_t b,
 				 uintptr_t arg),
@@ -2648,43 +2651,46 @@ static int lock_done(int ret, int kind, uintptr_t a, uintptr_t b,
 	return ret;
 }
 
-/* The end of what a lock call of [addr, addr + len) takes, as the kernel
- * reckons it: a length that wraps takes nothing. */
-static uintptr_t lock_end(const void *addr, size_t len)
+/* Before a lock call of [addr, addr + len), to lock it how: the pages it
+ * takes, [*a, *b), as the kernel reckons them (a length that wraps takes
+ * nothing), prepared (lock_prepare()). */
+static void lock_begin(const void *addr, size_t len, int how, uintptr_t *a,
+		       uintptr_t *b)
 {
-	uintptr_t a = (uintptr_t)addr & ~(SYS_PAGE - 1);
 	size_t l = (len + ((uintptr_t)addr & (SYS_PAGE - 1)) + SYS_PAGE - 1) &
 		   ~(SYS_PAGE - 1);
 
-	return l > UINTPTR_MAX - a ? a : a + l;
+	*a = (uintptr_t)addr & ~(SYS_PAGE - 1);
+	*b = l > UINTPTR_MAX - *a ? *a : *a + l;
+	lock_each(*a, *b, lock_prepare, (uintptr_t)how);
 }
-
-/* A lock call of kind L_* over [addr, addr + len), to lock it how. */
-#define LOCK_CALL(call, kind, addr, len, how, populate)                 \
-	({                                                              \
-		uintptr_t a_ = (uintptr_t)(addr), b_ = lock_end(addr, len); \
-		lock_range(&a_, &b_);                                   \
-		lock_each(a_, b_, lock_prepare, how);                   \
-		lock_done((int)(call), kind, a_, b_, populate);         \
-	})
 
 UP_EXPORT int mlock(const void *addr, size_t len)
 {
-	return LOCK_CALL(syscall(SYS_mlock, addr, len), L_LOCK, addr, len,
-			 LOCK_ON, true);
+	uintptr_t a, b;
+
+	lock_begin(addr, len, LOCK_ON, &a, &b);
+	return lock_done((int)syscall(SYS_mlock, addr, len), L_LOCK, a, b,
+			 true);
 }
 
 UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	return LOCK_CALL(syscall(SYS_mlock2, addr, len, flags), L_LOCK, addr,
-			 len, flags & MLOCK_ONFAULT ? LOCK_ONFAULT : LOCK_ON,
-			 !(flags & MLOCK_ONFAULT));
+	bool onfault = flags & MLOCK_ONFAULT;
+	uintptr_t a, b;
+
+	lock_begin(addr, len, onfault ? LOCK_ONFAULT : LOCK_ON, &a, &b);
+	return lock_done((int)syscall(SYS_mlock2, addr, len, flags), L_LOCK, a,
+			 b, !onfault);
 }
 
 UP_EXPORT int munlock(const void *addr, size_t len)
 {
-	return LOCK_CALL(syscall(SYS_munlock, addr, len), L_UNLOCK, addr, len,
-			 0, false);
+	uintptr_t a, b;
+
+	lock_begin(addr, len, 0, &a, &b);
+	return lock_done((int)syscall(SYS_munlock, addr, len), L_UNLOCK, a, b,
+			 false);
 }
 
 UP_EXPORT int mlockall(int flags)
@@ -2692,7 +2698,7 @@ UP_EXPORT int mlockall(int flags)
 	int ret;
 
 	if (flags & MCL_CURRENT)
-		lock_each(0, UINTPTR_MAX & ~(SYS_PAGE - 1), lock_prepare,
+		lock_each(0, LOCK_ALL_END, lock_prepare,
 			  flags & MCL_ONFAULT ? LOCK_ONFAULT : LOCK_ON);
 	/* (So that a child of fork() forgets MCL_FUTURE.) */
 	pthread_once(&fork_once, fork_setup);
@@ -2704,7 +2710,7 @@ UP_EXPORT int mlockall(int flags)
 					  ? flags & (MCL_FUTURE | MCL_ONFAULT)
 					  : 0;
 	return (flags & MCL_CURRENT)
-		       ? lock_done(ret, L_ALL, 0, UINTPTR_MAX & ~(SYS_PAGE - 1),
+		       ? lock_done(ret, L_ALL, 0, LOCK_ALL_END,
 				   !(flags & MCL_ONFAULT))
 		       : ret;
 }
@@ -2713,11 +2719,11 @@ UP_EXPORT int munlockall(void)
 {
 	int ret;
 
-	lock_each(0, UINTPTR_MAX & ~(SYS_PAGE - 1), lock_prepare, 0);
+	lock_each(0, LOCK_ALL_END, lock_prepare, 0);
 	ret = (int)syscall(SYS_munlockall);
 	if (!ret)
 		up__lock_future = 0;
-	return lock_done(ret, L_ALL, 0, UINTPTR_MAX & ~(SYS_PAGE - 1), false);
+	return lock_done(ret, L_ALL, 0, LOCK_ALL_END, false);
 }
 
 UP_NO_TSAN UP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags,
@@ -2820,6 +2826,7 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 	uintptr_t a = (uintptr_t)old, t = (uintptr_t)to, b, res;
 	size_t ol = old_len, nl = new_len;
 	struct up_pager *p, *own = NULL;
+	struct up_grown g;
 	int err;
 
 	if (!atomic_load(&all_nr) || remap_args(a, &ol, &nl, flags, t))
@@ -2866,9 +2873,10 @@ static void *remap_any(void *old, size_t old_len, size_t new_len, int flags,
 	pthread_mutex_lock(&own->lock);
 	err = remap(own, a, ol, nl, flags, t, &res);
 	assert(up__cache_check(own));
+	g = grown_take(own);
 	pthread_mutex_unlock(&own->lock);
 	pthread_mutex_unlock(&all_lock);
-	grown_fault(own);
+	grown_fault(g);
 	if (err) {
 		errno = -err;
 		return MAP_FAILED;

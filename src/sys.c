@@ -985,9 +985,9 @@ static bool page_zero(uintptr_t a)
  * The kernel's mapping at addr, if it is private anonymous memory of at
  * most max bytes that holds nothing but zeros: its range and protection,
  * and in *touched whether a page of its own is in memory (then it has an
- * anon_vma; the zero page that a load maps is none).  False if not (a page swapped out,
- * or one that is not zeros, or not readable), or if the kernel cannot say
- * (before Linux 6.11).
+ * anon_vma; the zero page that a load maps is none).  False if not (a page
+ * swapped out, or one that is not zeros, or not readable), or if the
+ * kernel cannot say (before Linux 6.11).
  */
 bool up__vma_zeros(uintptr_t addr, size_t max, uintptr_t *start,
 		   uintptr_t *end, int *prot, bool *touched)
@@ -1186,9 +1186,9 @@ int up__mlockall(int flags)
 		uint64_t a = runs[i].a;
 
 		if (a >= ASIDE_BASE && a < ASIDE_BIG_BASE + ASIDE_BIG_LEN)
-			syscall(SYS_munlock, runs[i].a, runs[i].len);
+			up__munlock((void *)runs[i].a, runs[i].len);
 		else if (!(flags & MCL_ONFAULT))
-			syscall(SYS_mlock, runs[i].a, runs[i].len);
+			up__mlock((void *)runs[i].a, runs[i].len);
 	}
 	free(runs);
 	return 0;

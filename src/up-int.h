@@ -411,11 +411,13 @@ struct up_pager {
 					 * last (up__obj_fork_copy()) */
 
 	uint64_t anon_nr;		/* anon_vmas handed out (up_region) */
-	uintptr_t grown_a;		/* what mremap(2) grew a locked mapping
+	struct up_grown {
+		uintptr_t a;
+		size_t len;
+		bool write;
+	} grown;			/* what mremap(2) grew a locked mapping
 					 * by, to fault in once p->lock is
 					 * free (api.c, lock_grown()) */
-	size_t grown_len;
-	bool grown_write;
 
 	struct up_sig *sig;		/* fault-signals.c */
 	const struct up_store *making_store; /* up_pager_map_store() at
