@@ -491,9 +491,10 @@ static inline int h_files_equal(int a, int b)
 		ssize_t n = pread(a, x, H_MIB, off), m = pread(b, y, H_MIB, off);
 
 		ok = n == m && n > 0;
+		if (!ok || !memcmp(x, y, (size_t)n))
+			continue;
 		/* (Byte by byte only to say where they differ.) */
-		for (ssize_t i = ok && memcmp(x, y, (size_t)n) ? 0 : n;
-		     ok && i < n; i++)
+		for (ssize_t i = 0; ok && i < n; i++)
 			if (x[i] != y[i]) {
 				H_FAIL("files differ first at byte %lld: %#x != %#x",
 				       (long long)(off + i), x[i] & 0xff, y[i] & 0xff);
