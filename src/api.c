@@ -1020,6 +1020,52 @@ static void anon_learn(struct up_pager *p, uintptr_t a, uintptr_t b)
 	}
 }
 
+/* Fault in for writing the locked parts of what protect_piece() noted,
+ * as the kernel faults in a locked private mapping made writable: each
+ * page copied, and the mapping given an anon_vma. */
+static void fill_done(struct up_pager *p)
+{
+	uintptr_t a = p->filling.a, b = a + p->filling.len;
+	struct up_run *runs;
+	size_t i, k, runs_nr;
+
+	p->filling.len = 0;
+	if (a >= b || up__locks_take(a, b - a, &runs, &runs_nr))
+		return;
+	for (i = 0; i < runs_nr; i++) {
+		uintptr_t x = runs[i].a, y = x + runs[i].len;
+
+		if (!up__locked_in((void *)x, y - x))
+			continue;
+		for (k = up__region_first(p, x);
+		     k < p->regions_nr && p->regions[k]->start < y; k++) {
+			struct up_region *q = p->regions[k];
+
+			p->ops->advise(p, q, q->start > x ? q->start : x,
+				       q->end < y ? q->end : y,
+				       MADV_POPULATE_WRITE);
+			if (!q->anon)
+				up__region_anon(p, q);
+		}
+	}
+	free(runs);
+}
+
+/* Whether r, whose protection is to become prot, was one mapping of the
+ * kernel's with the piece before it, which has it already. */
+static bool fill_goes_on(struct up_pager *p, const struct up_region *r,
+			 int prot)
+{
+	const struct up_region *l = up__region_find(p, r->start - 1);
+	struct up_region t;
+
+	if (!l || l->end != r->start)
+		return false;
+	t = *l;
+	t.prot = r->prot;
+	return prot == l->prot && up__one_mapping(&t, r);
+}
+
 /*
  * Change the protection of [a, b) of r.  The part becomes a region of its
  * own: a fault maps pages only within the region it hit, so no mapping of
@@ -1028,8 +1074,7 @@ static void anon_learn(struct up_pager *p, uintptr_t a, uintptr_t b)
 static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
-	struct up_run *runs = NULL;
-	size_t i, j, runs_nr = 0;
+	size_t i, j;
 	uint64_t anon;
 	bool fill;
 	int err;
@@ -1057,26 +1102,29 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	/* A solo mapping's memory must keep read-write protection. */
 	if (!err && r->obj)
 		err = up__obj_unsolo(p, r->obj);
-	/* A locked private mapping of a file made writable is read in, and
-	 * copied, at once (mprotect_fixup() populates each mapping mlock(2)
-	 * split off for writing): its pages no longer show the file's
-	 * changes; the rest of the range is not read. */
-	fill = !err && r->obj && !(r->flags & (MAP_SHARED | MAP_ANONYMOUS)) &&
-	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE) &&
-	       !up__locks_take(a, b - a, &runs, &runs_nr);
+	/* A locked private mapping made writable is faulted in for writing
+	 * (mprotect_fixup() populates each mapping mlock(2) split off): a
+	 * file's pages are copied and no longer show the file's changes, and
+	 * the mapping has an anon_vma; the rest of the range is not touched.
+	 * The kernel does it once the protection of all of its mapping has
+	 * changed (and merged it with its neighbours): this piece is noted,
+	 * and filled with the rest of it (fill_done()). */
+	fill = !err && r->obj && !(r->flags & MAP_SHARED) &&
+	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE);
+	if (p->filling.len && (p->filling.a + p->filling.len != a ||
+			       !fill_goes_on(p, r, prot)))
+		fill_done(p);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err) {
 		r->prot = prot;
 		up__region_merged(p, r);
 	}
-	for (i = 0; fill && i < runs_nr; i++)
-		if (!err && up__locked_in((void *)runs[i].a, runs[i].len))
-			p->ops->advise(p, r, runs[i].a,
-				       runs[i].a + runs[i].len,
-				       MADV_POPULATE_WRITE);
-	if (fill)
-		free(runs);
+	if (!err && fill) {
+		if (!p->filling.len)
+			p->filling.a = a;
+		p->filling.len = b - p->filling.a;
+	}
 	return err;
 }
 
@@ -1101,6 +1149,7 @@ UP_EXPORT int up_pager_protect(struct up_pager *p, void *addr, size_t len,
 	anon_learn(p, a, b);
 	err = walk(p, a, b, protect_piece, up__mprotect, prot,
 		   STOP_HOLE | STOP_ERR);
+	fill_done(p);
 	assert(up__cache_check(p));
 	pthread_mutex_unlock(&p->lock);
 	return err;
@@ -1511,27 +1560,67 @@ static void locked_clip(uintptr_t a, uintptr_t b, int flags, uintptr_t to,
 }
 
 /*
- * What MREMAP_DONTUNMAP leaves behind, [at, at + len): map_like() it.  The
+ * The kernel's mappings at the ends of [a, b), before a move of it: the
+ * first one's, [*fa, *fe), and the last one's, [*ls, *le).  What
+ * MREMAP_DONTUNMAP leaves behind of a mapping moved in part keeps its
+ * anon_vma; of one moved whole, it has none (see moved_part()).
+ */
+static void ends_of(struct up_pager *p, uintptr_t a, uintptr_t b,
+		    uintptr_t e[4])
+{
+	size_t i = up__region_first(p, a), lo, hi;
+
+	e[0] = e[1] = a;
+	e[2] = e[3] = b;
+	if (i < p->regions_nr && p->regions[i]->start < b) {
+		up__mapping_of(p, i, &lo, &hi);
+		e[0] = p->regions[lo]->start;
+		e[1] = p->regions[hi]->end;
+	}
+	i = up__region_first(p, b - 1);
+	if (i < p->regions_nr && p->regions[i]->start < b) {
+		up__mapping_of(p, i, &lo, &hi);
+		e[2] = p->regions[lo]->start;
+		e[3] = p->regions[hi]->end;
+	}
+}
+
+/* Whether the region that was at x before the move of [a, b) was of a
+ * mapping moved in part (e: ends_of()). */
+static bool moved_part(const uintptr_t e[4], uintptr_t x, uintptr_t a,
+		       uintptr_t b)
+{
+	return (e[0] < a && x < e[1]) || (e[3] > b && x >= e[2]);
+}
+
+/*
+ * What MREMAP_DONTUNMAP leaves behind, [at, at + len): map_like() it, with
+ * m's anon_vma where part of m's mapping stayed (part).  The
  * kernel merges it with its neighbours again, as it was, and only then
  * takes the lock (VM_LOCKED) away from the mapping it is part of: where
  * mlock(2) locked it, that whole mapping, [la, lb) (see locked_around()),
  * unlocked now (the caller unlocks the pager's memory there when all is
  * moved), merges with no neighbour outside it until a call changes it:
- * its pieces get apart number id (0: it was not locked).  (A piece locked
- * in part is taken as locked whole.)
+ * its locked pieces get apart number id (0: it was not locked); what was
+ * not locked merges again.  (A piece locked in part is taken as locked
+ * whole.)
  */
 static int left_behind(struct up_pager *p, const struct up_region *m,
 		       uintptr_t at, size_t len, uint64_t id, uintptr_t la,
-		       uintptr_t lb)
+		       uintptr_t lb, bool part)
 {
 	int err = map_like(p, m, at, len, m->off, false);
+	struct up_region *n = up__region_find(p, at);
 	size_t i;
 
+	if (!err && part && n && n->start == at)
+		n->anon = m->anon;
 	if (err || !id)
 		return err;
 	for (i = up__region_first(p, la);
 	     i < p->regions_nr && p->regions[i]->start < lb; i++)
-		p->regions[i]->apart = id;
+		if (p->regions[i]->locked)
+			p->regions[i]->apart = id;
 	return 0;
 }
 
@@ -1612,6 +1701,21 @@ static void regions_shift(struct up_pager *p, struct up_region **rs,
 		up__region_insert(p, rs[i]);
 }
 
+/* Regions rs, moved by mremap(2): private anonymous memory that no fault
+ * gave an anon_vma takes the page offset of where it is now, not of where
+ * it was made (the kernel's copy_vma()).  (After what MREMAP_DONTUNMAP
+ * left behind is noted: that keeps the page offset it had.) */
+static void regions_anew(struct up_region **rs, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (rs[i]->obj && !rs[i]->anon &&
+		    (rs[i]->flags & (MAP_ANONYMOUS | MAP_SHARED)) ==
+			    MAP_ANONYMOUS)
+			rs[i]->pgdelta = 0;
+}
+
 /* Drop the records of [a, b): the kernel has unmapped it. */
 static void regions_forget(struct up_pager *p, uintptr_t a, uintptr_t b)
 {
@@ -1658,6 +1762,8 @@ static int remap_kernel(struct up_pager *p, struct up_region *r, uintptr_t a,
 		}
 	} else {
 		regions_shift(p, rs, nr, m - a);
+		if (m != a)
+			regions_anew(rs, nr);
 	}
 	if (new_len > old_len && nr && !(flags & MREMAP_DONTUNMAP)) {
 		rs[nr - 1]->end = m + new_len;
@@ -1840,7 +1946,7 @@ static int kernel_moves(struct up_pager *p, uintptr_t x, uintptr_t end,
 static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       int flags, uintptr_t to)
 {
-	uintptr_t x = a, end, at, end0 = b, stop = b, la = 0, lb = 0;
+	uintptr_t x = a, end, at, end0 = b, stop = b, la = 0, lb = 0, e[4];
 	struct up_region *r, **rs = NULL;
 	bool locked, kernel;
 	size_t i, k, nr;
@@ -1864,6 +1970,7 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 	if (stop == a)
 		return -EFAULT;
 	b = stop;
+	ends_of(p, a, b, e);
 	err = cut(p, a, b);
 	/* (All that is left behind is one mapping, where it was locked.) */
 	if (!err && (flags & MREMAP_DONTUNMAP) && up__locked((void *)a, b - a)) {
@@ -1935,7 +2042,8 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 		if ((flags & MREMAP_DONTUNMAP) && r->obj &&
 		    !hold(x, end, MAP_FIXED_NOREPLACE))
 			err = left_behind(p, r, x, end - x, locked ? id : 0,
-					  la, lb);
+					  la, lb, moved_part(e, x, a, b));
+		regions_anew(&r, 1);
 		x = end;
 	}
 	/* The kernel's mapping that the moves left behind is unlocked: the
@@ -1994,9 +2102,9 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		 size_t new_len, int flags, uintptr_t to, uintptr_t *out)
 {
 	bool move = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP), locked;
-	bool copy_locked;
+	bool copy_locked, part;
 	struct up_region *r = up__region_find(p, a), *l, **rs;
-	uintptr_t b, end, dest, la = 0, lb = 0;
+	uintptr_t b, end, dest, la = 0, lb = 0, e[4];
 	uint64_t id = 0;
 	size_t i, nr;
 	off_t off;
@@ -2058,6 +2166,8 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	     i++)
 		;
 	end = p->regions[i]->end;
+	ends_of(p, a, b, e);
+	part = e[0] < a || end > b;
 	/* (The kernel's memory beyond, one mapping with it.) */
 	if (b > end && adopt_beside(p, p->regions[i], 1))
 		end = p->regions[i + 1]->end;
@@ -2120,6 +2230,8 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 		return err;
 	}
 	regions_shift(p, rs, nr, dest - a);
+	if (!(flags & MREMAP_DONTUNMAP))
+		regions_anew(rs, nr);
 	if (new_len > old_len) {
 		/* (l moved, if it was in the range.) */
 		err = map_like(p, l, dest + old_len, new_len - old_len, off,
@@ -2136,8 +2248,11 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 
 		err = hold(at, at + len, MAP_FIXED_NOREPLACE);
 		if (!err)
-			err = left_behind(p, rs[i], at, len, id, la, lb);
+			err = left_behind(p, rs[i], at, len, id, la, lb,
+					  part);
 	}
+	if (flags & MREMAP_DONTUNMAP)
+		regions_anew(rs, nr);
 	if (id) {
 		up__munlock((void *)la, lb - la);
 		lock_set(p, la, lb, 0);
@@ -2556,7 +2671,8 @@ static void lock_each(uintptr_t a, uintptr_t b,
 {
 	struct up_pager *p;
 
-	if (!atomic_load(&all_nr))
+	/* A call of no pages (a length of 0) changes nothing. */
+	if (!atomic_load(&all_nr) || a >= b)
 		return;
 	pthread_mutex_lock(&all_lock);
 	for (p = all_pagers; p; p = p->all_next) {

@@ -502,6 +502,29 @@ static void serve_seg_fault(struct up_pager *p, struct up_region *r,
 	wake(p, as, ae);
 }
 
+/*
+ * Whether a load at addr gives r's kernel mapping an anon_vma.  In private
+ * anonymous memory a load maps the zero page, and needs none on most
+ * kernels (up__load_anon() asks this one), unless a huge page may serve
+ * it (do_huge_pmd_anonymous_page() prepares one first): huge pages on for
+ * the mapping, and the aligned 2 MiB around addr within it.  In a file's,
+ * a load never does.
+ */
+static bool load_gives_anon(const struct up_region *r, uintptr_t addr)
+{
+	uintptr_t h = addr & ~(BLOCK_LEN - 1);
+	int thp = up__thp_anon();
+
+	if (!(r->flags & MAP_ANONYMOUS) && !r->zero_file)
+		return false;
+	if (up__load_anon())
+		return true;
+	if (!thp || (r->vmflags & VF_NOHUGE) ||
+	    (thp == 1 && !(r->vmflags & VF_HUGE)))
+		return false;
+	return h >= r->start && h + BLOCK_LEN <= r->end;
+}
+
 /* Inline faults: the last fault this thread took on a page mapped from
  * the page cache, that page's last use, and the mapping it was in (a new
  * mapping at the same address, of a page still resident for another one,
@@ -554,13 +577,14 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 		goto out;
 	}
 	kernel_at = 0;
-	/* The kernel's private mapping has an anon_vma from its first fault
-	 * on (in a file's, its first store), but not from a store it refuses
-	 * (a solo mapping's memory is writable whatever its protection:
-	 * such a store comes here, and raises SIGSEGV when it runs again). */
+	/* The kernel's private mapping has an anon_vma from its first store
+	 * on, but not from a store it refuses (a solo mapping's memory is
+	 * writable whatever its protection: such a store comes here, and
+	 * raises SIGSEGV when it runs again), nor, mostly, from a load (see
+	 * load_gives_anon()). */
 	if (!r->anon && !(r->flags & MAP_SHARED) &&
-	    ((r->flags & MAP_ANONYMOUS) || r->zero_file || write || wp) &&
-	    (!(write || wp) || (r->prot & PROT_WRITE)))
+	    (write || wp ? (r->prot & PROT_WRITE) != 0
+			 : load_gives_anon(r, addr)))
 		up__region_anon(p, r);
 	if (write)
 		UP_STAT(p, r, faults_write, 1);
@@ -1708,7 +1732,8 @@ static int file_to_kernel(struct up_pager *p, struct up_obj *o)
  * of an empty file raises SIGBUS (api.c).  Handed to the kernel, those
  * pieces become mappings of o's memfd past its end instead, which raise
  * SIGBUS as well, and merge with the mapping before them as the kernel's
- * grown mapping is one (mremap(2) then resizes it whole).
+ * grown mapping is one (mremap(2) then resizes it whole), whatever
+ * mprotect(2) has made of each piece's protection.
  */
 static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
 {
@@ -1722,8 +1747,7 @@ static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
 		off_t off = r->off + (off_t)(r->end - r->start);
 
 		while (r->may_write && (q = up__region_find(p, at)) &&
-		       q->beyond && q->start == at && q->prot == r->prot &&
-		       q->flags == r->flags) {
+		       q->beyond && q->start == at && q->flags == r->flags) {
 			if (up__locks_take(q->start, q->end - q->start, &locks,
 					   &locks_nr))
 				break;

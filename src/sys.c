@@ -438,6 +438,73 @@ bool up__fs_noexec(int fd)
 }
 
 /*
+ * The kernel's transparent huge pages for anonymous memory: 2 always, 1
+ * only where MADV_HUGEPAGE asks, 0 never (or not known).  Read once.
+ */
+int up__thp_anon(void)
+{
+	static atomic_int mode = -1;
+	int m = atomic_load_explicit(&mode, memory_order_relaxed);
+	char buf[128] = "";
+	int fd, saved = errno;
+
+	if (m >= 0)
+		return m;
+	fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
+		  O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	m = strstr(buf, "[always]") ? 2 : strstr(buf, "[madvise]") ? 1 : 0;
+	errno = saved;
+	atomic_store_explicit(&mode, m, memory_order_relaxed);
+	return m;
+}
+
+/*
+ * Whether a load in private anonymous memory gives the kernel's mapping
+ * an anon_vma.  Kernels differ: most map the zero page and prepare none.
+ * Found once, by trying, between inaccessible pages that merge with
+ * nothing: a page a load faulted in, made read-only, keeps its accounting
+ * (VM_ACCOUNT) only where it has an anon_vma, and then merges no more
+ * with a read-only neighbour that never had one (mremap(2) across the two
+ * fails with EFAULT).
+ */
+bool up__load_anon(void)
+{
+	static atomic_int known = -1;
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	int saved = errno;
+	long area, m;
+
+	if (k >= 0)
+		return k;
+	k = 0;
+	area = syscall(SYS_mmap, NULL, 4 * SYS_PAGE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area != -1) {
+		m = syscall(SYS_mmap, area + (long)SYS_PAGE, 2 * SYS_PAGE,
+			    PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (m == area + (long)SYS_PAGE &&
+		    !syscall(SYS_mprotect, m + (long)SYS_PAGE, SYS_PAGE,
+			     PROT_READ)) {
+			(void)*(volatile char *)m;
+			if (!syscall(SYS_mprotect, m, SYS_PAGE, PROT_READ) &&
+			    syscall(SYS_mremap, m, 2 * SYS_PAGE, 2 * SYS_PAGE,
+				    0) == -1 && errno == EFAULT)
+				k = 1;
+		}
+		syscall(SYS_munmap, area, 4 * SYS_PAGE);
+	}
+	errno = saved;
+	atomic_store_explicit(&known, k, memory_order_relaxed);
+	return k;
+}
+
+/*
  * The end of the process's address space (the kernel's TASK_SIZE): the
  * highest power of two at whose last page but one a page can be mapped,
  * less a page.  Found once, by trying, with MAP_FIXED_NOREPLACE so that

@@ -418,6 +418,11 @@ struct up_pager {
 	} grown;			/* what mremap(2) grew a locked mapping
 					 * by, to fault in once p->lock is
 					 * free (api.c, lock_grown()) */
+	struct up_run filling;		/* an mprotect(2) at work: the part
+					 * of a locked private mapping made
+					 * writable that the kernel faults in
+					 * once all its mapping is (api.c,
+					 * protect_piece()) */
 
 	struct up_sig *sig;		/* fault-signals.c */
 	const struct up_store *making_store; /* up_pager_map_store() at

@@ -55,6 +55,8 @@ int up__reopen(int fd, int flags);
 bool up__fs_mappable(int fd);
 bool up__fs_noexec(int fd);
 uintptr_t up__task_size(void);
+int up__thp_anon(void);
+bool up__load_anon(void);
 bool up__below_min(uintptr_t addr);
 bool up__locked(void *addr, size_t len);
 bool up__locked_in(void *addr, size_t len);

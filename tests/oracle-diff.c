@@ -1587,6 +1587,7 @@ static int sweep_unprivileged(int nr, unsigned classes)
 #define FEW (C_ALL & ~(C_BAD | C_SYSBUF))
 #define LOCKS (C_LOCK | C_REMAP | C_PRIV | C_FORK | C_FILE | C_ANON | C_PROT)
 #define LOCKS2 (LOCKS | C_MAP | C_MEM | C_TRUNC | C_ADV)
+#define LOCKS3 (LOCKS & ~C_FILE)
 static const struct {
 	uint64_t seed;
 	int len;
@@ -1606,7 +1607,15 @@ static const struct {
 	{ 9601553, 100, FEW }, { 9901497, 100, FEW }, { 6403209, 150, 0 },
 	{ 9100138, 100, LOCKS }, { 9100321, 100, LOCKS }, { 90121, 120, LOCKS2 },
 	{ 90202, 120, LOCKS2 }, { 90283, 120, LOCKS2 }, { 90490, 120, LOCKS2 },
-	{ 91147, 120, LOCKS2 },
+	{ 91147, 120, LOCKS2 }, { 13000596, 100, 0 },
+	{ 14000095, 100, LOCKS3 }, { 14000412, 100, LOCKS3 },
+	{ 14000422, 100, LOCKS3 }, { 14001582, 100, LOCKS3 },
+	{ 14001598, 100, LOCKS3 }, { 14001702, 100, LOCKS3 },
+	{ 14001742, 100, LOCKS3 }, { 14001898, 100, LOCKS3 },
+	{ 14001901, 100, LOCKS3 }, { 14002242, 100, LOCKS3 },
+	{ 14003442, 100, LOCKS3 }, { 14003552, 100, LOCKS3 },
+	{ 14003607, 100, LOCKS3 }, { 14003898, 100, LOCKS3 },
+	{ 14003998, 100, LOCKS3 },
 };
 
 static void check_mode(void)
