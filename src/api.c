@@ -1052,14 +1052,14 @@ static void fill_done(struct up_pager *p)
 }
 
 /* Whether r, whose protection is to become prot, was one mapping of the
- * kernel's with the piece before it, which has it already. */
+ * kernel's with the piece noted before it, which has it already. */
 static bool fill_goes_on(struct up_pager *p, const struct up_region *r,
 			 int prot)
 {
 	const struct up_region *l = up__region_find(p, r->start - 1);
 	struct up_region t;
 
-	if (!l || l->end != r->start)
+	if (!l || l->end != r->start || p->filling_was != r->prot)
 		return false;
 	t = *l;
 	t.prot = r->prot;
@@ -1077,7 +1077,7 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	size_t i, j;
 	uint64_t anon;
 	bool fill;
-	int err;
+	int err, was = 0;
 
 	if ((prot & PROT_WRITE) && !r->may_write)
 		return -EACCES;
@@ -1117,12 +1117,15 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err) {
+		was = r->prot;
 		r->prot = prot;
 		up__region_merged(p, r);
 	}
 	if (!err && fill) {
-		if (!p->filling.len)
+		if (!p->filling.len) {
 			p->filling.a = a;
+			p->filling_was = was;
+		}
 		p->filling.len = b - p->filling.a;
 	}
 	return err;

@@ -705,6 +705,64 @@ static void anon_vma_merged(void)
 }
 
 /*
+ * A locked private mapping made writable is faulted in for writing, and
+ * gets its anon_vma, once all of its mapping has the new protection, and
+ * merges with its neighbours first.  A private file mapping, locked and
+ * grown (moved), whose last page but one is made writable first (an anon_vma of
+ * its own) and then the whole: one mapping, which grows (got[0]).  Locked
+ * private anonymous memory, read-only, inaccessible and write-only
+ * pieces, made read-write: the first two were two mappings, faulted in
+ * apart (got[1]).  The kernel's answers and the pager's must be equal.
+ */
+static void locked_made_writable(void)
+{
+	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
+	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
+	size_t pg = 4096;
+	int fd = h_file(16 * pg, 4), got[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		char *area = mmap(NULL, 64 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a, *n;
+
+		CHECK(area != MAP_FAILED);
+		a = mm[k](area + 4 * pg, pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_FIXED, fd, 4 * pg);
+		CHECK(a != MAP_FAILED);
+		CHECK_OK(mp[k](a, pg, PROT_READ));
+		CHECK_OK(mlock(a, pg));
+		n = mremap(a, pg, 6 * pg, MREMAP_MAYMOVE);
+		CHECK(n != MAP_FAILED);
+		a = n;
+		CHECK_OK(mp[k](a + 4 * pg, pg, PROT_READ | PROT_WRITE));
+		CHECK_OK(mp[k](a, 6 * pg, PROT_READ | PROT_WRITE));
+		CHECK_EQ(h_pat_diff(a, 4, 4 * pg, 6 * pg), -1);
+		errno = 0;
+		n = mremap(a, 6 * pg, 8 * pg, MREMAP_MAYMOVE);
+		got[0][k] = n == MAP_FAILED ? errno : 0;
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 6 * pg : 8 * pg);
+
+		a = mm[k](area + 4 * pg, 3 * pg, PROT_READ,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(a != MAP_FAILED);
+		CHECK_OK(mp[k](a + pg, 2 * pg, PROT_NONE));
+		CHECK(mlock(a, 3 * pg) == -1 && errno == ENOMEM);
+		CHECK_OK(mp[k](a + 2 * pg, pg, PROT_WRITE));
+		CHECK_OK(mp[k](a, 3 * pg, PROT_READ | PROT_WRITE));
+		errno = 0;
+		n = mremap(a, 3 * pg, 13 * pg, MREMAP_MAYMOVE);
+		got[1][k] = n == MAP_FAILED ? errno : 0;
+		mu[k](n == MAP_FAILED ? a : n, n == MAP_FAILED ? 3 * pg : 13 * pg);
+		munmap(area, 64 * pg);
+	}
+	CHECK_EQ(got[0][1], got[0][0]);
+	CHECK_EQ(got[1][1], got[1][0]);
+	CHECK_EQ(got[0][0], 0);
+	close(fd);
+}
+
+/*
  * The anon_vma a merged mapping keeps.  A store past the end of a file
  * raises SIGBUS but gives the private mapping an anon_vma all the same;
  * two pieces that got theirs apart (a page between them inaccessible)
@@ -1393,6 +1451,7 @@ int main(void)
 	noreserve_merged();
 	anon_vma_merged();
 	anon_vma_kept();
+	locked_made_writable();
 	copies_anon_vma();
 	beyond_grown();
 	beyond_dontfork();
