@@ -1844,23 +1844,25 @@ static bool same_mapping(const struct up_region *r, const struct up_region *q)
 }
 
 /* The end of r's kernel mapping; *own: whether it must be made apart (a
- * piece has an anon_vma, or was moved by mremap(2)). */
+ * piece has an anon_vma, or a page offset not its address's). */
 static uintptr_t mapping_end(struct up_pager *p, const struct up_region *r,
 			     bool *own)
 {
 	size_t i = up__region_first(p, r->start) + 1;
 
-	*own = r->anon || r->moved;
+	*own = r->anon || r->pgdelta;
 	for (; i < p->regions_nr &&
 	       same_mapping(p->regions[i - 1], p->regions[i]);
 	     i++)
-		*own |= p->regions[i]->anon || p->regions[i]->moved;
+		*own |= p->regions[i]->anon || p->regions[i]->pgdelta;
 	return p->regions[i - 1]->end;
 }
 
 /* Whether r follows private anonymous memory that mlock(2) split from it
  * in the parent (the kernel's child keeps the two mappings apart, without
- * the lock): a fresh mapping would merge with the one made before it. */
+ * the lock), made afresh: a fresh mapping would merge with it.  (One made
+ * apart, with an anon_vma or a page offset of its own, merges with
+ * none.) */
 static bool locked_apart(struct up_pager *p, const struct up_region *r)
 {
 	size_t i = up__region_first(p, r->start);
@@ -1868,7 +1870,7 @@ static bool locked_apart(struct up_pager *p, const struct up_region *r)
 
 	return l && l->end == r->start && l->fork_locked != r->fork_locked &&
 	       (l->flags & (MAP_ANONYMOUS | MAP_SHARED)) == MAP_ANONYMOUS &&
-	       !l->zero_file;
+	       !l->zero_file && !l->anon && !l->pgdelta;
 }
 
 /* A private mapping of /dev/zero over [a, a + len), as the program made
@@ -1917,9 +1919,9 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 	 * whole.  The kernel's child gives each with an anon_vma one of its
 	 * own (anon_vma_fork()), so that the pieces of one split by
 	 * mprotect(2) in the parent merge no more in the child, and memory
-	 * that mremap(2) moved keeps the page offset of where it was made:
-	 * such a mapping is made apart.  (Not a private mapping of /dev/zero,
-	 * which keeps its file, unless it moved.) */
+	 * that mremap(2) moved after a fault keeps the page offset of where
+	 * it was made: such a mapping is made apart.  (Not a private mapping
+	 * of /dev/zero, which keeps its file, unless it moved.) */
 	if (o->fd < 0 && !r->zero_file && r->start < p->fork_made)
 		err = 0;	/* made with the regions before */
 	else if (o->fd < 0 && (!r->zero_file || r->moved)) {
