@@ -621,7 +621,7 @@ static bool adoptable(const struct up_pager *p, const struct up_region *r)
 	       (r->flags & MAP_ANONYMOUS) && !(r->flags & MAP_SHARED) &&
 	       !r->zero_file && !r->pgdelta && r->prot != PROT_NONE &&
 	       r->advice == MADV_NORMAL && !r->dontfork && !r->wipeonfork &&
-	       !r->vmflags && !r->apart && !r->moved;
+	       !r->vmflags && !r->apart;
 }
 
 /* The most of the kernel's memory a pager takes over beside a mapping. */
@@ -2647,7 +2647,7 @@ static bool joins_anon(uintptr_t a, uintptr_t b, int flags)
 		const struct up_region *r = p->regions[i];
 
 		join = r->obj && (r->flags & MAP_ANONYMOUS) &&
-		       !(r->flags & MAP_SHARED) && !r->zero_file && !r->moved;
+		       !(r->flags & MAP_SHARED) && !r->zero_file && !r->pgdelta;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return join;

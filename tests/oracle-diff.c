@@ -1618,7 +1618,7 @@ static const struct {
 	{ 14003998, 100, LOCKS3 }, { 14001457, 100, LOCKS3 },
 	{ 14002015, 100, LOCKS3 }, { 14002282, 100, LOCKS3 },
 	{ 18000396, 100, LOCKS3 }, { 18000757, 100, LOCKS3 },
-	{ 18001167, 100, LOCKS3 },
+	{ 18001167, 100, LOCKS3 }, { 20001217, 100, 0 },
 };
 
 static void check_mode(void)
