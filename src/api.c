@@ -718,6 +718,27 @@ static int place(struct up_pager *p, const struct up_backend_ops *ops,
 }
 
 /*
+ * The kernel's mlock(2) (flags 0) or mlock2(2) of [addr, addr + len), made
+ * again where it populated pages: a store that populating takes in a solo
+ * object's memory (writable whatever its protection) makes it a shared
+ * one (up__obj_unsolo()), whose new mapping the pager can lock on fault
+ * only, holding its lock; the second call finds the object shared and
+ * locks its mapping as the first would have.
+ */
+static long lock_in(const void *addr, size_t len, unsigned int flags)
+{
+	uint64_t seen = atomic_load(&up__unsolo_nr);
+	int err = up__mlock2(addr, len, flags);
+
+	if (!err && !(flags & MLOCK_ONFAULT) &&
+	    atomic_load(&up__unsolo_nr) != seen)
+		err = up__mlock2(addr, len, flags);
+	if (err)
+		errno = -err;
+	return err ? -1 : 0;
+}
+
+/*
  * After mlockall(MCL_FUTURE), a new mapping the pager serves is locked
  * once it can be served (made, it was not: see up__mmap_unlocked()), its
  * pages faulted in as the kernel's mlock(2) faults them, within the
@@ -735,7 +756,7 @@ static void lock_future(struct up_pager *p, void *a, size_t len)
 	pthread_mutex_unlock(&p->lock);
 	/* (Its faults need the lock.) */
 	if ((future & MCL_ONFAULT) ? up__mlock_onfault(a, SYS_UP(len))
-				   : up__mlock(a, SYS_UP(len))) {
+				   : (int)lock_in(a, SYS_UP(len), 0)) {
 		pthread_mutex_lock(&p->lock);
 		lock_undo(p, (uintptr_t)a, (uintptr_t)a + SYS_UP(len));
 		pthread_mutex_unlock(&p->lock);
@@ -2091,7 +2112,7 @@ static void grown_fault(struct up_grown g)
 		return;
 	up__madvise((void *)g.a, g.len,
 		    g.write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-	up__mlock((void *)g.a, g.len);
+	lock_in((void *)g.a, g.len, 0);
 }
 
 /*
@@ -2703,14 +2724,17 @@ static void lock_prepare(struct up_pager *p, uintptr_t a, uintptr_t b,
 	}
 }
 
-/* After the kernel's call: undone past `reached` (arg, its low bit
- * whether the kernel faulted the pages in).  Where it faulted them in, a
- * private writable mapping's pages were written, each copied, as by a
- * store: one with no anon_vma takes its neighbour's or a new one. */
+/* After the kernel's call: undone past `reached` (arg, its low bits
+ * whether the kernel faulted the pages in: all of them (1), or up to the
+ * first inaccessible mapping, where it stopped (2)).  Where it faulted
+ * them in, a private writable mapping's pages were written, each copied,
+ * as by a store: one with no anon_vma takes its neighbour's or a new
+ * one. */
 static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       uintptr_t arg)
 {
-	uintptr_t reached = arg & ~(uintptr_t)1;
+	uintptr_t reached = arg & ~(uintptr_t)3;
+	bool in = arg & 3;
 	size_t i;
 
 	if (reached < b)
@@ -2719,11 +2743,13 @@ static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
 	     i < p->regions_nr && p->regions[i]->start < reached; i++) {
 		struct up_region *r = p->regions[i];
 
+		if ((arg & 2) && r->prot == PROT_NONE)
+			in = false;
 		if (!r->obj)
 			continue;
 		up__region_merged(p, r);
-		if ((arg & 1) && r->locked && !r->anon &&
-		    (r->prot & PROT_WRITE) && !(r->flags & MAP_SHARED))
+		if (in && r->locked && !r->anon && (r->prot & PROT_WRITE) &&
+		    !(r->flags & MAP_SHARED))
 			up__region_anon(p, r);
 	}
 }
@@ -2756,16 +2782,22 @@ static int lock_done(int ret, int kind, uintptr_t a, uintptr_t b,
 		     bool populate)
 {
 	int saved = errno;
-	uintptr_t reached = b;
+	uintptr_t reached = b, in = !ret && populate;
 
-	if (ret && (kind == L_ALL || (saved != ENOMEM && saved != EAGAIN)))
+	if (ret && (kind == L_ALL || (saved != ENOMEM && saved != EAGAIN))) {
 		reached = a;
-	else if (ret && saved == ENOMEM &&
-		 (kind == L_UNLOCK || up__locked((void *)a, SYS_PAGE)))
+	} else if (ret && saved == ENOMEM &&
+		   (kind == L_UNLOCK || up__locked((void *)a, SYS_PAGE))) {
 		reached = first_gap(a, b);
-	else if (ret && saved == ENOMEM)
+		/* With no gap, every lock was taken, and faulting in stopped
+		 * where it could not go on: an inaccessible mapping (what
+		 * came before it was faulted in). */
+		if (populate && kind == L_LOCK && reached == b)
+			in = 2;
+	} else if (ret && saved == ENOMEM) {
 		reached = a;
-	lock_each(a, b, lock_learn, reached | (!ret && populate));
+	}
+	lock_each(a, b, lock_learn, reached | in);
 	errno = saved;
 	return ret;
 }
@@ -2789,8 +2821,7 @@ UP_EXPORT int mlock(const void *addr, size_t len)
 	uintptr_t a, b;
 
 	lock_begin(addr, len, LOCK_ON, &a, &b);
-	return lock_done((int)syscall(SYS_mlock, addr, len), L_LOCK, a, b,
-			 true);
+	return lock_done((int)lock_in(addr, len, 0), L_LOCK, a, b, true);
 }
 
 UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
@@ -2799,8 +2830,8 @@ UP_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 	uintptr_t a, b;
 
 	lock_begin(addr, len, onfault ? LOCK_ONFAULT : LOCK_ON, &a, &b);
-	return lock_done((int)syscall(SYS_mlock2, addr, len, flags), L_LOCK, a,
-			 b, !onfault);
+	return lock_done((int)lock_in(addr, len, flags), L_LOCK, a, b,
+			 !onfault);
 }
 
 UP_EXPORT int munlock(const void *addr, size_t len)

@@ -1545,6 +1545,11 @@ int up__writeback(struct up_pager *p, struct up_obj *o, uint64_t a,
 	return err;
 }
 
+/* Solo objects turned into shared-memory ones, in all pagers: each
+ * mapping made anew is locked on fault only where mlock(2) had locked it
+ * (see api.c, lock_in()). */
+atomic_uint_fast64_t up__unsolo_nr;
+
 /*
  * Turn solo object o into a shared-memory one: its pages go into the
  * memfd (those that cannot are dropped: they are clean), and its one
@@ -1564,6 +1569,7 @@ int up__obj_unsolo(struct up_pager *p, struct up_obj *o)
 		    !up__solo_page_out(p, o, pg, end))
 			up__page_drop(p, o, pg);
 	o->solo = false;
+	atomic_fetch_add(&up__unsolo_nr, 1);
 	return up__solo_remap(p, o);
 }
 

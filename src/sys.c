@@ -1277,9 +1277,32 @@ void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
 
 /* mlock(2) and mlock2(2) as system calls: a sanitizer's mlock does
  * nothing (it would lock its shadow memory too). */
+/* mlock(2)s at work that fault pages in: while one is, a store that
+ * faults in locked memory may be its own (solo.c). */
+static atomic_int populating;
+
+bool up__mlock_at_work(void)
+{
+	return atomic_load(&populating) > 0;
+}
+
 int up__mlock(void *addr, size_t len)
 {
-	return neg(syscall(SYS_mlock, addr, len));
+	return up__mlock2(addr, len, 0);
+}
+
+int up__mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	bool in = !(flags & MLOCK_ONFAULT);
+	int ret;
+
+	if (in)
+		atomic_fetch_add(&populating, 1);
+	ret = neg(flags ? syscall(SYS_mlock2, addr, len, flags)
+			: syscall(SYS_mlock, addr, len));
+	if (in)
+		atomic_fetch_sub(&populating, 1);
+	return ret;
 }
 
 int up__mlock_onfault(void *addr, size_t len)

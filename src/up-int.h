@@ -486,6 +486,7 @@ void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 int up__discard(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__obj_resized(struct up_pager *p, struct up_obj *o, off_t len);
 int up__obj_unsolo(struct up_pager *p, struct up_obj *o);
+extern atomic_uint_fast64_t up__unsolo_nr;
 void up__obj_wprotect(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__frames_unpin(struct up_pager *p);
 void up__evict_behind(struct up_pager *p, struct up_obj *o, uint64_t pgno);

@@ -71,6 +71,8 @@ int up__hold_free(void *addr, size_t len);
 void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
 int up__mlock(void *addr, size_t len);
+int up__mlock2(const void *addr, size_t len, unsigned int flags);
+bool up__mlock_at_work(void);
 int up__mlock_onfault(void *addr, size_t len);
 int up__munlock(void *addr, size_t len);
 

@@ -8,10 +8,13 @@
  * mlockall(MCL_CURRENT) locks what the pager serves (and not its own).
  * Where mlock(2) splits a private mapping, what the kernel then answers
  * (mremap(2) across the pieces, msync(2) of locked ones) is the answer
- * through the drop-in API too, with and without a fork() between.
+ * through the drop-in API too, with and without a fork() between.  What
+ * mremap(2) grows a locked mapping by is locked as the kernel locks it,
+ * and what an mlock(2) that stopped at a hole locked still shows the file.
  */
 #include "harness.h"
 
+#include <stdbool.h>
 #include <sys/syscall.h>
 
 #define BUDGET (4 * H_MIB)
@@ -277,10 +280,126 @@ static void split(void)
 	munmap(s, 2 * sizeof(*s));
 }
 
+/* Whether the kernel's mapping at addr is locked (1), locked on fault
+ * (2), or not (0), from /proc/self/smaps; -1 if not found. */
+static int lock_kind(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long a, b, x = (unsigned long)addr;
+	char line[512];
+	bool in = false;
+	int kind = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 &&
+		    strchr(line, '-') == line + strspn(line, "0123456789abcdef"))
+			in = a <= x && x < b;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			kind = strstr(line, " lf") ? 2 : strstr(line, " lo") ? 1 : 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return kind;
+}
+
+/* What mremap(2) grows a locked mapping by is locked as the mapping is, on
+ * fault or not.  (The pager's growth of a read-only private mapping is
+ * locked by mlock(2), which populating stores to: the first store makes
+ * its object one the pager maps anew, locked on fault only, then locked
+ * again in full.) */
+static void grown_child(void *arg)
+{
+	size_t pg = 4096;
+
+	(void)arg;
+	for (int up = 0; up < 2; up++)
+		for (int onfault = 0; onfault < 2; onfault++) {
+			char *m = up ? up_mmap(NULL, 3 * pg, PROT_READ,
+					       MAP_PRIVATE | MAP_ANONYMOUS, -1,
+					       0)
+				     : mmap(NULL, 3 * pg, PROT_READ,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *n;
+
+			CHECK(m != MAP_FAILED);
+			CHECK_EQ(mlock2(m, 3 * pg, onfault ? MLOCK_ONFAULT : 0),
+				 0);
+			n = up ? up_mremap(m, 3 * pg, 8 * pg, MREMAP_MAYMOVE)
+			       : mremap(m, 3 * pg, 8 * pg, MREMAP_MAYMOVE);
+			CHECK(n != MAP_FAILED);
+			if (n == MAP_FAILED)
+				continue;
+			CHECK_EQ(lock_kind(n), onfault ? 2 : 1);
+			CHECK_EQ(lock_kind(n + 7 * pg), onfault ? 2 : 1);
+			if (up)
+				up_munmap(n, 8 * pg);
+			else
+				munmap(n, 8 * pg);
+		}
+}
+
+/* fn in a child of its own (its locks go with it), named ctx. */
+static void in_child(const char *ctx, void (*fn)(void *))
+{
+	if (!may_lock(8 * 4096))
+		return;
+	h_ctx = ctx;
+	CHECK_EQ(h_fork(fn, NULL), 0);
+	h_ctx = "-";
+}
+
+/* An mlock(2) that stops at a hole (ENOMEM) locks the mappings before it
+ * without faulting them in: a store there copies its own page alone, and
+ * the other pages of the private mapping show what is written to the file
+ * after (data must not go stale). */
+static void stopped_child(void *arg)
+{
+	size_t pg = 4096;
+	int fd = h_file(16 * pg, 8);
+	char buf[64], got[2][64];
+
+	(void)arg;
+	memset(buf, 'w', sizeof(buf));
+	for (int up = 0; up < 2; up++) {
+		char *area = mmap(NULL, 16 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *m;
+
+		CHECK(area != MAP_FAILED);
+		munmap(area + 5 * pg, 11 * pg);
+		m = up ? up_mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_FIXED, fd, 0)
+		       : mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_FIXED, fd, 0);
+		CHECK(m == area);
+		CHECK(mlock(m + 2 * pg, 9 * pg) == -1 && errno == ENOMEM);
+		m[2 * pg + 5] = 'x';
+		CHECK_EQ(pwrite(fd, buf, sizeof(buf), 4 * pg + 100),
+			 (ssize_t)sizeof(buf));
+		memcpy(got[up], m + 4 * pg + 100, sizeof(got[up]));
+		CHECK_EQ(m[2 * pg + 5], 'x');
+		if (up)
+			up_munmap(m, 5 * pg);
+		else
+			munmap(m, 5 * pg);
+		/* (Put the file back for the next round.) */
+		h_pat_fill(buf, 8, 4 * pg + 100, sizeof(buf));
+		CHECK_EQ(pwrite(fd, buf, sizeof(buf), 4 * pg + 100),
+			 (ssize_t)sizeof(buf));
+		memset(buf, 'w', sizeof(buf));
+	}
+	CHECK_EQ(memcmp(got[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(memcmp(got[1], got[0], sizeof(buf)), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
 	future();
 	split();
+	in_child("grown", grown_child);
+	in_child("stopped", stopped_child);
 	h_done();
 }
