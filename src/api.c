@@ -193,6 +193,49 @@ static void forget_dontfork(struct up_pager *p)
 	}
 }
 
+/* Whether a child of fork() maps r's memory afresh (shared memory again
+ * from its segment, private anonymous memory copied), where the kernel's
+ * child keeps its parent's mapping. */
+static bool made_anew(const struct up_pager *p, const struct up_region *r)
+{
+	return r->obj && !p->ops->kernel_mappings &&
+	       ((r->flags & MAP_SHARED) ||
+		((r->flags & MAP_ANONYMOUS) && !r->obj->solo && !r->zero_file));
+}
+
+/*
+ * In a child: no lock is inherited.  The kernel's child has its parent's
+ * mappings unlocked, still split where mlock(2) split them: each locked
+ * mapping is unlocked, and where the child maps the memory afresh (which
+ * may make it one mapping of the kernel's), apart from its neighbours
+ * until a call changes it (see kernel_apart()).  (locked_was marks, first,
+ * a region that is one mapping with the one before.)
+ */
+static void unlock_inherited(struct up_pager *p)
+{
+	uint64_t id = 0;
+	size_t i;
+
+	for (i = p->regions_nr; i-- > 0;) {
+		struct up_region *r = p->regions[i];
+
+		r->locked_was = r->locked && i &&
+				p->regions[i - 1]->locked &&
+				up__one_mapping(p->regions[i - 1], r);
+	}
+	for (i = 0; i < p->regions_nr; i++) {
+		struct up_region *r = p->regions[i];
+
+		if (!r->locked)
+			continue;
+		if (!r->locked_was)
+			id = ++p->anon_nr;
+		if (made_anew(p, r))
+			r->apart = id;
+		r->locked = r->locked_was = 0;
+	}
+}
+
 static void fork_child(void)
 {
 	bool copy = fork_pipe[1] >= 0;
@@ -203,6 +246,7 @@ static void fork_child(void)
 		up__close(fork_pipe[0]);
 	for (p = all_pagers; p; p = p->all_next) {
 		forget_dontfork(p);
+		unlock_inherited(p);
 		if (p->ops->fork_child)
 			p->ops->fork_child(p, copy);
 		pthread_mutex_unlock(&p->lock);
@@ -732,7 +776,7 @@ static long lock_in(const void *addr, size_t len, unsigned int flags)
 
 	if (!err && !(flags & MLOCK_ONFAULT) &&
 	    atomic_load(&up__unsolo_nr) != seen)
-		err = up__mlock2(addr, len, flags);
+		up__mlock2(addr, len, flags);
 	if (err)
 		errno = -err;
 	return err ? -1 : 0;
@@ -1072,21 +1116,6 @@ static void fill_done(struct up_pager *p)
 	free(runs);
 }
 
-/* Whether r, whose protection is to become prot, was one mapping of the
- * kernel's with the piece noted before it, which has it already. */
-static bool fill_goes_on(struct up_pager *p, const struct up_region *r,
-			 int prot)
-{
-	const struct up_region *l = up__region_find(p, r->start - 1);
-	struct up_region t;
-
-	if (!l || l->end != r->start || p->filling_was != r->prot)
-		return false;
-	t = *l;
-	t.prot = r->prot;
-	return prot == l->prot && up__one_mapping(&t, r);
-}
-
 /*
  * Change the protection of [a, b) of r.  The part becomes a region of its
  * own: a fault maps pages only within the region it hit, so no mapping of
@@ -1095,10 +1124,11 @@ static bool fill_goes_on(struct up_pager *p, const struct up_region *r,
 static int protect_piece(struct up_pager *p, struct up_region *r,
 			 uintptr_t a, uintptr_t b, int prot)
 {
+	struct up_region before;
 	size_t i, j;
 	uint64_t anon;
 	bool fill;
-	int err, was = 0;
+	int err;
 
 	if ((prot & PROT_WRITE) && !r->may_write)
 		return -EACCES;
@@ -1108,6 +1138,8 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 		return 0;
 	anon = up__mapping_of(p, up__region_first(p, r->start), &i, &j);
 	err = carve(p, &r, a, b);
+	if (!err)
+		before = *r;
 	if (!err && !(r->flags & (MAP_SHARED | MAP_NORESERVE)) &&
 	    (prot & PROT_WRITE))
 		r->accounted = true;
@@ -1129,25 +1161,25 @@ static int protect_piece(struct up_pager *p, struct up_region *r,
 	 * the mapping has an anon_vma; the rest of the range is not touched.
 	 * The kernel does it once the protection of all of its mapping has
 	 * changed (and merged it with its neighbours): this piece is noted,
-	 * and filled with the rest of it (fill_done()). */
+	 * and filled with the rest of it (fill_done()), the pieces before it
+	 * too where they were one mapping with it before the call. */
 	fill = !err && r->obj && !(r->flags & MAP_SHARED) &&
 	       !(r->prot & PROT_WRITE) && (prot & PROT_WRITE);
-	if (p->filling.len && (p->filling.a + p->filling.len != a ||
-			       !fill_goes_on(p, r, prot)))
+	if (p->filling.len &&
+	    (err || p->filling.a + p->filling.len != a ||
+	     !up__one_mapping(&p->filling_last, &before)))
 		fill_done(p);
 	if (!err)
 		err = up__mprotect((void *)a, b - a, prot);
 	if (!err) {
-		was = r->prot;
 		r->prot = prot;
 		up__region_merged(p, r);
 	}
 	if (!err && fill) {
-		if (!p->filling.len) {
+		if (!p->filling.len)
 			p->filling.a = a;
-			p->filling_was = was;
-		}
 		p->filling.len = b - p->filling.a;
+		p->filling_last = before;
 	}
 	return err;
 }
@@ -1886,6 +1918,10 @@ static void lock_set(struct up_pager *p, uintptr_t a, uintptr_t b, int how)
 		uintptr_t hi = r->end < b ? r->end : b;
 
 		r->locked_was = r->locked;
+		/* (The kernel's own is locked, changed, by a lock only: it is
+		 * not known to be locked otherwise.) */
+		if (!r->obj && !r->beyond && how)
+			r->apart = 0;	/* changed, merged again */
 		if ((!r->obj && !r->beyond) || r->locked == how)
 			continue;
 		if ((lo > r->start || hi < r->end) && !split_cheap(r->obj))
@@ -1907,6 +1943,24 @@ static void lock_undo(struct up_pager *p, uintptr_t a, uintptr_t b)
 	for (; i < p->regions_nr && p->regions[i]->start < b; i++)
 		if (p->regions[i]->start >= a)
 			p->regions[i]->locked = p->regions[i]->locked_was;
+}
+
+/* Whether [a, b) of the kernel's own memory spans two regions the kernel
+ * keeps apart though they may be alike (apart: see up_region): two of its
+ * mappings, where the memory may be one (a child's, made afresh). */
+static bool kernel_apart(struct up_pager *p, uintptr_t a, uintptr_t b)
+{
+	size_t i = up__region_first(p, a);
+
+	for (; i + 1 < p->regions_nr && p->regions[i + 1]->start < b; i++) {
+		const struct up_region *l = p->regions[i];
+		const struct up_region *r = p->regions[i + 1];
+
+		if (r->start > a && l->end == r->start &&
+		    l->apart != r->apart)
+			return true;
+	}
+	return false;
 }
 
 /* Whether mremap(2) only moves, and then may move several mappings. */
@@ -2154,6 +2208,9 @@ static int remap(struct up_pager *p, uintptr_t a, size_t old_len,
 	if (!r->obj || !p->ops->move) {
 		/* The kernel's own: what it refuses, it refuses before it
 		 * replaces the target. */
+		if (kernel_apart(p, a, a + (new_len < old_len ? new_len
+							     : old_len)))
+			return -EFAULT;
 		if (flags & MREMAP_FIXED) {
 			err = kernel_refuses(a, old_len, new_len, flags);
 			if (!err)
@@ -2733,7 +2790,7 @@ static void lock_prepare(struct up_pager *p, uintptr_t a, uintptr_t b,
 static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
 		       uintptr_t arg)
 {
-	uintptr_t reached = arg & ~(uintptr_t)3;
+	uintptr_t reached = arg & ~(uintptr_t)3, next = a;
 	bool in = arg & 3;
 	size_t i;
 
@@ -2743,14 +2800,22 @@ static void lock_learn(struct up_pager *p, uintptr_t a, uintptr_t b,
 	     i < p->regions_nr && p->regions[i]->start < reached; i++) {
 		struct up_region *r = p->regions[i];
 
-		if ((arg & 2) && r->prot == PROT_NONE)
+		/* Where it stopped, it cannot be told past memory not the
+		 * pager's; it stops at an inaccessible mapping, and at a
+		 * page past the end of a file. */
+		if ((arg & 2) && (r->start > next || r->prot == PROT_NONE))
 			in = false;
+		next = r->end;
 		if (!r->obj)
 			continue;
 		up__region_merged(p, r);
 		if (in && r->locked && !r->anon && (r->prot & PROT_WRITE) &&
 		    !(r->flags & MAP_SHARED))
 			up__region_anon(p, r);
+		if ((arg & 2) && !(r->flags & MAP_ANONYMOUS) &&
+		    up__obj_valid_end(p, r->obj, false) <
+			    r->off + (off_t)(r->end - r->start))
+			in = false;
 	}
 }
 

@@ -1864,21 +1864,6 @@ static uintptr_t mapping_end(struct up_pager *p, const struct up_region *r,
 	return p->regions[i - 1]->end;
 }
 
-/* Whether r follows private anonymous memory that mlock(2) split from it
- * in the parent (the kernel's child keeps the two mappings apart, without
- * the lock), made afresh: a fresh mapping would merge with it.  (One made
- * apart, with an anon_vma or a page offset of its own, merges with
- * none.) */
-static bool locked_apart(struct up_pager *p, const struct up_region *r)
-{
-	size_t i = up__region_first(p, r->start);
-	const struct up_region *l = i ? p->regions[i - 1] : NULL;
-
-	return l && l->end == r->start && l->fork_locked != r->fork_locked &&
-	       (l->flags & (MAP_ANONYMOUS | MAP_SHARED)) == MAP_ANONYMOUS &&
-	       !l->zero_file && !l->anon && !l->pgdelta;
-}
-
 /* A private mapping of /dev/zero over [a, a + len), as the program made
  * it: the kernel's has a file (MADV_REMOVE then fails with EACCES, not
  * EINVAL), where anonymous memory has none. */
@@ -1932,8 +1917,6 @@ int up__obj_fork_copy(struct up_pager *p, struct up_region *r)
 		err = 0;	/* made with the regions before */
 	else if (o->fd < 0 && (!r->zero_file || r->moved)) {
 		uintptr_t e = r->zero_file ? r->end : mapping_end(p, r, &own);
-
-		own |= locked_apart(p, r);
 
 		err = own || r->zero_file ?
 			      apart(r->start, e - r->start, false) :

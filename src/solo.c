@@ -620,11 +620,11 @@ static void locks_put(uintptr_t a, size_t len, const struct locks *l,
 
 /*
  * Where the pages of [a, a + len) shown are locked in from (see
- * locks_put()): all of them (in), or, while an mlock(2) is at work, from a
- * store's page that is locked on: mlock(2) takes such faults as it
- * populates, in order.  A store to a page not locked, a store while no
- * mlock(2) is at work (to pages one that stopped at a hole left locked
- * without populating), or a load, is the program's.
+ * locks_put()): all of them (in), or, where an mlock(2) at work covers it,
+ * from a store's page that is locked on: mlock(2) takes such faults as it
+ * populates, in order.  A store to a page not locked, a store no mlock(2)
+ * at work covers (to pages one that stopped at a hole left locked without
+ * populating), or a load, is the program's.
  */
 static uintptr_t lock_from(const struct locks *l, uintptr_t a, size_t len,
 			   bool in, uintptr_t store)
@@ -633,7 +633,7 @@ static uintptr_t lock_from(const struct locks *l, uintptr_t a, size_t len,
 
 	if (in)
 		return a;
-	if (!up__mlock_at_work() || store < a || store >= a + len ||
+	if (store < a || store >= a + len || !up__mlock_covers(store) ||
 	    !(l->all || (l->bits[i / 64] & (1ull << (i % 64)))))
 		return a + len;
 	return store & ~(SYS_PAGE - 1);

@@ -469,36 +469,40 @@ int up__thp_anon(void)
  * Found once, by trying, between inaccessible pages that merge with
  * nothing: a page a load faulted in, made read-only, keeps its accounting
  * (VM_ACCOUNT) only where it has an anon_vma, and then merges no more
- * with a read-only neighbour that never had one (mremap(2) across the two
- * fails with EFAULT).
+ * with a read-only neighbour that never had one: mremap(2) grows the two
+ * into the free page after them only where they are one mapping, and
+ * fails with EFAULT where they are two.  (Where another thread takes that
+ * page first, the answer is the usual one.)
  */
 bool up__load_anon(void)
 {
 	static atomic_int known = -1;
 	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	const long P = (long)SYS_PAGE;
 	int saved = errno;
-	long area, m;
+	long area, m, r;
 
 	if (k >= 0)
 		return k;
 	k = 0;
-	area = syscall(SYS_mmap, NULL, 4 * SYS_PAGE, PROT_NONE,
+	area = syscall(SYS_mmap, NULL, 4 * P, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (area != -1) {
-		m = syscall(SYS_mmap, area + (long)SYS_PAGE, 2 * SYS_PAGE,
-			    PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		if (m == area + (long)SYS_PAGE &&
-		    !syscall(SYS_mprotect, m + (long)SYS_PAGE, SYS_PAGE,
-			     PROT_READ)) {
-			(void)*(volatile char *)m;
-			if (!syscall(SYS_mprotect, m, SYS_PAGE, PROT_READ) &&
-			    syscall(SYS_mremap, m, 2 * SYS_PAGE, 2 * SYS_PAGE,
-				    0) == -1 && errno == EFAULT)
-				k = 1;
-		}
-		syscall(SYS_munmap, area, 4 * SYS_PAGE);
+	if (area == -1)
+		goto out;
+	m = syscall(SYS_mmap, area + P, 2 * P, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m != area + P || syscall(SYS_mprotect, m + P, P, PROT_READ) ||
+	    ((void)*(volatile char *)m, 0) ||
+	    syscall(SYS_mprotect, m, P, PROT_READ) ||
+	    syscall(SYS_munmap, area + 3 * P, P)) {
+		syscall(SYS_munmap, area, 4 * P);
+		goto out;
 	}
+	r = syscall(SYS_mremap, m, 2 * P, 3 * P, 0);
+	k = r == -1 && errno == EFAULT;
+	/* (The page after is ours again only where it grew.) */
+	syscall(SYS_munmap, area, (r == m ? 4 : 3) * P);
+out:
 	errno = saved;
 	atomic_store_explicit(&known, k, memory_order_relaxed);
 	return k;
@@ -1277,13 +1281,27 @@ void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
 
 /* mlock(2) and mlock2(2) as system calls: a sanitizer's mlock does
  * nothing (it would lock its shadow memory too). */
-/* mlock(2)s at work that fault pages in: while one is, a store that
- * faults in locked memory may be its own (solo.c). */
-static atomic_int populating;
+/*
+ * The ranges of the mlock(2)s at work that fault pages in, one slot each
+ * (end 0: free; a call that finds no slot free counts as covering all):
+ * a store that faults in locked memory within one may be its populating
+ * (solo.c).
+ */
+#define MLOCKS_NR 8
+static struct {
+	_Atomic uintptr_t a, b;
+} mlocks[MLOCKS_NR];
+static atomic_int mlocks_over;
 
-bool up__mlock_at_work(void)
+bool up__mlock_covers(uintptr_t addr)
 {
-	return atomic_load(&populating) > 0;
+	if (atomic_load(&mlocks_over))
+		return true;
+	for (int i = 0; i < MLOCKS_NR; i++)
+		if (atomic_load(&mlocks[i].a) <= addr &&
+		    addr < atomic_load(&mlocks[i].b))
+			return true;
+	return false;
 }
 
 int up__mlock(void *addr, size_t len)
@@ -1293,15 +1311,31 @@ int up__mlock(void *addr, size_t len)
 
 int up__mlock2(const void *addr, size_t len, unsigned int flags)
 {
+	uintptr_t a = (uintptr_t)addr & ~(SYS_PAGE - 1), b = UINTPTR_MAX;
 	bool in = !(flags & MLOCK_ONFAULT);
-	int ret;
+	int slot = -1, ret;
 
-	if (in)
-		atomic_fetch_add(&populating, 1);
+	if (len <= UINTPTR_MAX - (uintptr_t)addr)
+		b = (uintptr_t)addr + len;
+	for (int i = 0; in && slot < 0 && i < MLOCKS_NR; i++) {
+		uintptr_t free_b = 0;
+
+		/* (Claimed as covering all, until the range is in.) */
+		if (atomic_compare_exchange_strong(&mlocks[i].b, &free_b,
+						   UINTPTR_MAX)) {
+			atomic_store(&mlocks[i].a, a);
+			atomic_store(&mlocks[i].b, b);
+			slot = i;
+		}
+	}
+	if (in && slot < 0)
+		atomic_fetch_add(&mlocks_over, 1);
 	ret = neg(flags ? syscall(SYS_mlock2, addr, len, flags)
 			: syscall(SYS_mlock, addr, len));
-	if (in)
-		atomic_fetch_sub(&populating, 1);
+	if (slot >= 0)
+		atomic_store(&mlocks[slot].b, 0);
+	else if (in)
+		atomic_fetch_sub(&mlocks_over, 1);
 	return ret;
 }
 

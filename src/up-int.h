@@ -423,7 +423,7 @@ struct up_pager {
 					 * writable that the kernel faults in
 					 * once all its mapping is (api.c,
 					 * protect_piece()) */
-	int filling_was;		/* its protection before */
+	struct up_region filling_last;	/* its last piece, before the call */
 
 	struct up_sig *sig;		/* fault-signals.c */
 	const struct up_store *making_store; /* up_pager_map_store() at

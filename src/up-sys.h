@@ -72,7 +72,7 @@ void up__unhold(void *addr, size_t len);
 bool up__range_used(void *addr, size_t len);
 int up__mlock(void *addr, size_t len);
 int up__mlock2(const void *addr, size_t len, unsigned int flags);
-bool up__mlock_at_work(void);
+bool up__mlock_covers(uintptr_t addr);
 int up__mlock_onfault(void *addr, size_t len);
 int up__munlock(void *addr, size_t len);
 

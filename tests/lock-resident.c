@@ -14,6 +14,7 @@
  */
 #include "harness.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 
@@ -340,6 +341,66 @@ static void grown_child(void *arg)
 		}
 }
 
+/*
+ * An mlock(2) that fails (ENOMEM) where it could not fault a page in
+ * faulted in only what came before: not past a page beyond the end of a
+ * file, nor past an inaccessible mapping of the kernel's own between the
+ * pager's.  Anonymous memory after such a stop has no anon_vma: made
+ * read-only, it merges with a read-only neighbour, and mremap(2) of the
+ * two grows them (got[k]).
+ */
+static void stop_where_child(void *arg)
+{
+	size_t pg = 4096;
+	int fd = h_file(pg, 5), got[2][2];
+
+	(void)arg;
+	for (int v = 0; v < 2; v++)
+		for (int up = 0; up < 2; up++) {
+			void *(*mm)(void *, size_t, int, int, int, off_t) =
+				up ? up_mmap : mmap;
+			char *x = mmap(NULL, 16 * pg, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *n;
+			/* File: a page in it, one past its end; or a hole
+			 * of the kernel's between anonymous memory. */
+			size_t at = v ? 3 * pg : 2 * pg;
+
+			CHECK(x != MAP_FAILED);
+			if (v)
+				CHECK(mm(x, 2 * pg, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS |
+						 MAP_FIXED,
+					 -1, 0) == x);
+			else
+				CHECK(mm(x, 2 * pg, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_FIXED, fd, 0) == x);
+			CHECK(mm(x + at, 2 * pg, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) == x + at);
+			CHECK(mlock(x, at + 2 * pg) == -1 && errno == ENOMEM);
+			CHECK_OK(munlock(x, at + 2 * pg));
+			CHECK_OK((up ? up_mprotect : mprotect)(x + at, 2 * pg,
+							     PROT_READ));
+			CHECK(mm(x + at + 2 * pg, 2 * pg, PROT_READ,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) == x + at + 2 * pg);
+			errno = 0;
+			n = (up ? up_mremap : mremap)(x + at, 4 * pg, 8 * pg,
+						      MREMAP_MAYMOVE);
+			got[v][up] = n == MAP_FAILED ? errno : 0;
+			if (up)
+				up_munmap(x, 16 * pg);
+			if (n != MAP_FAILED)
+				munmap(n, 8 * pg);
+			munmap(x, 16 * pg);
+		}
+	for (int v = 0; v < 2; v++) {
+		CHECK_EQ(got[v][0], 0);
+		CHECK_EQ(got[v][1], got[v][0]);
+	}
+	close(fd);
+}
+
 /* fn in a child of its own (its locks go with it), named ctx. */
 static void in_child(const char *ctx, void (*fn)(void *))
 {
@@ -350,47 +411,76 @@ static void in_child(const char *ctx, void (*fn)(void *))
 	h_ctx = "-";
 }
 
+/* Locks and unlocks a page of its own until *arg is set: an mlock(2) at
+ * work elsewhere, all the time. */
+static void *locker(void *arg)
+{
+	atomic_bool *stop = arg;
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	while (m != MAP_FAILED && !atomic_load(stop)) {
+		mlock(m, 4096);
+		munlock(m, 4096);
+	}
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	return NULL;
+}
+
 /* An mlock(2) that stops at a hole (ENOMEM) locks the mappings before it
  * without faulting them in: a store there copies its own page alone, and
  * the other pages of the private mapping show what is written to the file
- * after (data must not go stale). */
+ * after (data must not go stale), also while another thread's mlock(2) is
+ * at work (rounds 1 on). */
 static void stopped_child(void *arg)
 {
 	size_t pg = 4096;
-	int fd = h_file(16 * pg, 8);
-	char buf[64], got[2][64];
+	int fd = h_file(16 * pg, 8), rounds = H_SANITIZED ? 8 : 40;
+	char buf[64], got[64], want[64];
+	atomic_bool stop = false;
+	pthread_t t;
 
 	(void)arg;
 	memset(buf, 'w', sizeof(buf));
-	for (int up = 0; up < 2; up++) {
-		char *area = mmap(NULL, 16 * pg, PROT_NONE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *m;
+	for (int round = 0; round <= rounds; round++) {
+		for (int up = 0; up < 2; up++) {
+			char *area = mmap(NULL, 16 * pg, PROT_NONE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *m;
 
-		CHECK(area != MAP_FAILED);
-		munmap(area + 5 * pg, 11 * pg);
-		m = up ? up_mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_FIXED, fd, 0)
-		       : mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_FIXED, fd, 0);
-		CHECK(m == area);
-		CHECK(mlock(m + 2 * pg, 9 * pg) == -1 && errno == ENOMEM);
-		m[2 * pg + 5] = 'x';
-		CHECK_EQ(pwrite(fd, buf, sizeof(buf), 4 * pg + 100),
-			 (ssize_t)sizeof(buf));
-		memcpy(got[up], m + 4 * pg + 100, sizeof(got[up]));
-		CHECK_EQ(m[2 * pg + 5], 'x');
-		if (up)
-			up_munmap(m, 5 * pg);
-		else
-			munmap(m, 5 * pg);
-		/* (Put the file back for the next round.) */
-		h_pat_fill(buf, 8, 4 * pg + 100, sizeof(buf));
-		CHECK_EQ(pwrite(fd, buf, sizeof(buf), 4 * pg + 100),
-			 (ssize_t)sizeof(buf));
-		memset(buf, 'w', sizeof(buf));
+			CHECK(area != MAP_FAILED);
+			munmap(area + 5 * pg, 11 * pg);
+			m = up ? up_mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_FIXED, fd, 0)
+			       : mmap(area, 5 * pg, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_FIXED, fd, 0);
+			CHECK(m == area);
+			CHECK(mlock(m + 2 * pg, 9 * pg) == -1 &&
+			      errno == ENOMEM);
+			m[2 * pg + 5] = 'x';
+			CHECK_EQ(pwrite(fd, buf, sizeof(buf), 4 * pg + 100),
+				 (ssize_t)sizeof(buf));
+			memcpy(up ? got : want, m + 4 * pg + 100, sizeof(got));
+			CHECK_EQ(m[2 * pg + 5], 'x');
+			(up ? up_munmap : munmap)(m, 5 * pg);
+			/* (Put the file back for the next round.) */
+			{
+				char old[64];
+
+				h_pat_fill(old, 8, 4 * pg + 100, sizeof(old));
+				CHECK_EQ(pwrite(fd, old, sizeof(old),
+						4 * pg + 100),
+					 (ssize_t)sizeof(old));
+			}
+		}
+		CHECK_EQ(memcmp(want, buf, sizeof(buf)), 0);
+		CHECK_EQ(memcmp(got, want, sizeof(buf)), 0);
+		if (round == 0)
+			CHECK_EQ(pthread_create(&t, NULL, locker, &stop), 0);
 	}
-	CHECK_EQ(memcmp(got[0], buf, sizeof(buf)), 0);
-	CHECK_EQ(memcmp(got[1], got[0], sizeof(buf)), 0);
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
 	close(fd);
 }
 
@@ -401,5 +491,6 @@ int main(void)
 	split();
 	in_child("grown", grown_child);
 	in_child("stopped", stopped_child);
+	in_child("stopped where", stop_where_child);
 	h_done();
 }
