@@ -685,10 +685,10 @@ static bool adoptable(const struct up_pager *p, const struct up_region *r)
  */
 static bool adopt_beside(struct up_pager *p, struct up_region *r, int side)
 {
-	uintptr_t at = side ? r->end : r->start - 1, ks, ke;
-	struct up_region *k;
-	bool touched;
-	int prot;
+	uintptr_t at = side ? r->end : r->start - 1, ks, ke, ks2, ke2;
+	struct up_region *k = NULL;
+	bool touched, ok;
+	int prot, prot2, fence = -1;
 
 	/* (Another pager's mappings may be the kernel's, which this one
 	 * cannot look at.) */
@@ -700,14 +700,33 @@ static bool adopt_beside(struct up_pager *p, struct up_region *r, int side)
 	    up__locked((void *)(side ? r->end - SYS_PAGE : r->start),
 		       SYS_PAGE))
 		return false;
-	k = region_new((void *)ks, ke - ks, prot,
-		       (r->flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_NORESERVE)) |
-			       MAP_FIXED,
-		       0, O_RDWR, NULL, false);
+	/* A store by another thread from here until the pager's memory is
+	 * over it would be lost: the memory is fenced (made read-only, such
+	 * a store waits in signals.c's handler and runs again once the
+	 * pager's memory is there), and found all zeros again. */
+	if (prot & PROT_WRITE) {
+		fence = up__fence(ks, ke - ks);
+		if (fence < 0 || up__mprotect((void *)ks, ke - ks, PROT_READ)) {
+			up__fence_lift(fence);
+			return false;
+		}
+	}
+	ok = up__vma_zeros(at, ADOPT_MAX, &ks2, &ke2, &prot2, &touched) &&
+	     ks2 <= ks && ke2 >= ke;
+	if (ok)
+		k = region_new((void *)ks, ke - ks, prot,
+			       (r->flags &
+				(MAP_TYPE | MAP_ANONYMOUS | MAP_NORESERVE)) |
+				       MAP_FIXED,
+			       0, O_RDWR, NULL, false);
 	if (!k || place(p, p->ops, k, -1, (void *)ks, MAP_FIXED)) {
+		if (fence >= 0)
+			up__mprotect((void *)ks, ke - ks, prot);
+		up__fence_lift(fence);
 		free(k);
 		return false;
 	}
+	up__fence_lift(fence);
 	/* (Touched, it had an anon_vma: so has the mapping now.) */
 	if (touched && !k->anon)
 		up__region_anon(p, k);
