@@ -242,6 +242,7 @@ static void fork_child(void)
 	struct up_pager *p;
 
 	up__lock_future = 0;	/* (not inherited) */
+	up__mlocks_child();
 	if (copy)
 		up__close(fork_pipe[0]);
 	for (p = all_pagers; p; p = p->all_next) {

@@ -1283,9 +1283,10 @@ void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
  * nothing (it would lock its shadow memory too). */
 /*
  * The ranges of the mlock(2)s at work that fault pages in, one slot each
- * (end 0: free; a call that finds no slot free counts as covering all):
- * a store that faults in locked memory within one may be its populating
- * (solo.c).
+ * (end 0: free; 1: claimed, its range not in yet; a call that finds no
+ * slot free counts as covering all): a store that faults in locked memory
+ * within one may be its populating (solo.c).  A slot's end is read before
+ * and after its start, and the two must agree.
  */
 #define MLOCKS_NR 8
 static struct {
@@ -1297,11 +1298,23 @@ bool up__mlock_covers(uintptr_t addr)
 {
 	if (atomic_load(&mlocks_over))
 		return true;
-	for (int i = 0; i < MLOCKS_NR; i++)
-		if (atomic_load(&mlocks[i].a) <= addr &&
-		    addr < atomic_load(&mlocks[i].b))
+	for (int i = 0; i < MLOCKS_NR; i++) {
+		uintptr_t b = atomic_load(&mlocks[i].b);
+		uintptr_t a = atomic_load(&mlocks[i].a);
+
+		if (b > 1 && a <= addr && addr < b &&
+		    atomic_load(&mlocks[i].b) == b)
 			return true;
+	}
 	return false;
+}
+
+/* In a child of fork(): no mlock(2) is at work there. */
+void up__mlocks_child(void)
+{
+	for (int i = 0; i < MLOCKS_NR; i++)
+		atomic_store(&mlocks[i].b, 0);
+	atomic_store(&mlocks_over, 0);
 }
 
 int up__mlock(void *addr, size_t len)
@@ -1312,7 +1325,8 @@ int up__mlock(void *addr, size_t len)
 int up__mlock2(const void *addr, size_t len, unsigned int flags)
 {
 	uintptr_t a = (uintptr_t)addr & ~(SYS_PAGE - 1), b = UINTPTR_MAX;
-	bool in = !(flags & MLOCK_ONFAULT);
+	/* (No page to fault in, none to note.) */
+	bool in = !(flags & MLOCK_ONFAULT) && len;
 	int slot = -1, ret;
 
 	if (len <= UINTPTR_MAX - (uintptr_t)addr)
@@ -1320,11 +1334,9 @@ int up__mlock2(const void *addr, size_t len, unsigned int flags)
 	for (int i = 0; in && slot < 0 && i < MLOCKS_NR; i++) {
 		uintptr_t free_b = 0;
 
-		/* (Claimed as covering all, until the range is in.) */
-		if (atomic_compare_exchange_strong(&mlocks[i].b, &free_b,
-						   UINTPTR_MAX)) {
+		if (atomic_compare_exchange_strong(&mlocks[i].b, &free_b, 1)) {
 			atomic_store(&mlocks[i].a, a);
-			atomic_store(&mlocks[i].b, b);
+			atomic_store(&mlocks[i].b, b > 1 ? b : UINTPTR_MAX);
 			slot = i;
 		}
 	}

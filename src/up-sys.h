@@ -73,6 +73,7 @@ bool up__range_used(void *addr, size_t len);
 int up__mlock(void *addr, size_t len);
 int up__mlock2(const void *addr, size_t len, unsigned int flags);
 bool up__mlock_covers(uintptr_t addr);
+void up__mlocks_child(void);
 int up__mlock_onfault(void *addr, size_t len);
 int up__munlock(void *addr, size_t len);
 

@@ -1,6 +1,7 @@
 /* remap-moves: mremap(2) of a pager's mapping keeps every byte, resident or evicted: a shared file mapping grows over the file, private memory moves to a fixed place, grows with zeros and shrinks, shared memory raises SIGBUS past its end, and the program's own mremap(2) on up_mmap() memory does the same; what the kernel refuses before it changes anything leaves the target of a fixed move as it was. */
 #include "harness.h"
 
+#include <stdatomic.h>
 #include <sys/syscall.h>
 
 #define PAGE 16384
@@ -1041,6 +1042,79 @@ static void beside_kernel(void)
 	}
 }
 
+/* beside_store()'s other thread: stores 1 at *target a moment after each
+ * go, then says done. */
+static _Atomic(char *) target;
+static atomic_int go, done;
+
+static void *storer(void *arg)
+{
+	unsigned seed = 7;
+
+	(void)arg;
+	for (;;) {
+		int g;
+
+		while (!(g = atomic_load(&go)))
+			;
+		if (g < 0)
+			return NULL;
+		for (volatile unsigned i = rand_r(&seed) % 200000; i; i--)
+			;
+		*atomic_load(&target) = 1;
+		atomic_store(&go, 0);
+		atomic_store(&done, 1);
+	}
+}
+
+/*
+ * The kernel's memory beside a pager mapping, all zeros, is taken over
+ * when mremap(2) grows the two in place; another thread's store to it at
+ * that moment is kept (in the pager's memory, or in the kernel's if the
+ * call refuses for the store came first), never lost.
+ */
+static void beside_store(void)
+{
+	size_t pg = 4096;
+	int rounds = H_SANITIZED ? 30 : 300;
+	pthread_t t;
+
+	/* (ThreadSanitizer holds a signal back until the thread it hits
+	 * reaches a point of its choosing: the fenced store would wait
+	 * there.) */
+	if (H_TSAN)
+		return;
+	CHECK_EQ(pthread_create(&t, NULL, storer, NULL), 0);
+	for (int i = 0; i < rounds; i++) {
+		char *area = mmap(NULL, 16 * pg, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *x, *k, *n;
+
+		CHECK(area != MAP_FAILED);
+		munmap(area + pg, 15 * pg);
+		x = up_mmap(area, pg, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		k = mmap(area + pg, pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		CHECK(x == area && k == area + pg);
+		atomic_store(&target, k);
+		atomic_store(&done, 0);
+		atomic_store(&go, 1);
+		n = mremap(x, 2 * pg, 3 * pg, 0);
+		while (!atomic_load(&done))
+			;
+		CHECK(n == MAP_FAILED || n == x);
+		CHECK_EQ(k[0], 1);
+		if (n == x) {
+			up_munmap(x, 3 * pg);
+		} else {
+			up_munmap(x, pg);
+			munmap(k, pg);
+		}
+	}
+	atomic_store(&go, -1);
+	pthread_join(t, NULL);
+}
+
 /*
  * The kernel's own memory beside a mapping that the program places there
  * stays the kernel's while no call names the two together: a library
@@ -1458,6 +1532,7 @@ int main(void)
 	zero_grown();
 	beside_kernel();
 	beside_unnamed();
+	beside_store();
 	left_unlocked();
 	left_target_locked();
 	left_lock_kept();
