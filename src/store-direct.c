@@ -228,7 +228,10 @@ static ssize_t d_read(void *ctx, void *buf, size_t len, off_t off)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	done = from_slots(d, buf, len, off, &eof);
-	if (!eof && done < len)
+	/* A read-ahead that came back short is not trusted as the end of
+	 * the file: the rest is read from the file itself (which says 0 at
+	 * its end). */
+	if (done < len)
 		n = read_direct(d, (char *)buf + done, len - done,
 				off + (off_t)done);
 	pthread_mutex_unlock(&d->lock);
