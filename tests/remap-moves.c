@@ -8,6 +8,13 @@
 #define BUDGET_PAGES 8
 #define PAGES 64	/* 8 times the budget */
 
+/* The kernel's calls ([0]) and the pager's ([1]), for the cases that make
+ * the same calls through both and compare the answers. */
+static void *(*const mm[2])(void *, size_t, int, int, int,
+			    off_t) = { mmap, up_mmap };
+static int (*const mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
+static int (*const mu[2])(void *, size_t) = { munmap, up_munmap };
+
 static void adjust(struct up_config *c)
 {
 	c->page_len = PAGE;
@@ -520,7 +527,6 @@ static void joined_anon(void)
  */
 static void advised_beyond(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	int (*adv[2])(void *, size_t, int) = { madvise, up_madvise };
 	int got[2];
 
@@ -566,8 +572,6 @@ static void advised_beyond(void)
  */
 static void noreserve_merged(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
 	int fd = h_file(64 * 4096, 5), ro = h_reopen(fd, O_RDONLY), got[2];
 
 	for (int k = 0; k < 2; k++) {
@@ -600,16 +604,16 @@ static void noreserve_merged(void)
 	close(fd);
 }
 
-/* The errno of mremap(2) in a child (0 if it succeeded), after mp(2)
- * there if given. */
+/* The errno of mremap(2) in a child (0 if it succeeded), after
+ * protect(2) there if given. */
 static int child_remap(char *a, size_t old_len, size_t new_len,
-		       int (*mp)(void *, size_t, int), int prot)
+		       int (*protect)(void *, size_t, int), int prot)
 {
 	pid_t pid = fork();
 	int st;
 
 	if (pid == 0) {
-		if (mp && mp(a, old_len, prot))
+		if (protect && protect(a, old_len, prot))
 			_exit(100);
 		errno = 0;
 		_exit(mremap(a, old_len, new_len, MREMAP_MAYMOVE) ==
@@ -634,9 +638,6 @@ static int child_remap(char *a, size_t old_len, size_t new_len,
  */
 static void anon_vma_merged(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	int fd = h_file(16 * 4096, 6), got[4][2];
 	size_t pg = 4096;
 
@@ -717,9 +718,6 @@ static void anon_vma_merged(void)
  */
 static void locked_made_writable(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int fd = h_file(16 * pg, 4), got[2][2];
 
@@ -775,9 +773,6 @@ static void locked_made_writable(void)
  */
 static void anon_vma_kept(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int fd = h_file(pg + 1, 13), got[2][2];
 
@@ -830,9 +825,6 @@ static void anon_vma_kept(void)
  */
 static void copies_anon_vma(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mp[2])(void *, size_t, int) = { mprotect, up_mprotect };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int fd = h_file(64 * pg, 14), got[2][2];
 
@@ -884,7 +876,6 @@ static void copies_anon_vma(void)
  */
 static void beyond_grown(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	size_t pg = 4096;
 	int got[2], sig[2];
 
@@ -929,7 +920,6 @@ static void beyond_child(void *arg)
 
 static void beyond_dontfork(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	int (*md[2])(void *, size_t, int) = { madvise, up_madvise };
 	size_t pg = 4096;
 	int got[2];
@@ -964,7 +954,6 @@ static void beyond_dontfork(void)
  */
 static void zero_grown(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	size_t pg = 4096;
 	int fd = open("/dev/zero", O_RDWR), got[2];
 
@@ -1002,8 +991,6 @@ static void zero_grown(void)
  */
 static void beside_kernel(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int got[2][2];
 
@@ -1153,7 +1140,6 @@ static void beside_unnamed(void)
  */
 static void left_unlocked(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	size_t pg = 4096;
 	int got[2][2];
 
@@ -1192,7 +1178,6 @@ static void left_unlocked(void)
  * the lock with it, and msync(MS_INVALIDATE) there is EBUSY (got). */
 static void left_target_locked(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	size_t pg = 4096;
 	int got[2];
 
@@ -1220,7 +1205,6 @@ static void left_target_locked(void)
  * MADV_DONTNEED there is EINVAL (got). */
 static void left_lock_kept(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	size_t pg = 4096;
 	int got[2];
 
@@ -1253,10 +1237,8 @@ static void left_lock_kept(void)
  */
 static void locked_move(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
 	void *(*mr[2])(void *, size_t, size_t, int, ...) = { mremap, up_mremap };
 	int (*ms[2])(void *, size_t, int) = { msync, up_msync };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int fd = h_file(16 * pg, 15), got[2];
 
@@ -1296,8 +1278,6 @@ static void locked_move(void)
  */
 static void left_apart(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int got[2][2];
 	int locks = 1;	/* (AddressSanitizer makes mlock(2) a no-op) */
@@ -1359,8 +1339,6 @@ static void left_apart(void)
  */
 static void left_merged(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int got[3][2];
 
@@ -1405,8 +1383,6 @@ static void left_merged(void)
  * with EFAULT, as the kernel's does. */
 static void two_open_files(void)
 {
-	void *(*mm[2])(void *, size_t, int, int, int, off_t) = { mmap, up_mmap };
-	int (*mu[2])(void *, size_t) = { munmap, up_munmap };
 	size_t pg = 4096;
 	int fd = h_file(16 * pg, 12), fd2 = h_reopen(fd, O_RDWR), got[2];
 
