@@ -1644,20 +1644,15 @@ static void locked_clip(uintptr_t a, uintptr_t b, int flags, uintptr_t to,
 static void ends_of(struct up_pager *p, uintptr_t a, uintptr_t b,
 		    uintptr_t e[4])
 {
-	size_t i = up__region_first(p, a), lo, hi;
+	for (int k = 0; k < 2; k++) {
+		size_t i = up__region_first(p, k ? b - 1 : a), lo, hi;
 
-	e[0] = e[1] = a;
-	e[2] = e[3] = b;
-	if (i < p->regions_nr && p->regions[i]->start < b) {
-		up__mapping_of(p, i, &lo, &hi);
-		e[0] = p->regions[lo]->start;
-		e[1] = p->regions[hi]->end;
-	}
-	i = up__region_first(p, b - 1);
-	if (i < p->regions_nr && p->regions[i]->start < b) {
-		up__mapping_of(p, i, &lo, &hi);
-		e[2] = p->regions[lo]->start;
-		e[3] = p->regions[hi]->end;
+		e[2 * k] = e[2 * k + 1] = k ? b : a;
+		if (i < p->regions_nr && p->regions[i]->start < b) {
+			up__mapping_of(p, i, &lo, &hi);
+			e[2 * k] = p->regions[lo]->start;
+			e[2 * k + 1] = p->regions[hi]->end;
+		}
 	}
 }
 

@@ -1279,8 +1279,6 @@ void up__locks_put(struct up_run *runs, size_t nr, bool onfault)
 	free(runs);
 }
 
-/* mlock(2) and mlock2(2) as system calls: a sanitizer's mlock does
- * nothing (it would lock its shadow memory too). */
 /*
  * The ranges of the mlock(2)s at work that fault pages in, one slot each
  * (end 0: free; 1: claimed, its range not in yet; a call that finds no
@@ -1317,9 +1315,16 @@ void up__mlocks_child(void)
 	atomic_store(&mlocks_over, 0);
 }
 
+/* mlock(2) and mlock2(2) as system calls: a sanitizer's mlock does
+ * nothing (it would lock its shadow memory too). */
 int up__mlock(void *addr, size_t len)
 {
 	return up__mlock2(addr, len, 0);
+}
+
+int up__mlock_onfault(void *addr, size_t len)
+{
+	return up__mlock2(addr, len, MLOCK_ONFAULT);
 }
 
 int up__mlock2(const void *addr, size_t len, unsigned int flags)
@@ -1351,10 +1356,6 @@ int up__mlock2(const void *addr, size_t len, unsigned int flags)
 	return ret;
 }
 
-int up__mlock_onfault(void *addr, size_t len)
-{
-	return neg(syscall(SYS_mlock2, addr, len, MLOCK_ONFAULT));
-}
 
 int up__munlock(void *addr, size_t len)
 {
