@@ -43,7 +43,7 @@
  * Slots of processes that died are reclaimed (their writer bits cleared,
  * the dirty pages left dirty for whoever writes back next).
  *
- * Lifetime.  The segment is made under a temporary name, initialised,
+ * Lifetime.  The segment is made without a name (O_TMPFILE), initialised,
  * then linked into place, so a segment that can be opened is whole.  The
  * last pager to detach writes back every dirty page, marks the segment
  * dead and unlinks it; a process that opened it just before sees the mark
@@ -499,6 +499,36 @@ static void remove_stale(const struct up_seg *s)
 		closedir(d);
 }
 
+/*
+ * A new segment file, not yet under its name.  It has no name at all
+ * (O_TMPFILE) where the file system allows, so that a process killed
+ * while making it leaves nothing behind; elsewhere it is made under a
+ * temporary name, put in tmp, which remove_stale() clears if its maker
+ * died.  tmp is "" for a file without a name.
+ */
+static int seg_make(char *tmp, size_t tmp_len, const char *name, int tries)
+{
+	int fd = up__open(SEG_DIR, O_TMPFILE | O_RDWR, 0600);
+
+	*tmp = '\0';
+	if (fd >= 0 || (fd != -EOPNOTSUPP && fd != -EISDIR && fd != -EINVAL))
+		return fd;
+	snprintf(tmp, tmp_len, "%s.%d.%d", name, (int)getpid(), tries);
+	return up__open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
+}
+
+/* Give the segment file made by seg_make() its name: -1 with errno
+ * EEXIST if another process gave that name to its own first. */
+static int seg_link(const char *tmp, int fd, const char *name)
+{
+	char path[64];
+
+	if (*tmp)
+		return link(tmp, name);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, path, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
 /* Open the named segment of st, or make it.  Retries while a dying one is
  * in the way. */
 static int seg_open(struct up_pager *p, struct up_seg *s,
@@ -530,17 +560,15 @@ static int seg_open(struct up_pager *p, struct up_seg *s,
 				 "segment: %s", s->name, strerror(-s->fd));
 			return s->fd;
 		}
-		snprintf(tmp, sizeof(tmp), "%s.%d.%d", s->name, (int)getpid(),
-			 tries);
-		s->fd = up__open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-				 0600);
+		s->fd = seg_make(tmp, sizeof(tmp), s->name, tries);
 		if (s->fd < 0)
 			return s->fd;
 		fchmod(s->fd, 0600);
 		err = seg_init(p, s, st);
-		if (!err && link(tmp, s->name) < 0)
+		if (!err && seg_link(tmp, s->fd, s->name) < 0)
 			err = -errno;
-		unlink(tmp);
+		if (*tmp)
+			unlink(tmp);
 		if (!err) {
 			remove_stale(s);
 			seg_lock(s);

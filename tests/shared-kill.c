@@ -96,7 +96,8 @@ struct vcmd {
 
 struct cmd {
 	int nv;			/* 0: exit */
-	int backend_i;
+	enum up_backend backend;	/* the survivor's, and h_flags */
+	unsigned flags;
 	struct vcmd vc[VICTIMS];
 };
 
@@ -164,7 +165,7 @@ static void victim(const struct vcmd *vc, enum up_backend b, int ready_fd)
 
 static void spawn_round(const struct cmd *c)
 {
-	enum up_backend b = h_rounds[c->backend_i].r_backend;
+	enum up_backend b = c->backend;
 	uint64_t t_fork[VICTIMS], deadline[VICTIMS], hard[VICTIMS];
 	int rfd[VICTIMS], alive[VICTIMS], left = c->nv;
 	struct report rp;
@@ -179,6 +180,7 @@ static void spawn_round(const struct cmd *c)
 		pid[i] = fork();
 		if (pid[i] == 0) {
 			close(pp[0]);
+			h_flags = c->flags;
 			victim(&c->vc[i], b, pp[1]);
 			_exit(0);
 		}
@@ -544,8 +546,8 @@ static void run(enum up_backend b, int rounds)
 	map = map_file(p, fd);
 	for (round = 0; round < rounds && map; round++) {
 		int solo = round % 25 == 12;	/* nobody else attached */
-		struct cmd c = { .nv = VICTIMS,
-				 .backend_i = b != UP_BACKEND_UFFD };
+		struct cmd c = { .nv = VICTIMS, .backend = b,
+				 .flags = h_flags };
 		struct report rp;
 		struct pollfd pfd = { .fd = rep_fd, .events = POLLIN };
 		int ops = 0;
