@@ -1,4 +1,4 @@
-/* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does (also by the system call itself, past the library), bad advice is -EINVAL. */
+/* advise-madvise: WILLNEED reads ahead without faults, DONTNEED drops pages as madvise(2) does (also by the system call itself, past the library), RANDOM reads what the kernel's fault reads, bad advice is -EINVAL. */
 #include "harness.h"
 
 #include <sys/syscall.h>
@@ -193,6 +193,63 @@ static void body(struct up_pager *p, enum up_backend b)
 }
 
 /*
+ * MADV_RANDOM: a load from a file out of the page cache reads what the
+ * kernel's fault there reads, the system page touched and no more, though
+ * the pager's page is 64 KiB (its budget too small to show the mapping
+ * whole, so that the pager serves the fault).  The kernel's own mapping
+ * of the same file, in the same run, is the reference.
+ */
+#define RND_PAGE (64u << 10)
+#define RND_LEN (64 * (size_t)RND_PAGE)
+
+static void adjust_random(struct up_config *c)
+{
+	c->page_len = RND_PAGE;
+	c->budget = 8 * RND_PAGE;
+	c->readahead_nr = 4;
+}
+
+/* Bytes a load at off through m reads into fd's page cache. */
+static size_t random_read(int fd, const char *m, size_t off)
+{
+	size_t in;
+
+	CHECK_EQ(fdatasync(fd), 0);
+	CHECK_EQ(posix_fadvise(fd, 0, RND_LEN, POSIX_FADV_DONTNEED), 0);
+	in = h_cached(fd, RND_LEN);
+	CHECK_EQ((uint8_t)m[off], h_pat(1, off));
+	return h_cached(fd, RND_LEN) - in;
+}
+
+static void random_touch(void)
+{
+	size_t off = 5 * RND_PAGE + 3 * 4096 + 100, want;
+	int fd = h_file(RND_LEN, 1);
+	char *k = mmap(NULL, RND_LEN, PROT_READ, MAP_SHARED, fd, 0);
+	enum up_backend b;
+
+	CHECK(k != MAP_FAILED);
+	CHECK_EQ(madvise(k, RND_LEN, MADV_RANDOM), 0);
+	want = random_read(fd, k, off);
+	munmap(k, RND_LEN);
+	FOR_EACH_BACKEND_ID(b) {
+		struct up_pager *p = h_open(b, adjust_random);
+		char *m = p ? h_map(p, RND_LEN, PROT_READ, MAP_SHARED, fd, 0)
+			    : NULL;
+
+		if (m) {
+			CHECK_OK(up_pager_advise(p, m, RND_LEN, MADV_RANDOM));
+			CHECK_EQ(random_read(fd, m, off), want);
+			CHECK_OK(up_pager_unmap(p, m, RND_LEN));
+		}
+		if (p)
+			CHECK_OK(up_pager_close(p));
+	}
+	h_ctx = "-";
+	close(fd);
+}
+
+/*
  * MADV_DONTNEED by the system call itself, past the library (as a library
  * that calls the kernel directly would), on the default pager's memory:
  * private anonymous pages read zeros after it, shared ones keep their
@@ -225,6 +282,7 @@ static void raw_dontneed(void)
 int main(void)
 {
 	FOR_EACH_BACKEND(adjust, body);
+	random_touch();
 	raw_dontneed();
 	h_done();
 }
