@@ -78,21 +78,12 @@ static atomic_int runs_nr;
 static int own(struct up_pager *p, char *a, size_t len);
 
 /*
- * Putting a mapping's own memory back over a borrowed page (restore()):
- * a new anonymous mapping is not registered with the userfaultfd until a
- * second call, and a thread reading it in between would get the zero
- * page, and keep it.  So it is mapped inaccessible, under a fence
- * (signals.c: an access there waits in the SIGSEGV handler and runs
- * again), registered, and given its protection; then the fence is
- * lifted.  Three system calls in the restoring thread, none of which
- * waits for another thread.
- *
- * Where the fence's handler cannot be installed, the memory that goes
- * back is a "spare", an anonymous mapping of one page already registered,
- * moved over the page with mremap(2), which replaces the range at once.
- * On a virtual machine that costs much more, in wake-ups of other
- * threads: random reads through a budget of 4 KiB pages took 1.5 to 1.8
- * times as long.  Moving
+ * Putting a mapping's own memory back over a borrowed page (restore())
+ * must be one step: a new anonymous mapping is not registered with the
+ * userfaultfd until a second call, and a thread reading it in between
+ * would get the zero page, and keep it.  So the memory that goes back is
+ * a "spare", an anonymous mapping of one page already registered, moved
+ * over the page with mremap(2), which replaces the range at once.  Moving
  * a registered mapping keeps its registration only with
  * UFFD_FEATURE_EVENT_REMAP, and then mremap(2) waits until the event it
  * queues has been read from the userfaultfd.  The thread restoring holds
@@ -652,22 +643,8 @@ static void restore(struct up_pager *p, uintptr_t a, size_t len, int prot)
 {
 	struct locks l;
 	void *m;
-	int fence;
 
 	locks_get(a, len, &l);
-	fence = up__fence(a, len);
-	if (fence >= 0 &&
-	    up__mmap_raw((void *)a, len, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				 MAP_FIXED,
-			 -1, 0, &m) == 0) {
-		own(p, m, len);
-		up__mprotect(m, len, prot);
-		up__fence_lift(fence);
-		locks_put(a, len, &l, a + len);
-		return;
-	}
-	up__fence_lift(fence);
 	if (spare_move(p, a, len) == 0) {
 		locks_put(a, len, &l, a + len);
 	} else if (up__mmap_raw((void *)a, len, PROT_READ | PROT_WRITE,
