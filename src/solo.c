@@ -385,7 +385,9 @@ bool up__solo_eligible(struct up_pager *p, const struct up_region *r)
 
 /* Make [a, a + len) memory the pager serves: huge pages when a pager page
  * is one, registered for missing and write-protect faults, left out of
- * fork(). */
+ * fork().  After mlockall(MCL_FUTURE) the kernel has locked it and filled
+ * it with zeros as it mapped it: those go first, or every page would be
+ * there, and read as zeros, with no fault to fill it. */
 static int own(struct up_pager *p, char *a, size_t len)
 {
 	struct uffdio_register reg = {
@@ -394,6 +396,10 @@ static int own(struct up_pager *p, char *a, size_t len)
 	};
 	int err;
 
+	if (up__lock_future) {
+		up__munlock(a, len);
+		up__madvise(a, len, MADV_DONTNEED);
+	}
 	up__madvise(a, len, pl(p) >= HUGE_LEN ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	err = up__ioctl(p->uffd, UFFDIO_REGISTER, &reg);
 	return err ? err : up__madvise(a, len, MADV_DONTFORK);

@@ -4,7 +4,8 @@
  * other page, but touching the locked ones again reads nothing, in a shared
  * and a private file mapping and in anonymous memory.  Locking more than the
  * budget holds still works (the locked pages then take turns).  After
- * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does, and
+ * mlockall(MCL_FUTURE), up_mmap() maps and locks as the kernel does (and
+ * a file read through a budget shows its data as pages come and go), and
  * mlockall(MCL_CURRENT) locks what the pager serves (and not its own).
  * Where mlock(2) splits a private mapping, what the kernel then answers
  * (mremap(2) across the pieces, msync(2) of locked ones) is the answer
@@ -171,6 +172,48 @@ static void current_child(void *arg)
 		CHECK_EQ(a[len - 1], 0);
 }
 
+/* After mlockall(MCL_FUTURE), a file read through a budget a quarter of
+ * it (pages of 512 KiB, served from the page cache and put back as they
+ * are evicted) shows its data on every pass, in a shared and a private
+ * mapping: the memory put back over an evicted page, which the kernel
+ * locks and fills with zeros as it is mapped, must not be taken for the
+ * page. */
+#define FB_PAGE (512u << 10)
+
+static void adjust_fb(struct up_config *c)
+{
+	c->page_len = FB_PAGE;
+	c->budget = 4 * FB_PAGE;
+	c->readahead_nr = 1;
+}
+
+static void future_budget_child(void *arg)
+{
+	size_t len = 16 * (size_t)FB_PAGE;
+	struct up_pager *p = h_open(UP_BACKEND_AUTO, adjust_fb);
+	int fd = h_file(len, 9), flags[] = { MAP_SHARED, MAP_PRIVATE };
+	struct up_stats st;
+
+	(void)arg;
+	if (!p)
+		return;
+	CHECK_OK(mlockall(MCL_FUTURE));
+	for (int i = 0; i < 2; i++) {
+		char *m = h_map(p, len, PROT_READ | PROT_WRITE, flags[i], fd,
+				0);
+
+		if (!m)
+			continue;
+		for (int pass = 0; pass < 2; pass++)
+			CHECK_EQ(h_pat_diff(m, 9, 0, len), -1);
+		CHECK_OK(up_mapping_stats(p, m, &st));
+		CHECK(!h_is_uffd(p) || st.evictions > 0);
+		CHECK_OK(up_pager_unmap(p, m, len));
+	}
+	CHECK_OK(up_pager_close(p));
+	close(fd);
+}
+
 static void future(void)
 {
 	int fd = h_file(16 * 4096, 7);
@@ -184,6 +227,9 @@ static void future(void)
 	 * kernel would lock and fill too.) */
 	if (may_lock(64 * H_MIB) && !H_TSAN)
 		CHECK_EQ(h_fork(future_child, &fd), 0);
+	h_ctx = "mlockall budget";
+	if (may_lock(64 * H_MIB) && !H_TSAN)
+		CHECK_EQ(h_fork(future_budget_child, NULL), 0);
 	/* (Nor under AddressSanitizer: MCL_CURRENT would fill its shadow,
 	 * terabytes reserved, as the kernel's would.) */
 	h_ctx = "mlockall current";
