@@ -987,7 +987,8 @@ int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end)
 		cp.lock = cp.lock && q->locked;
 	err = up__map_file((void *)r->start, end - r->start, prot,
 			   MAP_PRIVATE | (r->flags & MAP_NORESERVE), r->obj->fd,
-			   r->off, 0, 0, hand_prep, &cp);
+			   r->off, 0, 0, r->advice == MADV_RANDOM, hand_prep,
+			   &cp);
 	/* Then each piece its own protection (they may differ, see
 	 * fault-uffd.c's continues()). */
 	for (q = r; !err && q && q->start < end;
@@ -1156,7 +1157,8 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			   (o->kind == OBJ_FILE ? MAP_SHARED : MAP_PRIVATE) |
 				   (r->flags & MAP_NORESERVE),
 			   o->fd, a, in ? (size_t)(ia - a) : 0, in,
-			   swapped ? cow_prep : NULL, &cp);
+			   r->advice == MADV_RANDOM, swapped ? cow_prep : NULL,
+			   &cp);
 	if (!err) {
 		locks_put(at, (size_t)(b - a), &locked,
 			  lock_from(&locked, at, (size_t)(b - a),

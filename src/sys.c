@@ -826,7 +826,8 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
  * (MAP_SHARED or MAP_PRIVATE), in place of what is there, and read `in`
  * bytes of it in from in_at: the program then sees the kernel's page-cache
  * pages themselves, with no copy (solo.c).  What is not read in faults in
- * the kernel, as with mmap(2); of what is, only the first POPULATE_MAX
+ * the kernel, as with mmap(2) (with no read-around if random: the
+ * program advised MADV_RANDOM); of what is, only the first POPULATE_MAX
  * bytes are waited for.  Pages are mapped for reading only, even in
  * a writable mapping: the first store to each page faults in the kernel,
  * which marks it dirty (or copies it), as with mmap(2).  With prep, the
@@ -846,7 +847,7 @@ int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 #define POPULATE_MAX ((size_t)2 << 20)
 
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off, size_t in_at, size_t in,
+		 off_t off, size_t in_at, size_t in, bool random,
 		 int (*prep)(void *arg, char *m), void *arg)
 {
 	int e = injected(UP_SYS_PREAD);
@@ -873,8 +874,9 @@ int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
 	 * megabytes around each random page and fill a memory cgroup. */
 	if (!e && up__madvise(at, len, MADV_DONTFORK))
 		e = -errno;
-	if (!e && in) {
+	if (!e && (in || random))
 		up__madvise(at, len, MADV_RANDOM);
+	if (!e && in) {
 		if (in > SYS_PAGE)
 			readahead(fd, off + (off_t)in_at, in);
 		up__madvise((char *)at + in_at, in < POPULATE_MAX ? in :

@@ -100,7 +100,7 @@ int up__mmap_user(void *addr, size_t len, int prot, int flags, int fd,
 int up__mmap_raw(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off, void **out);
 int up__map_file(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off, size_t in_at, size_t in,
+		 off_t off, size_t in_at, size_t in, bool random,
 		 int (*prep)(void *arg, char *m), void *arg);
 int up__munmap(void *addr, size_t len);
 int up__mprotect(void *addr, size_t len, int prot);

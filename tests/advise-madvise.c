@@ -193,8 +193,9 @@ static void body(struct up_pager *p, enum up_backend b)
 }
 
 /*
- * MADV_RANDOM: a load from a file out of the page cache reads what the
- * kernel's fault there reads, the system page touched and no more, though
+ * MADV_RANDOM: a load or a store to a file out of the page cache reads
+ * what the kernel's fault there reads, the system page touched and no
+ * more (no read-around), though
  * the pager's page is 64 KiB (its budget too small to show the mapping
  * whole, so that the pager serves the fault).  The kernel's own mapping
  * of the same file, in the same run, is the reference.
@@ -209,37 +210,44 @@ static void adjust_random(struct up_config *c)
 	c->readahead_nr = 4;
 }
 
-/* Bytes a load at off through m reads into fd's page cache. */
-static size_t random_read(int fd, const char *m, size_t off)
+/* Bytes a load (or a store of the byte that is there) at off through m
+ * reads into fd's page cache. */
+static size_t random_read(int fd, char *m, size_t off, int store)
 {
 	size_t in;
 
 	CHECK_EQ(fdatasync(fd), 0);
 	CHECK_EQ(posix_fadvise(fd, 0, RND_LEN, POSIX_FADV_DONTNEED), 0);
 	in = h_cached(fd, RND_LEN);
-	CHECK_EQ((uint8_t)m[off], h_pat(1, off));
+	if (store)
+		m[off] = (char)h_pat(1, off);
+	else
+		CHECK_EQ((uint8_t)m[off], h_pat(1, off));
 	return h_cached(fd, RND_LEN) - in;
 }
 
 static void random_touch(void)
 {
-	size_t off = 5 * RND_PAGE + 3 * 4096 + 100, want;
-	int fd = h_file(RND_LEN, 1);
-	char *k = mmap(NULL, RND_LEN, PROT_READ, MAP_SHARED, fd, 0);
+	size_t off = 5 * RND_PAGE + 3 * 4096 + 100, want[2];
+	int fd = h_file(RND_LEN, 1), prot = PROT_READ | PROT_WRITE;
+	char *k = mmap(NULL, RND_LEN, prot, MAP_SHARED, fd, 0);
 	enum up_backend b;
 
 	CHECK(k != MAP_FAILED);
 	CHECK_EQ(madvise(k, RND_LEN, MADV_RANDOM), 0);
-	want = random_read(fd, k, off);
+	want[0] = random_read(fd, k, off, 0);
+	want[1] = random_read(fd, k, off + 2 * RND_PAGE, 1);
 	munmap(k, RND_LEN);
 	FOR_EACH_BACKEND_ID(b) {
 		struct up_pager *p = h_open(b, adjust_random);
-		char *m = p ? h_map(p, RND_LEN, PROT_READ, MAP_SHARED, fd, 0)
+		char *m = p ? h_map(p, RND_LEN, prot, MAP_SHARED, fd, 0)
 			    : NULL;
 
 		if (m) {
 			CHECK_OK(up_pager_advise(p, m, RND_LEN, MADV_RANDOM));
-			CHECK_EQ(random_read(fd, m, off), want);
+			CHECK_EQ(random_read(fd, m, off, 0), want[0]);
+			CHECK_EQ(random_read(fd, m, off + 2 * RND_PAGE, 1),
+				 want[1]);
 			CHECK_OK(up_pager_unmap(p, m, RND_LEN));
 		}
 		if (p)
