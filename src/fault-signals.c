@@ -997,7 +997,7 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 	uint64_t t0 = up__now_ns(), pg, n;
 	struct up_region *r;
 	uintptr_t a, b, failed;
-	bool cached, alone;
+	bool cached;
 	off_t off;
 	int ret = 1, fd;
 
@@ -1036,15 +1036,13 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		UP_STAT(p, r, faults_write, write);
 		/* The window is read in at once, unless the page cache
 		 * holds it (the kernel's read-ahead goes on beside it, as
-		 * read_ahead_kb says).  Where the program said its touches
-		 * are random, the access that runs again reads the system
-		 * page it touches alone, as the kernel's fault there does
-		 * (the mapping has the advice): the rest of the page is the
-		 * kernel's to read if it is touched. */
+		 * read_ahead_kb says).  A store where the program said
+		 * its touches are random reads what the kernel's fault
+		 * reads, the system page it stores to (the mapping has the
+		 * advice). */
 		fd = p->sig->files[r->sfile - 1].fd;
 		off = r->off + (off_t)(a - r->start);
-		alone = !cached && r->advice == MADV_RANDOM;
-		if (!cached && !alone &&
+		if (!cached && !(write && r->advice == MADV_RANDOM) &&
 		    !p->sig->files[r->sfile - 1].store.ops &&
 		    !up__cached(fd, off, (off_t)(b - a)))
 			posix_fadvise(fd, off, (off_t)(b - a),
@@ -1052,8 +1050,7 @@ static int sig_fault(struct up_pager *p, uintptr_t addr, bool write, bool wp)
 		/* A store's page that cannot be read raises SIGBUS, as a
 		 * file's does. */
 		failed = UINTPTR_MAX;
-		if (serve_range(p, r, a, b,
-				write || alone ? 0 : MADV_POPULATE_READ,
+		if (serve_range(p, r, a, b, write ? 0 : MADV_POPULATE_READ,
 				&failed) == -EIO &&
 		    failed <= addr)
 			ret = -1;

@@ -435,8 +435,8 @@ static unsigned pc_run(struct up_pager *p, struct up_region *r, uint64_t pg)
  * if pg could not be.
  */
 static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-			uintptr_t addr, uintptr_t store, bool wp, bool was,
-			uint64_t *first, uintptr_t *as, uintptr_t *ae)
+			uintptr_t store, bool wp, bool was, uint64_t *first,
+			uintptr_t *as, uintptr_t *ae)
 {
 	unsigned n = wp ? 1 : pc_run(p, r, pg), i;
 	off_t in_a = pg_off(p, pg), in_b;
@@ -456,13 +456,6 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 		n = 1;
 		*first = pg;
 		in_b = store ? in_a : pg_off(p, pg + 1);
-	}
-	/* Where the program said its touches are random, the system page
-	 * touched is read alone, as the kernel's own fault there reads it:
-	 * the rest of the page is the kernel's to read if it is touched. */
-	if (n == 1 && in_b > in_a && r->advice == MADV_RANDOM) {
-		in_a = r->off + (off_t)((addr & ~(SYS_PAGE - 1)) - r->start);
-		in_b = in_a + (off_t)SYS_PAGE;
 	}
 	if (n == 1 &&
 	    up__solo_show(p, r, pg, 1, in_a, in_b, store, as, ae))
@@ -674,7 +667,7 @@ static int serve_locked(struct up_pager *p, uintptr_t addr, bool write,
 			n = wp || was ? 0
 				      : pc_whole(p, r, pg, write ? addr : 0,
 						 &first, &as, &ae);
-			if (!n && !(n = pc_show(p, r, pg, addr,
+			if (!n && !(n = pc_show(p, r, pg,
 						write || wp ? addr : 0, wp, was,
 						&first, &as, &ae))) {
 				/* SIGBUS, with no error for msync to report,
