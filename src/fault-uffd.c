@@ -1744,7 +1744,11 @@ static int file_to_kernel(struct up_pager *p, struct up_obj *o)
  * pieces become mappings of o's memfd past its end instead, which raise
  * SIGBUS as well, and merge with the mapping before them as the kernel's
  * grown mapping is one (mremap(2) then resizes it whole), whatever
- * mprotect(2) has made of each piece's protection.
+ * mprotect(2) has made of each piece's protection.  Each piece keeps its
+ * own offset in the shared memory, which goes on from the piece before
+ * as its page offset does (see pgdelta): one that mremap(2) moved there
+ * from elsewhere in the mapping merges with neither neighbour, in the
+ * kernel's mapping either.
  */
 static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
 {
@@ -1754,12 +1758,16 @@ static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
 	void *m;
 
 	for (r = o->regions; r; r = r->obj_next) {
+		const struct up_region *prev = r;
 		uintptr_t at = r->end;
 		off_t off = r->off + (off_t)(r->end - r->start);
 
 		while (r->may_write && (q = up__region_find(p, at)) &&
 		       q->beyond && q->start == at && q->flags == r->flags) {
-			if (up__locks_take(q->start, q->end - q->start, &locks,
+			off += (off_t)(q->pgdelta - prev->pgdelta) *
+			       (off_t)SYS_PAGE;
+			if (off < 0 ||
+			    up__locks_take(q->start, q->end - q->start, &locks,
 					   &locks_nr))
 				break;
 			if (up__mmap_raw((void *)q->start, q->end - q->start,
@@ -1773,6 +1781,7 @@ static void beyond_to_memfd(struct up_pager *p, struct up_obj *o)
 			q->off = off;
 			off += (off_t)(q->end - q->start);
 			at = q->end;
+			prev = q;
 		}
 	}
 }

@@ -1622,7 +1622,7 @@ static const struct {
 	{ 21000110, 100, LOCKS3 }, { 18000184, 100, LOCKS3 },
 	{ 27000498, 100, 0 }, { 26000581, 100, LOCKS3 },
 	{ 21001855, 100, LOCKS3 }, { 21000936, 100, LOCKS3 },
-	{ 37002940, 100, LOCKS3 },
+	{ 37002940, 100, LOCKS3 }, { 73000859, 100, LOCKS3 },
 };
 
 static void check_mode(void)
