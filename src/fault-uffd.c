@@ -45,12 +45,6 @@ static size_t pl(const struct up_pager *p)
 	return p->cfg.page_len;
 }
 
-/* Object offset of page pg. */
-static off_t pg_off(const struct up_pager *p, uint64_t pg)
-{
-	return (off_t)(pg * pl(p));
-}
-
 /* Address in r of object offset off (which r must show). */
 static uintptr_t addr_of(const struct up_region *r, off_t off)
 {
@@ -204,8 +198,7 @@ static void read_ahead(struct up_pager *p, struct up_region *r, uint64_t pg,
 			break;
 		if (r->obj->pc) {
 			r->next_pgno = pg + 1;
-			if (up__solo_show(p, r, pg, 1, pg_off(p, pg),
-					  pg_off(p, pg + 1), 0, &as, &ae)) {
+			if (up__solo_show(p, r, pg, 1, pg, 1, 0, &as, &ae)) {
 				up__page_drop(p, r->obj, pg);
 				break;
 			}
@@ -352,7 +345,7 @@ static unsigned pc_whole(struct up_pager *p, struct up_region *r,
 	r->whole_tried = true;
 	if (!ok || pg < a || pg >= b || !fill_cached(p, r, pg, a, b, false))
 		return 0;
-	if (up__solo_show(p, r, a, (unsigned)(b - a), 0, 0, store, as, ae)) {
+	if (up__solo_show(p, r, a, (unsigned)(b - a), pg, 0, store, as, ae)) {
 		for (i = a; i < b; i++)
 			if (i != pg)
 				up__page_drop(p, r->obj, i);
@@ -438,8 +431,7 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 			uintptr_t store, bool wp, bool was, uint64_t *first,
 			uintptr_t *as, uintptr_t *ae)
 {
-	unsigned n = wp ? 1 : pc_run(p, r, pg), i;
-	off_t in_a = pg_off(p, pg), in_b;
+	unsigned n = wp ? 1 : pc_run(p, r, pg), in, i;
 
 	if (n == 1 && !wp && !was)
 		n = pc_block(p, r, pg, first);
@@ -447,18 +439,17 @@ static unsigned pc_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	 * stores to and no other, as it does in its mmap(2)'s mapping (a
 	 * page mapped or not changes what write(2) from it sees when the
 	 * file grows past bytes stored beyond its end). */
-	in_b = store ? in_a : pg_off(p, *first + n);
+	in = store ? 0 : (unsigned)(*first + n - pg);
 	if (n > 1 &&
-	    up__solo_show(p, r, *first, n, in_a, in_b, store, as, ae)) {
+	    up__solo_show(p, r, *first, n, pg, in, store, as, ae)) {
 		for (i = 0; i < n; i++)
 			if (*first + i != pg)
 				up__page_drop(p, r->obj, *first + i);
 		n = 1;
 		*first = pg;
-		in_b = store ? in_a : pg_off(p, pg + 1);
 	}
 	if (n == 1 &&
-	    up__solo_show(p, r, pg, 1, in_a, in_b, store, as, ae))
+	    up__solo_show(p, r, pg, 1, pg, in ? 1 : 0, store, as, ae))
 		return 0;
 	return n;
 }
@@ -792,10 +783,8 @@ static void serve_work(struct up_pager *p)
 			if (!clip(r, off, off + (off_t)pl(p), &as, &ae) ||
 			    (was && up__solo_shown(p, r, w->pgno)))
 				continue;
-			if (up__solo_show(p, r, w->pgno, 1,
-					  pg_off(p, w->pgno),
-					  pg_off(p, w->pgno + 1), 0, &as,
-					  &ae))
+			if (up__solo_show(p, r, w->pgno, 1, w->pgno, 1, 0,
+					  &as, &ae))
 				up__page_drop(p, w->obj, w->pgno);
 			if (!(w->obj->pflags[w->pgno] & PG_RESIDENT))
 				break;

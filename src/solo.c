@@ -1109,7 +1109,7 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
 /*
  * Show resident pages [pg, pg + n) of r's page-cache object in r: map the
  * file over the part of them r covers, in one mapping, with r's
- * protection, and read in object range [in_a, in_b) where it lies
+ * protection, and read in pages [in_pg, in_pg + in_n) where they lie
  * inside the file (past it, the kernel raises SIGBUS, or reads it once the
  * file has grown; the rest the kernel reads when it is touched).  A run
  * that covers an aligned 2 MiB block of a file the page cache holds in
@@ -1119,7 +1119,7 @@ bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg)
  * mapped, get r's own memory back: -EIO, or -errno.
  */
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
-		  unsigned n, off_t in_a, off_t in_b, uintptr_t store,
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t store,
 		  uintptr_t *as, uintptr_t *ae)
 {
 	struct cow_job cp;
@@ -1138,8 +1138,10 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	for (i = 0; i < n; i++)
 		swapped |= (o->pflags[pg + i] & PG_INSWAP) != 0;
 	eof = (off_t)SYS_UP((uint64_t)up__obj_valid_end(p, o, true));
-	ia = in_a > a ? in_a : a;
-	ib = in_b < b ? in_b : b;
+	ia = (off_t)(in_pg * pl(p));
+	ib = (off_t)((in_pg + in_n) * pl(p));
+	ia = ia > a ? ia : a;
+	ib = ib < b ? ib : b;
 	ib = ib < eof ? ib : eof;
 	/* Reading in needs read permission (a write-only mapping's pages
 	 * come in when touched). */

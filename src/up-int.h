@@ -533,7 +533,7 @@ bool up__solo_pc(struct up_pager *p, struct up_obj *o,
 		 const struct up_region *r);
 bool up__solo_borrow_full(void);
 int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pgno,
-		  unsigned n, off_t in_a, off_t in_b, uintptr_t store,
+		  unsigned n, uint64_t in_pg, unsigned in_n, uintptr_t store,
 		  uintptr_t *as, uintptr_t *ae);
 bool up__solo_shown(struct up_pager *p, struct up_region *r, uint64_t pg);
 bool up__solo_lost(struct up_pager *p, struct up_region *r, uint64_t pg,
