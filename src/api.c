@@ -2117,6 +2117,10 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 						rs[k]->end - rs[k]->start,
 						rs[k]->off);
 
+					/* (A new mapping at its target:
+					 * never apart, whatever stays.) */
+					if (n)
+						n->apart = 0;
 					if (n && up__region_insert(p, n))
 						free(n);
 				}

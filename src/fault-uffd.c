@@ -1878,13 +1878,32 @@ static void private_to_kernel(struct up_pager *p)
 	}
 }
 
-/* Note how the kernel's mappings split r (see up__obj_fork_copy()). */
+/*
+ * Note how the kernel's mappings split r (see up__obj_fork_copy()): where
+ * some of it is locked and some not.  Two locked mappings side by side are
+ * one in the model: r would have been cut where the program locked them
+ * differently, and the pager's own relocking (on fault, in
+ * up__solo_remap()) splits what the program locked alike.
+ */
 static void fork_runs_add(struct up_pager *p, const struct up_region *r)
 {
 	struct up_run *runs, *n;
-	size_t nr;
+	size_t nr, i, j;
 
 	if (up__maps_take(r->start, r->end - r->start, &runs, &nr) || nr < 2) {
+		free(runs);
+		return;
+	}
+	for (i = 0, j = 1; j < nr; j++) {
+		if (runs[i].a + runs[i].len == runs[j].a &&
+		    up__locked((void *)runs[i].a, runs[i].len) &&
+		    up__locked((void *)runs[j].a, runs[j].len))
+			runs[i].len += runs[j].len;
+		else
+			runs[++i] = runs[j];
+	}
+	nr = i + 1;
+	if (nr < 2) {
 		free(runs);
 		return;
 	}

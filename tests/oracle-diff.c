@@ -1623,6 +1623,7 @@ static const struct {
 	{ 27000498, 100, 0 }, { 26000581, 100, LOCKS3 },
 	{ 21001855, 100, LOCKS3 }, { 21000936, 100, LOCKS3 },
 	{ 37002940, 100, LOCKS3 }, { 73000859, 100, LOCKS3 },
+	{ 14002701, 40, LOCKS3 }, { 73000168, 100, LOCKS3 },
 };
 
 static void check_mode(void)
