@@ -1439,6 +1439,21 @@ static struct up_region *region_like(const struct up_region *m, uintptr_t at,
 	return r;
 }
 
+/* What MREMAP_DONTUNMAP moves of the kernel's own mapping m to at: a new
+ * mapping there, with m's page offset (copy_vma()), never kept apart
+ * whatever stays behind. */
+static struct up_region *moved_copy(const struct up_region *m, uintptr_t at)
+{
+	struct up_region *n = region_like(m, at, m->end - m->start, m->off);
+
+	if (n) {
+		n->pgdelta -= ((int64_t)at - (int64_t)m->start) / SYS_PAGE;
+		n->moved = true;
+		n->apart = 0;
+	}
+	return n;
+}
+
 /*
  * [at, at + len) (held) as the kernel's mapping past the end of an empty
  * file: every access raises SIGBUS.  The file is the pager's one, at the
@@ -1826,8 +1841,7 @@ static int remap_kernel(struct up_pager *p, struct up_region *r, uintptr_t a,
 		return 0;	/* (the mapping is made; a record is not) */
 	if (flags & MREMAP_DONTUNMAP) {
 		for (i = 0; i < nr; i++) {
-			n = region_like(rs[i], rs[i]->start + (m - a),
-					rs[i]->end - rs[i]->start, rs[i]->off);
+			n = moved_copy(rs[i], rs[i]->start + (m - a));
 			if (n && up__region_insert(p, n))
 				free(n);
 		}
@@ -2112,15 +2126,9 @@ static int remap_moves(struct up_pager *p, uintptr_t a, uintptr_t b,
 			err = kernel_moves(p, x, end, a, to, flags);
 			if (!err && (flags & MREMAP_DONTUNMAP)) {
 				for (k = 0; k < nr; k++) {
-					struct up_region *n = region_like(
-						rs[k], to + (rs[k]->start - a),
-						rs[k]->end - rs[k]->start,
-						rs[k]->off);
+					struct up_region *n = moved_copy(
+						rs[k], to + (rs[k]->start - a));
 
-					/* (A new mapping at its target:
-					 * never apart, whatever stays.) */
-					if (n)
-						n->apart = 0;
 					if (n && up__region_insert(p, n))
 						free(n);
 				}

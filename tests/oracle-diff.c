@@ -1624,6 +1624,7 @@ static const struct {
 	{ 21001855, 100, LOCKS3 }, { 21000936, 100, LOCKS3 },
 	{ 37002940, 100, LOCKS3 }, { 73000859, 100, LOCKS3 },
 	{ 14002701, 40, LOCKS3 }, { 73000168, 100, LOCKS3 },
+	{ 90000117, 100, LOCKS3 },
 };
 
 static void check_mode(void)
