@@ -79,6 +79,26 @@ static const char *cg_make(uint64_t limit)
 	return NULL;
 }
 
+/* The cgroup's peak memory use since the last call, in bytes (0 if
+ * unknown), and the peak reset. */
+static uint64_t cg_peak(void)
+{
+	char path[512], val[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (!cg_path[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes", cg_path);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, val, sizeof(val) - 1);
+	close(fd);
+	put(cg_path, "memory.max_usage_in_bytes", "0");
+	return n > 0 ? strtoull(val, NULL, 10) : 0;
+}
+
 static void cg_remove(void)
 {
 	if (!cg_path[0])
@@ -204,6 +224,7 @@ int main(int argc, char **argv)
 		"kernel mmap, cached, no limit", "upager 4K ra0, cached",
 	};
 	struct engine eng[E_NR];
+	uint64_t peak[E_NR] = { 0 };
 	struct row rows[E_NR];
 	struct bench_opts o;
 	uint64_t len, budget, expect;
@@ -240,6 +261,7 @@ int main(int argc, char **argv)
 		for (int e = 0; e < E_NR; e++) {
 			struct result r;
 			int warm = e == E_KWARM || e == E_UPWARM;
+			uint64_t pk;
 
 			if (rows[e].skipped)
 				continue;
@@ -252,17 +274,27 @@ int main(int argc, char **argv)
 					printf("   warning: %.0f%% of the file "
 					       "is still cached\n", f * 100);
 			}
+			cg_peak();
 			if (run(e, fd, len, budget, w, t, 0x1234 + rep, &r)) {
 				rows[e].skipped = 1;
 				continue;
 			}
+			/* The cgroup's peak use: memory the system spent. */
+			pk = warm ? 0 : cg_peak();
+			if (pk > peak[e])
+				peak[e] = pk;
 			if (rep > 0)
 				row_add(&rows[e], (double)t / r.secs / 1e3,
 					r.faults, r.bad == 0);
 		}
 	}
-	snprintf(rows[E_KCG].extra, sizeof(rows[E_KCG].extra), "%s",
-		 nocg ? "UNCONFINED" : "");
+	for (int e = 0; e < E_NR; e++)
+		if (peak[e])
+			snprintf(rows[e].extra, sizeof(rows[e].extra),
+				 "peak %.0f MiB", (double)peak[e] / MiB);
+	if (nocg)
+		snprintf(rows[E_KCG].extra, sizeof(rows[E_KCG].extra), "%s",
+			 "UNCONFINED");
 	bench_table("randread", "random 4K reads, file 4x memory",
 		    "Kpages/s", "higher", rows, E_NR, E_KCG, o.reps);
 	cg_remove();

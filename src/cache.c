@@ -159,6 +159,7 @@ static void obj_free(struct up_pager *p, struct up_obj *o)
 		;
 	*pp = o->next;
 	letgo_forget(p, o);
+	up__solo_unlend(p, o, NULL, 0, 0);
 	/* Queued read-ahead for this object has nothing left to read. */
 	while ((w = *ww)) {
 		if (w->obj == o) {
@@ -774,8 +775,8 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * (on a VM, each change to a mapping the program is running on is a
 	 * TLB shootdown that costs tens of microseconds). */
 	if (o->solo)
-		up__solo_unmap_page(p, o, pg);
-	if (kernel_dirty && start)
+		up__solo_unmap_page(p, o, pg, !start);
+	if (kernel_dirty)
 		writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
@@ -845,10 +846,10 @@ static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 static void evict_pages(struct up_pager *p, struct up_obj *o, uint64_t a,
 			uint64_t b, bool stream)
 {
-	bool kernel_dirty = stream && written_in_place(o);
+	bool kernel_dirty = written_in_place(o);
 	uint64_t i;
 
-	up__solo_unmap_run(p, o, a, b - a);
+	up__solo_unmap_run(p, o, a, b - a, !stream);
 	for (i = a; i < b; i++) {
 		if (kernel_dirty)
 			writeout(p, o, (off_t)(i * pl(p)), (off_t)pl(p));
@@ -1584,7 +1585,7 @@ void up__page_drop(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	 * the next access faults as missing.  A solo page goes back to its
 	 * frame's slot, whose memory the next read reuses. */
 	if (o->solo)
-		up__solo_unmap_page(p, o, pg);
+		up__solo_unmap_page(p, o, pg, false);
 	else
 		up__fallocate(o->memfd, PUNCH, (off_t)(pg * pl(p)),
 			      (off_t)pl(p));

@@ -858,11 +858,16 @@ static void spin(struct up_pager *p)
 
 /* How often service threads look for requests from other processes. */
 #define SEG_POLL_MS 5
+/* How often they look for lent pages in memory again (solo.c): soon after
+ * one was found, less often, up to LENT_POLL_MAX, while none is. */
+#define LENT_POLL_MIN 1
+#define LENT_POLL_MAX 16
 
 static void *service(void *arg)
 {
 	struct up_pager *p = arg;
-	uint64_t looked = 0;
+	uint64_t looked = 0, scanned = 0;
+	int lent_ms = LENT_POLL_MIN;
 
 	while (!atomic_load(&p->stop)) {
 		struct pollfd pfd[2] = {
@@ -873,8 +878,11 @@ static void *service(void *arg)
 		/* Other processes ask for write access back through shared
 		 * memory: look every few milliseconds while attached. */
 		bool segs = atomic_load(&p->segs_nr);
+		bool lent = atomic_load(&p->lent_nr);
 		int timeout = busy ? 0 : segs ? SEG_POLL_MS : -1;
 
+		if (lent && (timeout < 0 || timeout > lent_ms))
+			timeout = lent_ms;
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
 		if (segs && up__now_ns() - looked >= SEG_POLL_MS * 1000000ull) {
@@ -882,6 +890,18 @@ static void *service(void *arg)
 			pthread_mutex_lock(&p->lock);
 			up__seg_service(p);
 			pthread_mutex_unlock(&p->lock);
+		}
+		if (lent &&
+		    up__now_ns() - scanned >= (uint64_t)lent_ms * 1000000ull) {
+			uint64_t found;
+
+			pthread_mutex_lock(&p->lock);
+			found = up__solo_lent_scan(p);
+			pthread_mutex_unlock(&p->lock);
+			scanned = up__now_ns();
+			lent_ms = found ? LENT_POLL_MIN
+				  : lent_ms * 2 < LENT_POLL_MAX ? lent_ms * 2
+								: LENT_POLL_MAX;
 		}
 		if (atomic_load(&p->stop))
 			break;
@@ -1273,7 +1293,7 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 					up__page_drop(p, o, pg);
 				continue;
 			}
-			up__solo_unmap_page(p, o, pg);
+			up__solo_unmap_page(p, o, pg, false);
 			if (pg < pa || pg >= pb)
 				continue;
 			if (o->kind == OBJ_FILE)
@@ -1286,6 +1306,7 @@ static int uffd_unmap(struct up_pager *p, struct up_region *r, uintptr_t a,
 			if (!e && pg >= pa && pg < pb)
 				o->pflags[pg] &= (uint8_t)~PG_INSWAP;
 		}
+		up__solo_unlend(p, o, r, oa, ob);
 		if (o->pc && o->kind != OBJ_FILE) {
 			/* The copies saved for the range go with it. */
 			up__solo_forget(p, o, oa, ob);

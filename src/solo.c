@@ -76,6 +76,11 @@ static char *slot(struct up_pager *p, uint32_t idx)
 static atomic_int runs_nr;
 
 static int own(struct up_pager *p, char *a, size_t len);
+static int proc_fd(int *fd, const char *path, int flags);
+static void lent_set(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     bool on);
+static void span(struct up_pager *p, const struct up_region *r, uint64_t pg,
+		 off_t *a, off_t *b, uintptr_t *at);
 
 /*
  * Putting a mapping's own memory back over a borrowed page (restore())
@@ -536,19 +541,23 @@ bool up__solo_borrow_full(void)
 	       RUNS_MAX;
 }
 
-static bool lent(struct up_pager *p, const struct up_obj *o, uint64_t pg)
+/* Whether the file is mapped over page pg of o: borrowed, or lent. */
+static bool file_over(struct up_pager *p, const struct up_obj *o, uint64_t pg)
 {
-	return pg < o->pages_nr && (o->pflags[pg] & PG_RESIDENT) &&
-	       p->frames[o->frame[pg] - 1].borrowed;
+	return pg < o->pages_nr &&
+	       ((o->pflags[pg] & PG_LENT) ||
+		((o->pflags[pg] & PG_RESIDENT) &&
+		 p->frames[o->frame[pg] - 1].borrowed));
 }
 
 /* Page pg of o is borrowed (sign 1), or given back (-1): the runs of
- * borrowed pages change by one, or not at all beside one, or by one the
- * other way between two. */
+ * borrowed (or lent) pages change by one, or not at all beside one, or by
+ * one the other way between two. */
 static void runs_add(struct up_pager *p, const struct up_obj *o, uint64_t pg,
 		     int sign)
 {
-	int d = 1 - (pg > 0 && lent(p, o, pg - 1)) - lent(p, o, pg + 1);
+	int d = 1 - (pg > 0 && file_over(p, o, pg - 1)) -
+		file_over(p, o, pg + 1);
 
 	/* (A run borrowed in order changes nothing: no atomic then.) */
 	if (d)
@@ -1013,7 +1022,10 @@ static ssize_t borrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	struct up_frame *f = &p->frames[idx];
 
 	up__slot_release(p, idx);
-	runs_add(p, o, pg, 1);
+	if (o->pflags[pg] & PG_LENT)
+		lent_set(p, o, pg, false);	/* (the same runs) */
+	else
+		runs_add(p, o, pg, 1);
 	f->borrowed = 1;
 	p->st.page_cache++;
 	f->mv_a = (off_t)(pg * pl(p));
@@ -1177,15 +1189,217 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
 	return err;
 }
 
+/*
+ * Lent pages.  A mapping advised MADV_RANDOM touches its pages in no order
+ * that read-ahead or the pager's page size can use, and each of its
+ * faults costs the pager two replacements of the mapping (the file mapped
+ * over the page, and at eviction the mapping's own memory put back,
+ * through the mover) and two hand-overs between threads: about twice the
+ * kernel's whole fault.  So a borrowed page of a MAP_SHARED file advised
+ * so that the clock evicts keeps the file mapped: its page-table entries
+ * are dropped (MADV_DONTNEED), and its page cache after them (cache.c).
+ * The page is "lent": not resident, out of the budget, and an access there
+ * is the kernel's own fault, which reads what is touched as its mmap(2)
+ * would.  The first page lent lends every page of the object that is not
+ * resident (lend_all()): the mapping becomes the kernel's mapping of the
+ * file, one mapping, and the pager takes no fault there.  It looks for
+ * lent pages in memory again every few milliseconds (up__solo_lent_scan(),
+ * from a service thread, PAGEMAP_SCAN): each found takes a frame of the
+ * budget again, as a borrowed page, and what the budget cannot hold is
+ * evicted (lent) in its place.  So the budget holds to within what the
+ * program faults in between two looks.
+ *
+ * Only where nothing must be kept: not a private mapping's page (its
+ * copies are saved and put back, cow_save()), not a locked one (the
+ * kernel's mlock(2) keeps it in), and not past RUNS_MAX runs (a lent run
+ * is one of the kernel's mappings, as a borrowed run is).
+ */
+
+/* Page pg of o is lent, or (on false) no longer. */
+static void lent_set(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     bool on)
+{
+	uint64_t one = 1;
+
+	if (!on) {
+		o->pflags[pg] &= (uint8_t)~PG_LENT;
+		o->lent_nr--;
+		atomic_fetch_sub(&p->lent_nr, 1);
+		return;
+	}
+	o->pflags[pg] |= PG_LENT;
+	o->lent_nr++;
+	/* The first: a service thread starts looking (fault-uffd.c). */
+	if (atomic_fetch_add(&p->lent_nr, 1) == 0 && p->event_fd >= 0 &&
+	    write(p->event_fd, &one, sizeof(one)) < 0)
+		one = 0;	/* (full: it is awake already) */
+}
+
+/* Whether borrowed pages [pg, pg + n) of o may be lent. */
+static bool lendable(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     uint64_t n)
+{
+	off_t a0 = (off_t)(pg * pl(p)), b0 = (off_t)((pg + n) * pl(p));
+	struct up_region *r;
+
+	if (o->kind != OBJ_FILE)
+		return false;
+	for (r = o->regions; r; r = r->obj_next) {
+		off_t a = r->off > a0 ? r->off : a0;
+		off_t b = r->off + (off_t)(r->end - r->start);
+
+		b = b < b0 ? b : b0;
+		if (a >= b)
+			continue;
+		if (r->advice != MADV_RANDOM)
+			return false;
+		if (up__locked((void *)(r->start + (uintptr_t)(a - r->off)),
+			       (size_t)(b - a)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The first page of o lent lends the rest too: the file is mapped over
+ * every page that holds the mapping's own memory, in every mapping of it,
+ * in runs of up to 2 MiB (a lock noted a system page each; see
+ * locks_get()), locked on fault where the memory was locked.
+ */
+#define LEND_RUN ((off_t)2 << 20)
+
+static void lend_all(struct up_pager *p, struct up_obj *o)
+{
+	struct up_region *r;
+
+	for (r = o->regions; r; r = r->obj_next) {
+		off_t end = r->off + (off_t)(r->end - r->start);
+		uint64_t pg = up__pgno(p, r->off), last = up__pgno(p, end - 1);
+		uint64_t e, i;
+		struct locks l;
+		off_t a, b, x;
+		uintptr_t at, at2;
+
+		for (; pg <= last; pg = e) {
+			if (file_over(p, o, pg)) {
+				e = pg + 1;
+				continue;
+			}
+			span(p, r, pg, &a, &b, &at);
+			for (e = pg + 1; e <= last && !file_over(p, o, e) &&
+					 (off_t)((e + 1 - pg) * pl(p)) <= LEND_RUN;
+			     e++)
+				span(p, r, e, &x, &b, &at2);
+			locks_get(at, (size_t)(b - a), &l);
+			if (up__map_file((void *)at, (size_t)(b - a), r->prot,
+					 MAP_SHARED | (r->flags & MAP_NORESERVE),
+					 o->fd, a, 0, 0,
+					 r->advice == MADV_RANDOM, NULL, NULL)) {
+				restore(p, at, (size_t)(b - a), r->prot);
+				continue;
+			}
+			locks_put(at, (size_t)(b - a), &l, at + (size_t)(b - a));
+			if (r->advice != MADV_NORMAL && r->advice != MADV_RANDOM)
+				up__madvise((void *)at, (size_t)(b - a),
+					    r->advice);
+			for (i = pg; i < e; i++) {
+				runs_add(p, o, i, 1);
+				lent_set(p, o, i, true);
+			}
+		}
+	}
+}
+
 /* Frame f of page pg of o stops borrowing: the page cache is no longer
- * mapped in its place. */
+ * mapped in its place, or (lend) is mapped there with no page. */
 static void unborrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
-		     struct up_frame *f)
+		     struct up_frame *f, bool lend)
 {
 	f->borrowed = 0;
-	runs_add(p, o, pg, -1);
+	if (lend)
+		lent_set(p, o, pg, true);
+	else
+		runs_add(p, o, pg, -1);
 	p->st.page_cache--;
 	f->mv_a = f->mv_b = 0;
+}
+
+/*
+ * Object range [a, b) of r is being unmapped (r NULL: o is going away):
+ * its lent pages that no other mapping shows are lent no more.
+ */
+void up__solo_unlend(struct up_pager *p, struct up_obj *o,
+		     const struct up_region *r, off_t a, off_t b)
+{
+	uint64_t pg, last;
+
+	if (!o->lent_nr)
+		return;
+	pg = r ? up__pgno(p, a) : 0;
+	last = r ? up__pgno(p, b - 1) : o->pages_nr - 1;
+	for (; pg <= last && pg < o->pages_nr; pg++) {
+		const struct up_region *q;
+		bool shown = false;
+
+		if (!(o->pflags[pg] & PG_LENT))
+			continue;
+		for (q = o->regions; r && q && !shown; q = q->obj_next) {
+			off_t sa, sb;
+			uintptr_t at;
+
+			span(p, q, pg, &sa, &sb, &at);
+			shown = sa < sb && (q != r || sa < a || sb > b);
+		}
+		if (shown)
+			continue;
+		runs_add(p, o, pg, -1);
+		lent_set(p, o, pg, false);
+	}
+}
+
+/* The lent pages of o in [x, y) of r that are in memory take frames. */
+static uint64_t charge(struct up_pager *p, struct up_obj *o,
+		       struct up_region *r, uintptr_t x, uintptr_t y)
+{
+	uint64_t pg = up__pgno(p, r->off + (off_t)(x - r->start));
+	uint64_t last = up__pgno(p, r->off + (off_t)(y - 1 - r->start));
+	uint64_t n = 0;
+
+	for (; pg <= last && pg < o->pages_nr; pg++) {
+		if (!(o->pflags[pg] & PG_LENT))
+			continue;
+		if (up__page_fill(p, o, pg, r, -1) > 0)
+			n++;
+		up__frames_unpin(p);
+	}
+	return n;
+}
+
+uint64_t up__solo_lent_scan(struct up_pager *p)
+{
+	struct up_run runs[64];
+	struct up_region *r;
+	struct up_obj *o;
+	uint64_t found = 0;
+	uintptr_t x, next;
+	long n, i;
+
+	if (!atomic_load(&p->lent_nr) ||
+	    proc_fd(&p->pagemap_fd, "/proc/self/pagemap", O_RDONLY) < 0)
+		return 0;
+	for (o = p->objs; o; o = o->next)
+		for (r = o->regions; o->lent_nr && r; r = r->obj_next)
+			for (x = r->start; x < r->end; x = next) {
+				n = up__present_runs(p->pagemap_fd, x, r->end,
+						     runs, 64, &next);
+				for (i = 0; i < n; i++)
+					found += charge(p, o, r, runs[i].a,
+							runs[i].a +
+								runs[i].len);
+				if (n < 0 || next <= x)
+					break;
+			}
+	return found;
 }
 
 /*
@@ -1211,7 +1425,7 @@ bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pg,
 		if (sa < sb && (q != r || sa < a || sb > b))
 			return false;
 	}
-	unborrow(p, o, pg, f);
+	unborrow(p, o, pg, f, false);
 	return true;
 }
 
@@ -1454,14 +1668,21 @@ static int fence_private(const struct up_region *r, uintptr_t at, size_t len)
  * them, which gets its own memory back over them in one step (a private
  * one's copies are saved first; one that cannot be stays mapped, outside
  * the budget, rather than lose them), and their frames stop borrowing.
+ * Or, evicted by the clock (lend), they are lent where they may be (see
+ * above).
  */
 void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
-			uint64_t n)
+			uint64_t n, bool lend)
 {
 	off_t a0 = (off_t)(pg * pl(p)), b0 = (off_t)((pg + n) * pl(p));
 	struct up_region *r;
 	uint64_t i;
 	int fence;
+
+	lend = lend && lendable(p, o, pg, n);
+	if (lend && !o->lent_nr)
+		lend_all(p, o);
+	lend = lend && !up__solo_borrow_full();
 
 	for (r = o->regions; r; r = r->obj_next) {
 		off_t a = r->off > a0 ? r->off : a0;
@@ -1472,7 +1693,9 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		if (a >= b)
 			continue;
 		if (o->kind == OBJ_FILE) {
-			restore(p, at, (size_t)(b - a), r->prot);
+			if (!lend || up__madvise((void *)at, (size_t)(b - a),
+						 MADV_DONTNEED))
+				restore(p, at, (size_t)(b - a), r->prot);
 			continue;
 		}
 		/* A private page's copies are saved from a mapping that a
@@ -1492,12 +1715,14 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	for (i = pg; i < pg + n; i++) {
 		if (o->kind != OBJ_FILE)
 			cow_mark(p, o, i);
-		unborrow(p, o, i, &p->frames[o->frame[i] - 1]);
+		unborrow(p, o, i, &p->frames[o->frame[i] - 1], lend);
 	}
 }
 
-/* Move page pg back from its mapping into its slot. */
-void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
+/* Move page pg back from its mapping into its slot (a borrowed one: see
+ * up__solo_unmap_run()). */
+void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg,
+			 bool lend)
 {
 	uint32_t idx = o->frame[pg] - 1;
 	struct up_frame *f = &p->frames[idx];
@@ -1507,7 +1732,7 @@ void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 	if (f->mv_b <= f->mv_a)
 		return;
 	if (f->borrowed) {
-		up__solo_unmap_run(p, o, pg, 1);
+		up__solo_unmap_run(p, o, pg, 1, lend);
 		return;
 	}
 	/* If the mapping is gone (unmapped behind our back), so are the
@@ -1568,7 +1793,7 @@ bool up__solo_page_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	uint32_t idx = o->frame[pg] - 1;
 	off_t off = (off_t)(pg * pl(p)), len;
 
-	up__solo_unmap_page(p, o, pg);
+	up__solo_unmap_page(p, o, pg, false);
 	len = end - off < (off_t)pl(p) ? end - off : (off_t)pl(p);
 	if (len <= 0 || !p->frames[idx].slot_full ||
 	    up__pwrite(o->memfd, slot(p, idx), SYS_UP((size_t)len), off) < 0)
@@ -1626,6 +1851,7 @@ void up__solo_child(struct up_pager *p)
 	p->mem_fd = p->pagemap_fd = -1;
 	p->mover_stack = NULL;	/* kept, as the service threads' stacks */
 	atomic_store(&runs_nr, 0);
+	atomic_store(&p->lent_nr, 0);
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);
 	p->mover_fd = -1;

@@ -1042,6 +1042,34 @@ struct up_pm_scan_arg {
 #define PM_EXCLUSIVE (1ull << 56)
 #define PM_FILE_PAGE (1ull << 61)
 
+/*
+ * The runs of [a, b) whose pages are in memory and mapped here (the page
+ * map of pagemap fd pm, PAGEMAP_SCAN, Linux 6.7): up to nr of them into
+ * out.  Returns how many, and in *next where the walk stopped (b once it
+ * is done), or -errno.
+ */
+long up__present_runs(int pm, uintptr_t a, uintptr_t b, struct up_run *out,
+		      size_t nr, uintptr_t *next)
+{
+	struct up_page_region reg[64];
+	struct up_pm_scan_arg s = { .size = sizeof(s) };
+	long found, i;
+
+	s.start = a;
+	s.end = b;
+	s.vec = (uint64_t)(uintptr_t)reg;
+	s.vec_len = nr < 64 ? nr : 64;
+	s.category_anyof_mask = s.return_mask = UP_PAGE_IS_PRESENT;
+	found = ioctl(pm, UP_PAGEMAP_SCAN, &s);
+	if (found < 0)
+		return -errno;
+	for (i = 0; i < found; i++)
+		out[i] = (struct up_run){ reg[i].start,
+					  reg[i].end - reg[i].start };
+	*next = s.walk_end ? s.walk_end : b;
+	return found;
+}
+
 /* Whether the page at a reads as zeros (it is readable). */
 static bool page_zero(uintptr_t a)
 {

@@ -68,6 +68,8 @@ struct up_seg_ops;
 #define PG_DIRTY	0x02	/* differs from its store */
 #define PG_INSWAP	0x04	/* the swap file holds a copy (anon objects) */
 #define PG_BAD		0x08	/* inline faults: its read failed, SIGBUS */
+#define PG_LENT		0x10	/* page cache, not resident: the file is
+				 * mapped there with no page (solo.c) */
 
 enum obj_kind {
 	OBJ_FILE,	/* MAP_SHARED file: the file is the store */
@@ -119,6 +121,7 @@ struct up_obj {
 					 * page cache, in all its regions */
 	uint8_t *cow;			/* pc private: a bit per system page
 					 * whose private copy is in swap */
+	uint64_t lent_nr;		/* pages PG_LENT */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 	const struct up_seg_ops *seg_ops;	/* what the core asks of it */
@@ -378,6 +381,7 @@ struct up_pager {
 	int mem_fd;			/* /proc/self/mem and /proc/self/pagemap
 					 * (solo.c: private copies) */
 	int pagemap_fd;
+	atomic_ulong lent_nr;		/* pages lent, in all objects */
 	char *cow_buf;			/* a system page for them */
 	int beyond_fd;			/* api.c: an empty memfd, mapped past
 					 * the end of shared memory that
@@ -522,9 +526,10 @@ int up__solo_map(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		 size_t valid, uintptr_t *as, uintptr_t *ae);
 char *up__solo_data(struct up_pager *p, struct up_obj *o, uint64_t pgno,
 		    off_t *a, off_t *b);
-void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno);
+void up__solo_unmap_page(struct up_pager *p, struct up_obj *o, uint64_t pgno,
+			 bool lend);
 void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pgno,
-			uint64_t n);
+			uint64_t n, bool lend);
 bool up__solo_borrowed(struct up_pager *p, struct up_obj *o, uint64_t pgno);
 bool up__solo_let_go(struct up_pager *p, struct up_region *r, uint64_t pgno,
 		     off_t a, off_t b);
@@ -546,6 +551,9 @@ int up__solo_remap(struct up_pager *p, struct up_obj *o);
 int up__move_mapping(struct up_pager *p, void *src, size_t len,
 		     uintptr_t dst);
 void up__solo_child(struct up_pager *p);
+uint64_t up__solo_lent_scan(struct up_pager *p);
+void up__solo_unlend(struct up_pager *p, struct up_obj *o,
+		     const struct up_region *r, off_t a, off_t b);
 void up__solo_unshown(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 void up__solo_forget(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
 int up__solo_hand(struct up_pager *p, struct up_region *r, uintptr_t end);

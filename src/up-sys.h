@@ -85,6 +85,8 @@ int up__locks_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
 void up__locks_put(struct up_run *runs, size_t nr, bool onfault);
 int up__mlockall(int flags);
 int up__maps_take(uintptr_t a, size_t len, struct up_run **out, size_t *nr);
+long up__present_runs(int pm, uintptr_t a, uintptr_t b, struct up_run *out,
+		      size_t nr, uintptr_t *next);
 int up__ioctl(int fd, unsigned long req, void *arg);
 void *up__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		    off_t off);

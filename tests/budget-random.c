@@ -90,12 +90,5 @@ int main(void)
 {
 	static const size_t cfg[][2] = { { 4096, 64 }, { 65536, 32 } };
 
-	h_seed();
-	for (size_t i = 0; i < 2; i++) {
-		page = cfg[i][0];
-		budget_pages = cfg[i][1];
-		printf("page_len %zu, budget %zu pages\n", page, budget_pages);
-		FOR_EACH_BACKEND(adjust, body);
-	}
-	h_done();
+	h_for_each_budget(cfg, 2, &page, &budget_pages, adjust, body);
 }

@@ -330,6 +330,25 @@ static inline uint64_t h_seed(void)
 	return s;
 }
 
+/* The same for each { page length, budget in pages } of cfg[n], set in
+ * *page and *budget_pages for adjust to take; then the test is done. */
+static inline void h_for_each_budget(const size_t (*cfg)[2], size_t n,
+				     size_t *page, size_t *budget_pages,
+				     void (*adjust)(struct up_config *),
+				     void (*body)(struct up_pager *,
+						  enum up_backend))
+{
+	h_seed();
+	for (size_t i = 0; i < n; i++) {
+		*page = cfg[i][0];
+		*budget_pages = cfg[i][1];
+		printf("page_len %zu, budget %zu pages\n", *page,
+		       *budget_pages);
+		FOR_EACH_BACKEND(adjust, body);
+	}
+	h_done();
+}
+
 /* ---- deterministic content: byte off of pattern seed ---- */
 static inline uint64_t h_pat_word(uint64_t seed, uint64_t word)
 {
