@@ -776,7 +776,7 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	 * TLB shootdown that costs tens of microseconds). */
 	if (o->solo)
 		up__solo_unmap_page(p, o, pg, !start);
-	if (kernel_dirty)
+	if (kernel_dirty && start)
 		writeout(p, o, (off_t)(pg * pl(p)), (off_t)pl(p));
 	if (o->pflags[pg] & PG_DIRTY) {
 		err = up__writeback(p, o, pg, pg + 1);
@@ -846,7 +846,7 @@ static bool run_page(struct up_pager *p, struct up_obj *o, uint64_t pg)
 static void evict_pages(struct up_pager *p, struct up_obj *o, uint64_t a,
 			uint64_t b, bool stream)
 {
-	bool kernel_dirty = written_in_place(o);
+	bool kernel_dirty = stream && written_in_place(o);
 	uint64_t i;
 
 	up__solo_unmap_run(p, o, a, b - a, !stream);

@@ -861,7 +861,7 @@ static void spin(struct up_pager *p)
 /* How often they look for lent pages in memory again (solo.c): soon after
  * one was found, less often, up to LENT_POLL_MAX, while none is. */
 #define LENT_POLL_MIN 1
-#define LENT_POLL_MAX 16
+#define LENT_POLL_MAX 64
 
 static void *service(void *arg)
 {
@@ -1516,6 +1516,10 @@ static int uffd_advise(struct up_pager *p, struct up_region *r, uintptr_t a,
 	case MADV_RANDOM:
 	case MADV_SEQUENTIAL:
 		r->advice = advice;
+		/* Where pages are lent, the kernel's faults read the file:
+		 * with this advice now (solo.c). */
+		if (o->lent_nr)
+			up__madvise((void *)a, b - a, advice);
 		return 0;
 	case MADV_WILLNEED:
 		w = calloc(1, sizeof(*w));

@@ -1235,6 +1235,28 @@ static void lent_set(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		one = 0;	/* (full: it is awake already) */
 }
 
+/* Whether the kernel can say which pages are in memory (PAGEMAP_SCAN,
+ * Linux 6.7): without it, lent pages could not be taken back into the
+ * budget, and none is lent.  0 until asked, then 1 or -1. */
+static atomic_int scan_works;
+
+static bool scan_ok(struct up_pager *p)
+{
+	struct up_run run;
+	uintptr_t at = (uintptr_t)&run & ~(uintptr_t)(SYS_PAGE - 1), next;
+	int v = atomic_load(&scan_works);
+
+	if (!v && proc_fd(&p->pagemap_fd, "/proc/self/pagemap",
+			  O_RDONLY) >= 0) {
+		v = up__present_runs(p->pagemap_fd, at, at + SYS_PAGE, &run, 1,
+				     &next) < 0
+			    ? -1
+			    : 1;
+		atomic_store(&scan_works, v);
+	}
+	return v > 0;
+}
+
 /* Whether borrowed pages [pg, pg + n) of o may be lent. */
 static bool lendable(struct up_pager *p, struct up_obj *o, uint64_t pg,
 		     uint64_t n)
@@ -1242,7 +1264,7 @@ static bool lendable(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	off_t a0 = (off_t)(pg * pl(p)), b0 = (off_t)((pg + n) * pl(p));
 	struct up_region *r;
 
-	if (o->kind != OBJ_FILE)
+	if (o->kind != OBJ_FILE || !scan_ok(p))
 		return false;
 	for (r = o->regions; r; r = r->obj_next) {
 		off_t a = r->off > a0 ? r->off : a0;
@@ -1262,9 +1284,9 @@ static bool lendable(struct up_pager *p, struct up_obj *o, uint64_t pg,
 
 /*
  * The first page of o lent lends the rest too: the file is mapped over
- * every page that holds the mapping's own memory, in every mapping of it,
- * in runs of up to 2 MiB (a lock noted a system page each; see
- * locks_get()), locked on fault where the memory was locked.
+ * every page that holds the mapping's own memory, in every mapping of it
+ * advised so, in runs of up to 2 MiB (a lock noted a system page each;
+ * see locks_get()), locked on fault where the memory was locked.
  */
 #define LEND_RUN ((off_t)2 << 20)
 
@@ -1280,6 +1302,8 @@ static void lend_all(struct up_pager *p, struct up_obj *o)
 		off_t a, b, x;
 		uintptr_t at, at2;
 
+		if (r->advice != MADV_RANDOM)
+			continue;
 		for (; pg <= last; pg = e) {
 			if (file_over(p, o, pg)) {
 				e = pg + 1;
