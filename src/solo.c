@@ -1202,12 +1202,12 @@ int up__solo_show(struct up_pager *p, struct up_region *r, uint64_t pg,
  * is the kernel's own fault, which reads what is touched as its mmap(2)
  * would.  The first page lent lends every page of the object that is not
  * resident (lend_all()): the mapping becomes the kernel's mapping of the
- * file, one mapping, and the pager takes no fault there.  It looks for
- * lent pages in memory again every few milliseconds (up__solo_lent_scan(),
- * from a service thread, PAGEMAP_SCAN): each found takes a frame of the
- * budget again, as a borrowed page, and what the budget cannot hold is
- * evicted (lent) in its place.  So the budget holds to within what the
- * program faults in between two looks.
+ * file, one mapping, and the pager takes no fault there.  It looks at what
+ * the kernel's faults brought into lent pages every few milliseconds
+ * (up__solo_lent_scan(), from a service thread, PAGEMAP_SCAN), and counts
+ * it in the budget by the system page, beside its frames: past the
+ * budget, lent pages leave memory again.  So the budget holds to within
+ * what the program faults in between two looks.
  *
  * Only where nothing must be kept: not a private mapping's page (its
  * copies are saved and put back, cow_save()), not a locked one (the
@@ -1381,49 +1381,107 @@ void up__solo_unlend(struct up_pager *p, struct up_obj *o,
 	}
 }
 
-/* The lent pages of o in [x, y) of r that are in memory take frames. */
-static uint64_t charge(struct up_pager *p, struct up_obj *o,
-		       struct up_region *r, uintptr_t x, uintptr_t y)
+/* System pages of lent pages of o in [x, y) of r that are in memory. */
+static uint64_t lent_in(struct up_pager *p, struct up_obj *o,
+			const struct up_region *r, uintptr_t x, uintptr_t y)
 {
-	uint64_t pg = up__pgno(p, r->off + (off_t)(x - r->start));
-	uint64_t last = up__pgno(p, r->off + (off_t)(y - 1 - r->start));
-	uint64_t n = 0;
+	struct up_run runs[64];
+	uintptr_t next, a, b, at;
+	uint64_t n = 0, pg;
+	off_t sa, sb;
+	long k, i;
 
-	for (; pg <= last && pg < o->pages_nr; pg++) {
-		if (!(o->pflags[pg] & PG_LENT))
-			continue;
-		if (up__page_fill(p, o, pg, r, -1) > 0)
-			n++;
-		up__frames_unpin(p);
+	for (; x < y; x = next) {
+		k = up__present_runs(p->pagemap_fd, x, y, runs, 64, &next);
+		for (i = 0; i < k; i++)
+			for (a = runs[i].a; a < runs[i].a + runs[i].len; a = b) {
+				pg = up__pgno(p, r->off + (off_t)(a - r->start));
+				span(p, r, pg, &sa, &sb, &at);
+				b = at + (uintptr_t)(sb - sa);
+				b = b < runs[i].a + runs[i].len
+					    ? b
+					    : runs[i].a + runs[i].len;
+				if (o->pflags[pg] & PG_LENT)
+					n += (b - a) / SYS_PAGE;
+			}
+		if (k < 0 || next <= x)
+			break;
 	}
 	return n;
 }
 
+/* Lent page pg of o leaves memory in every mapping of it, and the page
+ * cache (what is dirty there once written, its write-out started): how
+ * many system pages it had in. */
+static uint64_t lent_out(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	struct up_region *r;
+	uint64_t n = 0, k;
+	bool written = false;
+	off_t a, b;
+	uintptr_t at;
+
+	for (r = o->regions; r; r = r->obj_next) {
+		span(p, r, pg, &a, &b, &at);
+		if (a >= b)
+			continue;
+		k = lent_in(p, o, r, at, at + (uintptr_t)(b - a));
+		if (k && !up__madvise((void *)at, (size_t)(b - a),
+				      MADV_DONTNEED))
+			n += k;
+		written |= k && (r->prot & PROT_WRITE);
+	}
+	if (written)
+		up__sync_range(o->fd, (off_t)(pg * pl(p)), (off_t)pl(p));
+	if (n)
+		up__drop_cache(o->fd, (off_t)(pg * pl(p)), (off_t)pl(p));
+	return n;
+}
+
+/*
+ * What the lent pages have in memory counts in the budget by the system
+ * page, as the kernel's faults brought it in: a page touched once is 4 KiB
+ * of memory, not a pager page.  Over the budget, with what its frames
+ * hold, lent pages leave memory again, in turn from where the last left
+ * (one hand per object), until it fits.
+ */
 uint64_t up__solo_lent_scan(struct up_pager *p)
 {
-	struct up_run runs[64];
+	int64_t over;
+	uint64_t in = 0, out = 0, k, i;
 	struct up_region *r;
 	struct up_obj *o;
-	uint64_t found = 0;
-	uintptr_t x, next;
-	long n, i;
+	bool moved;
 
 	if (!atomic_load(&p->lent_nr) ||
 	    proc_fd(&p->pagemap_fd, "/proc/self/pagemap", O_RDONLY) < 0)
 		return 0;
 	for (o = p->objs; o; o = o->next)
 		for (r = o->regions; o->lent_nr && r; r = r->obj_next)
-			for (x = r->start; x < r->end; x = next) {
-				n = up__present_runs(p->pagemap_fd, x, r->end,
-						     runs, 64, &next);
-				for (i = 0; i < n; i++)
-					found += charge(p, o, r, runs[i].a,
-							runs[i].a +
-								runs[i].len);
-				if (n < 0 || next <= x)
-					break;
-			}
-	return found;
+			in += lent_in(p, o, r, r->start, r->end);
+	over = (int64_t)((p->frames_used * pl(p) + in * SYS_PAGE) -
+			 p->frames_nr * pl(p));
+	for (o = p->objs; o && over > 0; o = o->next) {
+		uint64_t hand = o->lent_hand;
+
+		for (i = 0; o->lent_nr && i < o->pages_nr && over > 0; i++) {
+			uint64_t pg = (hand + i) % o->pages_nr;
+
+			if (!(o->pflags[pg] & PG_LENT))
+				continue;
+			k = lent_out(p, o, pg);
+			over -= (int64_t)(k * SYS_PAGE);
+			out += k;
+			o->lent_hand = pg + 1;
+			if (k)
+				UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))),
+					evictions, 1);
+		}
+	}
+	/* (Looked at again soon while anything changed.) */
+	moved = in != p->lent_in || out;
+	p->lent_in = in - out;
+	return moved;
 }
 
 /*

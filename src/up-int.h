@@ -122,6 +122,7 @@ struct up_obj {
 	uint8_t *cow;			/* pc private: a bit per system page
 					 * whose private copy is in swap */
 	uint64_t lent_nr;		/* pages PG_LENT */
+	uint64_t lent_hand;		/* where lent pages next leave memory */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 	const struct up_seg_ops *seg_ops;	/* what the core asks of it */
@@ -382,6 +383,8 @@ struct up_pager {
 					 * (solo.c: private copies) */
 	int pagemap_fd;
 	atomic_ulong lent_nr;		/* pages lent, in all objects */
+	uint64_t lent_in;		/* their system pages in memory, as
+					 * last seen */
 	char *cow_buf;			/* a system page for them */
 	int beyond_fd;			/* api.c: an empty memfd, mapped past
 					 * the end of shared memory that
