@@ -1734,6 +1734,19 @@ int up__obj_swap_in(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
+/* Give up page pg's frame without touching what shows it (its memfd,
+ * or the file mapped there). */
+void up__page_forget(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	if (!(o->pflags[pg] & PG_RESIDENT))
+		return;
+	if (o->pflags[pg] & PG_DIRTY)
+		p->st.dirty--;
+	o->pflags[pg] &= (uint8_t)~(PG_RESIDENT | PG_DIRTY);
+	frame_release(p, o->frame[pg] - 1);
+	o->frame[pg] = 0;
+}
+
 /* Give up o's frames without touching its memfd, whose pages then belong
  * to the kernel's mappings of it: nothing punches them out again. */
 void up__obj_forget(struct up_pager *p, struct up_obj *o)
@@ -1742,13 +1755,8 @@ void up__obj_forget(struct up_pager *p, struct up_obj *o)
 
 	assert(!o->solo);
 	for (pg = 0; pg < o->pages_nr; pg++) {
-		if (!(o->pflags[pg] & PG_RESIDENT))
-			continue;
-		if (o->pflags[pg] & PG_DIRTY)
-			p->st.dirty--;
+		up__page_forget(p, o, pg);
 		o->pflags[pg] = 0;
-		frame_release(p, o->frame[pg] - 1);
-		o->frame[pg] = 0;
 	}
 }
 

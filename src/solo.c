@@ -366,6 +366,9 @@ int up__pool_init(struct up_pager *p)
 
 void up__pool_fini(struct up_pager *p)
 {
+	free(p->lent_q);
+	p->lent_q = NULL;
+	p->lent_cap = p->lent_len = p->lent_head = 0;
 	if (p->mem_fd >= 0)
 		up__close(p->mem_fd);
 	if (p->pagemap_fd >= 0)
@@ -1222,7 +1225,7 @@ static void lent_set(struct up_pager *p, struct up_obj *o, uint64_t pg,
 	uint64_t one = 1;
 
 	if (!on) {
-		o->pflags[pg] &= (uint8_t)~PG_LENT;
+		o->pflags[pg] &= (uint8_t)~(PG_LENT | PG_SEEN);
 		o->lent_nr--;
 		atomic_fetch_sub(&p->lent_nr, 1);
 		return;
@@ -1290,13 +1293,18 @@ static bool lendable(struct up_pager *p, struct up_obj *o, uint64_t pg,
  */
 #define LEND_RUN ((off_t)2 << 20)
 
-static void lend_all(struct up_pager *p, struct up_obj *o)
+static void unborrow(struct up_pager *p, struct up_obj *o, uint64_t pg,
+		     struct up_frame *f, bool lend);
+
+static void lend_all(struct up_pager *p, struct up_obj *o, uint64_t run,
+		     uint64_t run_n)
 {
+	uint64_t pg;
 	struct up_region *r;
 
 	for (r = o->regions; r; r = r->obj_next) {
 		off_t end = r->off + (off_t)(r->end - r->start);
-		uint64_t pg = up__pgno(p, r->off), last = up__pgno(p, end - 1);
+		uint64_t last = up__pgno(p, end - 1);
 		uint64_t e, i;
 		struct locks l;
 		off_t a, b, x;
@@ -1304,7 +1312,7 @@ static void lend_all(struct up_pager *p, struct up_obj *o)
 
 		if (r->advice != MADV_RANDOM)
 			continue;
-		for (; pg <= last; pg = e) {
+		for (pg = up__pgno(p, r->off); pg <= last; pg = e) {
 			if (file_over(p, o, pg)) {
 				e = pg + 1;
 				continue;
@@ -1332,6 +1340,22 @@ static void lend_all(struct up_pager *p, struct up_obj *o)
 			}
 		}
 	}
+	/* Its resident pages, shown already, are lent as they stand: what
+	 * they hold is counted by the system page from now on, and they
+	 * leave memory in their turn (up__solo_lent_scan()).  (Not those
+	 * the caller is evicting, nor those in use.) */
+	for (pg = 0; pg < o->pages_nr; pg++) {
+		struct up_frame *f;
+
+		if (!(o->pflags[pg] & PG_RESIDENT) ||
+		    (pg >= run && pg < run + run_n))
+			continue;
+		f = &p->frames[o->frame[pg] - 1];
+		if (!f->borrowed || f->pin || !lendable(p, o, pg, 1))
+			continue;
+		unborrow(p, o, pg, f, true);
+		up__page_forget(p, o, pg);
+	}
 }
 
 /* Frame f of page pg of o stops borrowing: the page cache is no longer
@@ -1356,7 +1380,12 @@ void up__solo_unlend(struct up_pager *p, struct up_obj *o,
 		     const struct up_region *r, off_t a, off_t b)
 {
 	uint64_t pg, last;
+	size_t i;
 
+	/* (Its pages leave the queue with it.) */
+	for (i = 0; !r && i < p->lent_len; i++)
+		if (p->lent_q[(p->lent_head + i) % p->lent_cap].obj == o)
+			p->lent_q[(p->lent_head + i) % p->lent_cap].obj = NULL;
 	if (!o->lent_nr)
 		return;
 	pg = r ? up__pgno(p, a) : 0;
@@ -1381,9 +1410,36 @@ void up__solo_unlend(struct up_pager *p, struct up_obj *o,
 	}
 }
 
-/* System pages of lent pages of o in [x, y) of r that are in memory. */
+/* Lent page pg of o joins the queue of those in memory (see below). */
+static void lent_seen(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	struct up_lent *q;
+	size_t i, cap;
+
+	if (p->lent_len == p->lent_cap) {
+		cap = p->lent_cap ? 2 * p->lent_cap : 1024;
+		q = malloc(cap * sizeof(*q));
+		if (!q)
+			return;	/* (not queued: it stays until seen again) */
+		for (i = 0; i < p->lent_len; i++)
+			q[i] = p->lent_q[(p->lent_head + i) % p->lent_cap];
+		free(p->lent_q);
+		p->lent_q = q;
+		p->lent_cap = cap;
+		p->lent_head = 0;
+	}
+	p->lent_q[(p->lent_head + p->lent_len++) % p->lent_cap] =
+		(struct up_lent){ o, pg };
+	o->pflags[pg] |= PG_SEEN;
+}
+
+/*
+ * System pages of lent pages of o in [x, y) of r that are in memory; with
+ * mark, each such page not queued yet joins the queue.
+ */
 static uint64_t lent_in(struct up_pager *p, struct up_obj *o,
-			const struct up_region *r, uintptr_t x, uintptr_t y)
+			const struct up_region *r, uintptr_t x, uintptr_t y,
+			bool mark)
 {
 	struct up_run runs[64];
 	uintptr_t next, a, b, at;
@@ -1401,8 +1457,11 @@ static uint64_t lent_in(struct up_pager *p, struct up_obj *o,
 				b = b < runs[i].a + runs[i].len
 					    ? b
 					    : runs[i].a + runs[i].len;
-				if (o->pflags[pg] & PG_LENT)
-					n += (b - a) / SYS_PAGE;
+				if (!(o->pflags[pg] & PG_LENT))
+					continue;
+				n += (b - a) / SYS_PAGE;
+				if (mark && !(o->pflags[pg] & PG_SEEN))
+					lent_seen(p, o, pg);
 			}
 		if (k < 0 || next <= x)
 			break;
@@ -1410,47 +1469,70 @@ static uint64_t lent_in(struct up_pager *p, struct up_obj *o,
 	return n;
 }
 
-/* Lent page pg of o leaves memory in every mapping of it, and the page
- * cache (what is dirty there once written, its write-out started): how
- * many system pages it had in. */
-static uint64_t lent_out(struct up_pager *p, struct up_obj *o, uint64_t pg)
+/* Lent pages [pg, pg + n) of o leave memory in every mapping of them,
+ * and the page cache (what is dirty there once written, its write-out
+ * started): how many system pages they had in. */
+static uint64_t lent_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
+			 uint64_t n)
 {
 	struct up_region *r;
-	uint64_t n = 0, k;
+	uint64_t in = 0, k, i, e;
 	bool written = false;
-	off_t a, b;
-	uintptr_t at;
+	off_t a, b, x;
+	uintptr_t at, at2;
 
-	for (r = o->regions; r; r = r->obj_next) {
-		span(p, r, pg, &a, &b, &at);
-		if (a >= b)
-			continue;
-		k = lent_in(p, o, r, at, at + (uintptr_t)(b - a));
-		if (k && !up__madvise((void *)at, (size_t)(b - a),
-				      MADV_DONTNEED))
-			n += k;
-		written |= k && (r->prot & PROT_WRITE);
-	}
+	for (r = o->regions; r; r = r->obj_next)
+		for (i = pg; i < pg + n && i < o->pages_nr; i = e + 1) {
+			/* A run of lent pages at a time. */
+			for (; i < pg + n && i < o->pages_nr &&
+			       !(o->pflags[i] & PG_LENT);
+			     i++)
+				;
+			for (e = i; e + 1 < pg + n && e + 1 < o->pages_nr &&
+				    (o->pflags[e + 1] & PG_LENT);
+			     e++)
+				;
+			if (i >= pg + n || i >= o->pages_nr)
+				break;
+			span(p, r, i, &a, &x, &at);
+			span(p, r, e, &x, &b, &at2);
+			if (a >= b)
+				continue;
+			k = lent_in(p, o, r, at, at + (uintptr_t)(b - a),
+				    false);
+			if (k && !up__madvise((void *)at, (size_t)(b - a),
+					      MADV_DONTNEED))
+				in += k;
+			written |= k && (r->prot & PROT_WRITE);
+		}
+	for (i = pg; i < pg + n && i < o->pages_nr; i++)
+		o->pflags[i] &= (uint8_t)~PG_SEEN;
 	if (written)
-		up__sync_range(o->fd, (off_t)(pg * pl(p)), (off_t)pl(p));
-	if (n)
-		up__drop_cache(o->fd, (off_t)(pg * pl(p)), (off_t)pl(p));
-	return n;
+		up__sync_range(o->fd, (off_t)(pg * pl(p)), (off_t)(n * pl(p)));
+	if (in)
+		up__drop_cache(o->fd, (off_t)(pg * pl(p)), (off_t)(n * pl(p)));
+	return in;
 }
+
+/* Past an eighth of the budget over it, the program faults faster than
+ * pages leave one at a time (a sparse file's holes cost the kernel next
+ * to nothing): they leave LEND_CATCH_UP at a time, in one call each. */
+#define LEND_CATCH_UP ((uint64_t)2 << 20)
 
 /*
  * What the lent pages have in memory counts in the budget by the system
  * page, as the kernel's faults brought it in: a page touched once is 4 KiB
- * of memory, not a pager page.  Over the budget, with what its frames
- * hold, lent pages leave memory again, in turn from where the last left
- * (one hand per object), until it fits.
+ * of memory, not a pager page.  Each lent page found in memory joins a
+ * queue; over the budget, with what its frames hold, the oldest in the
+ * queue leave memory again until it fits (first in, first out: no fault
+ * says which are in use).
  */
 uint64_t up__solo_lent_scan(struct up_pager *p)
 {
-	int64_t over;
-	uint64_t in = 0, out = 0, k, i;
+	uint64_t in = 0, out = 0, k;
 	struct up_region *r;
 	struct up_obj *o;
+	int64_t over;
 	bool moved;
 
 	if (!atomic_load(&p->lent_nr) ||
@@ -1458,29 +1540,35 @@ uint64_t up__solo_lent_scan(struct up_pager *p)
 		return 0;
 	for (o = p->objs; o; o = o->next)
 		for (r = o->regions; o->lent_nr && r; r = r->obj_next)
-			in += lent_in(p, o, r, r->start, r->end);
+			in += lent_in(p, o, r, r->start, r->end, true);
 	over = (int64_t)((p->frames_used * pl(p) + in * SYS_PAGE) -
 			 p->frames_nr * pl(p));
-	for (o = p->objs; o && over > 0; o = o->next) {
-		uint64_t hand = o->lent_hand;
+	while (over > 0 && p->lent_len) {
+		struct up_lent e = p->lent_q[p->lent_head];
 
-		for (i = 0; o->lent_nr && i < o->pages_nr && over > 0; i++) {
-			uint64_t pg = (hand + i) % o->pages_nr;
+		p->lent_head = (p->lent_head + 1) % p->lent_cap;
+		p->lent_len--;
+		if (!e.obj || (e.obj->pflags[e.pg] & (PG_LENT | PG_SEEN)) !=
+				      (PG_LENT | PG_SEEN))
+			continue;
+		if (over > (int64_t)(p->frames_nr * pl(p) / 8) &&
+		    LEND_CATCH_UP > pl(p)) {
+			uint64_t c = LEND_CATCH_UP / pl(p);
 
-			if (!(o->pflags[pg] & PG_LENT))
-				continue;
-			k = lent_out(p, o, pg);
-			over -= (int64_t)(k * SYS_PAGE);
-			out += k;
-			o->lent_hand = pg + 1;
-			if (k)
-				UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))),
-					evictions, 1);
+			k = lent_out(p, e.obj, e.pg / c * c, c);
+		} else {
+			k = lent_out(p, e.obj, e.pg, 1);
 		}
+		over -= (int64_t)(k * SYS_PAGE);
+		out += k;
+		if (k)
+			UP_STAT(p, up__obj_region(e.obj,
+						  (off_t)(e.pg * pl(p))),
+				evictions, 1);
 	}
 	/* (Looked at again soon while anything changed.) */
 	moved = in != p->lent_in || out;
-	p->lent_in = in - out;
+	p->lent_in = in > out ? in - out : 0;
 	return moved;
 }
 
@@ -1763,7 +1851,7 @@ void up__solo_unmap_run(struct up_pager *p, struct up_obj *o, uint64_t pg,
 
 	lend = lend && lendable(p, o, pg, n);
 	if (lend && !o->lent_nr)
-		lend_all(p, o);
+		lend_all(p, o, pg, n);
 	lend = lend && !up__solo_borrow_full();
 
 	for (r = o->regions; r; r = r->obj_next) {
@@ -1934,6 +2022,7 @@ void up__solo_child(struct up_pager *p)
 	p->mover_stack = NULL;	/* kept, as the service threads' stacks */
 	atomic_store(&runs_nr, 0);
 	atomic_store(&p->lent_nr, 0);
+	p->lent_len = p->lent_head = 0;	/* (the objects are forgotten) */
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);
 	p->mover_fd = -1;

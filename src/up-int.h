@@ -59,6 +59,10 @@
 struct up_pager;
 struct up_region;
 struct up_batch;
+struct up_lent {			/* a lent page in memory (solo.c) */
+	struct up_obj *obj;		/* NULL: gone */
+	uint64_t pg;
+};
 struct up_seg_ops;
 
 /* ---- objects: what a mapping shows, with its page cache ------------- */
@@ -70,6 +74,8 @@ struct up_seg_ops;
 #define PG_BAD		0x08	/* inline faults: its read failed, SIGBUS */
 #define PG_LENT		0x10	/* page cache, not resident: the file is
 				 * mapped there with no page (solo.c) */
+#define PG_SEEN		0x20	/* lent, and in memory when last looked
+				 * at: in the queue of such pages */
 
 enum obj_kind {
 	OBJ_FILE,	/* MAP_SHARED file: the file is the store */
@@ -122,7 +128,6 @@ struct up_obj {
 	uint8_t *cow;			/* pc private: a bit per system page
 					 * whose private copy is in swap */
 	uint64_t lent_nr;		/* pages PG_LENT */
-	uint64_t lent_hand;		/* where lent pages next leave memory */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 	const struct up_seg_ops *seg_ops;	/* what the core asks of it */
@@ -385,6 +390,9 @@ struct up_pager {
 	atomic_ulong lent_nr;		/* pages lent, in all objects */
 	uint64_t lent_in;		/* their system pages in memory, as
 					 * last seen */
+	struct up_lent *lent_q;		/* pages PG_SEEN, oldest first: a ring
+					 * of lent_cap, from lent_head */
+	size_t lent_cap, lent_head, lent_len;
 	char *cow_buf;			/* a system page for them */
 	int beyond_fd;			/* api.c: an empty memfd, mapped past
 					 * the end of shared memory that
@@ -501,6 +509,7 @@ bool up__cache_check(struct up_pager *p);
 void up__cache_child(struct up_pager *p);
 int up__obj_swap_in(struct up_pager *p, struct up_obj *o);
 void up__obj_forget(struct up_pager *p, struct up_obj *o);
+void up__page_forget(struct up_pager *p, struct up_obj *o, uint64_t pg);
 int up__obj_fork_copy(struct up_pager *p, struct up_region *r);
 
 /* The error a failed write to a store (or its sync) reports: a full
