@@ -1755,6 +1755,8 @@ void up__obj_forget(struct up_pager *p, struct up_obj *o)
 
 	assert(!o->solo);
 	for (pg = 0; pg < o->pages_nr; pg++) {
+		if (!(o->pflags[pg] & PG_RESIDENT))
+			continue;
 		up__page_forget(p, o, pg);
 		o->pflags[pg] = 0;
 	}
