@@ -899,7 +899,9 @@ static void *service(void *arg)
 			found = up__solo_lent_scan(p);
 			pthread_mutex_unlock(&p->lock);
 			scanned = up__now_ns();
-			lent_ms = found ? LENT_POLL_MIN
+			/* (2: more to do, at once, the lock let go.) */
+			lent_ms = found == 2		  ? 0
+				  : found || !lent_ms	  ? LENT_POLL_MIN
 				  : lent_ms * 2 < LENT_POLL_MAX ? lent_ms * 2
 								: LENT_POLL_MAX;
 		}

@@ -1525,11 +1525,15 @@ static uint64_t lent_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
  * of memory, not a pager page.  Each lent page found in memory joins a
  * queue; over the budget, with what its frames hold, the oldest in the
  * queue leave memory again until it fits (first in, first out: no fault
- * says which are in use).
+ * says which are in use), for LENT_SCAN_NS at a time, the pager's lock
+ * held: what is left over is taken up again at once (2), after the lock
+ * was let go, without looking again.  Returns 0 if nothing changed, 1 if
+ * something did.
  */
+#define LENT_SCAN_NS 2000000ull
 uint64_t up__solo_lent_scan(struct up_pager *p)
 {
-	uint64_t in = 0, out = 0, k;
+	uint64_t in = 0, out = 0, k, t0;
 	struct up_region *r;
 	struct up_obj *o;
 	int64_t over;
@@ -1538,12 +1542,18 @@ uint64_t up__solo_lent_scan(struct up_pager *p)
 	if (!atomic_load(&p->lent_nr) ||
 	    proc_fd(&p->pagemap_fd, "/proc/self/pagemap", O_RDONLY) < 0)
 		return 0;
-	for (o = p->objs; o; o = o->next)
-		for (r = o->regions; o->lent_nr && r; r = r->obj_next)
-			in += lent_in(p, o, r, r->start, r->end, true);
-	over = (int64_t)((p->frames_used * pl(p) + in * SYS_PAGE) -
-			 p->frames_nr * pl(p));
-	while (over > 0 && p->lent_len) {
+	if (p->lent_over > 0) {
+		over = p->lent_over;
+		in = p->lent_in;
+	} else {
+		for (o = p->objs; o; o = o->next)
+			for (r = o->regions; o->lent_nr && r; r = r->obj_next)
+				in += lent_in(p, o, r, r->start, r->end, true);
+		over = (int64_t)((p->frames_used * pl(p) + in * SYS_PAGE) -
+				 p->frames_nr * pl(p));
+	}
+	t0 = up__now_ns();
+	while (over > 0 && p->lent_len && up__now_ns() - t0 < LENT_SCAN_NS) {
 		struct up_lent e = p->lent_q[p->lent_head];
 
 		p->lent_head = (p->lent_head + 1) % p->lent_cap;
@@ -1569,7 +1579,8 @@ uint64_t up__solo_lent_scan(struct up_pager *p)
 	/* (Looked at again soon while anything changed.) */
 	moved = in != p->lent_in || out;
 	p->lent_in = in > out ? in - out : 0;
-	return moved;
+	p->lent_over = p->lent_len ? over : 0;
+	return p->lent_over > 0 ? 2 : moved;
 }
 
 /*
@@ -2023,6 +2034,7 @@ void up__solo_child(struct up_pager *p)
 	atomic_store(&runs_nr, 0);
 	atomic_store(&p->lent_nr, 0);
 	p->lent_len = p->lent_head = 0;	/* (the objects are forgotten) */
+	p->lent_over = 0;
 	if (p->mover_fd >= 0)
 		up__close(p->mover_fd);
 	p->mover_fd = -1;

@@ -390,6 +390,7 @@ struct up_pager {
 	atomic_ulong lent_nr;		/* pages lent, in all objects */
 	uint64_t lent_in;		/* their system pages in memory, as
 					 * last seen */
+	int64_t lent_over;		/* bytes of them still to leave */
 	struct up_lent *lent_q;		/* pages PG_SEEN, oldest first: a ring
 					 * of lent_cap, from lent_head */
 	size_t lent_cap, lent_head, lent_len;
