@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 
@@ -445,17 +444,6 @@ int up__obj_detach(struct up_pager *p, struct up_obj *o, struct up_region *r)
 	return err;
 }
 
-/* The first region of o that shows object offset off, or NULL. */
-struct up_region *up__obj_region(struct up_obj *o, off_t off)
-{
-	struct up_region *r;
-
-	for (r = o->regions; r; r = r->obj_next)
-		if (r->off <= off && off - r->off < (off_t)(r->end - r->start))
-			return r;
-	return NULL;
-}
-
 /* Mark page pgno of o dirty (it must be resident).  A page mapped from
  * the kernel's page cache is the kernel's to track (solo.c). */
 void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
@@ -471,14 +459,6 @@ void up__page_dirty(struct up_pager *p, struct up_obj *o, uint64_t pg)
 
 
 /* ---- statistics: the fault-time histogram and the counters -------- */
-
-uint64_t up__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Four buckets per power of two: a figure within 25% of the truth. */
 static unsigned hist_idx(uint64_t ns)
@@ -754,6 +734,35 @@ static bool written_in_place(const struct up_obj *o)
 	       (o->regions->prot & PROT_WRITE);
 }
 
+/* Give up page pg's frame without touching what shows it (its memfd,
+ * or the file mapped there). */
+static void page_forget(struct up_pager *p, struct up_obj *o, uint64_t pg)
+{
+	if (!(o->pflags[pg] & PG_RESIDENT))
+		return;
+	if (o->pflags[pg] & PG_DIRTY)
+		p->st.dirty--;
+	o->pflags[pg] &= (uint8_t)~(PG_RESIDENT | PG_DIRTY);
+	frame_release(p, o->frame[pg] - 1);
+	o->frame[pg] = 0;
+}
+
+/* The pages a lend made lent as they stood (solo.c, lend_all()) give up
+ * their frames: their page-table entries stay, counted by the system page
+ * from now on. */
+static void lent_frames_go(struct up_pager *p, struct up_obj *o)
+{
+	uint64_t pg;
+
+	if (!o->lent_frames)
+		return;
+	o->lent_frames = false;
+	for (pg = 0; pg < o->pages_nr; pg++)
+		if ((o->pflags[pg] & (PG_RESIDENT | PG_LENT)) ==
+		    (PG_RESIDENT | PG_LENT))
+			page_forget(p, o, pg);
+}
+
 /*
  * Evict the page in frame idx.  Fails if a dirty page cannot be written.
  * With `start`, a dirty file page's write-out to disk starts at once.
@@ -789,6 +798,7 @@ static int evict(struct up_pager *p, uint32_t idx, bool start)
 	if (borrowed)
 		letgo(p, o, (off_t)(pg * pl(p)), pl(p));
 	UP_STAT(p, up__obj_region(o, (off_t)(pg * pl(p))), evictions, 1);
+	lent_frames_go(p, o);
 	return 0;
 }
 
@@ -861,6 +871,7 @@ static void evict_pages(struct up_pager *p, struct up_obj *o, uint64_t a,
 	}
 	if (stream)
 		cache_go(p, o, (off_t)(a * pl(p)), (off_t)(b * pl(p)));
+	lent_frames_go(p, o);
 }
 
 /*
@@ -1734,19 +1745,6 @@ int up__obj_swap_in(struct up_pager *p, struct up_obj *o)
 	return 0;
 }
 
-/* Give up page pg's frame without touching what shows it (its memfd,
- * or the file mapped there). */
-void up__page_forget(struct up_pager *p, struct up_obj *o, uint64_t pg)
-{
-	if (!(o->pflags[pg] & PG_RESIDENT))
-		return;
-	if (o->pflags[pg] & PG_DIRTY)
-		p->st.dirty--;
-	o->pflags[pg] &= (uint8_t)~(PG_RESIDENT | PG_DIRTY);
-	frame_release(p, o->frame[pg] - 1);
-	o->frame[pg] = 0;
-}
-
 /* Give up o's frames without touching its memfd, whose pages then belong
  * to the kernel's mappings of it: nothing punches them out again. */
 void up__obj_forget(struct up_pager *p, struct up_obj *o)
@@ -1757,7 +1755,7 @@ void up__obj_forget(struct up_pager *p, struct up_obj *o)
 	for (pg = 0; pg < o->pages_nr; pg++) {
 		if (!(o->pflags[pg] & PG_RESIDENT))
 			continue;
-		up__page_forget(p, o, pg);
+		page_forget(p, o, pg);
 		o->pflags[pg] = 0;
 	}
 }

@@ -858,8 +858,9 @@ static void spin(struct up_pager *p)
 
 /* How often service threads look for requests from other processes. */
 #define SEG_POLL_MS 5
-/* How often they look for lent pages in memory again (solo.c): soon after
- * one was found, less often, up to LENT_POLL_MAX, while none is. */
+/* How often they look for lent pages in memory again (solo.c): at once
+ * while pages are still to leave, soon after a change, less often, up to
+ * LENT_POLL_MAX, while nothing changes. */
 #define LENT_POLL_MIN 1
 #define LENT_POLL_MAX 64
 
@@ -893,7 +894,7 @@ static void *service(void *arg)
 		}
 		if (lent &&
 		    up__now_ns() - scanned >= (uint64_t)lent_ms * 1000000ull) {
-			uint64_t found;
+			int found;
 
 			pthread_mutex_lock(&p->lock);
 			found = up__solo_lent_scan(p);

@@ -270,3 +270,14 @@ void up__region_merged(struct up_pager *p, struct up_region *r)
 		if (!p->regions[k - 1]->anon)
 			p->regions[k - 1]->anon = p->regions[k]->anon;
 }
+
+/* The first region of o that shows object offset off, or NULL. */
+struct up_region *up__obj_region(struct up_obj *o, off_t off)
+{
+	struct up_region *r;
+
+	for (r = o->regions; r; r = r->obj_next)
+		if (r->off <= off && off - r->off < (off_t)(r->end - r->start))
+			return r;
+	return NULL;
+}

@@ -1342,8 +1342,9 @@ static void lend_all(struct up_pager *p, struct up_obj *o, uint64_t run,
 	}
 	/* Its resident pages, shown already, are lent as they stand: what
 	 * they hold is counted by the system page from now on, and they
-	 * leave memory in their turn (up__solo_lent_scan()).  (Not those
-	 * the caller is evicting, nor those in use.) */
+	 * leave memory in their turn (up__solo_lent_scan()); the evicting
+	 * caller gives up their frames (cache.c, lent_frames_go()).  (Not
+	 * those it is evicting, nor those in use.) */
 	for (pg = 0; pg < o->pages_nr; pg++) {
 		struct up_frame *f;
 
@@ -1354,7 +1355,7 @@ static void lend_all(struct up_pager *p, struct up_obj *o, uint64_t run,
 		if (!f->borrowed || f->pin || !lendable(p, o, pg, 1))
 			continue;
 		unborrow(p, o, pg, f, true);
-		up__page_forget(p, o, pg);
+		o->lent_frames = true;
 	}
 }
 
@@ -1531,9 +1532,10 @@ static uint64_t lent_out(struct up_pager *p, struct up_obj *o, uint64_t pg,
  * something did.
  */
 #define LENT_SCAN_NS 2000000ull
-uint64_t up__solo_lent_scan(struct up_pager *p)
+
+int up__solo_lent_scan(struct up_pager *p)
 {
-	uint64_t in = 0, out = 0, k, t0;
+	uint64_t in = 0, out = 0, k, c, t0;
 	struct up_region *r;
 	struct up_obj *o;
 	int64_t over;
@@ -1561,14 +1563,11 @@ uint64_t up__solo_lent_scan(struct up_pager *p)
 		if (!e.obj || (e.obj->pflags[e.pg] & (PG_LENT | PG_SEEN)) !=
 				      (PG_LENT | PG_SEEN))
 			continue;
-		if (over > (int64_t)(p->frames_nr * pl(p) / 8) &&
-		    LEND_CATCH_UP > pl(p)) {
-			uint64_t c = LEND_CATCH_UP / pl(p);
-
-			k = lent_out(p, e.obj, e.pg / c * c, c);
-		} else {
-			k = lent_out(p, e.obj, e.pg, 1);
-		}
+		c = over > (int64_t)(p->frames_nr * pl(p) / 8) &&
+				    LEND_CATCH_UP > pl(p)
+			    ? LEND_CATCH_UP / pl(p)
+			    : 1;
+		k = lent_out(p, e.obj, e.pg / c * c, c);
 		over -= (int64_t)(k * SYS_PAGE);
 		out += k;
 		if (k)

@@ -29,6 +29,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <pthread.h>
@@ -282,6 +283,15 @@ bool up__cached(int fd, off_t off, off_t len)
 	int64_t n = up__cache_count(fd, off, len);
 
 	return n >= 0 && (uint64_t)n * SYS_PAGE >= (uint64_t)len;
+}
+
+/* The monotonic clock, in ns. */
+uint64_t up__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void up__drop_cache(int fd, off_t off, off_t len)

@@ -128,6 +128,8 @@ struct up_obj {
 	uint8_t *cow;			/* pc private: a bit per system page
 					 * whose private copy is in swap */
 	uint64_t lent_nr;		/* pages PG_LENT */
+	bool lent_frames;		/* some of them resident still, their
+					 * frames to give up (cache.c) */
 	struct up_seg *seg;		/* shared with other processes
 					 * (shared.c); pflags point into it */
 	const struct up_seg_ops *seg_ops;	/* what the core asks of it */
@@ -510,7 +512,6 @@ bool up__cache_check(struct up_pager *p);
 void up__cache_child(struct up_pager *p);
 int up__obj_swap_in(struct up_pager *p, struct up_obj *o);
 void up__obj_forget(struct up_pager *p, struct up_obj *o);
-void up__page_forget(struct up_pager *p, struct up_obj *o, uint64_t pg);
 int up__obj_fork_copy(struct up_pager *p, struct up_region *r);
 
 /* The error a failed write to a store (or its sync) reports: a full
@@ -564,7 +565,7 @@ int up__solo_remap(struct up_pager *p, struct up_obj *o);
 int up__move_mapping(struct up_pager *p, void *src, size_t len,
 		     uintptr_t dst);
 void up__solo_child(struct up_pager *p);
-uint64_t up__solo_lent_scan(struct up_pager *p);
+int up__solo_lent_scan(struct up_pager *p);
 void up__solo_unlend(struct up_pager *p, struct up_obj *o,
 		     const struct up_region *r, off_t a, off_t b);
 void up__solo_unshown(struct up_pager *p, struct up_obj *o, off_t a, off_t b);
@@ -635,7 +636,6 @@ void up__sigbus_child(void);
 /* ---- cache.c / stats -------------------------------------------------- */
 void up__hist_add(struct up_pager *p, uint64_t ns);
 void up__hist_log2(const struct up_pager *p, uint64_t *counts, unsigned nr);
-uint64_t up__now_ns(void);
 uint64_t up__hist_pct(const struct up_pager *p, unsigned pct);
 void up__stat_add(struct up_pager *p, struct up_region *r, size_t field,
 		  uint64_t n);

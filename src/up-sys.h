@@ -47,6 +47,7 @@ int up__fdatasync(int fd);
 int up__datasync_range(int fd, off_t off, off_t len);
 int up__sync_range(int fd, off_t off, off_t len);
 void up__drop_cache(int fd, off_t off, off_t len);
+uint64_t up__now_ns(void);
 bool up__cached(int fd, off_t off, off_t len);
 int64_t up__cache_count(int fd, off_t off, off_t len);
 uint64_t up__mem_usable(void);
